@@ -1,0 +1,1 @@
+"""ShiftBrief engine: ingest, classify, compose, schedule and answer commands."""

@@ -1,0 +1,111 @@
+"""Configuration, validated once at start (pydantic-settings).
+
+Every option is an environment variable prefixed ``SHIFTBRIEF_``; an optional TOML file named by
+``SHIFTBRIEF_CONFIG_FILE`` (default ``shiftbrief.toml`` in the working directory, if present)
+supplies the same keys in lower case. Environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SHIFTBRIEF_"
+
+
+def default_database_url() -> str:
+    """A SQLite file under the user's data directory."""
+    data_dir = Path(platformdirs.user_data_dir("shiftbrief", appauthor=False))
+    return f"sqlite+aiosqlite:///{data_dir / 'shiftbrief.db'}"
+
+
+class ConfigError(Exception):
+    """A configuration value is invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """All of ShiftBrief's options. Field ``x`` is read from ``SHIFTBRIEF_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", case_sensitive=False, frozen=True
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    """SQLAlchemy URL: ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``."""
+    allow_private_addresses: bool = False
+    """Let feeds live on loopback, private and link-local addresses (off: SSRF protection)."""
+    allowed_private_networks: tuple[str, ...] = ()
+    """CIDR blocks that stay reachable while private addresses are refused (an intranet feed)."""
+    fetch_timeout: float = Field(default=20.0, gt=0, le=300)
+    """Seconds for a whole feed fetch, connect to last byte."""
+    max_feed_bytes: int = Field(default=10 * 1024 * 1024, gt=1024)
+    """Largest feed body accepted, after decompression."""
+    per_host_concurrency: int = Field(default=2, ge=1, le=32)
+    """Feeds fetched at once from one host."""
+    ingest_concurrency: int = Field(default=16, ge=1, le=256)
+    """Feeds fetched at once in total."""
+    min_check_interval: int = Field(default=15 * 60, ge=60)
+    """Seconds: a feed is never checked more often than this."""
+    max_check_interval: int = Field(default=24 * 3600, ge=300)
+    """Seconds: a feed is checked at least this often (also the cap of error back-off)."""
+    user_agent: str = "ShiftBrief/0.1 (+https://github.com/shiftbrief/shiftbrief)"
+    """User-Agent sent with every feed request."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("allowed_private_networks")
+    @classmethod
+    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get(ENV_PREFIX + "CONFIG_FILE", "shiftbrief.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the configuration once.
+
+    Raises:
+        ConfigError: a value is invalid; the message names the environment variable.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+    except ValueError as exc:  # a TOML file that does not parse
+        raise ConfigError(f"invalid configuration file: {exc}") from None

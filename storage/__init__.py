@@ -1,0 +1,1 @@
+"""ShiftBrief storage: SQLAlchemy 2 models, sessions, repositories and Alembic migrations."""
