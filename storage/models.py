@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Index,
@@ -18,9 +19,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.search import search_text
 from storage.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -100,3 +103,114 @@ class Item(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     is_backlog: Mapped[bool] = mapped_column(Boolean, default=False)
     """Stored when its feed was added, before it was followed: archive, not news."""
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    """Title and summary in the indexable form of storage.search (kept by an ORM event)."""
+
+    sectors: Mapped[list[ItemSector]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
+    )
+
+
+@event.listens_for(Item, "before_insert")
+@event.listens_for(Item, "before_update")
+def _index_item_text(_mapper: object, _conn: object, item: Item) -> None:
+    item.search_text = search_text(item.title or "", item.summary or "")
+
+
+class Sector(Base):
+    """A sector readers subscribe to; the five defaults are seeded by migration 0002."""
+
+    __tablename__ = "sectors"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ItemSector(Base):
+    """An item's score for one sector, with the terms that matched (the reason)."""
+
+    __tablename__ = "item_sectors"
+    __table_args__ = (Index("ix_item_sectors_sector_key", "sector_key", "item_id"),)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    sector_key: Mapped[str] = mapped_column(
+        ForeignKey("sectors.key", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[float]
+    matched: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Tenant(Base):
+    """A Slack workspace, a Discord guild, or the console."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Subscriber(Base):
+    """A destination for digests (a user's DM or a channel) and its preferences."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """"user" (a personal digest in DMs) or "channel" (an admin's channel digest)."""
+    external_id: Mapped[str] = mapped_column(String(64))
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    follow: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mute: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    length: Mapped[str] = mapped_column(String(8), default="full")
+    delivery_time: Mapped[str] = mapped_column(String(5), default="08:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Day names ("mon" ... "sun"); empty means every day."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    tenant: Mapped[Tenant] = relationship(lazy="selectin")
+
+
+class RelatedReading(Base):
+    """An evergreen explainer link attached to a sector or to a keyword."""
+
+    __tablename__ = "related_reading"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sector_key: Mapped[str | None] = mapped_column(
+        ForeignKey("sectors.key", ondelete="CASCADE")
+    )
+    keyword: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditLog(Base):
+    """Who changed what, and when: one row per admin action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,83 @@
+"""A throwaway PostgreSQL cluster for the test session.
+
+Uses the server binaries from Debian's packages (``.ci/run`` installs them where missing). The
+cluster lives in a temporary folder, listens only on a Unix socket in that folder (no TCP port to
+collide with) and trusts local connections. PostgreSQL refuses to run as root, so as root the
+cluster is created and started as the ``postgres`` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def find_bindir() -> Path | None:
+    """The folder holding initdb and pg_ctl, or None when no server is installed."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for found in (shutil.which("initdb"), *(f"{c}/initdb" for c in candidates)):
+        if found and Path(found).exists():
+            return Path(found).resolve().parent
+    return None
+
+
+@dataclass
+class PostgresCluster:
+    bindir: Path
+    root: Path
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root
+
+    def url(self, database: str, driver: str = "asyncpg") -> str:
+        return f"postgresql+{driver}://postgres@/{database}?host={self.socket_dir}"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, user="postgres", group="postgres")
+        self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
+                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        options = (f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}' "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-w", "-t", "60",
+                  "-l", str(self.root / "server.log"), "start")
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        return self._run("psql", "-h", str(self.socket_dir), "-U", "postgres", "-d", database,
+                         "-v", "ON_ERROR_STOP=1", "-qAtc", sql).stdout
+
+
+def start_cluster() -> PostgresCluster | None:
+    """Start a cluster in a new temporary folder; None when no server binaries exist."""
+    bindir = find_bindir()
+    if bindir is None:
+        return None
+    # Short path: Unix socket paths are limited to about 100 bytes.
+    root = Path(tempfile.mkdtemp(prefix="sbpg-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    cluster = PostgresCluster(bindir=bindir, root=root)
+    cluster.start()
+    return cluster
