@@ -1,0 +1,253 @@
+"""Render a ``Briefing`` as Markdown, as plain terminal text, or as JSON-ready data (pure).
+
+Feed text is untrusted: Markdown escapes every character that could start markup, a link or
+an HTML tag, and defuses bare URLs; plain text drops control characters (terminal escape
+sequences). Links come only from our own link fields, and only when they are http(s).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from bot.models import Briefing, KeyPoint, ReadingLink, SourceRef, StoryEntry
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=&:])")
+
+
+def clean_text(text: str) -> str:
+    """``text`` on one line, without control characters or bidirectional overrides."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def escape_markdown(text: str) -> str:
+    """Feed-derived ``text`` made inert in Markdown: all markup characters backslash-escaped.
+
+    Escaping ":" as well keeps "http://..." from being auto-linked by GFM renderers, and "&"
+    keeps entities such as "&lt;" from decoding into markup.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean_text(text))
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL with a host, percent-encoded so it cannot end a link."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url, safe=":/?#@!$&'*+,;=%~-._[]").replace("(", "%28").replace(")", "%29")
+
+
+def _md_link(text: str, url: str | None) -> str:
+    label = escape_markdown(text)
+    target = safe_url(url)
+    return f"[{label}]({target})" if target else label
+
+
+def _sources_label(labels: dict[str, str], n: int) -> str:
+    if n == 1:
+        return labels.get("sources_one", "1 source")
+    return labels.get("sources_many", "{n} sources").replace("{n}", str(n))
+
+
+def _md_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
+    links = ", ".join(_md_link(s.name, s.url) for s in entry.sources)
+    count = _sources_label(labels, entry.source_count)
+    return f"{labels.get('sources', 'Sources')}: {links} ({count})"
+
+
+def _md_key_point(point: KeyPoint) -> str:
+    return f"- **{escape_markdown(point.sector_name)}**: {_md_link(point.text, point.link)}"
+
+
+def render_markdown(briefing: Briefing) -> str:
+    """The briefing as Markdown (CommonMark/GFM); feed text cannot inject markup or links."""
+    labels = briefing.labels
+    out = [f"# {escape_markdown(briefing.title)}", ""]
+    if briefing.empty_note:
+        out += [escape_markdown(briefing.empty_note), ""]
+    if briefing.key_points:
+        out += [f"## {escape_markdown(labels.get('key_points', 'Key points'))}", ""]
+        out += [_md_key_point(p) for p in briefing.key_points]
+        out.append("")
+    if briefing.sections:
+        out += [f"## {escape_markdown(labels.get('by_sector', 'By sector'))}", ""]
+        for section in briefing.sections:
+            out += [f"### {escape_markdown(section.name)}", ""]
+            lead = section.lead
+            out.append(f"**{_md_link(lead.title, lead.link)}**")
+            if lead.summary:
+                out += ["", escape_markdown(lead.summary)]
+            out += ["", _md_sources(lead, labels), ""]
+            if section.more:
+                out += [f"*{escape_markdown(labels.get('more', 'More'))}*", ""]
+                for entry in section.more:
+                    line = f"- {_md_link(entry.title, entry.link)}"
+                    if entry.summary:
+                        line += f": {escape_markdown(entry.summary)}"
+                    out.append(f"{line} ({_sources_label(labels, entry.source_count)})")
+                out.append("")
+            if section.reading:
+                out += [
+                    f"*{escape_markdown(labels.get('related_reading', 'Related reading'))}*",
+                    "",
+                ]
+                out += [f"- {_md_link(r.title, r.url)}" for r in section.reading]
+                out.append("")
+    if briefing.synergies:
+        out += [f"## {escape_markdown(labels.get('synergies', 'Across sectors'))}", ""]
+        for synergy in briefing.synergies:
+            names = " × ".join(escape_markdown(n) for n in synergy.sector_names)
+            story = _md_link(synergy.story.title, synergy.story.link)
+            out.append(f"- **{names}**: {story}. {escape_markdown(synergy.why)}")
+        out.append("")
+    if briefing.watch:
+        out += [f"## {escape_markdown(labels.get('watch', 'What to watch'))}", ""]
+        for number, item in enumerate(briefing.watch, 1):
+            story = _md_link(item.story.title, item.story.link)
+            out.append(f"{number}. **{escape_markdown(item.signal)}**: {story}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _heading(text: str, underline: str) -> list[str]:
+    text = clean_text(text)
+    return [text, underline * max(4, min(len(text), 60))]
+
+
+def _text_link(url: str | None) -> str | None:
+    return safe_url(url)
+
+
+def render_text(briefing: Briefing) -> str:
+    """The briefing as plain text for terminals: no markup, control characters removed."""
+    labels = briefing.labels
+    out = [*_heading(briefing.title, "="), ""]
+    if briefing.empty_note:
+        out += [clean_text(briefing.empty_note), ""]
+    if briefing.key_points:
+        out += [*_heading(labels.get("key_points", "Key points"), "-")]
+        out += [f"* {clean_text(p.sector_name)}: {clean_text(p.text)}" for p in briefing.key_points]
+        out.append("")
+    if briefing.sections:
+        out += [*_heading(labels.get("by_sector", "By sector"), "-"), ""]
+        for section in briefing.sections:
+            out.append(f"[{clean_text(section.name)}]")
+            lead = section.lead
+            out.append(clean_text(lead.title))
+            if lead.summary:
+                out.append(clean_text(lead.summary))
+            out.append(_text_sources(lead, labels))
+            for entry in section.more:
+                line = f"  * {clean_text(entry.title)}"
+                if entry.summary:
+                    line += f": {clean_text(entry.summary)}"
+                out.append(f"{line} ({_sources_label(labels, entry.source_count)})")
+                link = _text_link(entry.link)
+                if link:
+                    out.append(f"    {link}")
+            for reading in section.reading:
+                link = _text_link(reading.url)
+                label = clean_text(labels.get("related_reading", "Related reading"))
+                out.append(
+                    f"  > {label}: {clean_text(reading.title)}" + (f" {link}" if link else "")
+                )
+            out.append("")
+    if briefing.synergies:
+        out += [*_heading(labels.get("synergies", "Across sectors"), "-")]
+        for synergy in briefing.synergies:
+            names = " x ".join(clean_text(n) for n in synergy.sector_names)
+            out.append(f"* {names}: {clean_text(synergy.story.title)}")
+            out.append(f"  {clean_text(synergy.why)}")
+        out.append("")
+    if briefing.watch:
+        out += [*_heading(labels.get("watch", "What to watch"), "-")]
+        for number, item in enumerate(briefing.watch, 1):
+            out.append(f"{number}. {clean_text(item.signal)}: {clean_text(item.story.title)}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _text_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
+    names = ", ".join(clean_text(s.name) for s in entry.sources)
+    count = _sources_label(labels, entry.source_count)
+    line = f"{clean_text(labels.get('sources', 'Sources'))}: {names} ({count})"
+    link = _text_link(entry.link)
+    return f"{line}\n{link}" if link else line
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _source_json(source: SourceRef) -> dict[str, Any]:
+    return {"name": source.name, "url": source.url}
+
+
+def _entry_json(entry: StoryEntry) -> dict[str, Any]:
+    return {
+        "story_key": entry.story_key,
+        "title": entry.title,
+        "summary": entry.summary,
+        "link": entry.link,
+        "sources": [_source_json(s) for s in entry.sources],
+        "source_count": entry.source_count,
+        "sectors": list(entry.sectors),
+        "published_at": _iso(entry.published_at),
+    }
+
+
+def _reading_json(link: ReadingLink) -> dict[str, Any]:
+    return {"title": link.title, "url": link.url, "sector": link.sector, "keyword": link.keyword}
+
+
+def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
+    """The briefing as JSON-ready data (datetimes in ISO 8601); text is left unescaped."""
+    return {
+        "title": briefing.title,
+        "language": briefing.language,
+        "length": briefing.length,
+        "date": briefing.date.isoformat(),
+        "generated_at": briefing.generated_at.isoformat(),
+        "is_empty": briefing.is_empty,
+        "empty_note": briefing.empty_note,
+        "labels": dict(briefing.labels),
+        "key_points": [
+            {
+                "sector": p.sector,
+                "sector_name": p.sector_name,
+                "text": p.text,
+                "story_key": p.story_key,
+                "link": p.link,
+            }
+            for p in briefing.key_points
+        ],
+        "sections": [
+            {
+                "key": s.key,
+                "name": s.name,
+                "lead": _entry_json(s.lead),
+                "more": [_entry_json(e) for e in s.more],
+                "reading": [_reading_json(r) for r in s.reading],
+            }
+            for s in briefing.sections
+        ],
+        "synergies": [
+            {
+                "sectors": list(s.sectors),
+                "sector_names": list(s.sector_names),
+                "why": s.why,
+                "story": _entry_json(s.story),
+            }
+            for s in briefing.synergies
+        ],
+        "watch": [{"signal": w.signal, "story": _entry_json(w.story)} for w in briefing.watch],
+    }
