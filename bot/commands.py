@@ -482,7 +482,7 @@ _MESSAGES: Catalog = {
         "en": "There is no sector “{value}”. Sectors: {valid}.",
         "ja": "「{value}」というセクターはありません。セクター: {valid}。",
     },
-    "valid_sectors": {"en": "Sectors: {valid}.", "ja": "セクター: {valid}。"},
+    "valid_sectors": {"en": " Sectors: {valid}.", "ja": "セクター: {valid}。"},
     "no_sectors": {"en": "(none yet)", "ja": "(まだありません)"},
     "bad_time": {
         "en": "“{value}” is not a time. Use 24-hour HH:MM such as 08:30 (7:30pm also works).",
@@ -1055,7 +1055,6 @@ class _Parser:
         if what == "sector":
             return self.fail_with(
                 phrase(_MESSAGES, "missing", self.language, what=self.arg_name("sector"))
-                + " "
                 + self.valid_sectors_sentence()
             )
         return self.fail("missing", what=self.arg_name(what, **values))
