@@ -1,0 +1,101 @@
+"""Rendering: Markdown that feed text cannot inject into, plain text, and JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from bot.cluster import cluster_articles
+from bot.compose import compose_briefing
+from bot.models import Profile, ReadingLink
+from bot.render_text import (
+    briefing_to_json,
+    escape_markdown,
+    render_markdown,
+    render_text,
+    safe_url,
+)
+from tests.test_compose import ALL, ARTICLES, NOW, SECTORS, art
+
+HOSTILE = "[click](http://evil) **x** <script>alert(1)</script> `code` # _y_"
+
+
+def hostile_briefing(language: str = "en"):  # type: ignore[no-untyped-def]
+    bad = replace(
+        art(50, HOSTILE, "Read [more](javascript:alert(1)) \x1b[31mred\x1b[0m.", {"ai": 0.95}),
+        link="javascript:alert(1)",
+    )
+    reading = [ReadingLink("Explainer", "https://explain.example/a_(b)", sector="ai")]
+    return compose_briefing(
+        cluster_articles([*ARTICLES, bad]),
+        Profile(sectors=ALL, language=language),  # type: ignore[arg-type]
+        NOW,
+        sectors=SECTORS,
+        reading=reading,
+    )
+
+
+def test_markdown_escapes_hostile_feed_titles() -> None:
+    md = render_markdown(hostile_briefing())
+    assert "[click](" not in md
+    assert "](http://evil" not in md
+    assert "http://evil" not in md  # not even as a bare autolink
+    assert "**x**" not in md
+    assert "<script>" not in md
+    assert "\\[click\\]\\(http\\:" in md
+    assert "javascript:" not in md  # the hostile link field is shown as text, not linked
+    assert "\x1b" not in md
+
+
+def test_markdown_links_come_only_from_http_link_fields() -> None:
+    md = render_markdown(hostile_briefing())
+    assert "(https://news.example/1)" in md
+    assert "(https://explain.example/a_%28b%29)" in md
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("https://x.example/p) [y](z") == "https://x.example/p%29%20[y]%28z"
+
+
+def test_markdown_has_every_part_with_labels_in_the_readers_language() -> None:
+    md = render_markdown(hostile_briefing())
+    for heading in ("## Key points", "## By sector", "## Across sectors", "## What to watch"):
+        assert heading in md
+    assert "2 sources" in md
+    ja = render_markdown(hostile_briefing("ja"))
+    for heading in ("## 本日の重要ポイント", "## 分野別動向", "## 今後の注目点"):
+        assert heading in ja
+    assert "2件の情報源" in ja
+
+
+def test_escape_markdown_keeps_the_text_readable() -> None:
+    assert escape_markdown("410MWh battery") == "410MWh battery"
+    assert escape_markdown("a*b") == "a\\*b"
+    assert escape_markdown("line\nbreak") == "line break"
+
+
+def test_plain_text_has_no_markup_and_no_control_characters() -> None:
+    text = render_text(hostile_briefing())
+    assert "\x1b" not in text
+    assert "**" not in text.replace(HOSTILE, "")
+    assert "https://news.example/1" in text
+    assert "Key points" in text and "2 sources" in text
+    assert "javascript:" not in text.replace("[more](javascript:alert(1))", "")
+
+
+def test_empty_briefing_renders_its_note_and_no_empty_headings() -> None:
+    b = compose_briefing([], Profile(sectors=("bio",)), NOW, sectors=SECTORS)
+    for rendered in (render_markdown(b), render_text(b)):
+        assert "Life science" in rendered
+        assert "Key points" not in rendered
+        assert "What to watch" not in rendered
+
+
+def test_json_is_serialisable_with_iso_dates() -> None:
+    data = briefing_to_json(hostile_briefing("ja"))
+    round_tripped = json.loads(json.dumps(data, ensure_ascii=False))
+    assert round_tripped["language"] == "ja"
+    assert round_tripped["date"] == "2026-01-20"
+    assert round_tripped["generated_at"].startswith("2026-01-20T07:00:00")
+    assert {"title", "key_points", "sections", "synergies", "watch", "labels"} <= set(data)
+    lead = round_tripped["sections"][0]["lead"]
+    assert lead["source_count"] == len(lead["sources"])
+    assert lead["published_at"].startswith("2026-01-20T")
