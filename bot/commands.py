@@ -6,8 +6,8 @@ helpers here, so every platform accepts and refuses the same things). All end up
 ``CommandRequest`` holding one ``Command`` dataclass.
 
 ``parse_command`` raises ``CommandError`` for anything it cannot understand. Its message is
-short, in the user's language, names the problem, and comes with the usage line to follow, so
-the dispatcher can show it as it is.
+short, in the user's language, names the problem, and comes with the usage line to follow; the
+dispatcher shows it as plain text (escaped for the platform's markup).
 """
 
 from __future__ import annotations
@@ -572,6 +572,7 @@ _MESSAGES: Catalog = {
         "ja": "「{value}」のヘルプはありません。",
     },
     # Names of arguments, for "missing ..." and "too long".
+    "arg_command": {"en": "command", "ja": "コマンド"},
     "arg_sector": {"en": "a sector", "ja": "セクター"},
     "arg_words": {"en": "the words to search for", "ja": "検索する語句"},
     "arg_keyword": {"en": "a keyword", "ja": "キーワード"},
@@ -588,6 +589,20 @@ _MESSAGES: Catalog = {
     "arg_title": {"en": "a title", "ja": "タイトル"},
     "arg_query": {"en": "search", "ja": "検索語句"},
 }
+
+
+MAX_TEXT_CHARS = 4000
+"""Longer command text is refused before parsing (Slack's own limit is lower)."""
+_ECHO_CHARS = 60
+_ECHOED = ("value", "word", "words")
+
+
+def _say(key: str, language: Language, /, **values: str) -> str:
+    """A catalog phrase; the user's own text is shortened so a reply stays readable."""
+    for name in _ECHOED:
+        if name in values and len(values[name]) > _ECHO_CHARS:
+            values[name] = values[name][: _ECHO_CHARS - 1] + "…"
+    return phrase(_MESSAGES, key, language, **values)
 
 
 def usage(kind: str, language: Language = "en") -> str:
@@ -614,7 +629,7 @@ def help_text(
     """
     if topic is None:
         kinds = [k for k in _COMMAND_LINES if include_admin or not k.startswith("admin")]
-        heading = phrase(_MESSAGES, "help_title", language)
+        heading = _say("help_title", language)
     else:
         kinds = _kinds_in(topic)
         if not kinds:
@@ -638,7 +653,12 @@ _HELP_TOPICS: tuple[str, ...] = tuple(
 
 
 class CommandError(Exception):
-    """A command the user got wrong: show ``message`` and ``usage`` to them as they are."""
+    """A command the user got wrong; ``message`` and ``usage`` are meant for that user.
+
+    Both are plain text that quotes what the user typed and contains ``<`` and ``>`` (usage
+    placeholders), so adapters must escape them for their markup (Slack mrkdwn reads
+    ``<#channel>`` and ``<!here>`` as links and pings).
+    """
 
     def __init__(self, message: str, usage: str, *, language: Language = "en") -> None:
         super().__init__(message)
@@ -649,7 +669,7 @@ class CommandError(Exception):
     @property
     def text(self) -> str:
         """Message and usage, ready to send."""
-        return f"{self.message}\n{phrase(_MESSAGES, 'usage_label', self.language)}: {self.usage}"
+        return f"{self.message}\n{_say('usage_label', self.language)}: {self.usage}"
 
     def __str__(self) -> str:
         return self.text
@@ -670,10 +690,10 @@ class ValueProblem(ValueError):
         self.suggestions = tuple(suggestions)
 
     def message(self, language: Language) -> str:
-        text = phrase(_MESSAGES, self.key, language, value=self.value)
+        text = _say(self.key, language, value=self.value)
         if self.suggestions:
             suggestions = ", ".join(self.suggestions)
-            text += phrase(_MESSAGES, "did_you_mean_any", language, suggestions=suggestions)
+            text += _say("did_you_mean_any", language, suggestions=suggestions)
         return text
 
 
@@ -1040,7 +1060,7 @@ class _Parser:
         self.sectors = sectors
 
     def fail(self, key: str, **values: str) -> CommandError:
-        return self.fail_with(phrase(_MESSAGES, key, self.language, **values))
+        return self.fail_with(_say(key, self.language, **values))
 
     def fail_with(self, message: str) -> CommandError:
         return CommandError(message, usage(self.kind, self.language), language=self.language)
@@ -1049,19 +1069,19 @@ class _Parser:
         return self.fail_with(problem.message(self.language))
 
     def arg_name(self, what: str, **values: str) -> str:
-        return phrase(_MESSAGES, f"arg_{what}", self.language, **values)
+        return _say(f"arg_{what}", self.language, **values)
 
     def missing(self, what: str, **values: str) -> CommandError:
         if what == "sector":
             return self.fail_with(
-                phrase(_MESSAGES, "missing", self.language, what=self.arg_name("sector"))
+                _say("missing", self.language, what=self.arg_name("sector"))
                 + self.valid_sectors_sentence()
             )
         return self.fail("missing", what=self.arg_name(what, **values))
 
     def valid_sectors_sentence(self) -> str:
-        valid = ", ".join(self.sectors.keys) or phrase(_MESSAGES, "no_sectors", self.language)
-        return phrase(_MESSAGES, "valid_sectors", self.language, valid=valid)
+        valid = ", ".join(self.sectors.keys) or _say("no_sectors", self.language)
+        return _say("valid_sectors", self.language, valid=valid)
 
     def peek(self) -> str | None:
         return self.args[self.pos] if self.pos < len(self.args) else None
@@ -1092,15 +1112,14 @@ class _Parser:
         key = self.sectors.find(token)
         if key is not None:
             return key
-        message = phrase(
-            _MESSAGES,
+        message = _say(
             "unknown_sector",
             self.language,
             value=token,
-            valid=", ".join(self.sectors.keys) or phrase(_MESSAGES, "no_sectors", self.language),
+            valid=", ".join(self.sectors.keys) or _say("no_sectors", self.language),
         )
         if suggestion := self.sectors.suggest(token):
-            message += phrase(_MESSAGES, "did_you_mean", self.language, suggestion=suggestion)
+            message += _say("did_you_mean", self.language, suggestion=suggestion)
         raise self.fail_with(message)
 
     def sectors_list(self, tokens: Iterable[str]) -> tuple[str, ...]:
@@ -1152,6 +1171,14 @@ def parse_command(
         CommandError: the text is not a valid command; the message says why, in ``language``.
     """
     sectors = SectorIndex(known_sectors)
+    if len(text) > MAX_TEXT_CHARS:
+        raise CommandError(
+            _say(
+                "too_long", language, what=_say("arg_command", language), limit=str(MAX_TEXT_CHARS)
+            ),
+            usage("help", language),
+            language=language,
+        )
     text = _normalise_text(text)
     head, rest = _split_word(text)
     if head in ("/brief", "brief"):
@@ -1218,12 +1245,12 @@ def _unknown(
         # Everything a user may type; admins find theirs with "help admin".
         usage_text = "\n".join(v[column] for k, v in _COMMAND_LINES.items() if "admin" not in k)
     if not word:
-        message = phrase(_MESSAGES, "missing_subcommand", language, choices=", ".join(choices))
+        message = _say("missing_subcommand", language, choices=", ".join(choices))
         return CommandError(message, usage_text, language=language)
-    message = phrase(_MESSAGES, "unknown_command", language, word=f"{prefix}{word}")
+    message = _say("unknown_command", language, word=f"{prefix}{word}")
     if close := difflib.get_close_matches(word, choices, n=1, cutoff=0.5):
         suggestion = f"{prefix}{close[0]}"
-        message += phrase(_MESSAGES, "did_you_mean", language, suggestion=suggestion)
+        message += _say("did_you_mean", language, suggestion=suggestion)
         usage_text = usage(f"{group} {close[0]}".strip(), language)
     return CommandError(message, usage_text, language=language)
 
@@ -1236,9 +1263,9 @@ def _parse_help(p: _Parser) -> Command:
     topic = topic.removeprefix("brief ").strip()
     if _kinds_in(topic):
         return Help(topic)
-    message = phrase(_MESSAGES, "unknown_help_topic", p.language, value=topic)
+    message = _say("unknown_help_topic", p.language, value=topic)
     if close := difflib.get_close_matches(topic, _HELP_TOPICS, n=1, cutoff=0.5):
-        message += phrase(_MESSAGES, "did_you_mean", p.language, suggestion=close[0])
+        message += _say("did_you_mean", p.language, suggestion=close[0])
     raise p.fail_with(message)
 
 
@@ -1286,11 +1313,11 @@ def _parse_settings(p: _Parser) -> Command:
         name_word = _fold(name_text).lower()
         name = _SETTING_NAMES.get(name_word)
         if name is None:
-            message = phrase(_MESSAGES, "unknown_setting", p.language, value=name_text)
+            message = _say("unknown_setting", p.language, value=name_text)
             close = difflib.get_close_matches(name_word, _SETTING_NAMES, n=1, cutoff=0.5)
             if close:
                 suggestion = _SETTING_NAMES[close[0]]
-                message += phrase(_MESSAGES, "did_you_mean", p.language, suggestion=suggestion)
+                message += _say("did_you_mean", p.language, suggestion=suggestion)
             raise p.fail_with(message)
         if name in seen:
             raise p.fail("repeated_setting", value=name)

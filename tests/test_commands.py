@@ -725,3 +725,15 @@ def test_arbitrary_text_raises_only_command_errors_hypothesis() -> None:
         _check_never_crashes(text)
 
     check()
+
+
+def test_overlong_text_is_refused_before_parsing() -> None:
+    caught = error("search " + "word " * 1000)
+    assert caught.message == "That command is too long (at most 4000 characters)."
+    assert error("search " + "語" * 4000, "ja").message == "コマンドが長すぎます(4000 文字まで)。"
+
+
+def test_echoed_user_text_is_shortened_in_messages() -> None:
+    caught = error("sector " + "x" * 500)
+    assert "“" + "x" * 59 + "…”" in caught.message
+    assert len(caught.message) < 200
