@@ -1,0 +1,155 @@
+"""Between storage and the pure engine: classify stored items, load an edition, make profiles."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.classify import Classifier
+from bot.compose import BriefingContext
+from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
+from bot.sectors import default_sectors
+from storage.models import Feed, Item, Subscriber
+from storage.repositories import archive
+from storage.repositories import sectors as sector_repo
+
+NEWS_WINDOW = timedelta(hours=24)
+"""A briefing covers what was published (or first seen, for undated items) in the last day."""
+
+
+async def load_sector_defs(session: AsyncSession) -> list[SectorDef]:
+    """Every sector as the engine sees it (built-in ones keep their curated names)."""
+    builtin = {s.key: s for s in default_sectors()}
+    defs = []
+    for row in await sector_repo.list_sectors(session):
+        if row.builtin and row.key in builtin:
+            defs.append(builtin[row.key])
+        else:
+            defs.append(
+                SectorDef(
+                    key=row.key,
+                    name_en=row.name_en,
+                    name_ja=row.name_ja,
+                    keywords=tuple(row.keywords),
+                    builtin=row.builtin,
+                )
+            )
+    return defs
+
+
+class ItemClassifier:
+    """Gives newly stored items their sectors; the ingest service's ``after_store`` hook.
+
+    The sector list is read from the database on every call, so a sector an admin adds counts
+    from the next item on, without a restart.
+    """
+
+    def __init__(self, *, classifier: Classifier | None = None) -> None:
+        self._classifier = classifier or Classifier(sectors=default_sectors())
+
+    async def __call__(self, session: AsyncSession, items: Sequence[Item]) -> None:
+        if not items:
+            return
+        self._classifier = self._classifier.with_sectors(await load_sector_defs(session))
+        hints = await _feed_hints(session, {i.feed_id for i in items})
+        classifier = self._classifier
+        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id)) for i in items]
+
+        def run() -> dict[int, list[tuple[str, float, Sequence[str]]]]:
+            return {
+                item_id: [
+                    (s.key, s.score, s.matched)
+                    for s in classifier.classify(title, summary, sector_hint=hint)
+                ]
+                for item_id, title, summary, hint in texts
+            }
+
+        # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
+        scores = await asyncio.to_thread(run) if len(texts) > 200 else run()
+        await sector_repo.set_item_sectors(session, scores)
+
+
+async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, str | None]:
+    query = select(Feed.id, Feed.sector_hint).where(Feed.id.in_(feed_ids))
+    return {feed_id: hint for feed_id, hint in (await session.execute(query)).all()}
+
+
+async def reclassify_since(
+    session: AsyncSession, *, since: datetime, classifier: ItemClassifier
+) -> int:
+    """Classify again the news items since ``since`` (after an admin adds a sector)."""
+    items = [item for item, _feed in await archive.news_since(session, since=since)]
+    await classifier(session, items)
+    return len(items)
+
+
+async def load_articles(
+    session: AsyncSession, *, since: datetime, until: datetime | None = None
+) -> list[Article]:
+    """News items of the window as the engine's Articles, with their stored sector scores."""
+    rows = await archive.news_since(session, since=since, until=until)
+    scores = await sector_repo.item_sectors(session, [item.id for item, _ in rows])
+    articles = []
+    for item, feed in rows:
+        sectors = tuple(
+            sorted(
+                (SectorScore(s.sector_key, s.score, tuple(s.matched)) for s in scores[item.id]),
+                key=lambda s: -s.score,
+            )
+        )
+        articles.append(
+            Article(
+                item_id=item.id,
+                feed_id=feed.id,
+                source=feed.title or feed.url,
+                title=item.title,
+                summary=item.summary,
+                link=item.link,
+                published_at=item.published_at,
+                first_seen_at=item.first_seen_at,
+                language=item.language,
+                sectors=sectors,
+                source_weight=feed.weight,
+            )
+        )
+    return articles
+
+
+async def load_reading(session: AsyncSession) -> list[ReadingLink]:
+    return [
+        ReadingLink(title=r.title, url=r.url, sector=r.sector_key, keyword=r.keyword)
+        for r in await sector_repo.list_reading(session)
+    ]
+
+
+async def load_edition(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> BriefingContext:
+    """Everything a briefing of the window draws from, clustered and ranked once."""
+    since = since if since is not None else now - NEWS_WINDOW
+    articles = await load_articles(session, since=since, until=until)
+    sectors = {s.key: s for s in await load_sector_defs(session)}
+    reading = await load_reading(session)
+    return await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+
+
+def profile_of(subscriber: Subscriber, *, all_sectors: Sequence[str]) -> Profile:
+    """A subscriber's preferences as the engine's Profile (no sectors chosen: all of them)."""
+    language: Language = "ja" if subscriber.language == "ja" else "en"
+    length: Length = "short" if subscriber.length == "short" else "full"
+    return Profile(
+        sectors=tuple(subscriber.sectors) or tuple(all_sectors),
+        language=language,
+        length=length,
+        follow=tuple(subscriber.follow),
+        mute=tuple(subscriber.mute),
+        timezone=subscriber.timezone,
+    )
