@@ -1,0 +1,1 @@
+"""Feeds in: fetch (SSRF-guarded, conditional), parse and normalise, store without duplicates."""

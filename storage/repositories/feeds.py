@@ -1,0 +1,88 @@
+"""Feed queries: what admins configure, and which feeds are due for a check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Feed, FeedState
+
+
+class FeedExistsError(Exception):
+    """A feed with this URL is already configured."""
+
+    def __init__(self, url: str, feed_id: int | None = None) -> None:
+        shown = f" (id {feed_id})" if feed_id is not None else ""
+        super().__init__(f"the feed {url} is already configured{shown}")
+        self.url = url
+        self.feed_id = feed_id
+
+
+async def add_feed(
+    session: AsyncSession,
+    *,
+    url: str,
+    now: datetime,
+    sector_hint: str | None = None,
+    title: str | None = None,
+) -> Feed:
+    """Configure a feed; it is due at once, and its first fetch is stored as backlog.
+
+    Raises:
+        FeedExistsError: the URL is already configured.
+    """
+    existing = await get_feed_by_url(session, url)
+    if existing is not None:
+        raise FeedExistsError(url, existing.id)
+    feed = Feed(url=url, title=title, sector_hint=sector_hint, created_at=now, weight=1.0)
+    feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
+    session.add(feed)
+    try:
+        # A savepoint, so a concurrent insert of the same URL leaves the caller's
+        # transaction usable.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise FeedExistsError(url) from None
+    return feed
+
+
+async def get_feed(session: AsyncSession, feed_id: int) -> Feed | None:
+    """The feed with this id, with its state, or None."""
+    return await session.get(Feed, feed_id)
+
+
+async def get_feed_by_url(session: AsyncSession, url: str) -> Feed | None:
+    """The feed with exactly this URL, or None."""
+    result = await session.scalars(select(Feed).where(Feed.url == url))
+    return result.first()
+
+
+async def list_feeds(session: AsyncSession) -> list[Feed]:
+    """Every configured feed, oldest first, with its state."""
+    result = await session.scalars(select(Feed).order_by(Feed.id))
+    return list(result)
+
+
+async def remove_feed(session: AsyncSession, feed_id: int) -> bool:
+    """Delete a feed with its state and items. Returns whether it existed."""
+    result = await session.execute(delete(Feed).where(Feed.id == feed_id))
+    session.expunge_all()  # objects loaded before the bulk delete would be stale
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def due_feeds(session: AsyncSession, *, now: datetime, all_feeds: bool = False) -> list[Feed]:
+    """Enabled feeds whose next check has come (or every enabled feed), most overdue first."""
+    query = (
+        select(Feed)
+        .join(FeedState, FeedState.feed_id == Feed.id)
+        .where(Feed.disabled.is_(False))
+        .order_by(FeedState.next_check_at, Feed.id)
+    )
+    if not all_feeds:
+        query = query.where(FeedState.next_check_at <= now)
+    result = await session.scalars(query)
+    return list(result)
