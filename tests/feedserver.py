@@ -9,6 +9,7 @@ Use it in a test's event loop (``async with FeedServer() as server``) or in a se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import multiprocessing
 import multiprocessing.connection
@@ -80,10 +81,8 @@ class FeedServer:
             return web.Response(status=404, text="not found")
         if route.delay:
             # Wake early when the server stops, so a "hanging" route never delays teardown.
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), route.delay)
-            except TimeoutError:
-                pass
         headers = dict(route.headers)
         if route.conditional:
             headers["ETag"] = route.etag
@@ -136,10 +135,8 @@ def _process_main(routes: dict[str, Route], conn: multiprocessing.connection.Con
         await loop.run_in_executor(None, conn.recv)
         await server.stop()
 
-    try:
+    with contextlib.suppress(EOFError):
         asyncio.run(main())
-    except EOFError:
-        pass
 
 
 class ProcessFeedServer:

@@ -17,7 +17,7 @@ from bot.ingest.fetch import FeedFetcher
 from bot.ingest.service import IngestReport, IngestService
 from storage.models import FeedState, Item
 from storage.repositories import feeds as feed_repo
-from tests.feedserver import Entry, FeedServer, Route, make_rss
+from tests.feedserver import Entry, FeedServer, make_rss
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
