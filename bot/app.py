@@ -1,0 +1,41 @@
+"""Composition root: settings in, a migrated database and the engine's services out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from storage.db import make_engine, make_sessionmaker, upgrade
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
+) -> AsyncIterator[AppContext]:
+    """Open the database (applying migrations at start) and dispose of it on the way out."""
+    engine = make_engine(settings.database_url)
+    try:
+        if migrate:
+            await upgrade(engine)
+        yield AppContext(
+            settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), clock=clock
+        )
+    finally:
+        await engine.dispose()
