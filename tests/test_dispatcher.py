@@ -1,0 +1,241 @@
+"""Commands as a chat user types them, through the console adapter, against a real database."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from adapters.console import ConsoleAdapter
+from bot.briefing import ItemClassifier
+from bot.dispatcher import Dispatcher, Reply
+from storage.models import AuditLog, Feed, FeedState, Item, ItemSector, Subscriber
+from tests.conftest import Database
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+NEWS = [
+    ("Grid Weekly", "green", "Sodium-ion battery plant starts production in Sweden",
+     "The factory will make 2 GWh of cells a year. A second line is planned for 2028."),
+    ("Qubits Today", "quantum", "Neutral-atom quantum computer reaches 1,000 qubits",
+     "The machine ran error-correction experiments on 48 logical qubits."),
+    ("ML Daily", "ai", "Open large language model matches GPT-4 on reasoning benchmarks",
+     "The weights are released under an open licence."),
+    ("量子ニュース", None, "量子コンピュータで新薬候補を探索、製薬大手が共同研究",
+     "量子アルゴリズムで分子の電子状態を計算する。成果は来年公開する予定。"),
+    ("Grid Weekly", "green", "Robot vacuum deals: 40% off this weekend",
+     "Our favourite robot vacuums are on sale."),
+]
+
+
+async def _seed(db: Database) -> None:
+    classifier = ItemClassifier()
+    async with db.sessionmaker.begin() as session:
+        feeds: dict[str, Feed] = {}
+        items = []
+        for i, (source, hint, title, summary) in enumerate(NEWS):
+            if source not in feeds:
+                feed = Feed(url=f"https://{len(feeds)}.example/rss", title=source,
+                            sector_hint=hint, created_at=NOW)
+                feed.state = FeedState(next_check_at=NOW)
+                session.add(feed)
+                await session.flush()
+                feeds[source] = feed
+            item = Item(feed_id=feeds[source].id, content_hash=f"h{i}", title=title,
+                        summary=summary, link=f"https://news.example/{i}", language="en",
+                        published_at=NOW - timedelta(hours=i + 1), first_seen_at=NOW)
+            session.add(item)
+            items.append(item)
+        await session.flush()
+        await classifier(session, items)
+
+
+def _console(**kwargs: object) -> tuple[ConsoleAdapter, io.StringIO]:
+    out = io.StringIO()
+    return ConsoleAdapter(stdout=out, **kwargs), out  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def dispatcher(sqlite_db: Database) -> Dispatcher:
+    return Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW)
+
+
+async def test_today_shows_only_subscribed_sectors_with_sources_and_links(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    await _seed(sqlite_db)
+    console, out = _console(user_id="u1")
+    await console.ask(dispatcher, "/brief subscribe green")
+    reply = await console.ask(dispatcher, "/brief today")
+    assert reply.briefing is not None
+    assert [s.key for s in reply.briefing.sections] == ["green"]
+    text = out.getvalue()
+    assert "Sodium-ion battery plant starts production in Sweden" in text
+    assert "https://news.example/0" in text
+    assert "Neutral-atom" not in text
+    assert "Robot vacuum" not in text
+
+
+async def test_settings_and_keywords_are_stored_per_user(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    console, _ = _console(user_id="u2", tenant_id="T1")
+    await console.ask(dispatcher, "/brief settings time 7:30 tz asia/tokyo days weekdays lang ja")
+    await console.ask(dispatcher, '/brief mute "robot vacuum"')
+    await console.ask(dispatcher, "/brief follow 量子")
+    async with sqlite_db.sessionmaker() as session:
+        user = (await session.execute(select(Subscriber))).scalar_one()
+    assert (user.delivery_time, user.timezone, user.language) == ("07:30", "Asia/Tokyo", "ja")
+    assert user.days == ["mon", "tue", "wed", "thu", "fri"]
+    assert user.mute == ["robot vacuum"]
+    assert user.follow == ["量子"]
+    reply = await console.ask(dispatcher, "/brief unfollow 量子")
+    assert "解除" in reply.text
+
+
+async def test_a_japanese_user_gets_japanese_errors_with_usage(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    console, _ = _console(user_id="u3", locale="ja-JP")
+    reply = await console.ask(dispatcher, "/brief subscribe space")
+    assert "space" in reply.text and "使い方" in reply.text
+    reply = await console.ask(dispatcher, "/brief settings tz Mars/Olympus")
+    assert "タイムゾーン" in reply.text
+
+
+async def test_mistakes_get_short_english_answers(dispatcher: Dispatcher) -> None:
+    console, _ = _console(user_id="u4")
+    for text, expected in [
+        ("/brief todya", "today"),
+        ("/brief settings time 25:99", "Usage"),
+        ("/brief sector", "Usage"),
+        ("/brief sector robots", "green"),
+    ]:
+        reply = await console.ask(dispatcher, text)
+        assert expected in reply.text, (text, reply.text)
+        assert reply.briefing is None
+
+
+async def test_mute_removes_stories_from_the_briefing(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    await _seed(sqlite_db)
+    console, _ = _console(user_id="u5")
+    await console.ask(dispatcher, "/brief subscribe green quantum")
+    await console.ask(dispatcher, "/brief mute sodium")
+    reply = await console.ask(dispatcher, "/brief today")
+    assert reply.briefing is not None
+    titles = [e.title for s in reply.briefing.sections for e in (s.lead, *s.more)]
+    assert titles and not any("Sodium" in t for t in titles)
+
+
+async def test_search_finds_english_and_japanese_items(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    await _seed(sqlite_db)
+    console, out = _console(user_id="u6")
+    reply = await console.ask(dispatcher, "/brief search qubits")
+    assert [r.title for r in reply.results] == [NEWS[1][2]]
+    reply = await console.ask(dispatcher, "/brief search 新薬候補")
+    assert [r.title for r in reply.results] == [NEWS[3][2]]
+    reply = await console.ask(dispatcher, "/brief search fusion reactor")
+    assert reply.results == () and "Nothing" in reply.text
+
+
+async def test_admin_commands_need_rights_and_are_audited(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    user, _ = _console(user_id="u7")
+    reply = await user.ask(dispatcher, "/brief admin feeds add https://feeds.example/rss ai")
+    assert "admin" in reply.text.lower()
+    admin, _ = _console(user_id="boss", is_admin=True)
+    reply = await admin.ask(dispatcher, "/brief admin feeds add https://feeds.example/rss ai")
+    assert "Added feed" in reply.text
+    reply = await admin.ask(dispatcher, "/brief admin feeds add https://feeds.example/rss")
+    assert "already" in reply.text
+    reply = await admin.ask(dispatcher, "/brief admin feeds add file:///etc/passwd")
+    assert "http" in reply.text
+    reply = await admin.ask(dispatcher, "/brief admin feeds list")
+    assert "https://feeds.example/rss" in reply.text
+    reply = await admin.ask(dispatcher, "/brief admin feeds remove 999")
+    assert "999" in reply.text
+    async with sqlite_db.sessionmaker() as session:
+        entries = (await session.execute(select(AuditLog))).scalars().all()
+    assert [(e.actor, e.action, e.detail["url"]) for e in entries] == [
+        ("console:boss", "feeds add", "https://feeds.example/rss")
+    ]
+    assert entries[0].at == NOW
+
+
+async def test_feeds_health_lists_failing_feeds_with_reason(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    async with sqlite_db.sessionmaker.begin() as session:
+        feed = Feed(url="https://broken.example/rss", title="Broken", created_at=NOW)
+        feed.state = FeedState(next_check_at=NOW + timedelta(hours=2), error_count=3,
+                               last_error="HTTP 500")
+        session.add(feed)
+    admin, _ = _console(user_id="boss", is_admin=True)
+    reply = await admin.ask(dispatcher, "/brief admin feeds health")
+    assert "https://broken.example/rss" in reply.text
+    assert "HTTP 500" in reply.text and "3" in reply.text
+
+
+async def test_a_new_sector_classifies_recent_items_without_restart(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    await _seed(sqlite_db)
+    admin, _ = _console(user_id="boss", is_admin=True)
+    reply = await admin.ask(
+        dispatcher, '/brief admin sectors add batteries "Batteries" "電池" sodium-ion battery'
+    )
+    assert "batteries" in reply.text, reply.text
+    async with sqlite_db.sessionmaker() as session:
+        rows = (await session.execute(
+            select(ItemSector).where(ItemSector.sector_key == "batteries")
+        )).scalars().all()
+    assert [r.item_id for r in rows] == [1]
+    reply = await admin.ask(dispatcher, "/brief subscribe batteries")
+    assert "Batteries" in reply.text
+
+
+async def test_related_reading_appears_in_the_sector_section(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    await _seed(sqlite_db)
+    admin, _ = _console(user_id="boss", is_admin=True)
+    await admin.ask(
+        dispatcher, "/brief admin reading add green https://explain.example/bess What is a BESS?"
+    )
+    reply = await admin.ask(dispatcher, "/brief sector green")
+    assert reply.briefing is not None
+    reading = [r.url for s in reply.briefing.sections for r in s.reading]
+    assert reading == ["https://explain.example/bess"]
+
+
+async def test_an_internal_failure_gets_an_apology_not_a_traceback(
+    sqlite_db: Database,
+) -> None:
+    def broken_clock() -> datetime:
+        raise RuntimeError("clock exploded")
+
+    dispatcher = Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=broken_clock)
+    console, out = _console(user_id="u8")
+    reply = await console.ask(dispatcher, "/brief today")
+    assert isinstance(reply, Reply)
+    assert "Sorry" in reply.text
+    assert "Traceback" not in out.getvalue()
+
+
+async def test_dispatch_works_on_postgresql_too(postgres_db: Database) -> None:
+    await _seed(postgres_db)
+    dispatcher = Dispatcher(sessionmaker=postgres_db.sessionmaker, clock=lambda: NOW)
+    console, _ = _console(user_id="pg")
+    await console.ask(dispatcher, "/brief subscribe quantum")
+    reply = await console.ask(dispatcher, "/brief today")
+    assert reply.briefing is not None
+    assert reply.briefing.sections[0].lead.title == NEWS[1][2]
+    reply = await console.ask(dispatcher, "/brief search 量子コンピュータ")
+    assert [r.title for r in reply.results] == [NEWS[3][2]]
