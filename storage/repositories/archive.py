@@ -45,7 +45,7 @@ async def news_since(
     return [(item, feed) for item, feed in (await session.execute(query)).all()]
 
 
-def _search_query(session: AsyncSession, words: str) -> Select[tuple[Item, Feed]] | None:
+def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed] | None:
     phrases = [p for p in search_terms(words) if p]
     if not phrases:
         return None
