@@ -32,7 +32,37 @@ class MessageRef:
     message_ids: tuple[str, ...]
 
 
+class DeliveryError(Exception):
+    """Sending failed. Adapters raise one of the two subclasses, never a library's own error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help: the channel is gone, the bot was removed, the user closed DMs.
+
+    The subscription is disabled with ``reason`` recorded and an admin-visible notice.
+    """
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying: a rate limit (``retry_after`` seconds from the platform), 5xx, timeout."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
 class PlatformAdapter(Protocol):
+    """What the engine needs of a chat platform.
+
+    ``send_briefing`` renders and posts a briefing (several messages, in order, when it is too
+    long for one) and raises ``PermanentDeliveryError`` or ``TransientDeliveryError``; pacing,
+    retries and the ledger are the engine's (bot/deliver.py), not the adapter's.
+    """
+
     platform: ClassVar[str]
 
     async def start(self, dispatcher: Dispatcher) -> None: ...

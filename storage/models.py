@@ -214,3 +214,50 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Delivery(Base):
+    """The ledger: one row per subscriber and period, so a period is delivered at most once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "period_key"),
+        Index("ix_deliveries_status_scheduled_for", "status", "scheduled_for"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    period_key: Mapped[str] = mapped_column(String(32))
+    """The subscriber's local date of the digest ("2026-11-28"), or "now:<id>" for send-now."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, sending, sent, failed (permanent), skipped (missed beyond the grace period)."""
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(16))
+    message_ref: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Feedback(Base):
+    """A reader's reaction to a story (buttons on Slack and Discord); the latest choice counts."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("platform", "user_id", "story_key", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    story_key: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16), default="vote")
+    """"vote" (value +1 or -1) or "more" (asked for more on a sector; value 1)."""
+    value: Mapped[int] = mapped_column(default=0)
+    sector_key: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

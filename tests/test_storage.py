@@ -77,3 +77,19 @@ async def test_sqlite_database_folder_is_created(tmp_path) -> None:  # type: ign
     await upgrade(engine)
     await engine.dispose()
     assert path.exists()
+
+
+def _drift(connection) -> list[object]:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.migrations_filter import include_object
+    from storage.models import Base
+
+    context = MigrationContext.configure(connection, opts={"include_object": include_object})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_and_migrations_agree(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(_drift) == []
