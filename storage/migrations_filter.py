@@ -9,6 +9,4 @@ def include_object(
     """Skip the FTS5 shadow tables and APScheduler's job table: they are not ours to manage."""
     if type_ == "table" and name is not None:
         return not name.startswith(("items_fts", "apscheduler"))
-    if type_ == "index" and name == "ix_items_search":
-        return False
-    return True
+    return not (type_ == "index" and name == "ix_items_search")

@@ -193,9 +193,7 @@ class RelatedReading(Base):
     __tablename__ = "related_reading"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sector_key: Mapped[str | None] = mapped_column(
-        ForeignKey("sectors.key", ondelete="CASCADE")
-    )
+    sector_key: Mapped[str | None] = mapped_column(ForeignKey("sectors.key", ondelete="CASCADE"))
     keyword: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(2048))
     title: Mapped[str] = mapped_column(String(500))
