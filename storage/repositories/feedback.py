@@ -1,0 +1,55 @@
+"""Readers' reactions to stories: the latest choice per user, story and kind counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Feedback
+
+
+async def record_feedback(
+    session: AsyncSession,
+    *,
+    platform: str,
+    tenant_id: str | None,
+    user_id: str,
+    story_key: str,
+    kind: str,
+    value: int,
+    now: datetime,
+    item_id: int | None = None,
+    sector_key: str | None = None,
+) -> Feedback:
+    """Store a button press; pressing again replaces the earlier choice of the same kind."""
+    query = select(Feedback).where(
+        Feedback.platform == platform,
+        Feedback.user_id == user_id,
+        Feedback.story_key == story_key,
+        Feedback.kind == kind,
+    )
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        row = Feedback(
+            platform=platform,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            story_key=story_key,
+            kind=kind,
+            value=value,
+            item_id=item_id,
+            sector_key=sector_key,
+            created_at=now,
+        )
+        session.add(row)
+    else:
+        row.value, row.created_at = value, now
+    await session.flush()
+    return row
+
+
+async def feedback_for_story(session: AsyncSession, story_key: str) -> list[Feedback]:
+    query = select(Feedback).where(Feedback.story_key == story_key).order_by(Feedback.id)
+    return list((await session.execute(query)).scalars())
