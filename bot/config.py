@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     """All of ShiftBrief's options. Field ``x`` is read from ``SHIFTBRIEF_X``."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", case_sensitive=False, frozen=True
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+        populate_by_name=True,
     )
 
     database_url: str = Field(default_factory=default_database_url)
@@ -61,6 +65,68 @@ class Settings(BaseSettings):
     """Seconds: a feed is checked at least this often (also the cap of error back-off)."""
     user_agent: str = "ShiftBrief/0.1 (+https://github.com/shiftbrief/shiftbrief)"
     """User-Agent sent with every feed request."""
+
+    # --- Running: HTTP port, admins, schedules -----------------------------------------------
+    http_host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
+    """Interface of the HTTP server (Slack HTTP mode, health and metrics)."""
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    """Port of the HTTP server (0: any free port)."""
+    admin_user_ids: tuple[str, ...] = ()
+    """Platform user ids (JSON list) that hold admin rights besides workspace admins/owners."""
+    digest_grace_seconds: int = Field(default=6 * 3600, ge=0)
+    """Seconds: a digest missed while the bot was down is sent late within this, else skipped."""
+    ingest_interval_seconds: int = Field(default=300, ge=10)
+    """How often `shiftbrief run` looks for feeds that are due."""
+
+    # --- Slack (names as Slack's own tools use them) ----------------------------------------
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SHIFTBRIEF_SLACK_BOT_TOKEN")
+    )
+    """xoxb- token of a single-workspace install."""
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "SHIFTBRIEF_SLACK_APP_TOKEN")
+    )
+    """xapp- token for Socket Mode."""
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SHIFTBRIEF_SLACK_SIGNING_SECRET"),
+    )
+    """Verifies requests in HTTP mode."""
+    slack_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "SHIFTBRIEF_SLACK_CLIENT_ID")
+    )
+    """OAuth client id, for multi-workspace installs in HTTP mode."""
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "SHIFTBRIEF_SLACK_CLIENT_SECRET"),
+    )
+    """OAuth client secret, for multi-workspace installs in HTTP mode."""
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=AliasChoices("SLACK_API_URL", "SHIFTBRIEF_SLACK_API_URL"),
+    )
+    """Slack Web API base URL (tests, GovSlack)."""
+    slack_mode: Literal["socket", "http"] = "socket"
+    """Socket Mode (default) or HTTP mode (events and commands at /slack/events)."""
+    slack_messages_per_second: float = Field(default=1.0, gt=0)
+    """Pacing of posts to one Slack channel."""
+
+    # --- Discord -----------------------------------------------------------------------------
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "SHIFTBRIEF_DISCORD_TOKEN")
+    )
+    """Bot token; Discord starts when it is set."""
+    discord_admin_role: str | None = None
+    """A role name whose members may use admin commands besides those with Manage Server."""
+    discord_api_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_API_URL", "SHIFTBRIEF_DISCORD_API_URL")
+    )
+    """Discord REST base URL, for tests against a local server (default: Discord's)."""
+    discord_requests_per_second: float = Field(default=50.0, gt=0)
+    """Global pacing of Discord requests per bot."""
+    discord_channel_messages: int = Field(default=5, ge=1)
+    """Messages allowed per channel in each window of ``discord_channel_window`` seconds."""
+    discord_channel_window: float = Field(default=5.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -105,7 +171,9 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
+            # Fields read from Slack's/Discord's own variable names report that name (upper case).
+            name = field if field.isupper() else ENV_PREFIX + field.upper()
+            problems.append(f"{name}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
     except ValueError as exc:  # a TOML file that does not parse
         raise ConfigError(f"invalid configuration file: {exc}") from None
