@@ -114,7 +114,9 @@ class ConsoleAdapter:
     async def reply(self, invocation: Invocation, reply: Reply) -> None:
         self._write(render_reply(reply, markdown=self.markdown))
 
-    async def send_briefing(self, dest: Destination, briefing: Briefing) -> MessageRef:
+    async def send_briefing(
+        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+    ) -> MessageRef:
         self._write(f"[digest to {dest.kind} {dest.external_id}]\n")
         self._write(render_briefing(briefing, markdown=self.markdown))
         return MessageRef(

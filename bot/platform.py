@@ -33,11 +33,18 @@ class MessageRef:
 
 
 class DeliveryError(Exception):
-    """Sending failed. Adapters raise one of the two subclasses, never a library's own error."""
+    """Sending failed. Adapters raise one of the two subclasses, never a library's own error.
 
-    def __init__(self, reason: str) -> None:
+    Args:
+        reason: what went wrong, for the ledger and the admins.
+        sent_message_ids: the parts of the briefing already posted before the failure; a retry
+            passes ``start_part=len(sent_message_ids)`` so no part is posted twice.
+    """
+
+    def __init__(self, reason: str, *, sent_message_ids: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.sent_message_ids = sent_message_ids
 
 
 class PermanentDeliveryError(DeliveryError):
@@ -50,8 +57,14 @@ class PermanentDeliveryError(DeliveryError):
 class TransientDeliveryError(DeliveryError):
     """Worth retrying: a rate limit (``retry_after`` seconds from the platform), 5xx, timeout."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        sent_message_ids: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(reason, sent_message_ids=sent_message_ids)
         self.retry_after = retry_after
 
 
@@ -59,8 +72,10 @@ class PlatformAdapter(Protocol):
     """What the engine needs of a chat platform.
 
     ``send_briefing`` renders and posts a briefing (several messages, in order, when it is too
-    long for one) and raises ``PermanentDeliveryError`` or ``TransientDeliveryError``; pacing,
-    retries and the ledger are the engine's (bot/deliver.py), not the adapter's.
+    long for one), starting at part ``start_part``; it waits on the adapter's ``Pacer`` before
+    every message, may retry one message on a rate limit within a bounded number of tries, and
+    otherwise raises ``PermanentDeliveryError`` or ``TransientDeliveryError``. Retrying a whole
+    delivery and the ledger are the engine's (bot/deliver.py), not the adapter's.
     """
 
     platform: ClassVar[str]
@@ -69,6 +84,8 @@ class PlatformAdapter(Protocol):
 
     async def close(self) -> None: ...
 
-    async def send_briefing(self, dest: Destination, briefing: Briefing) -> MessageRef: ...
+    async def send_briefing(
+        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+    ) -> MessageRef: ...
 
     async def reply(self, invocation: Invocation, reply: Reply) -> None: ...
