@@ -186,6 +186,15 @@ class AdminFeedsHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminDeliveries:
+    """What was sent, late, failed and why; only today's (in the admin's zone) with ``today``."""
+
+    today: bool = False
+    kind: ClassVar[str] = "admin deliveries"
+    admin: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
 class AdminScheduleSet:
     """A channel digest. ``days`` None: the dispatcher's default; ``sectors`` empty: all."""
 
@@ -260,6 +269,7 @@ Command: TypeAlias = (
     | AdminFeedsRemove
     | AdminFeedsList
     | AdminFeedsHealth
+    | AdminDeliveries
     | AdminScheduleSet
     | AdminScheduleList
     | AdminScheduleRemove
@@ -408,6 +418,12 @@ _COMMAND_LINES: Mapping[str, tuple[str, str, str, str]] = {
         "/brief admin feeds health",
         "feeds that fail or went quiet",
         "エラーや更新停止中のフィード",
+    ),
+    "admin deliveries": (
+        "/brief admin deliveries [today]",
+        "/brief admin deliveries [today]",
+        "digests sent, late and failed, and why",
+        "配信済み・遅延・失敗したダイジェストと理由",
     ),
     "admin schedule set": (
         "/brief admin schedule set <#channel> <HH:MM> <tz> [days] [sectors...]",
@@ -1031,6 +1047,7 @@ _TOP_COMMANDS = (
     "admin",
 )
 _ADMIN_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "deliveries": ("today",),
     "feeds": ("add", "remove", "list", "health"),
     "schedule": ("set", "list", "remove", "send-now"),
     "sectors": ("add", "list"),
@@ -1199,6 +1216,14 @@ def parse_command(
         return Search(query)
     if head == "admin":
         group, rest = _split_word(rest)
+        if group == "deliveries":
+            p = _Parser("admin deliveries", [], language, sectors)
+            p.args = _tokenise(rest) or []
+            today = p.peek() is not None and p.peek() in ("today", "今日")
+            if today:
+                p.take("value")
+            p.done()
+            return AdminDeliveries(today=today)
         if group not in _ADMIN_GROUPS:
             raise _unknown(group, tuple(_ADMIN_GROUPS), "admin", language, prefix="admin ")
         action, rest = _split_word(rest)

@@ -11,6 +11,7 @@ import pytest
 from bot import commands
 from bot.commands import (
     AdminFeedsAdd,
+    AdminDeliveries,
     AdminFeedsHealth,
     AdminFeedsList,
     AdminFeedsRemove,
@@ -492,8 +493,8 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "admin",
-        "Say which one: feeds, schedule, sectors, reading",
-        "次のどれかを指定してください: feeds, schedule, sectors, reading",
+        "Say which one: deliveries, feeds, schedule, sectors, reading",
+        "次のどれかを指定してください: deliveries, feeds, schedule, sectors, reading",
         "/brief admin feeds add <url> [sector]",
         "/brief admin feeds add <URL> [セクター]",
     ),
@@ -737,3 +738,13 @@ def test_echoed_user_text_is_shortened_in_messages() -> None:
     caught = error("sector " + "x" * 500)
     assert "“" + "x" * 59 + "…”" in caught.message
     assert len(caught.message) < 200
+
+
+@pytest.mark.parametrize(
+    ("text", "today"), [("admin deliveries", False), ("admin deliveries today", True)]
+)
+def test_admin_deliveries_takes_an_optional_today(text: str, today: bool) -> None:
+    command = parse_command(text, known_sectors=SECTORS)
+    assert isinstance(command, AdminDeliveries)
+    assert command.today is today
+    assert command.admin
