@@ -10,8 +10,8 @@ import pytest
 
 from bot import commands
 from bot.commands import (
-    AdminFeedsAdd,
     AdminDeliveries,
+    AdminFeedsAdd,
     AdminFeedsHealth,
     AdminFeedsList,
     AdminFeedsRemove,
