@@ -1,0 +1,368 @@
+"""Put feed items into sectors by the terms in their title and summary, in English and Japanese.
+
+Pure Python and deterministic: all terms of a sector set are compiled once into one regular
+expression (one group per distinct term), so classifying an item is one scan of its title and one
+of the start of its summary.
+
+Term syntax (built-in terms in ``bot.sectors`` and admin keywords alike):
+
+* Plain text. English is matched on word boundaries (ASCII letters and digits only, so ``AI`` is
+  found in ``生成AIの`` and in ``AI-powered``) with an optional plural ``s``/``es``; Japanese, which
+  has no spaces, is matched as a substring.
+* Case: a term with a capital letter after its first character (``AI``, ``LLM``, ``eVTOL``,
+  ``IonQ``) is matched case-sensitively, so ``AI`` does not match "ai" and ``TES`` not "tes";
+  other terms ignore case (``Waymo`` matches "waymo").
+* A trailing ``*`` matches any word ending (``robot*``: robots, robotics, robotaxi).
+* ``re:`` starts a raw regular expression, for the few terms that need one.
+
+Scoring: each distinct term adds its weight, in full when it is in the title and half when it is
+only in the summary. A sector needs a total of at least 1.0: one strong title term, or two strong
+summary terms. Misleading phrases (a phone's battery life, a Quantum TV, robots.txt) are blanked
+before matching; a shopping post counts for nothing; a share-price headline counts for little.
+A feed's sector hint adds a little to a sector that already has evidence, never on its own.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.models import SectorDef, SectorScore
+from bot.sectors import BUILTIN_TERMS, MISLEADING, SHARE_PRICE, SHOPPING, Misleading, Term
+
+TITLE_WEIGHT = 1.0
+SUMMARY_WEIGHT = 0.5
+THRESHOLD = 1.0
+HINT_BOOST = 0.5
+SHARE_PRICE_FACTOR = 0.3
+SUMMARY_CHARS = 600
+"""Only the start of a summary is read: it says what the item is about, the rest wanders."""
+SCORE_SCALE = 2.0
+"""A raw total maps to a score of ``1 - exp(-total / SCORE_SCALE)``: 1.0 -> 0.39, 4.0 -> 0.86."""
+
+_TAG = re.compile(r"<[^>]{0,500}>")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Contribution:
+    sector_index: int
+    weight: float
+    entity: bool
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A term in the form the matcher uses."""
+
+    tokens: tuple[str, ...] = ()
+    """ASCII terms: the words, lower-cased unless ``case_sensitive``."""
+    case_sensitive: bool = False
+    prefix: bool = False
+    substring: str = ""
+    """Terms with non-ASCII characters (Japanese): matched as a substring."""
+    pattern: re.Pattern[str] | None = None
+
+
+def compile_term(text: str) -> _Compiled:
+    """How one term is matched, following the syntax in the module docstring.
+
+    Raises:
+        ValueError: the term is empty or its ``re:`` pattern does not compile.
+    """
+    text = text.strip()
+    if text.startswith("re:"):
+        try:
+            return _Compiled(pattern=re.compile(text[3:]))
+        except re.error as exc:
+            raise ValueError(f"bad pattern in term {text!r}: {exc}") from exc
+    prefix = text.endswith("*")
+    body = text.rstrip("*").strip()
+    if not body:
+        raise ValueError("empty term")
+    if not body.isascii():
+        return _Compiled(substring=body)
+    tokens = tuple(_TOKEN.findall(body))
+    if not tokens:
+        raise ValueError(f"term {text!r} has no letters or digits")
+    case_sensitive = any(ch.isupper() for ch in body[1:])
+    if not case_sensitive:
+        tokens = tuple(t.lower() for t in tokens)
+    return _Compiled(tokens=tokens, case_sensitive=case_sensitive, prefix=prefix)
+
+
+def _singular(token: str) -> tuple[str, ...]:
+    """Forms of ``token`` without a plural ending ("LLMs" -> "LLM", "batteries" -> "batterie")."""
+    if len(token) > 2 and token[-1] in "sS":
+        if len(token) > 3 and token[-2] in "eE":
+            return (token[:-1], token[:-2])
+        return (token[:-1],)
+    return ()
+
+
+def _plain(text: str) -> str:
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+class Classifier:
+    """Scores items against a fixed set of sectors; build a new one when the set changes.
+
+    Args:
+        sectors: the sectors to classify into, in display order (ties go to the earlier one).
+        builtin_terms: terms per sector key, used in addition to each ``SectorDef.keywords``.
+        misleading: phrases (term syntax) blanked before matching.
+
+    Raises:
+        ValueError: a term does not compile, or two sectors share a key.
+    """
+
+    def __init__(
+        self,
+        *,
+        sectors: Sequence[SectorDef],
+        builtin_terms: Mapping[str, Sequence[Term]] = BUILTIN_TERMS,
+        misleading: Sequence[Misleading] = MISLEADING,
+    ) -> None:
+        self._sectors = tuple(sectors)
+        self._builtin_terms = builtin_terms
+        self._misleading_terms = tuple(misleading)
+        keys = [s.key for s in self._sectors]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate sector keys in {keys}")
+
+        # One entry per distinct term text; a term may count for several sectors.
+        contributions: dict[str, list[_Contribution]] = {}
+        for index, sector in enumerate(self._sectors):
+            terms = [*builtin_terms.get(sector.key, ()), *(Term(k) for k in sector.keywords)]
+            seen: set[str] = set()
+            for term in terms:
+                text = term.text.strip()
+                if not text or text.casefold() in seen:
+                    continue
+                seen.add(text.casefold())
+                contributions.setdefault(text, []).append(
+                    _Contribution(index, term.weight, term.kind == "entity")
+                )
+        texts = list(contributions)
+        self._labels = tuple(t[3:] if t.startswith("re:") else t.rstrip("*") for t in texts)
+        self._contributions = tuple(tuple(contributions[t]) for t in texts)
+
+        # ASCII terms are looked up by words; a set of first words lets the scan skip the rest.
+        self._exact_cs: dict[tuple[str, ...], int] = {}
+        self._exact_ci: dict[tuple[str, ...], int] = {}
+        self._prefixes: dict[tuple[str, ...], list[tuple[str, int]]] = {}
+        self._first_words: set[str] = set()
+        self._longest = 1
+        # Substring terms that contain ASCII words ("生成AI") hide those words once matched.
+        self._substrings: list[tuple[str, int, bool]] = []
+        self._patterns: list[tuple[re.Pattern[str], int]] = []
+        for index, text in enumerate(texts):
+            compiled = compile_term(text)
+            if compiled.pattern is not None:
+                self._patterns.append((compiled.pattern, index))
+            elif compiled.substring:
+                hides = _TOKEN.search(compiled.substring) is not None
+                self._substrings.append((compiled.substring, index, hides))
+            else:
+                tokens = compiled.tokens
+                if compiled.prefix:
+                    key = tuple(t.lower() for t in tokens[:-1])
+                    self._prefixes.setdefault(key, []).append((tokens[-1].lower(), index))
+                elif compiled.case_sensitive:
+                    self._exact_cs.setdefault(tokens, index)
+                else:
+                    self._exact_ci.setdefault(tokens, index)
+                first = tokens[0].lower()
+                self._first_words.update((first, first + "s", first + "es"))
+                self._longest = max(self._longest, len(tokens))
+        # Longer substrings first, so a hidden "生成AI" does not also count as "AI".
+        self._substrings.sort(key=lambda s: -len(s[0]))
+        self._single_prefixes = tuple(p for p, _ in self._prefixes.get((), ()))
+        self._prefix_starts = tuple(
+            sorted({p[:3] for entries in self._prefixes.values() for p, _ in entries})
+        )
+        self._misleading = tuple(
+            (m.trigger.lower(), re.compile(m.pattern)) for m in self._misleading_terms
+        )
+        self._share_price = re.compile(SHARE_PRICE)
+        self._shopping = re.compile(SHOPPING)
+
+    @property
+    def sectors(self) -> tuple[SectorDef, ...]:
+        return self._sectors
+
+    def with_sectors(self, sectors: Sequence[SectorDef]) -> Classifier:
+        """This classifier if ``sectors`` is unchanged, else a new one for them.
+
+        Call it with the current sector list before each run, so sectors an admin added are
+        picked up without a restart and nothing is recompiled when nothing changed.
+        """
+        if tuple(sectors) == self._sectors:
+            return self
+        return Classifier(
+            sectors=sectors,
+            builtin_terms=self._builtin_terms,
+            misleading=self._misleading_terms,
+        )
+
+    def _matches(self, text: str) -> set[int]:
+        """Indexes of the terms found in ``text``."""
+        found: set[int] = set()
+        if not text:
+            return found
+        lowered = text.lower()
+        for trigger, pattern in self._misleading:
+            if trigger in lowered:
+                text = pattern.sub(" ", text)
+                lowered = text.lower()
+        for pattern, index in self._patterns:
+            if pattern.search(text):
+                found.add(index)
+        if not text.isascii():
+            for substring, index, hides in self._substrings:
+                if substring in text:
+                    found.add(index)
+                    if hides:
+                        text = text.replace(substring, " ")
+        words = _TOKEN.findall(text)
+        lower = [w.lower() for w in words]
+        first_words = self._first_words
+        i = 0
+        while i < len(words):
+            if lower[i] not in first_words and not lower[i].startswith(self._single_prefixes):
+                i += 1
+                continue
+            width = self._match_at(words, lower, i, found)
+            i += width or 1
+        return found
+
+    def _match_at(self, words: list[str], lower: list[str], i: int, found: set[int]) -> int:
+        """Match the longest term starting at word ``i``; returns its width in words, or 0."""
+        for n in range(min(self._longest, len(words) - i), 0, -1):
+            exact = tuple(words[i : i + n])
+            folded = tuple(lower[i : i + n])
+            index = self._exact_cs.get(exact)
+            if index is None:
+                index = self._exact_ci.get(folded)
+            if index is None:
+                for singular in _singular(exact[-1]):
+                    index = self._exact_cs.get((*exact[:-1], singular))
+                    if index is None:
+                        index = self._exact_ci.get((*folded[:-1], singular.lower()))
+                    if index is not None:
+                        break
+            if index is None and folded[-1].startswith(self._prefix_starts):
+                for prefix, candidate in self._prefixes.get(folded[:-1], ()):
+                    if folded[-1].startswith(prefix):
+                        index = candidate
+                        break
+            if index is not None:
+                found.add(index)
+                return n
+        return 0
+
+    def classify(
+        self, title: str, summary: str = "", *, sector_hint: str | None = None
+    ) -> tuple[SectorScore, ...]:
+        """The sectors ``title`` and ``summary`` belong to, best first; ``()`` when off-topic.
+
+        Args:
+            title: the item's headline (plain text or light HTML).
+            summary: the item's summary; only its start is read.
+            sector_hint: the key of the sector the item's feed is about, if any; it adds to that
+                sector only when the text already points there.
+        """
+        title = _plain(title or "")
+        summary = _plain((summary or "")[: SUMMARY_CHARS * 3])[:SUMMARY_CHARS]
+        if self._shopping.search(title):
+            return ()
+        share_price = self._share_price.search(title) is not None
+
+        totals = [0.0] * len(self._sectors)
+        title_totals = [0.0] * len(self._sectors)
+        matched: list[list[tuple[float, str]]] = [[] for _ in self._sectors]
+        in_title = self._matches(title)
+        in_summary = self._matches(summary)
+        for index in in_title | in_summary:
+            field = TITLE_WEIGHT if index in in_title else SUMMARY_WEIGHT
+            for c in self._contributions[index]:
+                weight = c.weight * field
+                if share_price and c.entity:
+                    weight = 0.0
+                if weight <= 0.0:
+                    continue
+                totals[c.sector_index] += weight
+                if index in in_title:
+                    title_totals[c.sector_index] += weight
+                matched[c.sector_index].append((weight, self._labels[index]))
+
+        results: list[tuple[float, float, int]] = []
+        for i, sector in enumerate(self._sectors):
+            total = totals[i]
+            if total <= 0.0:
+                continue
+            if share_price:
+                total *= SHARE_PRICE_FACTOR
+            if sector_hint is not None and sector.key == sector_hint:
+                total += HINT_BOOST
+            if total >= THRESHOLD:
+                results.append((total, title_totals[i], i))
+        results.sort(key=lambda r: (-r[0], -r[1], r[2]))
+        return tuple(
+            SectorScore(
+                key=self._sectors[i].key,
+                score=round(1.0 - math.exp(-total / SCORE_SCALE), 3),
+                matched=tuple(label for _, label in sorted(matched[i], key=lambda m: -m[0])),
+            )
+            for total, _, i in results
+        )
+
+
+def classify_jsonl(lines: Iterable[str], classifier: Classifier) -> Iterator[str]:
+    """Classify JSON Lines items; one output line per input line that is not blank.
+
+    Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary`` and a
+    ``sector_hint`` are optional). Each output line is ``{"id": ..., "sectors": [{"key": ...,
+    "score": ...}, ...]}``, best first, ``[]`` when off-topic. A line that cannot be read gives
+    ``{"id": ..., "line": n, "error": "..."}`` (``id`` is null unless it could be read) and the
+    run goes on.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        item_id: object = None
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("expected a JSON object")
+            item_id = item.get("id")
+            title = item.get("title")
+            summary = item.get("summary") or ""
+            hint = item.get("sector_hint")
+            if not isinstance(title, str):
+                raise ValueError("'title' must be a string")
+            if not isinstance(summary, str):
+                raise ValueError("'summary' must be a string")
+            if hint is not None and not isinstance(hint, str):
+                raise ValueError("'sector_hint' must be a string")
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            if isinstance(item_id, dict | list):
+                item_id = None
+            yield json.dumps({"id": item_id, "line": number, "error": str(exc)}, ensure_ascii=False)
+            continue
+        scores = classifier.classify(title, summary, sector_hint=hint)
+        yield json.dumps(
+            {"id": item_id, "sectors": [{"key": s.key, "score": s.score} for s in scores]},
+            ensure_ascii=False,
+        )
