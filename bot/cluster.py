@@ -29,6 +29,8 @@ DEFAULT_WINDOW = timedelta(hours=48)
 SIMILARITY_THRESHOLD = 0.34
 """Cosine at or above which two articles report the same event (tuned on test fixtures)."""
 
+_MIN_SHARED_TOKENS = 2
+
 _SUMMARY_CHARS = 600
 """Only the start of a summary is used: it restates the event; the rest drifts to background."""
 
@@ -238,14 +240,18 @@ def similar_pairs(
     pairs: list[tuple[int, int, float]] = []
     for i, vec in enumerate(vectors):
         dots: dict[int, float] = defaultdict(float)
+        shared: dict[int, int] = defaultdict(int)
         ti = docs[i].timestamp
         for token, weight in vec.items():
             for j in postings[token]:
                 if j > i and abs(docs[j].timestamp - ti) <= span:
                     dots[j] += weight * vectors[j][token]
+                    shared[j] += 1
         for j, dot in dots.items():
             cosine = dot / (norms[i] * norms[j])
-            if cosine >= threshold:
+            # One shared token, however rare, is a coincidence (the same "500MW" in two
+            # unrelated projects); two reports of one event share several.
+            if cosine >= threshold and shared[j] >= _MIN_SHARED_TOKENS:
                 pairs.append((i, j, cosine))
     return pairs
 

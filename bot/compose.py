@@ -11,7 +11,6 @@ Feed text stays in its own language; only our fixed phrases (``CATALOG``) follow
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -404,6 +403,12 @@ def _same_language(article: Article, language: Language) -> bool:
 class _Candidate:
     story: Story
     base: float
+    timestamp: float
+    scores: Mapping[str, float]
+
+    @classmethod
+    def of(cls, story: Story, base: float) -> _Candidate:
+        return cls(story, base, story.when.timestamp(), {s.key: s.score for s in story.sectors})
 
 
 class BriefingContext:
@@ -428,7 +433,6 @@ class BriefingContext:
         self._text = {s.key: story_text(s) for s in stories}
         self._keyword_hits: dict[str, frozenset[str]] = {}
         self._entries: dict[tuple[str, Language, str, str], StoryEntry] = {}
-        self._base: dict[tuple[str, str], float] = {}
         self._ranked: dict[str, list[_Candidate]] = {}
         for key in self.sectors:
             ranked = []
@@ -436,35 +440,31 @@ class BriefingContext:
                 relevance = story.sector_score(key)
                 if relevance >= min_sector_score:
                     base = base_score(story, now, relevance=relevance)
-                    self._base[(story.key, key)] = base
-                    ranked.append(_Candidate(story, base))
+                    ranked.append(_Candidate.of(story, base))
             ranked.sort(key=self._order)
             self._ranked[key] = ranked
-        self._members = {k: {c.story.key for c in v} for k, v in self._ranked.items()}
         self._good: dict[str, tuple[SectorScore, ...]] = {}
         synergies, watch = [], []
         self._signal: dict[str, str] = {}
-        self._global: dict[str, float] = {}
         for story in stories:
             known = [s for s in story.sectors if s.key in self.sectors]
             if not known or known[0].score < min_sector_score:
                 continue
             base = base_score(story, now, relevance=known[0].score)
-            self._global[story.key] = base
             good = tuple(s for s in known if s.score >= synergy_score)
             if len(good) >= 2:
                 self._good[story.key] = good
-                synergies.append(_Candidate(story, base))
+                synergies.append(_Candidate.of(story, base))
             signal = detect_signal(self._text[story.key])
             if signal is not None:
                 self._signal[story.key] = signal
-                watch.append(_Candidate(story, base))
+                watch.append(_Candidate.of(story, base))
         self._synergies = sorted(synergies, key=self._order)
         self._watch = sorted(watch, key=self._order)
 
     @staticmethod
     def _order(candidate: _Candidate) -> tuple[float, float, str]:
-        return (-candidate.base, -candidate.story.when.timestamp(), candidate.story.key)
+        return (-candidate.base, -candidate.timestamp, candidate.story.key)
 
     @classmethod
     def prepare(
@@ -514,33 +514,33 @@ class BriefingContext:
             self._keyword_hits[keyword] = hits
         return hits
 
+    @staticmethod
     def _top(
-        self,
         ranked: Sequence[_Candidate],
-        members: Iterable[str],
         n: int,
-        accept: Callable[[Story], bool],
-        base_of: Callable[[Story], float],
-        follows: Counter[str],
+        accept: Callable[[_Candidate], bool],
+        boost_of: Callable[[Story], float],
+        max_boost: float,
     ) -> list[tuple[float, Story]]:
-        """The ``n`` best accepted stories after follow boosts.
+        """The ``n`` best accepted stories of ``ranked`` (best base score first) after boosts.
 
-        Exact without scoring everything: a story outside the first ``n`` accepted by base
-        score and not followed cannot outscore them, since boosts only ever raise a score.
+        Exact without scoring everything: the scan stops once even the largest follow boost
+        could not lift the next base score above the ``n``-th best score found so far.
         """
-        picked: dict[str, Story] = {}
+        best: list[tuple[tuple[float, float, str], float, Story]] = []
         for candidate in ranked:
-            if len(picked) >= n:
+            if len(best) >= n and candidate.base * max_boost < best[-1][1]:
                 break
-            if accept(candidate.story):
-                picked[candidate.story.key] = candidate.story
-        member_set = set(members)
-        for key in follows:
-            if key in member_set and key not in picked and accept(self.stories[key]):
-                picked[key] = self.stories[key]
-        scored = [(base_of(s) * follow_boost(follows[s.key]), s) for s in picked.values()]
-        scored.sort(key=lambda p: (-p[0], -p[1].when.timestamp(), p[1].key))
-        return scored[:n]
+            if not accept(candidate):
+                continue
+            story = candidate.story
+            score = candidate.base * boost_of(story) if max_boost > 1.0 else candidate.base
+            order = (-score, -candidate.timestamp, story.key)
+            if len(best) < n or order < best[-1][0]:
+                best.append((order, score, story))
+                best.sort(key=lambda entry: entry[0])
+                del best[n:]
+        return [(score, story) for _, score, story in best]
 
     def _entry(self, story: Story, language: Language, role: str, limits: Limits) -> StoryEntry:
         length_key = f"{limits.lead_chars}/{limits.more_chars}"
@@ -618,31 +618,35 @@ class BriefingContext:
         limits = LIMITS.get(profile.length, LIMITS["full"])
         day = date or briefing_date(self.now, profile.timezone)
         subscribed = [k for k in dict.fromkeys(profile.sectors) if k in self.sectors]
-        muted: set[str] = set()
-        for keyword in profile.mute:
-            muted |= self.keyword_hits(keyword)
-        follows: Counter[str] = Counter()
-        for keyword in profile.follow:
-            follows.update(self.keyword_hits(keyword))
+        # Look the reader's keywords up lazily: a popular keyword can match thousands of
+        # stories, and only the few near the top of each list are ever asked about.
+        mute_hits = [self.keyword_hits(k) for k in dict.fromkeys(profile.mute)]
+        follow_hits = [self.keyword_hits(k) for k in dict.fromkeys(profile.follow)]
 
-        def home(story: Story) -> str:
+        def muted(story: Story) -> bool:
+            return any(story.key in hits for hits in mute_hits)
+
+        def boost(story: Story) -> float:
+            return follow_boost(sum(1 for hits in follow_hits if story.key in hits))
+
+        # The largest boost this reader can give bounds how far down each list to look.
+        max_boost = follow_boost(len(follow_hits))
+        rank_of = {k: i for i, k in enumerate(subscribed)}
+
+        def home(candidate: _Candidate) -> str:
             # A story shows once, in the reader's sector it fits best.
-            return max(subscribed, key=lambda k: (story.sector_score(k), -subscribed.index(k)))
+            scores = candidate.scores
+            return max(subscribed, key=lambda k: (scores.get(k, 0.0), -rank_of[k]))
 
         sections: list[SectorSection] = []
         section_scores: list[tuple[float, int]] = []
         more_points: list[tuple[float, str, StoryEntry]] = []
         for key in subscribed:
 
-            def accept(story: Story, key: str = key) -> bool:
-                return story.key not in muted and home(story) == key
+            def accept(candidate: _Candidate, key: str = key) -> bool:
+                return home(candidate) == key and not muted(candidate.story)
 
-            def base_of(story: Story, key: str = key) -> float:
-                return self._base[(story.key, key)]
-
-            top = self._top(
-                self._ranked[key], self._members[key], 1 + limits.more, accept, base_of, follows
-            )
+            top = self._top(self._ranked[key], 1 + limits.more, accept, boost, max_boost)
             if not top:
                 continue
             lead = self._entry(top[0][1], language, "lead", limits)
@@ -684,11 +688,12 @@ class BriefingContext:
             )
             for _, story in self._top(
                 self._synergies,
-                self._good,
                 limits.synergies,
-                lambda s: s.key not in muted and any(g.key in reader for g in self._good[s.key]),
-                self._global_base,
-                follows,
+                lambda c: (
+                    any(g.key in reader for g in self._good[c.story.key]) and not muted(c.story)
+                ),
+                boost,
+                max_boost,
             )
         )
         watch = tuple(
@@ -698,14 +703,13 @@ class BriefingContext:
             )
             for _, story in self._top(
                 self._watch,
-                self._signal,
                 limits.watch,
-                lambda s: (
-                    s.key not in muted
-                    and any(s.sector_score(k) >= self.min_sector_score for k in subscribed)
+                lambda c: (
+                    any(c.scores.get(k, 0.0) >= self.min_sector_score for k in subscribed)
+                    and not muted(c.story)
                 ),
-                self._global_base,
-                follows,
+                boost,
+                max_boost,
             )
         )
 
@@ -735,9 +739,6 @@ class BriefingContext:
             empty_note=empty_note,
             labels={k: phrase(CATALOG, k, language) for k in LABEL_KEYS},
         )
-
-    def _global_base(self, story: Story) -> float:
-        return self._global[story.key]
 
     @staticmethod
     def _key_point(key: str, name: str, entry: StoryEntry) -> KeyPoint:

@@ -207,4 +207,5 @@ def test_five_thousand_articles_cluster_in_well_under_a_few_seconds() -> None:
     stories = cluster_articles(articles)
     elapsed = time.perf_counter() - started
     assert sum(len(s.articles) for s in stories) == 5000
-    assert elapsed < 3.0, f"clustering 5,000 articles took {elapsed:.2f}s"
+    # Typically 1.5-2 s on a loaded 2-core box; all-pairs would take minutes.
+    assert elapsed < 4.0, f"clustering 5,000 articles took {elapsed:.2f}s"
