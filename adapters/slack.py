@@ -1,0 +1,636 @@
+"""The Slack adapter (slack-bolt, async): `/brief`, App Home settings, feedback buttons, digests.
+
+Transport only: Slack payloads become ``CommandRequest``s for the one ``Dispatcher``, and
+``Reply``s and ``Briefing``s are rendered with ``adapters.render_slack``. Socket Mode is the
+default (``AsyncSocketModeHandler.connect_async()``); HTTP mode serves ``POST /slack/events``
+with aiohttp, where bolt verifies the request signature and refuses stale timestamps with 401.
+
+Slack wants every command and action acked within 3 seconds, so handlers ``ack()`` first and
+work afterwards, answering through ``respond()`` (the command's response_url). Retried
+deliveries (``X-Slack-Retry-Num``) are acked and dropped so no command runs twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters import slack_home as home
+from adapters.render_slack import (
+    MORE,
+    VOTE_DOWN,
+    VOTE_UP,
+    SlackMessage,
+    mark_vote,
+    render_briefing_messages,
+    render_reply,
+)
+from bot import commands as cmd
+from bot.briefing import load_edition, load_sector_defs, profile_of
+from bot.config import Settings
+from bot.dispatcher import Dispatcher, Reply
+from bot.i18n import Catalog, phrase
+from bot.models import Briefing, Language
+from bot.pacing import Pacer, RateLimit
+from bot.platform import (
+    DeliveryError,
+    Destination,
+    MessageRef,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from storage.models import Subscriber
+from storage.repositories import feedback as feedback_repo
+from storage.repositories import subscribers as sub_repo
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read")
+"""Bot scopes asked for in the OAuth flow (app_manifest.yaml lists the same)."""
+RESPONSE_URL_POSTS = 5
+"""Slack accepts at most five posts to one response_url."""
+RATE_LIMIT_RETRIES = 2
+
+PERMANENT_ERRORS: dict[str, str] = {
+    "channel_not_found": "the channel no longer exists or the bot cannot see it",
+    "is_archived": "the channel is archived",
+    "channel_is_archived": "the channel is archived",
+    "not_in_channel": "the bot is not a member of the channel",
+    "account_inactive": "the bot's account or the workspace is inactive",
+    "token_revoked": "the app was uninstalled or its token revoked",
+    "token_expired": "the bot token expired",
+    "invalid_auth": "the bot token is not valid",
+    "not_authed": "no bot token was sent",
+    "missing_scope": "the app lacks a permission (scope) it needs; reinstall it",
+    "cannot_dm_bot": "the destination is a bot, which cannot receive DMs",
+    "user_not_found": "the user no longer exists",
+    "user_disabled": "the user's account is deactivated",
+    "users_not_found": "the user no longer exists",
+    "restricted_action": "the workspace does not allow the bot to post there",
+    "team_access_not_granted": "the app has no access to this workspace",
+    "no_permission": "the bot has no permission to post there",
+    "invalid_blocks": "Slack refused the message layout",
+    "msg_blocks_too_long": "Slack refused the message as too long",
+}
+"""Slack error codes that retrying cannot fix, with the reason shown to admins."""
+
+PHRASES: Catalog = {
+    "posted": {"en": "Posted to <#{channel}>.", "ja": "<#{channel}> に投稿しました。"},
+    "not_posted": {
+        "en": "Could not post to <#{channel}>: {reason}.",
+        "ja": "<#{channel}> に投稿できませんでした: {reason}",
+    },
+    "vote_thanks": {
+        "en": "Thanks, noted: {choice}",
+        "ja": "ありがとうございます。記録しました: {choice}",
+    },
+    "bad_setting": {
+        "en": "That value could not be saved: {problem}",
+        "ja": "この値は保存できませんでした: {problem}",
+    },
+}
+
+Ack = Callable[..., Awaitable[None]]
+Respond = Callable[..., Awaitable[Any]]
+
+
+def _header(req: AsyncBoltRequest, name: str) -> str | None:
+    values = req.headers.get(name) or []
+    return values[0] if values else None
+
+
+async def ignore_retries(
+    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
+) -> BoltResponse | None:
+    """Ack Slack's retried deliveries without running them: the first one is already running.
+
+    Slack retries when our ack was slow or lost; running the listener again would run the same
+    command (or record the same press) twice.
+    """
+    if _header(req, "x-slack-retry-num"):
+        log.info(
+            "dropped a retried Slack delivery (attempt %s, reason %s)",
+            _header(req, "x-slack-retry-num"),
+            _header(req, "x-slack-retry-reason"),
+        )
+        return BoltResponse(status=200, body="")
+    await next()
+    return None
+
+
+def sync_url_of(async_url: str) -> str:
+    """The synchronous driver URL for ``async_url`` (for tools that need a blocking engine)."""
+    return async_url.replace("sqlite+aiosqlite", "sqlite").replace(
+        "postgresql+asyncpg", "postgresql+psycopg"
+    )
+
+
+class SlackAdapter:
+    """Runs ShiftBrief in Slack, in Socket Mode or HTTP mode.
+
+    Args:
+        settings: tokens, signing secret, mode, HTTP port, API URL, admin ids, pacing.
+        sessionmaker: the database (subscribers, feedback; OAuth installations in HTTP mode).
+        clock: returns the current aware UTC time.
+        pacer: paces posts per channel (default: ``settings.slack_messages_per_second``).
+    """
+
+    platform: ClassVar[str] = "slack"
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._pacer = pacer or Pacer(
+            per_destination=RateLimit(settings.slack_messages_per_second, 1)
+        )
+        self._dispatcher: Dispatcher | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self._port: int | None = None
+        self._installation_store: AsyncSQLAlchemyInstallationStore | None = None
+        self._state_store: AsyncSQLAlchemyOAuthStateStore | None = None
+        self.app = self._build_app()
+
+    # ------------------------------------------------------------------ set-up and lifecycle
+
+    @property
+    def http_port(self) -> int | None:
+        """The port HTTP mode listens on, once started (useful with port 0)."""
+        return self._port
+
+    def _uses_oauth(self) -> bool:
+        s = self._settings
+        return s.slack_mode == "http" and bool(s.slack_client_id and s.slack_client_secret)
+
+    def _new_client(self, token: str | None) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=token,
+            base_url=self._settings.slack_api_url,
+            timeout=30,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
+        )
+
+    def _build_app(self) -> AsyncApp:
+        s = self._settings
+        token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
+        secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
+        kwargs: dict[str, Any] = {
+            "signing_secret": secret,
+            # Socket Mode requests are not signed; HTTP mode ones always are.
+            "request_verification_enabled": s.slack_mode == "http",
+        }
+        if self._uses_oauth():
+            engine: AsyncEngine = self._sessionmaker.kw["bind"]
+            client_id = s.slack_client_id or ""
+            self._installation_store = AsyncSQLAlchemyInstallationStore(
+                client_id=client_id, engine=engine, logger=log
+            )
+            self._state_store = AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=600, engine=engine, logger=log
+            )
+            assert s.slack_client_secret is not None
+            kwargs["client"] = self._new_client(None)
+            kwargs["oauth_settings"] = AsyncOAuthSettings(
+                client_id=client_id,
+                client_secret=s.slack_client_secret.get_secret_value(),
+                scopes=list(SCOPES),
+                installation_store=self._installation_store,
+                state_store=self._state_store,
+            )
+        else:
+            kwargs["client"] = self._new_client(token)
+        app = AsyncApp(**kwargs)
+        app.middleware(ignore_retries)
+        app.command("/brief")(self._on_command)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.options(home.ZONE)(self._on_zone_options)
+        app.action(re.compile(r"^home_"))(self._on_home_action)
+        app.action(re.compile(rf"^({VOTE_UP}|{VOTE_DOWN}):"))(self._on_vote)
+        app.action(re.compile(rf"^{MORE}:"))(self._on_more)
+        return app
+
+    async def start(self, dispatcher: Dispatcher) -> None:
+        """Connect (Socket Mode) or start serving /slack/events (HTTP mode), then return.
+
+        The connection keeps running on the event loop until ``close()``.
+        """
+        self._dispatcher = dispatcher
+        s = self._settings
+        if self._installation_store is not None and self._state_store is not None:
+            # slack_sdk's tables live beside ours; it creates them when missing.
+            await self._installation_store.create_tables()  # type: ignore[no-untyped-call]
+            await self._state_store.create_tables()  # type: ignore[no-untyped-call]
+        if s.slack_mode == "http":
+            runner = web.AppRunner(self.app.web_app(path="/slack/events", port=s.http_port))
+            await runner.setup()
+            site = web.TCPSite(runner, s.http_host, s.http_port)
+            await site.start()
+            self._runner = runner
+            self._port = runner.addresses[0][1]
+            log.info("Slack HTTP mode listening on %s:%s/slack/events", s.http_host, self._port)
+            return
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        if s.slack_app_token is None:
+            raise ValueError("Socket Mode needs SLACK_APP_TOKEN (an xapp- token)")
+        self._socket = AsyncSocketModeHandler(self.app, s.slack_app_token.get_secret_value())
+        await self._socket.connect_async()
+        log.info("Slack Socket Mode connected")
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _require_dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            raise RuntimeError("SlackAdapter.start() was not called")
+        return self._dispatcher
+
+    async def client_for(self, tenant_id: str) -> AsyncWebClient:
+        """A Web API client with the bot token of workspace ``tenant_id``.
+
+        Raises:
+            PermanentDeliveryError: the app is not installed in that workspace.
+        """
+        if self._installation_store is None:
+            return self.app.client
+        bot = await self._installation_store.async_find_bot(enterprise_id=None, team_id=tenant_id)
+        if bot is None:
+            raise PermanentDeliveryError(f"the app is not installed in workspace {tenant_id}")
+        return self._new_client(bot.bot_token)
+
+    # ------------------------------------------------------------------ /brief
+
+    async def _on_command(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
+        await ack()  # first: Slack shows an error after 3 s without it
+        text = str(body.get("text") or "")
+        team = str(body.get("team_id") or "")
+        user = str(body.get("user_id") or "")
+        channel = body.get("channel_id")
+        is_admin = False
+        if text.strip().lower().startswith("admin"):
+            is_admin = await self.is_admin(client, user)
+        invocation = cmd.Invocation(
+            platform=self.platform,
+            tenant_id=team,
+            user_id=user,
+            channel_id=str(channel) if channel else None,
+            is_admin=is_admin,
+        )
+        reply = await self._require_dispatcher().handle(
+            cmd.CommandRequest(cmd.CommandText(text), invocation)
+        )
+        await self._answer(client, invocation, reply, respond)
+
+    async def is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+        """Whether ``user_id`` may run admin commands: a configured id, or a workspace admin
+        or owner according to users.info."""
+        if user_id in self._settings.admin_user_ids:
+            return True
+        try:
+            info = await client.users_info(user=user_id)
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError):
+            log.warning(
+                "users.info failed for %s; treating as not an admin", user_id, exc_info=True
+            )
+            return False
+        profile = info.get("user") or {}
+        return bool(profile.get("is_admin") or profile.get("is_owner"))
+
+    async def _answer(
+        self,
+        client: AsyncWebClient,
+        invocation: cmd.Invocation,
+        reply: Reply,
+        respond: Respond | None,
+    ) -> None:
+        """Send ``reply``: through response_url when there is one, else with chat.postEphemeral."""
+        lang: Language = reply.briefing.language if reply.briefing else "en"
+        messages: list[SlackMessage] = []
+        if reply.post_to and reply.briefing is not None:
+            dest = Destination(self.platform, invocation.tenant_id, "channel", reply.post_to)
+            try:
+                await self._send(client, dest, reply.briefing, start_part=0)
+                note = phrase(PHRASES, "posted", lang, channel=reply.post_to)
+            except DeliveryError as exc:
+                note = phrase(PHRASES, "not_posted", lang, channel=reply.post_to, reason=exc.reason)
+            # Our own phrase with a channel mention built from an id the dispatcher checked.
+            messages.append(SlackMessage(blocks=[], text=note))
+            if reply.text:
+                messages.insert(0, render_reply(Reply(text=reply.text)))
+        else:
+            if reply.text or reply.results:
+                messages.append(render_reply(reply))
+            if reply.briefing is not None:
+                messages += render_briefing_messages(reply.briefing)
+        response_type = "ephemeral" if reply.ephemeral else "in_channel"
+        for index, message in enumerate(messages):
+            if respond is not None and index < RESPONSE_URL_POSTS:
+                await respond(
+                    text=message.text,
+                    blocks=message.blocks or None,
+                    response_type=response_type,
+                    replace_original=False,
+                )
+            elif invocation.channel_id:
+                await client.chat_postEphemeral(
+                    channel=invocation.channel_id,
+                    user=invocation.user_id,
+                    text=message.text,
+                    blocks=message.blocks or None,
+                )
+
+    async def reply(self, invocation: cmd.Invocation, reply: Reply) -> None:
+        """Answer an invocation outside a request (no response_url): ephemeral in its channel."""
+        client = await self.client_for(invocation.tenant_id)
+        await self._answer(client, invocation, reply, None)
+
+    # ------------------------------------------------------------------ digests
+
+    async def send_briefing(
+        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+    ) -> MessageRef:
+        """Post ``briefing`` to a channel or a user's DM, part ``start_part`` onwards, paced.
+
+        Raises:
+            PermanentDeliveryError: retrying cannot help (channel gone, bot removed, ...).
+            TransientDeliveryError: rate limited after retries, Slack 5xx, a timeout.
+        """
+        client = await self.client_for(dest.tenant_id)
+        return await self._send(client, dest, briefing, start_part=start_part)
+
+    async def _send(
+        self, client: AsyncWebClient, dest: Destination, briefing: Briefing, *, start_part: int
+    ) -> MessageRef:
+        sent: list[str] = []
+        channel = dest.external_id
+        try:
+            if dest.kind == "user":
+                opened = await client.conversations_open(users=dest.external_id)
+                channel = str((opened.get("channel") or {}).get("id") or "")
+            for message in render_briefing_messages(briefing)[start_part:]:
+                await self._pacer.wait(channel)
+                posted = await client.chat_postMessage(
+                    channel=channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                sent.append(str(posted.get("ts")))
+        except SlackApiError as exc:
+            raise self._delivery_error(exc, dest, tuple(sent)) from exc
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientDeliveryError(
+                f"Slack could not be reached: {type(exc).__name__}", sent_message_ids=tuple(sent)
+            ) from exc
+        return MessageRef(platform=self.platform, channel_id=channel, message_ids=tuple(sent))
+
+    @staticmethod
+    def _delivery_error(
+        exc: SlackApiError, dest: Destination, sent: tuple[str, ...]
+    ) -> DeliveryError:
+        response = exc.response
+        status = response.status_code
+        error = str(response.get("error") or "") if isinstance(response.data, dict) else ""
+        where = f"{dest.kind} {dest.external_id}"
+        if status == 429:
+            retry_after = _retry_after(response.headers)
+            return TransientDeliveryError(
+                f"rate limited by Slack posting to {where}",
+                retry_after=retry_after,
+                sent_message_ids=sent,
+            )
+        if error in PERMANENT_ERRORS:
+            return PermanentDeliveryError(
+                f"{PERMANENT_ERRORS[error]} ({error}, {where})", sent_message_ids=sent
+            )
+        return TransientDeliveryError(
+            f"Slack answered {status} {error or 'without an error code'} for {where}",
+            sent_message_ids=sent,
+        )
+
+    # ------------------------------------------------------------------ App Home
+
+    async def _on_home_opened(
+        self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await self.publish_home(
+            client, team_id=str(context.get("team_id") or ""), user_id=event["user"]
+        )
+
+    async def _subscriber(self, session: AsyncSession, team_id: str, user_id: str) -> Subscriber:
+        now = self._clock()
+        tenant = await sub_repo.get_or_create_tenant(
+            session, platform=self.platform, external_id=team_id, now=now
+        )
+        subscriber, _ = await sub_repo.get_or_create_subscriber(
+            session, tenant_id=tenant.id, kind="user", external_id=user_id, now=now
+        )
+        return subscriber
+
+    async def publish_home(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> None:
+        """Publish ``user_id``'s Home tab: settings and today's top stories."""
+        async with self._sessionmaker.begin() as session:
+            user = await self._subscriber(session, team_id, user_id)
+            sectors = await load_sector_defs(session)
+            edition = await load_edition(session, now=self._clock())
+            briefing = edition.compose(profile_of(user, all_sectors=[s.key for s in sectors]))
+            settings = home.HomeSettings(
+                sectors=tuple(user.sectors),
+                delivery_time=user.delivery_time,
+                timezone=user.timezone,
+                days=tuple(user.days),
+                language="ja" if user.language == "ja" else "en",
+                length=user.length,
+                follow=tuple(user.follow),
+                mute=tuple(user.mute),
+            )
+        view = home.render_home(settings, sectors, briefing)
+        await client.views_publish(user_id=user_id, view=view)
+
+    async def _on_zone_options(self, ack: Ack, body: dict[str, Any]) -> None:
+        query = str(body.get("value") or "")
+        zones = cmd.zone_choices(query, limit=100) if query else []
+        await ack(options=[{"text": {"type": "plain_text", "text": z}, "value": z} for z in zones])
+
+    async def _on_home_action(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+    ) -> None:
+        await ack()
+        user_id = str(body["user"]["id"])
+        team_id = str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
+        for action in body.get("actions") or []:
+            change = home.read_home_action(action)
+            if change is None:
+                continue
+            async with self._sessionmaker.begin() as session:
+                user = await self._subscriber(session, team_id, user_id)
+                value = self._checked(change)
+                if value is None:
+                    continue
+                setattr(user, change.field, value)
+                user.updated_at = self._clock()
+                log.info("home: %s/%s set %s", team_id, user_id, change.field)
+        await self.publish_home(client, team_id=team_id, user_id=user_id)
+
+    @staticmethod
+    def _checked(change: home.HomeChange) -> Any:
+        """The value to store, or None when it is not valid (Slack's inputs mostly prevent it)."""
+        value = change.value
+        try:
+            if change.field == "delivery_time":
+                return cmd.parse_time(str(value)).strftime("%H:%M")
+            if change.field == "timezone":
+                return cmd.parse_zone(str(value))
+        except cmd.ValueProblem:
+            return None
+        if change.field == "language":
+            return value if value in ("en", "ja") else None
+        if change.field == "length":
+            return value if value in ("short", "full") else None
+        return value
+
+    # ------------------------------------------------------------------ feedback buttons
+
+    async def _on_vote(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        await ack()
+        action = body["actions"][0]
+        action_id = str(action["action_id"])
+        value = _button_value(action.get("value"))
+        story = value.get("story")
+        if not story:
+            return
+        vote = 1 if action_id.startswith(VOTE_UP) else -1
+        async with self._sessionmaker.begin() as session:
+            await feedback_repo.record_feedback(
+                session,
+                platform=self.platform,
+                tenant_id=str(context.get("team_id") or "") or None,
+                user_id=str(body["user"]["id"]),
+                story_key=story[:64],
+                kind="vote",
+                value=vote,
+                sector_key=(value.get("sector") or None),
+                now=self._clock(),
+            )
+        message = body.get("message")
+        container = body.get("container") or {}
+        if message and message.get("blocks"):
+            blocks = mark_vote(message["blocks"], action_id)
+            if container.get("is_ephemeral"):
+                await respond(blocks=blocks, text=message.get("text", ""), replace_original=True)
+            else:
+                await client.chat_update(
+                    channel=str(container.get("channel_id") or body["channel"]["id"]),
+                    ts=str(message["ts"]),
+                    blocks=blocks,
+                    text=message.get("text", ""),
+                )
+        else:
+            choice = "👍" if vote > 0 else "👎"
+            await respond(
+                text=phrase(PHRASES, "vote_thanks", "en", choice=choice),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    async def _on_more(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        await ack()
+        action = body["actions"][0]
+        value = _button_value(action.get("value"))
+        sector = value.get("sector")
+        if not sector:
+            return
+        team_id = str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
+        user_id = str(body["user"]["id"])
+        async with self._sessionmaker.begin() as session:
+            await feedback_repo.record_feedback(
+                session,
+                platform=self.platform,
+                tenant_id=team_id or None,
+                user_id=user_id,
+                story_key=(value.get("story") or f"sector:{sector}")[:64],
+                kind="more",
+                value=1,
+                sector_key=sector,
+                now=self._clock(),
+            )
+        invocation = cmd.Invocation(
+            platform=self.platform,
+            tenant_id=team_id,
+            user_id=user_id,
+            channel_id=(body.get("channel") or {}).get("id"),
+        )
+        reply = await self._require_dispatcher().handle(
+            cmd.CommandRequest(cmd.CommandText(f"sector {sector}"), invocation)
+        )
+        await self._answer(client, invocation, reply, respond)
+
+
+def _button_value(raw: Any) -> dict[str, str]:
+    """A button's value as we wrote it (JSON), or the bare story key of an older message."""
+    try:
+        value = json.loads(str(raw))
+    except (TypeError, ValueError):
+        return {"story": str(raw)} if raw else {}
+    if not isinstance(value, dict):
+        return {"story": str(raw)}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+
+
+def _retry_after(headers: Any) -> float | None:
+    raw = headers.get("Retry-After") or headers.get("retry-after") if headers else None
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
