@@ -115,7 +115,12 @@ class ConsoleAdapter:
         self._write(render_reply(reply, markdown=self.markdown))
 
     async def send_briefing(
-        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+        self,
+        dest: Destination,
+        briefing: Briefing,
+        *,
+        start_part: int = 0,
+        idempotency_key: str | None = None,
     ) -> MessageRef:
         self._write(f"[digest to {dest.kind} {dest.external_id}]\n")
         self._write(render_briefing(briefing, markdown=self.markdown))

@@ -76,6 +76,10 @@ class PlatformAdapter(Protocol):
     every message, may retry one message on a rate limit within a bounded number of tries, and
     otherwise raises ``PermanentDeliveryError`` or ``TransientDeliveryError``. Retrying a whole
     delivery and the ledger are the engine's (bot/deliver.py), not the adapter's.
+
+    ``idempotency_key`` is stable across retries of one delivery; an adapter whose platform
+    de-duplicates by a client key (Discord's ``nonce`` with ``enforce_nonce``) sends it with each
+    part (suffixed with the part number), which closes the gap between "posted" and "recorded".
     """
 
     platform: ClassVar[str]
@@ -85,7 +89,12 @@ class PlatformAdapter(Protocol):
     async def close(self) -> None: ...
 
     async def send_briefing(
-        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+        self,
+        dest: Destination,
+        briefing: Briefing,
+        *,
+        start_part: int = 0,
+        idempotency_key: str | None = None,
     ) -> MessageRef: ...
 
     async def reply(self, invocation: Invocation, reply: Reply) -> None: ...

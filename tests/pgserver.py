@@ -51,13 +51,36 @@ class PostgresCluster:
     def start(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.root, user="postgres", group="postgres")
-        self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        options = (f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}' "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-w", "-t", "60",
-                  "-l", str(self.root / "server.log"), "start")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        options = (
+            f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}' "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.root / "server.log"),
+            "start",
+        )
 
     def stop(self) -> None:
         try:
@@ -66,8 +89,19 @@ class PostgresCluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def psql(self, sql: str, database: str = "postgres") -> str:
-        return self._run("psql", "-h", str(self.socket_dir), "-U", "postgres", "-d", database,
-                         "-v", "ON_ERROR_STOP=1", "-qAtc", sql).stdout
+        return self._run(
+            "psql",
+            "-h",
+            str(self.socket_dir),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAtc",
+            sql,
+        ).stdout
 
 
 def start_cluster() -> PostgresCluster | None:

@@ -68,7 +68,9 @@ def test_a_toml_file_supplies_settings_and_the_environment_wins(
     assert settings.user_agent == "from-env"
 
 
-def test_a_broken_toml_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_toml_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = tmp_path / "conf.toml"
     bad.write_text("fetch_timeout = = 5\n", encoding="utf-8")
     monkeypatch.setenv("SHIFTBRIEF_CONFIG_FILE", str(bad))

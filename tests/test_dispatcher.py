@@ -9,47 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
-from bot.briefing import ItemClassifier
 from bot.dispatcher import Dispatcher, Reply
-from storage.models import AuditLog, Feed, FeedState, Item, ItemSector, Subscriber
+from storage.models import AuditLog, Feed, FeedState, ItemSector, Subscriber
 from tests.conftest import Database
+from tests.seed import NEWS
+from tests.seed import seed_news as _seed_news
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-NEWS = [
-    ("Grid Weekly", "green", "Sodium-ion battery plant starts production in Sweden",
-     "The factory will make 2 GWh of cells a year. A second line is planned for 2028."),
-    ("Qubits Today", "quantum", "Neutral-atom quantum computer reaches 1,000 qubits",
-     "The machine ran error-correction experiments on 48 logical qubits."),
-    ("ML Daily", "ai", "Open large language model matches GPT-4 on reasoning benchmarks",
-     "The weights are released under an open licence."),
-    ("量子ニュース", None, "量子コンピュータで新薬候補を探索、製薬大手が共同研究",
-     "量子アルゴリズムで分子の電子状態を計算する。成果は来年公開する予定。"),
-    ("Grid Weekly", "green", "Robot vacuum deals: 40% off this weekend",
-     "Our favourite robot vacuums are on sale."),
-]
-
-
-async def _seed(db: Database) -> None:
-    classifier = ItemClassifier()
-    async with db.sessionmaker.begin() as session:
-        feeds: dict[str, Feed] = {}
-        items = []
-        for i, (source, hint, title, summary) in enumerate(NEWS):
-            if source not in feeds:
-                feed = Feed(url=f"https://{len(feeds)}.example/rss", title=source,
-                            sector_hint=hint, created_at=NOW)
-                feed.state = FeedState(next_check_at=NOW)
-                session.add(feed)
-                await session.flush()
-                feeds[source] = feed
-            item = Item(feed_id=feeds[source].id, content_hash=f"h{i}", title=title,
-                        summary=summary, link=f"https://news.example/{i}", language="en",
-                        published_at=NOW - timedelta(hours=i + 1), first_seen_at=NOW)
-            session.add(item)
-            items.append(item)
-        await session.flush()
-        await classifier(session, items)
 
 
 def _console(**kwargs: object) -> tuple[ConsoleAdapter, io.StringIO]:
@@ -65,7 +31,7 @@ def dispatcher(sqlite_db: Database) -> Dispatcher:
 async def test_today_shows_only_subscribed_sectors_with_sources_and_links(
     sqlite_db: Database, dispatcher: Dispatcher
 ) -> None:
-    await _seed(sqlite_db)
+    await _seed_news(sqlite_db, NOW)
     console, out = _console(user_id="u1")
     await console.ask(dispatcher, "/brief subscribe green")
     reply = await console.ask(dispatcher, "/brief today")
@@ -121,7 +87,7 @@ async def test_mistakes_get_short_english_answers(dispatcher: Dispatcher) -> Non
 async def test_mute_removes_stories_from_the_briefing(
     sqlite_db: Database, dispatcher: Dispatcher
 ) -> None:
-    await _seed(sqlite_db)
+    await _seed_news(sqlite_db, NOW)
     console, _ = _console(user_id="u5")
     await console.ask(dispatcher, "/brief subscribe green quantum")
     await console.ask(dispatcher, "/brief mute sodium")
@@ -134,8 +100,8 @@ async def test_mute_removes_stories_from_the_briefing(
 async def test_search_finds_english_and_japanese_items(
     sqlite_db: Database, dispatcher: Dispatcher
 ) -> None:
-    await _seed(sqlite_db)
-    console, out = _console(user_id="u6")
+    await _seed_news(sqlite_db, NOW)
+    console, _ = _console(user_id="u6")
     reply = await console.ask(dispatcher, "/brief search qubits")
     assert [r.title for r in reply.results] == [NEWS[1][2]]
     reply = await console.ask(dispatcher, "/brief search 新薬候補")
@@ -174,8 +140,9 @@ async def test_feeds_health_lists_failing_feeds_with_reason(
 ) -> None:
     async with sqlite_db.sessionmaker.begin() as session:
         feed = Feed(url="https://broken.example/rss", title="Broken", created_at=NOW)
-        feed.state = FeedState(next_check_at=NOW + timedelta(hours=2), error_count=3,
-                               last_error="HTTP 500")
+        feed.state = FeedState(
+            next_check_at=NOW + timedelta(hours=2), error_count=3, last_error="HTTP 500"
+        )
         session.add(feed)
     admin, _ = _console(user_id="boss", is_admin=True)
     reply = await admin.ask(dispatcher, "/brief admin feeds health")
@@ -186,16 +153,18 @@ async def test_feeds_health_lists_failing_feeds_with_reason(
 async def test_a_new_sector_classifies_recent_items_without_restart(
     sqlite_db: Database, dispatcher: Dispatcher
 ) -> None:
-    await _seed(sqlite_db)
+    await _seed_news(sqlite_db, NOW)
     admin, _ = _console(user_id="boss", is_admin=True)
     reply = await admin.ask(
         dispatcher, '/brief admin sectors add batteries "Batteries" "電池" sodium-ion battery'
     )
     assert "batteries" in reply.text, reply.text
     async with sqlite_db.sessionmaker() as session:
-        rows = (await session.execute(
-            select(ItemSector).where(ItemSector.sector_key == "batteries")
-        )).scalars().all()
+        rows = (
+            (await session.execute(select(ItemSector).where(ItemSector.sector_key == "batteries")))
+            .scalars()
+            .all()
+        )
     assert [r.item_id for r in rows] == [1]
     reply = await admin.ask(dispatcher, "/brief subscribe batteries")
     assert "Batteries" in reply.text
@@ -204,7 +173,7 @@ async def test_a_new_sector_classifies_recent_items_without_restart(
 async def test_related_reading_appears_in_the_sector_section(
     sqlite_db: Database, dispatcher: Dispatcher
 ) -> None:
-    await _seed(sqlite_db)
+    await _seed_news(sqlite_db, NOW)
     admin, _ = _console(user_id="boss", is_admin=True)
     await admin.ask(
         dispatcher, "/brief admin reading add green https://explain.example/bess What is a BESS?"
@@ -230,7 +199,7 @@ async def test_an_internal_failure_gets_an_apology_not_a_traceback(
 
 
 async def test_dispatch_works_on_postgresql_too(postgres_db: Database) -> None:
-    await _seed(postgres_db)
+    await _seed_news(postgres_db, NOW)
     dispatcher = Dispatcher(sessionmaker=postgres_db.sessionmaker, clock=lambda: NOW)
     console, _ = _console(user_id="pg")
     await console.ask(dispatcher, "/brief subscribe quantum")

@@ -27,8 +27,16 @@ async def _store(db: Database) -> None:
         session.add(feed)
         await session.flush()
         for i, (title, summary) in enumerate(ARTICLES):
-            session.add(Item(feed_id=feed.id, content_hash=f"h{i}", title=title, summary=summary,
-                             published_at=NOW - timedelta(hours=i), first_seen_at=NOW))
+            session.add(
+                Item(
+                    feed_id=feed.id,
+                    content_hash=f"h{i}",
+                    title=title,
+                    summary=summary,
+                    published_at=NOW - timedelta(hours=i),
+                    first_seen_at=NOW,
+                )
+            )
 
 
 async def _titles(db: Database, words: str) -> list[str]:
@@ -74,5 +82,6 @@ async def test_query_syntax_characters_are_plain_text(db: Database) -> None:
 
 def test_search_terms_split_latin_words_and_cjk_bigrams() -> None:
     assert search_terms("LLM 量子コンピュータ") == [
-        ["llm"], ["量子", "子コ", "コン", "ンピ", "ピュ", "ュー", "ータ"]
+        ["llm"],
+        ["量子", "子コ", "コン", "ンピ", "ピュ", "ュー", "ータ"],
     ]

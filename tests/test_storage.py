@@ -35,9 +35,16 @@ async def test_datetimes_come_back_aware_in_utc(db: Database) -> None:
     feed_id = await _feed(db)
     tokyo = timezone(timedelta(hours=9))
     async with db.sessionmaker.begin() as session:
-        session.add(Item(feed_id=feed_id, content_hash="h1", title="t", summary="",
-                         published_at=datetime(2026, 11, 28, 18, 0, tzinfo=tokyo),
-                         first_seen_at=NOW))
+        session.add(
+            Item(
+                feed_id=feed_id,
+                content_hash="h1",
+                title="t",
+                summary="",
+                published_at=datetime(2026, 11, 28, 18, 0, tzinfo=tokyo),
+                first_seen_at=NOW,
+            )
+        )
     async with db.sessionmaker() as session:
         item = (await session.execute(select(Item))).scalar_one()
     assert item.published_at == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

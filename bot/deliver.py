@@ -1,0 +1,395 @@
+"""Delivery: compose -> adapter.send -> ledger, exactly once per subscriber and period.
+
+The ledger row is opened when a digest is due (unique per subscriber and period), claimed by
+a worker with a compare-and-set before anything is sent, and records every part of a long
+briefing as it goes out, so a restart resumes a half-sent digest from the next part instead of
+sending it again. Rate limits are the adapters' pacers; here a 429 waits the ``Retry-After`` the
+platform gave, 5xx and timeouts back off with jitter a bounded number of times, and permanent
+failures (channel gone, bot removed, DMs closed) disable the subscription with the reason.
+Every delivery runs as its own task, so one slow destination never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.briefing import load_edition, load_sector_defs, profile_of
+from bot.compose import BriefingContext
+from bot.platform import (
+    Destination,
+    PermanentDeliveryError,
+    PlatformAdapter,
+    TransientDeliveryError,
+)
+from bot.schedule import period_key
+from storage.models import Delivery, Subscriber, Tenant
+from storage.repositories import deliveries as ledger
+from storage.repositories import subscribers as sub_repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries: ``base`` doubled each attempt up to ``cap``, with full jitter."""
+
+    max_attempts: int = 5
+    base: float = 2.0
+    cap: float = 300.0
+
+    def delay(self, attempt: int, *, retry_after: float | None, rand: Callable[[], float]) -> float:
+        if retry_after is not None:
+            return retry_after  # the platform said when; waiting longer only adds latency
+        backoff = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return float(backoff / 2 + rand() * backoff / 2)
+
+
+class DeliveryService:
+    """Opens, claims and sends digests; ``run`` is the worker loop of ``shiftbrief run``.
+
+    Args:
+        sessionmaker: the database holding the ledger.
+        adapters: one adapter per platform name ("slack", "discord", "console").
+        clock: current aware UTC time.
+        worker_id: who claims rows (host and process id).
+        retry: the retry policy for transient failures.
+        concurrency: deliveries in flight at once.
+        lease: a "sending" row older than this belongs to a worker that vanished.
+        exclusive: this is the only worker on the database (SQLite, one process): rows left
+            "sending" by an earlier run are resumed at once instead of after the lease.
+        edition_ttl: how long one loaded edition serves composition.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        adapters: Mapping[str, PlatformAdapter],
+        clock: Callable[[], datetime],
+        worker_id: str,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 64,
+        lease: timedelta = timedelta(minutes=10),
+        exclusive: bool = False,
+        edition_ttl: timedelta = timedelta(seconds=60),
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._adapters = dict(adapters)
+        self._clock = clock
+        self._worker = worker_id
+        self._retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lease = lease
+        self._exclusive = exclusive
+        self._recovered = False
+        self._edition_ttl = edition_ttl
+        self._rand = rand
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._edition: tuple[datetime, BriefingContext] | None = None
+        self._edition_lock = asyncio.Lock()
+
+    # ---- opening ledger rows -------------------------------------------------------------
+
+    async def open_digest(
+        self, subscriber_id: int, fire_time: datetime, *, late: bool = False
+    ) -> bool:
+        """Open the period of ``fire_time`` for a subscriber; False when it exists already."""
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            subscriber = await session.get(Subscriber, subscriber_id)
+            if subscriber is None:
+                return False
+            tenant = await session.get(Tenant, subscriber.tenant_id)
+            assert tenant is not None
+            opened = await ledger.open_delivery(
+                session,
+                subscriber_id=subscriber_id,
+                period_key=period_key(fire_time, subscriber.timezone),
+                platform=tenant.platform,
+                scheduled_for=fire_time,
+                now=now,
+                late=late,
+            )
+        if opened:
+            self._wake.set()
+        return opened
+
+    async def skip_digest(self, subscriber_id: int, fire_time: datetime, *, reason: str) -> bool:
+        """Record a period that will not be sent (missed beyond the grace period)."""
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            subscriber = await session.get(Subscriber, subscriber_id)
+            if subscriber is None:
+                return False
+            tenant = await session.get(Tenant, subscriber.tenant_id)
+            assert tenant is not None
+            return await ledger.open_delivery(
+                session,
+                subscriber_id=subscriber_id,
+                period_key=period_key(fire_time, subscriber.timezone),
+                platform=tenant.platform,
+                scheduled_for=fire_time,
+                now=now,
+                status="skipped",
+                last_error=reason,
+            )
+
+    async def send_now(self, subscriber_id: int) -> bool:
+        """A digest outside the schedule (admin send-now): its own period, sent at once."""
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            subscriber = await session.get(Subscriber, subscriber_id)
+            if subscriber is None:
+                return False
+            tenant = await session.get(Tenant, subscriber.tenant_id)
+            assert tenant is not None
+            opened = await ledger.open_delivery(
+                session,
+                subscriber_id=subscriber_id,
+                period_key=f"now:{now.strftime('%Y%m%dT%H%M%S.%f')}",
+                platform=tenant.platform,
+                scheduled_for=now,
+                now=now,
+            )
+        self._wake.set()
+        return opened
+
+    # ---- the worker -----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
+        """Deliver whatever is due until ``stop`` is set, then let in-flight sends finish."""
+        while not stop.is_set():
+            await self.process_due()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(poll):
+                    stopping = asyncio.ensure_future(stop.wait())
+                    waking = asyncio.ensure_future(self._wake.wait())
+                    try:
+                        await asyncio.wait({stopping, waking}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        stopping.cancel()
+                        waking.cancel()
+        await self.drain()
+
+    async def process_due(self, *, limit: int = 500) -> int:
+        """Claim what is due and start sending it; returns how many deliveries were started."""
+        now = self._clock()
+        stale = now - self._lease
+        if self._exclusive and not self._recovered:
+            # Nothing else works on this database, so whatever an earlier run left "sending"
+            # was interrupted by a crash: resume it now (from its next unsent part).
+            stale, self._recovered = now + timedelta(seconds=1), True
+        async with self._sessionmaker() as session:
+            ids = await ledger.claimable(session, now=now, stale_before=stale, limit=limit)
+        started = 0
+        for delivery_id in ids:
+            if delivery_id in self._in_flight:
+                continue
+            async with self._sessionmaker.begin() as session:
+                claimed = await ledger.claim(
+                    session, delivery_id, worker=self._worker, now=now, stale_before=stale
+                )
+            if not claimed:
+                continue
+            self._in_flight.add(delivery_id)
+            task = asyncio.create_task(self._deliver(delivery_id), name=f"delivery-{delivery_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def drain(self) -> None:
+        """Wait for the deliveries in flight (bound it with ``asyncio.timeout``)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def deliver_all(self) -> None:
+        """Process until nothing is due, waiting, or in flight (tests, benchmarks, one-shots)."""
+        while True:
+            started = await self.process_due()
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=0.05)
+                continue
+            if started:
+                continue
+            wait = await self._next_attempt_in()
+            if wait is None:
+                return
+            await asyncio.sleep(min(0.05, wait))
+
+    async def _next_attempt_in(self) -> float | None:
+        async with self._sessionmaker() as session:
+            query = select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.status.in_(("pending", "sending"))
+            )
+            soonest = (await session.execute(query)).scalar_one_or_none()
+        if soonest is None:
+            return None
+        return max(0.0, (soonest - self._clock()).total_seconds())
+
+    # ---- one delivery ---------------------------------------------------------------------
+
+    async def _deliver(self, delivery_id: int) -> None:
+        try:
+            async with self._slots:
+                await self._deliver_one(delivery_id)
+        except Exception:
+            log.exception("delivery %s crashed; it will be retried", delivery_id)
+            await self._after_transient(delivery_id, "internal error", None, ())
+        finally:
+            self._in_flight.discard(delivery_id)
+
+    async def _deliver_one(self, delivery_id: int) -> None:
+        async with self._sessionmaker() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            assert delivery is not None
+            subscriber = await session.get(Subscriber, delivery.subscriber_id)
+            assert subscriber is not None
+            tenant = await session.get(Tenant, subscriber.tenant_id)
+            assert tenant is not None
+            sector_keys = [s.key for s in await load_sector_defs(session)]
+        adapter = self._adapters.get(tenant.platform)
+        if adapter is None:
+            await self._after_transient(
+                delivery_id, f"no {tenant.platform} adapter is running", None, ()
+            )
+            return
+        edition = await self._current_edition()
+        briefing = edition.compose(profile_of(subscriber, all_sectors=sector_keys))
+        if briefing.is_empty:
+            await self._finish(delivery_id, status="skipped", error="no news for its sectors")
+            return
+        sent: tuple[str, ...] = tuple((delivery.message_ref or {}).get("message_ids", ()))  # type: ignore[arg-type]
+        dest = Destination(
+            platform=tenant.platform,
+            tenant_id=tenant.external_id,
+            kind=subscriber.kind,
+            external_id=subscriber.external_id,
+        )
+        log.info(
+            "delivering %s to subscriber %s (%s %s) part %d",
+            delivery_id,
+            subscriber.id,
+            dest.kind,
+            dest.external_id,
+            len(sent),
+        )
+        try:
+            ref = await adapter.send_briefing(
+                dest, briefing, start_part=len(sent), idempotency_key=f"shiftbrief-{delivery_id}"
+            )
+        except PermanentDeliveryError as exc:
+            await self._after_permanent(
+                delivery_id, subscriber.id, exc.reason, sent + exc.sent_message_ids
+            )
+        except TransientDeliveryError as exc:
+            await self._after_transient(
+                delivery_id, exc.reason, exc.retry_after, sent + exc.sent_message_ids
+            )
+        else:
+            await self._finish(
+                delivery_id,
+                status="sent",
+                ref={"channel_id": ref.channel_id, "message_ids": [*sent, *ref.message_ids]},
+            )
+
+    async def _current_edition(self) -> BriefingContext:
+        async with self._edition_lock:
+            now = self._clock()
+            if self._edition is None or now - self._edition[0] > self._edition_ttl:
+                async with self._sessionmaker() as session:
+                    self._edition = (now, await load_edition(session, now=now))
+            return self._edition[1]
+
+    async def _finish(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        ref: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            assert delivery is not None
+            delivery.status = status
+            delivery.attempts += 1
+            delivery.last_error = error
+            delivery.claimed_by = None
+            if ref is not None:
+                delivery.message_ref = ref
+                delivery.sent_at = now
+
+    async def _after_transient(
+        self, delivery_id: int, reason: str, retry_after: float | None, sent: tuple[str, ...]
+    ) -> None:
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if delivery is None:
+                return
+            delivery.attempts += 1
+            delivery.last_error = reason
+            delivery.claimed_by = None
+            if sent:
+                delivery.message_ref = {**(delivery.message_ref or {}), "message_ids": list(sent)}
+            if delivery.attempts >= self._retry.max_attempts:
+                delivery.status = "failed"
+                log.warning(
+                    "delivery %s failed after %d attempts: %s",
+                    delivery_id,
+                    delivery.attempts,
+                    reason,
+                )
+                return
+            delay = self._retry.delay(delivery.attempts, retry_after=retry_after, rand=self._rand)
+            delivery.status = "pending"
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+        log.info("delivery %s: %s; retrying in %.1f s", delivery_id, reason, delay)
+
+    async def _after_permanent(
+        self, delivery_id: int, subscriber_id: int, reason: str, sent: tuple[str, ...]
+    ) -> None:
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            subscriber = await session.get(Subscriber, subscriber_id)
+            assert delivery is not None and subscriber is not None
+            delivery.status = "failed"
+            delivery.attempts += 1
+            delivery.last_error = reason
+            delivery.claimed_by = None
+            if sent:
+                delivery.message_ref = {**(delivery.message_ref or {}), "message_ids": list(sent)}
+            subscriber.enabled = False
+            subscriber.disabled_reason = reason
+            subscriber.updated_at = now
+            await sub_repo.audit(
+                session,
+                tenant_id=subscriber.tenant_id,
+                actor="shiftbrief",
+                action="subscription disabled",
+                detail={
+                    "subscriber_id": subscriber_id,
+                    "kind": subscriber.kind,
+                    "destination": subscriber.external_id,
+                    "reason": reason,
+                },
+                now=now,
+            )
+        log.warning("subscriber %s disabled: %s", subscriber_id, reason)

@@ -1,0 +1,110 @@
+"""The delivery ledger: one row per subscriber and period, claimed before it is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Delivery, Subscriber
+
+
+async def open_delivery(
+    session: AsyncSession,
+    *,
+    subscriber_id: int,
+    period_key: str,
+    platform: str,
+    scheduled_for: datetime,
+    now: datetime,
+    late: bool = False,
+    status: str = "pending",
+    last_error: str | None = None,
+) -> bool:
+    """Create the ledger row for a subscriber's period; False when it exists already.
+
+    The unique constraint decides, so two triggers racing for one period create one row.
+    """
+    values: dict[str, Any] = {
+        "subscriber_id": subscriber_id,
+        "period_key": period_key,
+        "platform": platform,
+        "status": status,
+        "scheduled_for": scheduled_for,
+        "late": late,
+        "attempts": 0,
+        "last_error": last_error,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Delivery)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claimable(
+    session: AsyncSession, *, now: datetime, stale_before: datetime, limit: int
+) -> list[int]:
+    """Ids of deliveries to work on: pending and due, or "sending" by a worker that vanished."""
+    query = (
+        select(Delivery.id)
+        .where(
+            or_(
+                and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+                and_(Delivery.status == "sending", Delivery.claimed_at < stale_before),
+            )
+        )
+        .order_by(Delivery.scheduled_for, Delivery.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def claim(
+    session: AsyncSession, delivery_id: int, *, worker: str, now: datetime, stale_before: datetime
+) -> bool:
+    """Take a delivery for this worker (compare-and-set); False when another worker has it."""
+    statement = (
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            or_(
+                Delivery.status == "pending",
+                and_(Delivery.status == "sending", Delivery.claimed_at < stale_before),
+            ),
+        )
+        .values(status="sending", claimed_by=worker, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def deliveries_since(
+    session: AsyncSession, *, since: datetime, tenant_id: int | None = None, limit: int = 200
+) -> list[tuple[Delivery, Subscriber]]:
+    query = (
+        select(Delivery, Subscriber)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.created_at >= since)
+        .order_by(Delivery.scheduled_for.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(Subscriber.tenant_id == tenant_id)
+    return [(d, s) for d, s in (await session.execute(query)).all()]
+
+
+async def periods_of(session: AsyncSession, subscriber_id: int) -> Sequence[str]:
+    query = select(Delivery.period_key).where(Delivery.subscriber_id == subscriber_id)
+    return list((await session.execute(query)).scalars())

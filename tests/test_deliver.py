@@ -1,0 +1,275 @@
+"""Delivery against a local chat API with rate limits, 429s, 5xx and timeouts: once, always."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.deliver import DeliveryService, RetryPolicy
+from bot.pacing import Pacer, RateLimit
+from bot.platform import Destination, TransientDeliveryError
+from storage.models import AuditLog, Delivery, Subscriber
+from tests.chat_api import ChatApiConfig, HttpChatAdapter, serve_chat_api
+from tests.conftest import Database
+from tests.seed import add_subscribers, seed_news
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _statuses(db: Database) -> dict[int, list[str]]:
+    async with db.sessionmaker() as session:
+        rows = (await session.execute(select(Delivery))).scalars().all()
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.subscriber_id, []).append(row.status)
+    return found
+
+
+async def _open_all(service: DeliveryService, ids: list[int], fire: datetime) -> None:
+    for sid in ids:
+        assert await service.open_digest(sid, fire)
+
+
+async def test_every_digest_arrives_once_despite_429_5xx_and_timeouts(sqlite_db: Database) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    ids = await add_subscribers(sqlite_db, 30, now=now)
+    config = ChatApiConfig(
+        per_channel=(5, 1.0),
+        overall=(200, 1.0),
+        rate_429=0.15,
+        rate_5xx=0.1,
+        rate_hang=0.05,
+        rate_lost_reply=0.05,
+        hang_seconds=1.5,
+        retry_after=0.05,
+    )
+    with serve_chat_api(config) as api:
+        adapter = HttpChatAdapter(
+            base_url=api.base_url, timeout=0.4, pacer=Pacer(per_destination=RateLimit(5, 1.0))
+        )
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": adapter},
+            clock=_now,
+            worker_id="t",
+            retry=RetryPolicy(max_attempts=10, base=0.02, cap=0.1),
+        )
+        await _open_all(service, ids, now)
+        async with asyncio.timeout(60):
+            await service.deliver_all()
+        await adapter.close()
+        counts = api.per_channel()
+        injected = dict(api.injected)
+    assert injected.get("429") and injected.get("5xx") and injected.get("hang")
+    assert injected.get("lost_reply")
+    assert sorted(counts.values()) == [1] * 30
+    assert await _statuses(sqlite_db) == {sid: ["sent"] for sid in ids}
+
+
+async def test_a_second_trigger_for_the_same_period_sends_nothing_more(
+    sqlite_db: Database,
+) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    ids = await add_subscribers(sqlite_db, 3, now=now)
+    with serve_chat_api(ChatApiConfig()) as api:
+        adapter = HttpChatAdapter(base_url=api.base_url)
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": adapter},
+            clock=_now,
+            worker_id="t",
+        )
+        await _open_all(service, ids, now)
+        await service.deliver_all()
+        assert not await service.open_digest(ids[0], now)  # the same period again
+        await service.deliver_all()
+        await adapter.close()
+        assert sorted(api.per_channel().values()) == [1, 1, 1]
+
+
+async def test_a_gone_channel_disables_its_subscription_with_a_notice(
+    sqlite_db: Database,
+) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    ids = await add_subscribers(sqlite_db, 3, now=now)
+    with serve_chat_api(ChatApiConfig(gone_channels=frozenset({"channel-C0001"}))) as api:
+        adapter = HttpChatAdapter(base_url=api.base_url)
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": adapter},
+            clock=_now,
+            worker_id="t",
+        )
+        await _open_all(service, ids, now)
+        await service.deliver_all()
+        await adapter.close()
+        assert api.requests == 3  # the permanent failure was not retried
+    assert await _statuses(sqlite_db) == {ids[0]: ["sent"], ids[1]: ["failed"], ids[2]: ["sent"]}
+    async with sqlite_db.sessionmaker() as session:
+        gone = await session.get(Subscriber, ids[1])
+        notice = (await session.execute(select(AuditLog))).scalar_one()
+    assert gone is not None and not gone.enabled
+    assert gone.disabled_reason is not None and "gone" in gone.disabled_reason
+    assert notice.action == "subscription disabled"
+
+
+async def test_transient_failures_stop_after_the_bounded_attempts(sqlite_db: Database) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    [sid] = await add_subscribers(sqlite_db, 1, now=now)
+    config = ChatApiConfig(rate_5xx=1.0)
+    with serve_chat_api(config) as api:
+        adapter = HttpChatAdapter(base_url=api.base_url)
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": adapter},
+            clock=_now,
+            worker_id="t",
+            retry=RetryPolicy(max_attempts=3, base=0.01, cap=0.02),
+        )
+        await service.open_digest(sid, now)
+        await service.deliver_all()
+        await adapter.close()
+        assert api.requests == 3
+    async with sqlite_db.sessionmaker() as session:
+        row = (await session.execute(select(Delivery))).scalar_one()
+        subscriber = await session.get(Subscriber, sid)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 3, "HTTP 502")
+    assert subscriber is not None and subscriber.enabled  # transient trouble disables nothing
+
+
+class _SlowAdapter:
+    """Takes ``delay`` seconds for destination C0000 only."""
+
+    platform = "chat"
+
+    def __init__(self, inner: HttpChatAdapter, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+        self.finished: list[str] = []
+
+    async def send_briefing(self, dest: Destination, briefing, **kwargs):  # type: ignore[no-untyped-def]
+        if dest.external_id == "C0000":
+            await asyncio.sleep(self.delay)
+        ref = await self.inner.send_briefing(dest, briefing, **kwargs)
+        self.finished.append(dest.external_id)
+        return ref
+
+
+async def test_one_slow_destination_does_not_delay_the_others(sqlite_db: Database) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    ids = await add_subscribers(sqlite_db, 5, now=now)
+    with serve_chat_api(ChatApiConfig()) as api:
+        inner = HttpChatAdapter(base_url=api.base_url)
+        slow = _SlowAdapter(inner, delay=1.0)
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker, adapters={"chat": slow}, clock=_now, worker_id="t"
+        )  # type: ignore[dict-item]
+        await _open_all(service, ids, now)
+        await service.deliver_all()
+        await inner.close()
+    assert slow.finished[-1] == "C0000"
+    assert sorted(slow.finished[:-1]) == ["C0001", "C0002", "C0003", "C0004"]
+
+
+async def test_a_half_sent_briefing_resumes_from_the_next_part(sqlite_db: Database) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    [sid] = await add_subscribers(sqlite_db, 1, now=now)
+    with serve_chat_api(ChatApiConfig()) as api:
+        adapter = HttpChatAdapter(base_url=api.base_url, parts=3)
+        calls: list[int] = []
+
+        class FailAfterFirstPart:
+            """Posts part 0 for real, then fails as a timeout would."""
+
+            platform = "chat"
+
+            async def send_briefing(self, dest, briefing, *, start_part=0, idempotency_key=None):  # type: ignore[no-untyped-def]
+                calls.append(start_part)
+                if len(calls) == 1:
+                    one = HttpChatAdapter(base_url=api.base_url, parts=3)
+                    first = await _send_first_part(one, dest, briefing)
+                    await one.close()
+                    raise TransientDeliveryError("timed out", sent_message_ids=(first,))
+                return await adapter.send_briefing(
+                    dest, briefing, start_part=start_part, idempotency_key=idempotency_key
+                )
+
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": FailAfterFirstPart()},
+            clock=_now,
+            worker_id="t",  # type: ignore[dict-item]
+            retry=RetryPolicy(base=0.01, cap=0.01),
+        )
+        await service.open_digest(sid, now)
+        await service.deliver_all()
+        await adapter.close()
+        assert calls == [0, 1]
+        assert len(api.messages) == 3
+    async with sqlite_db.sessionmaker() as session:
+        row = (await session.execute(select(Delivery))).scalar_one()
+    assert row.status == "sent"
+    assert row.message_ref is not None and len(row.message_ref["message_ids"]) == 3
+
+
+async def _send_first_part(adapter: HttpChatAdapter, dest: Destination, briefing) -> str:  # type: ignore[no-untyped-def]
+    original = adapter.render
+    adapter.render = lambda b: original(b)[:1]  # type: ignore[method-assign]
+    ref = await adapter.send_briefing(dest, briefing)
+    return ref.message_ids[0]
+
+
+def _spawn_worker(db: Database, api_url: str, name: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.fanout_worker", db.url, api_url, name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def test_a_worker_killed_mid_fanout_and_restarted_delivers_each_digest_once(
+    sqlite_db: Database,
+) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    ids = await add_subscribers(sqlite_db, 40, now=now)
+    setup = DeliveryService(
+        sessionmaker=sqlite_db.sessionmaker, adapters={}, clock=_now, worker_id="setup"
+    )
+    await _open_all(setup, ids, now)
+    with serve_chat_api(ChatApiConfig(overall=(1000, 1.0))) as api:
+        first = _spawn_worker(sqlite_db, api.base_url, "first")
+        deadline = time.monotonic() + 30
+        while len(api.messages) < 25 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert first.returncode == -signal.SIGKILL
+        killed_at = len(api.messages)
+        assert 0 < killed_at < 80, "the kill should land in the middle of the fan-out"
+        second = _spawn_worker(sqlite_db, api.base_url, "second")
+        _, stderr = await asyncio.to_thread(second.communicate, timeout=60)
+        assert second.returncode == 0, stderr.decode()
+        counts = api.per_channel()
+    assert sorted(counts.values()) == [2] * 40  # two parts each, none twice
+    assert await _statuses(sqlite_db) == {sid: ["sent"] for sid in ids}
