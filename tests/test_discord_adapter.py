@@ -1,0 +1,484 @@
+"""The Discord adapter against a local server playing Discord's REST API.
+
+Interactions are built from the JSON Discord sends on the gateway (INTERACTION_CREATE) and handed
+to discord.py's own connection state, so the real command tree parses them and the real HTTP
+client answers; the tests assert on what reached the server and on the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from sqlalchemy import select
+
+from adapters.discord_bot import DiscordAdapter, command_payload
+from bot.config import Settings
+from bot.dispatcher import Dispatcher
+from bot.models import Briefing, SectorSection, SourceRef, StoryEntry
+from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryError
+from storage.models import Feedback, Subscriber
+from tests.conftest import Database
+from tests.discord_api import APP_ID, FakeDiscord, user_json
+
+GUILD = "1000000000000000001"
+CHANNEL = "1000000000000000002"
+USER = "1000000000000000003"
+NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+MANAGE_GUILD = str(1 << 5)
+_ids = itertools.count(1_500_000_000_000_000_000)
+
+
+@dataclass
+class Env:
+    api: FakeDiscord
+    adapter: DiscordAdapter
+    db: Database
+
+    def receive(self, payload: dict[str, Any]) -> None:
+        """Hand an INTERACTION_CREATE payload to discord.py, as the gateway would."""
+        self.adapter.client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+
+
+def make_adapter(api: FakeDiscord, db: Database, state: Path, **overrides: Any) -> DiscordAdapter:
+    settings = Settings(
+        discord_token="test-token",
+        discord_api_url=api.base_url,
+        discord_channel_messages=100,
+        **overrides,
+    )
+    return DiscordAdapter(
+        settings=settings,
+        sessionmaker=db.sessionmaker,
+        clock=lambda: NOW,
+        sync_state_path=state,
+    )
+
+
+@pytest.fixture
+async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    # The adapter points discord.py's class-wide REST base at the fake; put it back afterwards.
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def env(api: FakeDiscord, sqlite_db: Database, tmp_path: Path) -> AsyncIterator[Env]:
+    adapter = make_adapter(api, sqlite_db, tmp_path / "sync.json", discord_admin_role="Editors")
+    await adapter.login(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+    yield Env(api, adapter, sqlite_db)
+    await adapter.close()
+
+
+def interaction(
+    sub: str,
+    options: list[dict[str, Any]] | None = None,
+    *,
+    group: str | None = None,
+    kind: int = 2,
+    in_guild: bool = True,
+    permissions: str = "0",
+    roles: list[str] | None = None,
+    locale: str = "en-US",
+) -> dict[str, Any]:
+    """An APPLICATION_COMMAND (2) or AUTOCOMPLETE (4) interaction as Discord sends it."""
+    option: dict[str, Any] = {"name": sub, "type": 1, "options": options or []}
+    if group:
+        option = {"name": group, "type": 2, "options": [option]}
+    data = {"id": "1200000000000000001", "name": "brief", "type": 1, "options": [option]}
+    return _base(kind, data, in_guild=in_guild, permissions=permissions, roles=roles, locale=locale)
+
+
+def _base(
+    kind: int,
+    data: dict[str, Any],
+    *,
+    in_guild: bool,
+    permissions: str = "0",
+    roles: list[str] | None = None,
+    locale: str = "en-US",
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": str(next(_ids)),
+        "application_id": APP_ID,
+        "type": kind,
+        "token": f"token-{next(_ids)}",
+        "version": 1,
+        "locale": locale,
+        "data": data,
+        "app_permissions": "562949953421311",
+        "entitlements": [],
+        "attachment_size_limit": 8388608,
+        "channel_id": CHANNEL,
+    }
+    if in_guild:
+        payload |= {
+            "guild_id": GUILD,
+            "guild_locale": "en-US",
+            "authorizing_integration_owners": {"0": GUILD},
+            "context": 0,
+            "channel": {
+                "id": CHANNEL,
+                "type": 0,
+                "guild_id": GUILD,
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "rate_limit_per_user": 0,
+                "last_message_id": None,
+                "flags": 0,
+                "permissions": permissions,
+            },
+            "member": {
+                "user": user_json(USER),
+                "roles": roles or [],
+                "permissions": permissions,
+                "joined_at": "2024-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "nick": None,
+                "avatar": None,
+                "premium_since": None,
+            },
+        }
+    else:
+        payload |= {
+            "user": user_json(USER),
+            "authorizing_integration_owners": {"1": USER},
+            "context": 1,
+            "channel": {
+                "id": CHANNEL,
+                "type": 1,
+                "recipients": [user_json(USER)],
+                "last_message_id": None,
+                "flags": 0,
+            },
+        }
+    if message is not None:
+        payload["message"] = message
+    return payload
+
+
+def followups(api: FakeDiscord) -> list[dict[str, Any]]:
+    return [c.json for c in api.requests("POST", f"/webhooks/{APP_ID}/")]
+
+
+def callbacks(api: FakeDiscord) -> list[dict[str, Any]]:
+    return [c.json for c in api.requests("POST", "/callback")]
+
+
+async def answered(env: Env, count: int = 1) -> list[dict[str, Any]]:
+    await env.api.wait_for(lambda: len(followups(env.api)) >= count)
+    return followups(env.api)
+
+
+def story(key: str, title: str, summary: str = "", source: str = "Wire") -> StoryEntry:
+    return StoryEntry(
+        story_key=key,
+        title=title,
+        summary=summary,
+        link=f"https://news.example/{key}",
+        sources=(SourceRef(source, f"https://news.example/{key}"),),
+        sectors=("ai",),
+        published_at=NOW,
+    )
+
+
+def briefing(sections: int = 1, more: int = 0, text: str = "Chips") -> Briefing:
+    return Briefing(
+        title="Briefing for 1 May",
+        language="en",
+        length="full",
+        date=date(2024, 5, 1),
+        generated_at=NOW,
+        sections=tuple(
+            SectorSection(
+                key="ai",
+                name="AI",
+                lead=story(f"s{i}", f"{text} {i}", "Lead summary. " * 20),
+                more=tuple(
+                    story(f"s{i}x{j}", f"{text} more {j}", "More. " * 30) for j in range(more)
+                ),
+            )
+            for i in range(sections)
+        ),
+    )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+async def test_login_syncs_commands_once_then_not_again_while_unchanged(
+    api: FakeDiscord, sqlite_db: Database, tmp_path: Path
+) -> None:
+    state = tmp_path / "sync.json"
+    for _ in range(2):
+        adapter = make_adapter(api, sqlite_db, state)
+        await adapter.login(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+        await adapter.close()
+    puts = api.requests("PUT", f"/applications/{APP_ID}/commands")
+    assert len(puts) == 1
+    assert [c["name"] for c in puts[0].json] == ["brief"]
+    assert json.loads(state.read_text())  # the hash was remembered
+
+
+async def test_subscribe_defers_ephemerally_then_answers_and_saves(env: Env) -> None:
+    env.receive(interaction("subscribe", [{"name": "sector", "type": 3, "value": "ai"}]))
+    [answer] = await answered(env)
+    first = callbacks(env.api)[0]
+    assert first["type"] == 5 and first["data"]["flags"] & 64  # deferred, ephemeral
+    assert "Subscribed" in answer["content"]
+    assert answer["flags"] & 64
+    assert answer["allowed_mentions"] == {"parse": []}
+    async with env.db.sessionmaker() as session:
+        row = (await session.execute(select(Subscriber))).scalar_one()
+    assert row.sectors == ["ai"] and row.external_id == USER
+
+
+async def test_unknown_sector_is_refused_with_the_valid_ones(env: Env) -> None:
+    env.receive(interaction("subscribe", [{"name": "sector", "type": 3, "value": "crypto"}]))
+    [answer] = await answered(env)
+    assert "crypto" in answer["content"] and "quantum" in answer["content"]
+    assert "/brief subscribe" in answer["content"]
+
+
+async def test_bad_time_option_gets_the_reason_and_usage_in_japanese(env: Env) -> None:
+    options = [{"name": "time", "type": 3, "value": "25:99"}]
+    env.receive(interaction("settings", options, locale="ja"))
+    [answer] = await answered(env)
+    assert "25:99" in answer["content"] and "使い方" in answer["content"]
+
+
+async def test_admin_command_refused_politely_without_manage_server(env: Env) -> None:
+    env.receive(interaction("sectors-list", group="admin", permissions="0"))
+    [answer] = await answered(env)
+    assert "admin" in answer["content"].lower() and "quantum" not in answer["content"]
+
+
+async def test_admin_command_works_with_manage_server(env: Env) -> None:
+    env.receive(interaction("sectors-list", group="admin", permissions=MANAGE_GUILD))
+    [answer] = await answered(env)
+    assert "`quantum`" in answer["content"]
+
+
+async def test_admin_command_works_with_the_configured_role(env: Env) -> None:
+    env.api.roles[GUILD] = [{"id": "77", "name": "Editors"}, {"id": "78", "name": "Others"}]
+    env.receive(interaction("sectors-list", group="admin", roles=["77"]))
+    [answer] = await answered(env)
+    assert "`quantum`" in answer["content"]
+
+
+async def test_sector_autocomplete_comes_from_the_database(env: Env) -> None:
+    options = [{"name": "sector", "type": 3, "value": "qu", "focused": True}]
+    env.receive(interaction("subscribe", options, kind=4))
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    [result] = callbacks(env.api)
+    assert result["type"] == 8
+    assert [c["value"] for c in result["data"]["choices"]] == ["quantum"]
+
+
+async def test_time_zone_autocomplete(env: Env) -> None:
+    options = [{"name": "tz", "type": 3, "value": "tokyo", "focused": True}]
+    env.receive(interaction("settings", options, kind=4))
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    assert "Asia/Tokyo" in [c["value"] for c in callbacks(env.api)[0]["data"]["choices"]]
+
+
+# --- deliveries -----------------------------------------------------------------------------
+
+HOSTILE = "@everyone @here <@123456789012345678> <@&223456789012345678> <#323456789012345678>"
+
+
+async def test_channel_briefing_never_mentions_anyone(env: Env) -> None:
+    ref = await env.adapter.send_briefing(
+        Destination("discord", GUILD, "channel", CHANNEL), briefing(2, 2, text=HOSTILE)
+    )
+    posts = env.api.requests("POST", f"/channels/{CHANNEL}/messages")
+    assert ref.message_ids and len(posts) == len(ref.message_ids)
+    for post in posts:
+        assert post.json["allowed_mentions"] == {"parse": []}
+        sent = json.dumps(post.json, ensure_ascii=False)
+        assert "@everyone" not in sent and "@here" not in sent
+        assert not re.search(r"<[@#]&?\d+>", sent)
+
+
+async def test_dm_briefing_opens_the_dm_channel_and_posts_with_buttons(env: Env) -> None:
+    ref = await env.adapter.send_briefing(Destination("discord", GUILD, "user", USER), briefing())
+    [dm] = env.api.requests("POST", "/users/@me/channels")
+    assert str(dm.json["recipient_id"]) == USER
+    [post] = env.api.requests("POST", f"/channels/{ref.channel_id}/messages")
+    ids = [c["custom_id"] for row in post.json["components"] for c in row["components"]]
+    assert ids == ["sb:v:up:s0", "sb:v:down:s0", "sb:m:ai:s0"]
+
+
+async def test_closed_dms_are_a_permanent_failure_with_a_reason(env: Env) -> None:
+    env.api.dm_channels[USER] = "900"
+    env.api.fail("/channels/900/messages", 403, code=50007)
+    with pytest.raises(PermanentDeliveryError, match="DMs are closed"):
+        await env.adapter.send_briefing(Destination("discord", GUILD, "user", USER), briefing())
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "reason"), [(404, 10003, "no longer exists"), (403, 50001, "lost access")]
+)
+async def test_lost_channel_is_a_permanent_failure(
+    env: Env, status: int, code: int, reason: str
+) -> None:
+    env.api.fail(f"/channels/{CHANNEL}/messages", status, code=code)
+    with pytest.raises(PermanentDeliveryError, match=reason):
+        await env.adapter.send_briefing(
+            Destination("discord", GUILD, "channel", CHANNEL), briefing()
+        )
+    assert len(env.api.requests("POST", f"/channels/{CHANNEL}/messages")) == 1  # no retry loop
+
+
+async def test_rate_limit_is_waited_out_and_the_message_sent_once(env: Env) -> None:
+    env.api.fail(
+        f"/channels/{CHANNEL}/messages",
+        429,
+        **{"Retry-After": "0.1", "X-RateLimit-Scope": "shared"},
+    )
+    ref = await env.adapter.send_briefing(
+        Destination("discord", GUILD, "channel", CHANNEL), briefing()
+    )
+    assert len(ref.message_ids) == 1
+    assert len(env.api.requests("POST", f"/channels/{CHANNEL}/messages")) == 2
+
+
+async def test_server_error_is_transient_and_a_retry_resumes_at_the_failed_part(env: Env) -> None:
+    long = briefing(sections=8, more=6)
+    dest = Destination("discord", GUILD, "channel", CHANNEL)
+    path = f"/channels/{CHANNEL}/messages"
+    # 503 is not among the statuses discord.py retries itself (500, 502, 504, 524 are).
+    env.api.fail(path, 503, skip=1)
+    with pytest.raises(TransientDeliveryError) as info:
+        await env.adapter.send_briefing(dest, long)
+    assert len(info.value.sent_message_ids) == 1
+    env.api.calls.clear()
+    resumed = await env.adapter.send_briefing(dest, long, start_part=1)
+    posts = env.api.requests("POST", path)
+    assert len(posts) == len(resumed.message_ids) >= 1
+    # The resumed run starts with the second part, not the header again.
+    assert "Briefing for 1 May" not in json.dumps(posts[0].json)
+
+
+# --- feedback buttons -------------------------------------------------------------------------
+
+
+def press(custom_id: str, *, in_guild: bool) -> dict[str, Any]:
+    buttons = [
+        {"type": 2, "style": 2, "custom_id": "sb:v:up:s7", "emoji": {"name": "👍"}},
+        {"type": 2, "style": 2, "custom_id": "sb:v:down:s7", "emoji": {"name": "👎"}},
+        {"type": 2, "style": 1, "custom_id": "sb:m:ai:s7", "label": "More on AI"},
+    ]
+    message = {
+        "id": "1400000000000000001",
+        "channel_id": CHANNEL,
+        "author": user_json(APP_ID, "ShiftBrief", bot=True),
+        "content": "",
+        "timestamp": "2024-05-01T08:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "components": [{"type": 1, "components": buttons}],
+    }
+    data = {"custom_id": custom_id, "component_type": 2}
+    return _base(3, data, in_guild=in_guild, message=message)
+
+
+async def stored_feedback(db: Database) -> list[Feedback]:
+    async with db.sessionmaker() as session:
+        return list((await session.execute(select(Feedback).order_by(Feedback.id))).scalars())
+
+
+async def test_vote_press_in_a_dm_is_stored_and_shown_on_the_message(env: Env) -> None:
+    # A fresh client never sent this message: the button works from its custom id alone.
+    env.receive(press("sb:v:down:s7", in_guild=False))
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    [update] = callbacks(env.api)
+    assert update["type"] == 7  # UPDATE_MESSAGE
+    styles = {c["custom_id"]: c["style"] for c in update["data"]["components"][0]["components"]}
+    assert styles["sb:v:down:s7"] == 3 and styles["sb:v:up:s7"] == 2
+    [row] = await stored_feedback(env.db)
+    assert (row.user_id, row.story_key, row.kind, row.value) == (USER, "s7", "vote", -1)
+
+
+async def test_more_press_in_a_channel_is_stored_and_acknowledged_privately(env: Env) -> None:
+    env.receive(press("sb:m:ai:s7", in_guild=True))
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    [ack] = callbacks(env.api)
+    assert ack["type"] == 4 and ack["data"]["flags"] & 64
+    [row] = await stored_feedback(env.db)
+    assert (row.kind, row.sector_key, row.story_key, row.tenant_id) == ("more", "ai", "s7", GUILD)
+
+
+async def test_pressing_again_replaces_the_choice(env: Env) -> None:
+    env.receive(press("sb:v:up:s7", in_guild=False))
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    env.receive(press("sb:v:down:s7", in_guild=False))
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 2)
+    [row] = await stored_feedback(env.db)
+    assert row.value == -1
+
+
+# --- the command tree against Discord's limits -------------------------------------------------
+
+NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+def _check_options(options: list[dict[str, Any]], where: str) -> None:
+    assert len(options) <= 25, where
+    names = [o["name"] for o in options]
+    assert len(names) == len(set(names)), f"{where}: repeated option names"
+    required = [o.get("required", False) for o in options if o["type"] not in (1, 2)]
+    assert required == sorted(required, reverse=True), f"{where}: required after optional"
+    for option in options:
+        label = f"{where} {option['name']}"
+        assert NAME.match(option["name"]) and option["name"] == option["name"].lower(), label
+        assert 1 <= len(option["description"]) <= 100, label
+        choices = option.get("choices", [])
+        assert len(choices) <= 25, label
+        for choice in choices:
+            assert 1 <= len(choice["name"]) <= 100 and len(str(choice["value"])) <= 100, label
+        assert not (choices and option.get("autocomplete")), label
+        for bound in ("min_value", "max_value"):
+            if bound in option:
+                assert abs(option[bound]) <= 2**53, label
+        if option["type"] in (1, 2):
+            _check_options(option.get("options", []), label)
+
+
+async def test_command_tree_payload_fits_discords_limits(env: Env) -> None:
+    payload = command_payload(env.adapter.client)
+    assert len(payload) <= 100
+    for command in payload:
+        assert NAME.match(command["name"]) and command["name"] == command["name"].lower()
+        assert 1 <= len(command["description"]) <= 100
+        _check_options(command.get("options", []), command["name"])
+    # The whole grammar is there.
+    brief = payload[0]
+    subs = {o["name"] for o in brief["options"]}
+    assert {"today", "sector", "search", "subscribe", "unsubscribe", "settings", "admin"} <= subs
