@@ -1,8 +1,9 @@
 """Put feed items into sectors by the terms in their title and summary, in English and Japanese.
 
-Pure Python and deterministic: all terms of a sector set are compiled once into one regular
-expression (one group per distinct term), so classifying an item is one scan of its title and one
-of the start of its summary.
+Pure Python and deterministic. A ``Classifier`` indexes the terms of a sector set once: English
+terms by their words (a dict lookup per candidate word, longest phrase first), Japanese terms as
+substrings (longest first, each match blanked so it counts once), and a few raw patterns.
+Classifying an item reads its title and the start of its summary once each.
 
 Term syntax (built-in terms in ``bot.sectors`` and admin keywords alike):
 
@@ -28,11 +29,21 @@ import html
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.models import SectorDef, SectorScore
-from bot.sectors import BUILTIN_TERMS, MISLEADING, SHARE_PRICE, SHOPPING, Misleading, Term
+from bot.sectors import (
+    BUILTIN_TERMS,
+    MISLEADING,
+    SHARE_PRICE,
+    SHARE_PRICE_TRIGGERS,
+    SHOPPING,
+    SHOPPING_TRIGGERS,
+    Misleading,
+    Term,
+)
 
 TITLE_WEIGHT = 1.0
 SUMMARY_WEIGHT = 0.5
@@ -112,6 +123,9 @@ def _plain(text: str) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
+    if not text.isascii():
+        # Full-width "ＡＩ" and half-width katakana are common in Japanese headlines.
+        text = unicodedata.normalize("NFKC", text)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -162,18 +176,16 @@ class Classifier:
         self._exact_cs: dict[tuple[str, ...], int] = {}
         self._exact_ci: dict[tuple[str, ...], int] = {}
         self._prefixes: dict[tuple[str, ...], list[tuple[str, int]]] = {}
-        self._first_words: set[str] = set()
-        self._longest = 1
-        # Substring terms that contain ASCII words ("生成AI") hide those words once matched.
-        self._substrings: list[tuple[str, int, bool]] = []
+        self._first_words: dict[str, int] = {}
+        """Lower-cased first word of a term (and its plurals) -> the longest such term, in words."""
+        self._substrings: list[tuple[str, int]] = []
         self._patterns: list[tuple[re.Pattern[str], int]] = []
         for index, text in enumerate(texts):
             compiled = compile_term(text)
             if compiled.pattern is not None:
                 self._patterns.append((compiled.pattern, index))
             elif compiled.substring:
-                hides = _TOKEN.search(compiled.substring) is not None
-                self._substrings.append((compiled.substring, index, hides))
+                self._substrings.append((compiled.substring, index))
             else:
                 tokens = compiled.tokens
                 if compiled.prefix:
@@ -184,10 +196,9 @@ class Classifier:
                 else:
                     self._exact_ci.setdefault(tokens, index)
                 first = tokens[0].lower()
-                self._first_words.update((first, first + "s", first + "es"))
-                self._longest = max(self._longest, len(tokens))
-        # Longer substrings first, so a hidden "生成AI" does not also count as "AI".
-        self._substrings.sort(key=lambda s: -len(s[0]))
+                for form in (first, first + "s", first + "es"):
+                    self._first_words[form] = max(self._first_words.get(form, 0), len(tokens))
+        self._substrings.sort(key=lambda s: (-len(s[0]), s[0]))
         self._single_prefixes = tuple(p for p, _ in self._prefixes.get((), ()))
         self._prefix_starts = tuple(
             sorted({p[:3] for entries in self._prefixes.values() for p, _ in entries})
@@ -230,26 +241,34 @@ class Classifier:
             if pattern.search(text):
                 found.add(index)
         if not text.isascii():
-            for substring, index, hides in self._substrings:
+            # Longest first, and each match is blanked out: "量子コンピュータ" counts once and
+            # not also as "量子", and a matched "生成AI" does not count again as the word "AI".
+            for substring, index in self._substrings:
                 if substring in text:
                     found.add(index)
-                    if hides:
-                        text = text.replace(substring, " ")
+                    text = text.replace(substring, " ")
+            lowered = text.lower()
         words = _TOKEN.findall(text)
-        lower = [w.lower() for w in words]
+        lower = _TOKEN.findall(lowered) if text.isascii() else [w.lower() for w in words]
         first_words = self._first_words
         i = 0
+        single_prefixes = self._single_prefixes
         while i < len(words):
-            if lower[i] not in first_words and not lower[i].startswith(self._single_prefixes):
+            longest = first_words.get(lower[i], 0)
+            if not longest and lower[i].startswith(single_prefixes):
+                longest = 1
+            if not longest:
                 i += 1
                 continue
-            width = self._match_at(words, lower, i, found)
+            width = self._match_at(words, lower, i, longest, found)
             i += width or 1
         return found
 
-    def _match_at(self, words: list[str], lower: list[str], i: int, found: set[int]) -> int:
+    def _match_at(
+        self, words: list[str], lower: list[str], i: int, longest: int, found: set[int]
+    ) -> int:
         """Match the longest term starting at word ``i``; returns its width in words, or 0."""
-        for n in range(min(self._longest, len(words) - i), 0, -1):
+        for n in range(min(longest, len(words) - i), 0, -1):
             exact = tuple(words[i : i + n])
             folded = tuple(lower[i : i + n])
             index = self._exact_cs.get(exact)
@@ -285,9 +304,13 @@ class Classifier:
         """
         title = _plain(title or "")
         summary = _plain((summary or "")[: SUMMARY_CHARS * 3])[:SUMMARY_CHARS]
-        if self._shopping.search(title):
+        lowered = title.lower()
+        if any(t in lowered for t in SHOPPING_TRIGGERS) and self._shopping.search(title):
             return ()
-        share_price = self._share_price.search(title) is not None
+        share_price = (
+            any(t in lowered for t in SHARE_PRICE_TRIGGERS)
+            and self._share_price.search(title) is not None
+        )
 
         totals = [0.0] * len(self._sectors)
         title_totals = [0.0] * len(self._sectors)

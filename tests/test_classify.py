@@ -1,0 +1,201 @@
+"""Behaviour of the sector classifier, on headlines written for these tests and on the dev set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.classify import Classifier, classify_jsonl
+from bot.models import SectorDef
+from bot.sectors import default_sectors
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(sectors=default_sectors())
+
+
+def top(classifier: Classifier, title: str, summary: str = "", hint: str | None = None) -> str:
+    scores = classifier.classify(title, summary, sector_hint=hint)
+    return scores[0].key if scores else "none"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Utility switches on a 300 MW solar farm paired with battery storage", "green"),
+        ("Offshore wind auction draws record bids as the grid decarbonizes", "green"),
+        ("洋上風力の入札に過去最多の応募、脱炭素へ弾み", "green"),
+        ("Startup demonstrates 100 logical qubits with new error-correction scheme", "quantum"),
+        ("国産の量子コンピュータ、クラウド経由で企業に提供開始", "quantum"),
+        ("Open-weight language model tops coding benchmark", "ai"),
+        ("新しい大規模言語モデルを公開、日本語の性能を大幅に改善", "ai"),
+        ("生成ＡＩで社内文書を要約するサービスが登場", "ai"),
+        ("Humanoid robot learns to fold laundry from video demonstrations", "mobility"),
+        ("物流倉庫で人型ロボットの実証実験を開始", "mobility"),
+        ("自動運転バス、来春から市内で定期運行へ", "mobility"),
+        ("Gene therapy trial restores hearing in children born deaf", "life"),
+        ("新しいがん治療薬の臨床試験で良好な結果", "life"),
+    ],
+)
+def test_headlines_go_to_their_sector(classifier: Classifier, title: str, expected: str) -> None:
+    assert top(classifier, title) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Texas utility orders 400 MWh BESS for its grid", "green"),
+        ("Molten-salt TES pilot stores heat for a steel mill", "green"),
+        ("Regulator approves first SMR construction permit", "green"),
+        ("Bank pilots QKD link between two data centres", "quantum"),
+        ("LLMs still struggle with long-horizon planning", "ai"),
+        ("eVTOL maker completes first piloted transition flight", "mobility"),
+        ("CRISPR base editing corrects a liver mutation in mice", "life"),
+    ],
+)
+def test_acronyms_count(classifier: Classifier, title: str, expected: str) -> None:
+    assert top(classifier, title) == expected
+
+
+def test_acronyms_are_case_sensitive_and_whole_words(classifier: Classifier) -> None:
+    # "ai" inside words, "tes" inside "tests", "smr" in lower case must not count.
+    assert classifier.classify("Taiwan said the tests of the smr unit were fine", "") == ()
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("OpenAI and Anthropic sign pact on model evaluations", "ai"),
+        ("DeepMind spins out a new research lab", "ai"),
+        ("IonQ and Rigetti both announce new systems", "quantum"),
+        ("Waymo opens service to riders at two more airports", "mobility"),
+        ("Boston Dynamics shows new Atlas in a car factory", "mobility"),
+        ("Moderna files for approval of its combination shot", "life"),
+    ],
+)
+def test_known_companies_count(classifier: Classifier, title: str, expected: str) -> None:
+    assert top(classifier, title) == expected
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "This phone's battery life beats every flagship we tested",
+        "Samsung's new Quantum TV line gets brighter panels",
+        "Quantum dot display marketing explained: what QLED really means",
+        "Ant-Man and the Wasp: Quantumania arrives on streaming",
+        "The green jacket is back: a fashion guide for spring",
+        "Rigetti stock rises 12% in early trading",
+        "Robot vacuum deal: Roborock S8 is 40% off today",
+        "Prime Day deals on e-bikes and EV chargers",
+        "ロボット掃除機がタイムセールで30%オフ",
+    ],
+)
+def test_misleading_words_do_not_count(classifier: Classifier, title: str) -> None:
+    assert classifier.classify(title, "") == ()
+
+
+def test_title_weighs_more_than_summary(classifier: Classifier) -> None:
+    in_title = classifier.classify("Hospital adopts new vaccine schedule", "")
+    in_summary = classifier.classify("City adopts new schedule", "It covers the vaccine.")
+    assert in_title and in_title[0].key == "life"
+    # One strong term only in the summary is not enough on its own.
+    assert in_summary == ()
+    both = classifier.classify(
+        "Weekly roundup", "A vaccine trial and a cancer drug lead this week's news."
+    )
+    assert both and both[0].key == "life"
+    assert both[0].score < classifier.classify("Vaccine trial and cancer drug news", "")[0].score
+
+
+def test_sector_hint_boosts_evidence_but_never_decides_alone(classifier: Classifier) -> None:
+    # No evidence at all: the feed's hint is ignored.
+    assert classifier.classify("Our office is moving", "", sector_hint="ai") == ()
+    # Weak evidence (one summary mention): not enough alone, enough with the hint.
+    title, summary = "Company update for March", "The team shipped a new chatbot."
+    assert classifier.classify(title, summary) == ()
+    hinted = classifier.classify(title, summary, sector_hint="ai")
+    assert [s.key for s in hinted] == ["ai"]
+    # A hint for another sector adds nothing to the evidence.
+    assert classifier.classify(title, summary, sector_hint="green") == ()
+
+
+def test_scores_are_ordered_bounded_and_keep_matched_terms(classifier: Classifier) -> None:
+    scores = classifier.classify(
+        "Robotaxi fleet switches to AI model trained on a billion miles",
+        "The electric vehicle fleet runs a new neural network.",
+    )
+    keys = [s.key for s in scores]
+    assert keys[:2] == ["mobility", "ai"] or keys[:2] == ["ai", "mobility"]
+    assert all(0.0 < s.score <= 1.0 for s in scores)
+    assert [s.score for s in scores] == sorted((s.score for s in scores), reverse=True)
+    mobility = next(s for s in scores if s.key == "mobility")
+    assert any(term.startswith("robot") for term in mobility.matched)
+    assert "electric vehicle" in mobility.matched
+
+
+def test_off_topic_items_get_no_sector(classifier: Classifier) -> None:
+    assert classifier.classify("Yankees win in extra innings", "A walk-off single.") == ()
+    assert classifier.classify("新宿駅に大型商業施設がオープン", "") == ()
+
+
+def test_admin_sector_is_picked_up_without_restart(classifier: Classifier) -> None:
+    space = SectorDef("space", "Space", "宇宙", keywords=("satellite", "launch vehicle", "宇宙"))
+    title = "Startup puts its first satellite in orbit"
+    assert classifier.classify(title, "") == ()
+    same = classifier.with_sectors(default_sectors())
+    assert same is classifier
+    extended = classifier.with_sectors((*default_sectors(), space))
+    assert [s.key for s in extended.classify(title, "")] == ["space"]
+    assert top(extended, "民間ロケットで宇宙へ") == "space"
+    # Admin keywords can also extend a built-in sector.
+    green = SectorDef("green", "Green Tech", "環境・エネルギー", keywords=("agrivoltaics",))
+    custom = Classifier(sectors=(green,))
+    assert top(custom, "Agrivoltaics pilot doubles farm income") == "green"
+
+
+def test_bad_admin_pattern_is_refused() -> None:
+    broken = SectorDef("x", "X", "X", keywords=("re:(unclosed",))
+    with pytest.raises(ValueError, match="bad pattern"):
+        Classifier(sectors=(broken,))
+
+
+def test_classify_jsonl_outputs_one_line_per_item(classifier: Classifier) -> None:
+    lines = [
+        json.dumps({"id": 1, "title": "Anthropic releases a new Claude model", "summary": ""}),
+        "",
+        json.dumps({"id": "b", "title": "Local bakery wins award"}),
+        "{not json",
+        json.dumps(["a", "list"]),
+        json.dumps({"id": 7, "summary": "no title"}),
+        json.dumps({"id": 8, "title": "量子コンピュータの新型機を発表", "summary": None}),
+    ]
+    out = [json.loads(line) for line in classify_jsonl(lines, classifier)]
+    assert len(out) == 6  # the blank line is skipped
+    assert out[0]["id"] == 1
+    assert out[0]["sectors"][0]["key"] == "ai"
+    assert 0 < out[0]["sectors"][0]["score"] <= 1
+    assert out[1] == {"id": "b", "sectors": []}
+    assert out[2]["id"] is None and out[2]["line"] == 4 and out[2]["error"]
+    assert out[3]["id"] is None and out[3]["line"] == 5
+    assert out[4]["id"] == 7 and out[4]["line"] == 6 and "title" in out[4]["error"]
+    assert out[5]["sectors"][0]["key"] == "quantum"
+
+
+@pytest.mark.corpus
+def test_dev_set_meets_accuracy_targets(corpus: Path) -> None:
+    from bench.classify import figures, load_dev_set
+
+    items = load_dev_set(corpus)
+    assert len(items) >= 400
+    assert {i.language for i in items} >= {"en", "ja"}
+    classifier = Classifier(sectors=default_sectors())
+    result = figures(classifier, items)
+    held_out = figures(classifier, [i for i in items if i.held_out])
+    print(f"dev set: {result}\nheld-out: {held_out}")
+    assert result.off_topic >= 100
+    assert result.on_topic_rate >= 0.85
+    assert result.off_topic_rate >= 0.85
