@@ -9,10 +9,11 @@ with its traceback and the user sees a short apology (errbot's split).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,8 +30,10 @@ from bot.compose import briefing_date
 from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import UnsafeURLError, validate_feed_url
 from bot.models import Briefing, Language, SectorDef, SourceRef, StoryEntry
+from bot.schedule import next_fire_after
 from storage.models import Subscriber
 from storage.repositories import archive
+from storage.repositories import deliveries as delivery_repo
 from storage.repositories import feeds as feed_repo
 from storage.repositories import sectors as sector_repo
 from storage.repositories import subscribers as sub_repo
@@ -129,10 +132,47 @@ MESSAGES: Catalog = {
         "en": "Added related reading for {target}: {title}",
         "ja": "{target} の関連記事を追加しました: {title}",
     },
-    "schedules_later": {
-        "en": "Channel schedules are not available in this version yet.",
-        "ja": "チャンネル配信のスケジュール機能はこのバージョンではまだ使えません。",
+    "no_scheduler": {
+        "en": "Digests are sent by the running bot: start it with `shiftbrief run`.",
+        "ja": "配信は `shiftbrief run` で起動したボットから行われます。",
     },
+    "sending_now": {
+        "en": "Posting the digest to {channel} now.",
+        "ja": "{channel} にダイジェストを今すぐ投稿します。",
+    },
+    "schedule_saved": {
+        "en": "Digest {id} for {channel}: {time} {tz}, {days}; sectors: {sectors}. Next: {next}.",
+        "ja": "{channel} のダイジェスト（ID {id}）: {time} {tz}、{days}、セクター: {sectors}。"
+        "次回: {next}",
+    },
+    "schedules_none": {
+        "en": "No channel digests yet. Add one with `/brief admin schedule set`.",
+        "ja": "チャンネル配信はまだありません。`/brief admin schedule set` で追加できます。",
+    },
+    "schedules_title": {"en": "Channel digests:", "ja": "チャンネル配信:"},
+    "schedule_line": {
+        "en": "{id} {channel}: {time} {tz}, {days}; {sectors}{state}",
+        "ja": "{id} {channel}: {time} {tz}、{days}、{sectors}{state}",
+    },
+    "schedule_disabled": {"en": " (stopped: {reason})", "ja": "（停止中: {reason}）"},
+    "schedule_removed": {
+        "en": "Removed channel digest {id}.",
+        "ja": "チャンネル配信 {id} を削除しました。",
+    },
+    "schedule_unknown": {
+        "en": "No channel digest with id {id}. See `/brief admin schedule list`.",
+        "ja": "ID {id} のチャンネル配信はありません。`/brief admin schedule list` で確認できます。",
+    },
+    "deliveries_none": {"en": "No digests in this period.", "ja": "この期間に配信はありません。"},
+    "deliveries_title": {
+        "en": "Digests since {since}: {counts}",
+        "ja": "{since} 以降の配信: {counts}",
+    },
+    "delivery_line": {
+        "en": "{when} {status}{late} → {kind} {dest}{error}",
+        "ja": "{when} {status}{late} → {kind} {dest}{error}",
+    },
+    "late_mark": {"en": " (late)", "ja": "（遅延）"},
 }
 
 
@@ -155,6 +195,8 @@ class Dispatcher:
         sessionmaker: where subscribers, feeds and items live.
         clock: returns the current aware UTC time.
         classifier: classifies items again when an admin adds a sector.
+        schedules: the running scheduler and delivery worker, told about schedule changes and
+            asked for send-now digests (None when nothing is scheduled, e.g. one-off CLI use).
     """
 
     def __init__(
@@ -163,15 +205,18 @@ class Dispatcher:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
         classifier: ItemClassifier | None = None,
+        schedules: ScheduleControl | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._classifier = classifier or ItemClassifier()
+        self._schedules = schedules
 
     async def handle(self, request: cmd.CommandRequest) -> Reply:
         """Parse (if needed) and answer one request; never raises."""
         inv = request.invocation
         language = cmd.language_from_locale(inv.locale)
+        effects = _Effects()
         try:
             async with self._sessionmaker.begin() as session:
                 subscriber = await self._user(session, inv, default_language=language)
@@ -190,7 +235,16 @@ class Dispatcher:
                             MESSAGES, "admins_only", language, command=f"/brief {command.kind}"
                         )
                     )
-                return await self._route(session, command, inv, subscriber, sectors, language)
+                reply = await self._route(
+                    session, command, inv, subscriber, sectors, language, effects
+                )
+            # After the commit, so the scheduler and the delivery worker see the change.
+            if self._schedules is not None:
+                if effects.resync:
+                    await self._schedules.changed()
+                for subscriber_id in effects.send_now:
+                    await self._schedules.send_now(subscriber_id)
+            return reply
         except cmd.CommandError as exc:
             return Reply(text=exc.text)
         except Exception:
@@ -227,6 +281,7 @@ class Dispatcher:
         user: Subscriber,
         sectors: Sequence[SectorDef],
         lang: Language,
+        effects: _Effects,
     ) -> Reply:
         now = self._clock()
         keys = [s.key for s in sectors]
@@ -246,12 +301,14 @@ class Dispatcher:
             case cmd.Search(query=query):
                 return await self._search(session, query, lang)
             case cmd.Subscribe(sectors=chosen):
+                effects.resync = True
                 user.sectors = _merge(user.sectors, chosen)
                 user.updated_at = now
                 return Reply(
                     text=phrase(MESSAGES, "subscribed", lang, sectors=_names(chosen, sectors, lang))
                 )
             case cmd.Unsubscribe(sectors=chosen, all=everything):
+                effects.resync = True
                 if everything:
                     user.sectors = []
                     user.updated_at = now
@@ -266,6 +323,7 @@ class Dispatcher:
             case cmd.KeywordChange(action=action, keyword=keyword):
                 return Reply(text=self._keyword(user, action, keyword, lang, now))
             case cmd.Settings():
+                effects.resync = True
                 return Reply(text=self._settings(user, command, sectors, now))
             case cmd.AdminFeedsAdd(url=url, sector=sector):
                 return await self._feeds_add(session, inv, url, sector, lang, now)
@@ -310,13 +368,27 @@ class Dispatcher:
                 return Reply(
                     text=phrase(MESSAGES, "reading_added", lang, target=target, title=title)
                 )
-            case (
-                cmd.AdminScheduleSet()
-                | cmd.AdminScheduleList()
-                | cmd.AdminScheduleRemove()
-                | cmd.AdminScheduleSendNow()
-            ):
-                return Reply(text=phrase(MESSAGES, "schedules_later", lang))
+            case cmd.AdminScheduleSet():
+                effects.resync = True
+                return await self._schedule_set(session, inv, command, sectors, lang, now)
+            case cmd.AdminScheduleList():
+                return Reply(text=await self._schedule_list(session, inv, sectors, lang, now))
+            case cmd.AdminScheduleRemove(schedule_id=schedule_id):
+                effects.resync = True
+                return await self._schedule_remove(session, inv, schedule_id, lang, now)
+            case cmd.AdminScheduleSendNow(channel=channel):
+                if self._schedules is None:
+                    return Reply(text=phrase(MESSAGES, "no_scheduler", lang))
+                channel_row = await self._channel_subscriber(session, inv, channel, now)
+                effects.send_now.append(channel_row.id)
+                await self._audit(
+                    session, inv, "schedule send-now", {"channel": channel_row.external_id}, now
+                )
+                return Reply(
+                    text=phrase(MESSAGES, "sending_now", lang, channel=_channel_label(channel))
+                )
+            case cmd.AdminDeliveries(today=today):
+                return Reply(text=await self._deliveries(session, inv, user, today, lang, now))
         raise AssertionError(f"unrouted command {command!r}")
 
     async def _sector_summary(
@@ -514,6 +586,202 @@ class Dispatcher:
             )
         )
 
+    async def _channel_subscriber(
+        self, session: AsyncSession, inv: cmd.Invocation, channel: cmd.ChannelRef, now: datetime
+    ) -> Subscriber:
+        tenant = await sub_repo.get_or_create_tenant(
+            session, platform=inv.platform, external_id=inv.tenant_id, now=now
+        )
+        external_id = channel.id or f"#{channel.name}"
+        subscriber, _created = await sub_repo.get_or_create_subscriber(
+            session,
+            tenant_id=tenant.id,
+            kind="channel",
+            external_id=external_id,
+            now=now,
+            # A channel first named by send-now has no schedule until an admin sets one.
+            defaults={"delivery_time": ""},
+        )
+        return subscriber
+
+    async def _schedule_set(
+        self,
+        session: AsyncSession,
+        inv: cmd.Invocation,
+        change: cmd.AdminScheduleSet,
+        sectors: Sequence[SectorDef],
+        lang: Language,
+        now: datetime,
+    ) -> Reply:
+        target = await self._channel_subscriber(session, inv, change.channel, now)
+        target.delivery_time = change.time.strftime("%H:%M")
+        target.timezone = change.tz
+        target.days = list(change.days or ())
+        target.sectors = list(change.sectors)
+        target.enabled, target.disabled_reason = True, None
+        target.updated_at = now
+        await session.flush()
+        await self._audit(
+            session,
+            inv,
+            "schedule set",
+            {
+                "schedule_id": target.id,
+                "channel": target.external_id,
+                "time": target.delivery_time,
+                "tz": target.timezone,
+                "days": target.days,
+                "sectors": target.sectors,
+            },
+            now,
+        )
+        return Reply(
+            text=self._schedule_text(
+                "schedule_saved", target, sectors, lang, now, channel=_channel_label(change.channel)
+            )
+        )
+
+    def _schedule_text(
+        self,
+        key: str,
+        target: Subscriber,
+        sectors: Sequence[SectorDef],
+        lang: Language,
+        now: datetime,
+        *,
+        channel: str,
+        state: str = "",
+    ) -> str:
+        fire = next_fire_after(target, now)
+        next_text = (
+            fire.astimezone(ZoneInfo(target.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+            if fire is not None
+            else "-"
+        )
+        return phrase(
+            MESSAGES,
+            key,
+            lang,
+            id=target.id,
+            channel=channel,
+            time=target.delivery_time,
+            tz=target.timezone,
+            days=", ".join(target.days) if target.days else phrase(MESSAGES, "every_day", lang),
+            sectors=_names(target.sectors, sectors, lang) or phrase(MESSAGES, "all_sectors", lang),
+            next=next_text,
+            state=state,
+        )
+
+    async def _schedule_list(
+        self,
+        session: AsyncSession,
+        inv: cmd.Invocation,
+        sectors: Sequence[SectorDef],
+        lang: Language,
+        now: datetime,
+    ) -> str:
+        tenant = await sub_repo.get_or_create_tenant(
+            session, platform=inv.platform, external_id=inv.tenant_id, now=now
+        )
+        channels = [
+            s
+            for s in await sub_repo.list_subscribers(
+                session, tenant_id=tenant.id, enabled_only=False
+            )
+            if s.kind == "channel" and s.delivery_time
+        ]
+        if not channels:
+            return phrase(MESSAGES, "schedules_none", lang)
+        lines = [
+            self._schedule_text(
+                "schedule_line",
+                c,
+                sectors,
+                lang,
+                now,
+                channel=_channel_label_of(c.external_id),
+                state=""
+                if c.enabled
+                else phrase(MESSAGES, "schedule_disabled", lang, reason=c.disabled_reason or "?"),
+            )
+            for c in channels
+        ]
+        return "\n".join([phrase(MESSAGES, "schedules_title", lang), *lines])
+
+    async def _schedule_remove(
+        self,
+        session: AsyncSession,
+        inv: cmd.Invocation,
+        schedule_id: int,
+        lang: Language,
+        now: datetime,
+    ) -> Reply:
+        tenant = await sub_repo.get_or_create_tenant(
+            session, platform=inv.platform, external_id=inv.tenant_id, now=now
+        )
+        target = await session.get(Subscriber, schedule_id)
+        if target is None or target.kind != "channel" or target.tenant_id != tenant.id:
+            return Reply(text=phrase(MESSAGES, "schedule_unknown", lang, id=schedule_id))
+        await self._audit(
+            session,
+            inv,
+            "schedule remove",
+            {"schedule_id": schedule_id, "channel": target.external_id},
+            now,
+        )
+        await session.delete(target)
+        return Reply(text=phrase(MESSAGES, "schedule_removed", lang, id=schedule_id))
+
+    async def _deliveries(
+        self,
+        session: AsyncSession,
+        inv: cmd.Invocation,
+        user: Subscriber,
+        today: bool,
+        lang: Language,
+        now: datetime,
+    ) -> str:
+        zone = ZoneInfo(user.timezone)
+        if today:
+            since = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+        else:
+            since = now - timedelta(days=7)
+        tenant = await sub_repo.get_or_create_tenant(
+            session, platform=inv.platform, external_id=inv.tenant_id, now=now
+        )
+        rows = await delivery_repo.deliveries_since(
+            session, since=since.astimezone(UTC), tenant_id=tenant.id
+        )
+        if not rows:
+            return phrase(MESSAGES, "deliveries_none", lang)
+        counts = Counter(d.status for d, _ in rows)
+        late = sum(1 for d, _ in rows if d.late)
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        if late:
+            summary += f", {late} late"
+        lines = [
+            phrase(
+                MESSAGES,
+                "delivery_line",
+                lang,
+                when=d.scheduled_for.astimezone(zone).strftime("%m-%d %H:%M"),
+                status=d.status,
+                late=phrase(MESSAGES, "late_mark", lang) if d.late else "",
+                kind=s.kind,
+                dest=_channel_label_of(s.external_id) if s.kind == "channel" else s.external_id,
+                error=f": {d.last_error}" if d.last_error and d.status != "sent" else "",
+            )
+            for d, s in rows[:50]
+        ]
+        title = phrase(
+            MESSAGES,
+            "deliveries_title",
+            lang,
+            since=since.strftime("%Y-%m-%d %H:%M %Z"),
+            counts=summary,
+        )
+        return "\n".join([title, *lines])
+
     async def _audit(
         self,
         session: AsyncSession,
@@ -533,6 +801,32 @@ class Dispatcher:
             detail=detail,
             now=now,
         )
+
+
+class ScheduleControl(Protocol):
+    """The running scheduler and delivery worker, as the dispatcher needs them."""
+
+    async def changed(self) -> None:
+        """Subscriber or schedule rows changed: derive the jobs again."""
+
+    async def send_now(self, subscriber_id: int) -> bool:
+        """Deliver this subscriber's digest now, outside its schedule."""
+
+
+@dataclass
+class _Effects:
+    """What a command asks of the scheduler, done after its transaction commits."""
+
+    resync: bool = False
+    send_now: list[int] = field(default_factory=list)
+
+
+def _channel_label(channel: cmd.ChannelRef) -> str:
+    return f"#{channel.name}" if channel.name else f"<#{channel.id}>"
+
+
+def _channel_label_of(external_id: str) -> str:
+    return external_id if external_id.startswith("#") else f"<#{external_id}>"
 
 
 def _merge(current: Sequence[str], added: Sequence[str]) -> list[str]:

@@ -72,8 +72,18 @@ def period_key(fire_time: datetime, timezone: str) -> str:
 
 
 def is_scheduled(subscriber: Subscriber) -> bool:
-    """Channels always are; users once they chose at least one sector."""
-    return subscriber.enabled and (subscriber.kind == "channel" or bool(subscriber.sectors))
+    """Channels with a time set by an admin; users once they chose at least one sector."""
+    if not subscriber.enabled or not subscriber.delivery_time:
+        return False
+    return subscriber.kind == "channel" or bool(subscriber.sectors)
+
+
+def next_fire_after(subscriber: Subscriber, now: datetime) -> datetime | None:
+    """When the subscriber's next digest is due, or None when it has no schedule."""
+    if not is_scheduled(subscriber):
+        return None
+    fire: datetime | None = trigger_of(subscriber).get_next_fire_time(None, now)
+    return fire
 
 
 def sync_database_url(url: str) -> str:

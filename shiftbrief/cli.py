@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import enum
 import json
+import logging
 import sys
 from collections.abc import Callable, Coroutine
 from functools import wraps
@@ -37,6 +38,7 @@ from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.ingest.service import FeedResult, IngestReport, IngestService
 from bot.models import Profile, SectorDef
 from bot.render_text import briefing_to_json, render_markdown, render_text
+from shiftbrief.runner import run_bot
 from storage.db import current_revision, make_engine, upgrade
 from storage.repositories import archive
 from storage.repositories import feeds as feed_repo
@@ -450,6 +452,19 @@ async def console(
             out.print("ShiftBrief console: type /brief help, or quit to leave.")
         await adapter.start(dispatcher)
         await adapter.close()
+
+
+@app.command("run")
+def run() -> None:
+    """Run the bot: scheduler, ingest, delivery, and every configured adapter."""
+    configure_logging()
+    asyncio.run(run_bot(settings()))
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _remove_sqlite_file(url: str) -> None:
