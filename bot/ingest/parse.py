@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ _ENTITY_DECL = re.compile(
     r"<!ENTITY\s+(%\s+)?[^\s>]+\s+(SYSTEM|PUBLIC|\"[^\"]*\"|'[^']*')", re.IGNORECASE
 )
 _XML_DECL_ENCODING = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_CHAR_REF = re.compile(r"&#(?:[0-9]+|x[0-9A-Fa-f]+);")
 _MAX_SAFE_ENTITY_VALUE = 64
 _MAX_ENTITY_DECLS = 256
 
@@ -149,7 +151,7 @@ def check_entity_declarations(body: bytes) -> None:
         ParseError: a dangerous declaration was found.
     """
     text = _ascii_view(body)
-    if "<!ENTITY" not in text and "<!entity" not in text.lower():
+    if "<!ENTITY" not in text:  # XML keywords are case-sensitive
         return
     decls = _ENTITY_DECL.findall(text)
     if len(decls) > _MAX_ENTITY_DECLS:
@@ -157,7 +159,7 @@ def check_entity_declarations(body: bytes) -> None:
     for is_param, value in decls:
         if is_param or value.upper() in ("SYSTEM", "PUBLIC"):
             raise ParseError("refused: the feed declares external or parameter XML entities")
-        inner = value[1:-1]
+        inner = _CHAR_REF.sub("", value[1:-1])  # &#160; is a character, not an entity
         if "&" in inner or "%" in inner or len(inner) > _MAX_SAFE_ENTITY_VALUE:
             raise ParseError(
                 "refused: the feed declares nested XML entities (entity-expansion attack)"
@@ -499,14 +501,25 @@ def content_hash(title: str, summary: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_LANGID_LOCK = threading.Lock()
+
+
+def _classify(text: str) -> str:
+    # py3langid loads its model lazily into a global on first use; ingest parses in several
+    # threads at once, and without the lock each would load its own copy (seconds of CPU and
+    # about 100 MB each).
+    with _LANGID_LOCK:
+        lang, _score = py3langid.classify(text)
+    return str(lang)
+
+
 def detect_language(text: str) -> str:
     """A language code for ``text``: kana means Japanese; otherwise py3langid; 'und' if empty."""
     if not text.strip():
         return "und"
     if _KANA.search(text):
         return "ja"
-    lang, _score = py3langid.classify(text[:2000])
-    return str(lang)
+    return _classify(text[:2000])
 
 
 def _item_language(text: str, feed_language: str) -> str:

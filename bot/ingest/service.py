@@ -23,7 +23,7 @@ from bot.ingest.fetch import FeedFetcher, FetchResult
 from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, parse_feed
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import due_feeds, get_feed_by_url
-from storage.repositories.items import KnownItem, KnownItems, add_items, find_known_items
+from storage.repositories.items import KnownItem, KnownItems, find_known_items, insert_items
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -138,6 +138,9 @@ class IngestService:
         # SQLite has one writer; serialising our own writes avoids "database is locked" retries.
         # Fetching and parsing, the slow parts, still overlap.
         self._write_lock = asyncio.Lock()
+        # Parsing holds the GIL; two parser threads are no faster than one, and each extra one
+        # slows the event loop and the database driver's thread (lock convoys).
+        self._parse_slots = asyncio.Semaphore(1)
 
     async def run_pass(
         self, *, all_feeds: bool = False, on_progress: OnProgress | None = None
@@ -206,12 +209,13 @@ class IngestService:
         if body_hash == job.body_hash:
             return await self._record_unchanged(job, fetched)
         try:
-            parsed = await asyncio.to_thread(
-                parse_feed,
-                fetched.body,
-                url=fetched.final_url,
-                content_type=fetched.headers.get("content-type"),
-            )
+            async with self._parse_slots:
+                parsed = await asyncio.to_thread(
+                    parse_feed,
+                    fetched.body,
+                    url=fetched.final_url,
+                    content_type=fetched.headers.get("content-type"),
+                )
         except ParseError as exc:
             return await self._record_failure(
                 job, str(exc), retry_after=None, status=fetched.status
@@ -334,7 +338,7 @@ class IngestService:
             hashes=[i.content_hash for i in items],
         )
         taken_hashes = set(known.by_hash)
-        inserted: list[Item] = []
+        new_rows: list[dict[str, Any]] = []
         updated = 0
         for parsed in items:
             match = _match(known, parsed, use_guid=use_guid, use_link=use_link)
@@ -342,7 +346,7 @@ class IngestService:
                 if parsed.content_hash in taken_hashes:
                     continue  # the same text twice in one document
                 taken_hashes.add(parsed.content_hash)
-                inserted.append(_new_item(feed_id, parsed, backlog=backlog, now=now))
+                new_rows.append(_new_item(feed_id, parsed, backlog=backlog, now=now))
                 continue
             if (
                 match.content_hash != parsed.content_hash
@@ -357,7 +361,7 @@ class IngestService:
                     row.content_hash = parsed.content_hash
                     row.language = parsed.language
                     updated += 1
-        add_items(session, inserted)
+        inserted = await insert_items(session, new_rows)
         return inserted, updated
 
     def _clamp(self, seconds: float) -> float:
@@ -414,8 +418,8 @@ def _match(
     return known.by_hash.get(item.content_hash)
 
 
-def _new_item(feed_id: int, parsed: ParsedItem, *, backlog: bool, now: datetime) -> Item:
-    return Item(
+def _new_item(feed_id: int, parsed: ParsedItem, *, backlog: bool, now: datetime) -> dict[str, Any]:
+    return dict(
         feed_id=feed_id,
         guid=parsed.guid,
         link=parsed.link,

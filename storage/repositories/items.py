@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Item
+from storage.search import search_text
 
 _CHUNK = 400
 """Keys per IN (...) query; well under SQLite's bound-parameter limit."""
@@ -64,17 +66,35 @@ async def find_known_items(
         Item.published_at,
     )
     rows: dict[int, KnownItem] = {}
-    for column, values in (
-        (Item.guid, sorted(set(guids))),
-        (Item.link, sorted(set(links))),
-        (Item.content_hash, sorted(set(hashes))),
-    ):
-        for chunk in _chunks(values):
-            result = await session.execute(
-                select(*columns).where(Item.feed_id == feed_id, column.in_(chunk))
+    guid_list, link_list, hash_list = sorted(set(guids)), sorted(set(links)), sorted(set(hashes))
+    if max(len(guid_list), len(link_list), len(hash_list)) <= _CHUNK:
+        # The common case: one round trip (ingest is latency-bound on the driver's thread).
+        conditions = [
+            column.in_(values)
+            for column, values in (
+                (Item.guid, guid_list),
+                (Item.link, link_list),
+                (Item.content_hash, hash_list),
             )
-            for row in result:
-                rows[row.id] = KnownItem(*row)
+            if values
+        ]
+        if conditions:
+            result = await session.execute(
+                select(*columns).where(Item.feed_id == feed_id, or_(*conditions))
+            )
+            rows = {row.id: KnownItem(*row) for row in result}
+    else:
+        for column, values in (
+            (Item.guid, guid_list),
+            (Item.link, link_list),
+            (Item.content_hash, hash_list),
+        ):
+            for chunk in _chunks(values):
+                result = await session.execute(
+                    select(*columns).where(Item.feed_id == feed_id, column.in_(chunk))
+                )
+                for row in result:
+                    rows[row.id] = KnownItem(*row)
     known = KnownItems(by_guid={}, by_link={}, by_hash={})
     # Oldest first, so when several stored items share a key the first one stored wins.
     for item in sorted(rows.values(), key=lambda k: k.id):
@@ -86,9 +106,28 @@ async def find_known_items(
     return known
 
 
-def add_items(session: AsyncSession, items: Sequence[Item]) -> None:
-    """Stage new items; they are inserted on the caller's next flush, in one batch."""
-    session.add_all(items)
+async def insert_items(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[Item]:
+    """Insert new items in one batched statement and return them as ORM objects with ids.
+
+    Args:
+        rows: column values of :class:`Item`; ``search_text`` is filled in here.
+
+    A bulk INSERT ... RETURNING: adding objects one by one costs one round trip per row
+    through the async driver (40 ms for 50 items on SQLite) and the ORM's insert events do
+    not run for bulk statements, so the search text is computed here the way the model's
+    event would.
+    """
+    if not rows:
+        return []
+    values = [
+        {
+            **row,
+            "search_text": search_text(str(row.get("title") or ""), str(row.get("summary") or "")),
+        }
+        for row in rows
+    ]
+    result = await session.scalars(insert(Item).returning(Item), values)
+    return list(result)
 
 
 async def update_item_text(
