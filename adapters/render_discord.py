@@ -125,7 +125,8 @@ class _EmbedSeries:
     """Embeds that continue one another when a section outgrows one embed's limits."""
 
     def __init__(self, title: str, colour: int, *, footer: str | None = None) -> None:
-        self._title = truncate(title, TITLE_LIMIT - 5)
+        # Titles render markdown and are feed text too (the headline, admin-made sector names).
+        self._title = truncate(escape_discord(title), TITLE_LIMIT - 5)
         self._colour = colour
         self._footer = truncate(footer, FOOTER_LIMIT) if footer else None
         self.embeds: list[discord.Embed] = []
