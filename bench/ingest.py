@@ -31,7 +31,30 @@ sys.path.insert(0, str(ROOT))
 
 from tests.feedserver import Entry, Route, make_rss, serve_in_process  # noqa: E402
 
-WORDS = ["battery", "grid", "solar", "quantum", "chip", "model", "robot", "launch", "funding", "regulator", "policy", "cloud", "network", "outage", "research", "paper", "startup", "acquisition", "factory", "supply", "export", "satellite"]
+WORDS = [
+    "battery",
+    "grid",
+    "solar",
+    "quantum",
+    "chip",
+    "model",
+    "robot",
+    "launch",
+    "funding",
+    "regulator",
+    "policy",
+    "cloud",
+    "network",
+    "outage",
+    "research",
+    "paper",
+    "startup",
+    "acquisition",
+    "factory",
+    "supply",
+    "export",
+    "satellite",
+]
 
 
 def build_routes(n_feeds: int, n_items: int) -> dict[str, Route]:
