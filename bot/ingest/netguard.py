@@ -123,10 +123,10 @@ def _address_kind(ip: IPAddress) -> str | None:
         return "unspecified"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "shared (carrier-grade NAT)"
-    if ip.is_private:
-        return "private"
     if ip.is_reserved:
         return "reserved"
+    if ip.is_private:
+        return "private"
     if not ip.is_global:
         return "non-public"
     return None
