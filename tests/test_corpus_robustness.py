@@ -1,4 +1,4 @@
-"""Every real and every pathological feed is either ingested or recorded as failed; nothing escapes."""
+"""Every real and pathological feed is either ingested or recorded as failed; nothing escapes."""
 
 from __future__ import annotations
 
