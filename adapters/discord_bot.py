@@ -934,7 +934,7 @@ class DiscordAdapter:
         return self._dm_channels[dest.external_id]
 
     async def _send(
-        self, channel: discord.abc.Messageable, message: DiscordMessage
+        self, channel: discord.abc.Messageable, message: DiscordMessage, *, nonce: str | None = None
     ) -> discord.Message:
         view = feedback_view(message.feedback)
         sent = await channel.send(
@@ -942,13 +942,21 @@ class DiscordAdapter:
             embeds=message.embeds,
             view=view or discord.utils.MISSING,
             allowed_mentions=NONE,
+            # With a nonce discord.py asks Discord to enforce it: a retry after a lost reply
+            # returns the message already posted instead of posting it again.
+            nonce=nonce if nonce is not None else discord.utils.MISSING,
         )
         if view is not None:
             view.stop()
         return sent
 
     async def send_briefing(
-        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+        self,
+        dest: Destination,
+        briefing: Briefing,
+        *,
+        start_part: int = 0,
+        idempotency_key: str | None = None,
     ) -> MessageRef:
         """Post the briefing's messages in order from ``start_part``, paced per channel.
 
@@ -960,10 +968,12 @@ class DiscordAdapter:
         channel_id = await self._channel_id(dest)
         channel = self.client.get_partial_messageable(channel_id)
         sent: list[str] = []
-        for message in render_briefing_messages(briefing)[start_part:]:
+        messages = render_briefing_messages(briefing)
+        for number, message in enumerate(messages[start_part:], start=start_part):
             await self._pacer.wait(str(channel_id))
+            nonce = f"{idempotency_key}.{number}"[:25] if idempotency_key else None
             try:
-                posted = await self._send(channel, message)
+                posted = await self._send(channel, message, nonce=nonce)
             except Exception as exc:
                 error = _delivery_error(exc, tuple(sent))
                 log.warning(

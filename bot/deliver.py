@@ -290,7 +290,7 @@ class DeliveryService:
         )
         try:
             ref = await adapter.send_briefing(
-                dest, briefing, start_part=len(sent), idempotency_key=f"shiftbrief-{delivery_id}"
+                dest, briefing, start_part=len(sent), idempotency_key=f"sb-{delivery_id}"
             )
         except PermanentDeliveryError as exc:
             await self._after_permanent(

@@ -37,8 +37,9 @@ class DeliveryError(Exception):
 
     Args:
         reason: what went wrong, for the ledger and the admins.
-        sent_message_ids: the parts of the briefing already posted before the failure; a retry
-            passes ``start_part=len(sent_message_ids)`` so no part is posted twice.
+        sent_message_ids: the parts this call posted before the failure; the engine adds them
+            to what earlier attempts posted and retries from the next part, so no part is
+            posted twice.
     """
 
     def __init__(self, reason: str, *, sent_message_ids: tuple[str, ...] = ()) -> None:
@@ -79,7 +80,8 @@ class PlatformAdapter(Protocol):
 
     ``idempotency_key`` is stable across retries of one delivery; an adapter whose platform
     de-duplicates by a client key (Discord's ``nonce`` with ``enforce_nonce``) sends it with each
-    part (suffixed with the part number), which closes the gap between "posted" and "recorded".
+    part (suffixed with the part number; Discord allows 25 characters), which closes the gap
+    between "posted" and "recorded".
     """
 
     platform: ClassVar[str]

@@ -72,6 +72,8 @@ app = typer.Typer(
 )
 feeds_app = typer.Typer(help="Add, list, remove, import and export feeds.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+discord_app = typer.Typer(help="Discord application commands.", no_args_is_help=True)
+app.add_typer(discord_app, name="discord")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
 
@@ -452,6 +454,30 @@ async def console(
             out.print("ShiftBrief console: type /brief help, or quit to leave.")
         await adapter.start(dispatcher)
         await adapter.close()
+
+
+@discord_app.command("sync")
+@run_async
+async def discord_sync(
+    guild: Annotated[
+        int | None, typer.Option(help="Sync to one guild only (shows up at once; for testing).")
+    ] = None,
+) -> None:
+    """Register the /brief commands with Discord (Discord allows 200 creates a day per guild)."""
+    from adapters.discord_bot import DiscordAdapter, sync_commands
+
+    base = settings()
+    if base.discord_token is None:
+        raise UserError("DISCORD_TOKEN is not set")
+    async with open_app(base) as ctx:
+        adapter = DiscordAdapter(settings=base, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
+        try:
+            await adapter.login(Dispatcher(sessionmaker=ctx.sessionmaker, clock=ctx.clock))
+            names = await sync_commands(adapter.client, guild)
+        finally:
+            await adapter.close()
+    where = f"guild {guild}" if guild else "every guild (global commands)"
+    out.print(f"Synced {', '.join(names)} to {where}.")
 
 
 @app.command("run")

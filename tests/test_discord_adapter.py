@@ -482,3 +482,14 @@ async def test_command_tree_payload_fits_discords_limits(env: Env) -> None:
     brief = payload[0]
     subs = {o["name"] for o in brief["options"]}
     assert {"today", "sector", "search", "subscribe", "unsubscribe", "settings", "admin"} <= subs
+
+
+
+async def test_deliveries_carry_an_enforced_nonce_per_part(env: Env) -> None:
+    ref = await env.adapter.send_briefing(
+        Destination("discord", GUILD, "channel", CHANNEL), briefing(8, 4), idempotency_key="sb-42"
+    )
+    posts = env.api.requests("POST", f"/channels/{CHANNEL}/messages")
+    assert len(posts) == len(ref.message_ids) > 1
+    assert [p.json["nonce"] for p in posts] == [f"sb-42.{i}" for i in range(len(posts))]
+    assert all(p.json["enforce_nonce"] is True for p in posts)
