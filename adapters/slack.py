@@ -45,6 +45,7 @@ from adapters.render_slack import (
 from bot import commands as cmd
 from bot.briefing import load_edition, load_sector_defs, profile_of
 from bot.config import Settings
+from bot.dispatcher import MESSAGES as DISPATCHER_MESSAGES
 from bot.dispatcher import Dispatcher, Reply
 from bot.i18n import Catalog, phrase
 from bot.models import Briefing, Language
@@ -294,6 +295,22 @@ class SlackAdapter:
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
         await ack()  # first: Slack shows an error after 3 s without it
+        try:
+            await self._run_command(body, respond, client)
+        except Exception:
+            # Nothing may escape after ack(): bolt would then drop the ack it has not sent yet.
+            log.exception(
+                "/brief failed after ack: team=%s user=%s", body.get("team_id"), body.get("user_id")
+            )
+            await respond(
+                text=phrase(DISPATCHER_MESSAGES, "apology", "en"),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    async def _run_command(
+        self, body: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
         text = str(body.get("text") or "")
         team = str(body.get("team_id") or "")
         user = str(body.get("user_id") or "")

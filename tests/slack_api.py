@@ -63,7 +63,7 @@ class SlackAPI:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
+        app.router.add_route("*", "/api/{method}", self._api)  # users.info is a GET
         app.router.add_post("/respond/{name}", self._respond)
         self.runner = web.AppRunner(app)
         await self.runner.setup()

@@ -1,0 +1,461 @@
+"""The Slack adapter end to end: signed requests to HTTP mode, a fake Web API, a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from adapters.render_slack import VOTE_UP, render_briefing_messages
+from adapters.slack import SlackAdapter
+from bot.commands import Invocation
+from bot.config import Settings
+from bot.dispatcher import Dispatcher, Reply
+from bot.pacing import Pacer, RateLimit
+from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryError
+from storage.models import AuditLog, Feed, Feedback, Item, ItemSector, Subscriber
+from tests.slack_api import TEAM_ID, Failure, SlackAPI
+from tests.test_render_slack import long_briefing
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+NOW = datetime(2025, 3, 4, 7, 0, tzinfo=UTC)
+ADMIN = "UADMIN"
+CONFIGURED_ADMIN = "UCONF"
+
+
+@dataclass
+class Slack:
+    api: SlackAPI
+    adapter: SlackAdapter
+    url: str
+    http: aiohttp.ClientSession
+    sessionmaker: Any
+
+    async def post(
+        self,
+        body: str,
+        *,
+        secret: str = SECRET,
+        age: int = 0,
+        headers: dict[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        ts = str(int(time.time()) - age)
+        digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        sent = {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": (
+                "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
+            ),
+            **(headers or {}),
+        }
+        async with self.http.post(self.url, data=body.encode(), headers=sent) as response:
+            await response.read()
+            return response
+
+    async def command(
+        self, text: str, *, user: str = "U1", name: str = "cmd", **kw: Any
+    ) -> aiohttp.ClientResponse:
+        return await self.post(
+            command_body(text, user=user, response_url=self.api.response_url(name)), **kw
+        )
+
+    async def answers(self, name: str = "cmd", *, count: int = 1) -> list[dict[str, Any]]:
+        """What arrived at response_url ``name``, waiting up to 5 s for ``count`` posts."""
+        for _ in range(250):
+            found = [c.args for c in self.api.called(f"response_url:{name}")]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{count} answers expected at {name}, got {len(found)}")
+
+
+def command_body(text: str, *, user: str, response_url: str) -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "team_domain": "example",
+            "channel_id": "C1",
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": "someone",
+            "command": "/brief",
+            "text": text,
+            "api_app_id": "A1",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+def actions_body(payload: dict[str, Any]) -> str:
+    base = {"type": "block_actions", "team": {"id": TEAM_ID}, "api_app_id": "A1", "trigger_id": "t"}
+    return urlencode({"payload": json.dumps({**base, **payload})})
+
+
+@pytest.fixture
+async def slack(sqlite_db: Any) -> AsyncIterator[Slack]:
+    api = SlackAPI()
+    api.users[ADMIN] = {"is_admin": True}
+    api.users["UOWNER"] = {"is_owner": True}
+    await api.start()
+    settings = Settings(
+        slack_mode="http",
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=api.base_url,
+        http_host="127.0.0.1",
+        http_port=0,
+        admin_user_ids=(CONFIGURED_ADMIN,),
+    )
+    clock = lambda: NOW  # noqa: E731
+    adapter = SlackAdapter(
+        settings=settings,
+        sessionmaker=sqlite_db.sessionmaker,
+        clock=clock,
+        pacer=Pacer(per_destination=RateLimit(1000, 1)),
+    )
+    await adapter.start(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=clock))
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{adapter.http_port}/slack/events"
+        yield Slack(api, adapter, url, http, sqlite_db.sessionmaker)
+    await adapter.close()
+    await api.stop()
+
+
+async def add_item(sessionmaker: Any, title: str, sector: str = "ai") -> int:
+    async with sessionmaker.begin() as session:
+        feed = Feed(url=f"https://feed.example/{abs(hash(title))}", title="Wire", created_at=NOW)
+        session.add(feed)
+        await session.flush()
+        item = Item(
+            feed_id=feed.id,
+            link="https://news.example/1",
+            content_hash=hashlib.sha256(title.encode()).hexdigest(),
+            title=title,
+            summary="",
+            language="en",
+            published_at=NOW - timedelta(hours=1),
+            first_seen_at=NOW - timedelta(hours=1),
+        )
+        session.add(item)
+        await session.flush()
+        session.add(ItemSector(item_id=item.id, sector_key=sector, score=1.0, matched=[]))
+        return item.id
+
+
+def all_text(answer: dict[str, Any]) -> str:
+    return json.dumps(answer.get("blocks") or [], ensure_ascii=False) + answer.get("text", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "/brief today"),
+        ("help search", "search"),
+        ("today", "Briefing for"),
+        ("sector ai", "Briefing for"),
+        ("search quantum", "quantum"),
+        ("subscribe ai", "Subscribed to"),
+        ("follow chips", "Following"),
+        ("settings time 07:30 tz Asia/Tokyo", "Settings saved"),
+        ("admin feeds list", "for workspace admins"),
+        ("frobnicate", "frobnicate"),
+    ],
+)
+async def test_each_command_is_acked_quickly_and_answered_ephemerally(
+    slack: Slack, text: str, expected: str
+) -> None:
+    started = time.perf_counter()
+    response = await slack.command(text)
+    assert response.status == 200
+    assert time.perf_counter() - started < 3.0
+    answers = await slack.answers()
+    await asyncio.sleep(0.05)  # a tip may come before the briefing
+    answers = [c.args for c in slack.api.called("response_url:cmd")]
+    assert all(a["response_type"] == "ephemeral" for a in answers)
+    assert expected in " ".join(all_text(a) for a in answers)
+
+
+async def test_bad_signature_and_stale_timestamp_are_refused(slack: Slack) -> None:
+    wrong = await slack.command("subscribe ai", secret="not-the-secret")
+    stale = await slack.command("subscribe ai", age=6 * 60)
+    assert (wrong.status, stale.status) == (401, 401)
+    await asyncio.sleep(0.2)
+    assert slack.api.called("response_url:cmd") == []
+    async with slack.sessionmaker() as session:
+        assert (await session.execute(select(Subscriber))).first() is None
+
+
+async def test_a_retried_delivery_does_not_run_the_command_again(slack: Slack) -> None:
+    first = await slack.command("follow chips")
+    retry = await slack.command(
+        "follow chips", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    assert (first.status, retry.status) == (200, 200)
+    await slack.answers()
+    await asyncio.sleep(0.3)
+    assert len(slack.api.called("response_url:cmd")) == 1
+
+
+async def test_a_retry_alone_is_acked_without_running(slack: Slack) -> None:
+    retry = await slack.command("subscribe ai", headers={"X-Slack-Retry-Num": "2"})
+    assert retry.status == 200
+    await asyncio.sleep(0.3)
+    assert slack.api.called("response_url:cmd") == []
+    async with slack.sessionmaker() as session:
+        assert (await session.execute(select(Subscriber))).first() is None
+
+
+@pytest.mark.parametrize("user", [ADMIN, "UOWNER", CONFIGURED_ADMIN])
+async def test_admins_and_owners_may_run_admin_commands_and_are_audited(
+    slack: Slack, user: str
+) -> None:
+    await slack.command("admin sectors add space Space 宇宙", user=user)
+    (answer,) = await slack.answers()
+    assert "Added sector" in all_text(answer)
+    async with slack.sessionmaker() as session:
+        (entry,) = (await session.execute(select(AuditLog))).scalars()
+    assert entry.actor == f"slack:{user}"
+    assert entry.action == "sectors add"
+
+
+async def test_users_info_is_asked_only_for_admin_commands(slack: Slack) -> None:
+    await slack.command("today", name="a")
+    await slack.answers("a")
+    assert slack.api.called("users.info") == []
+    await slack.command("admin feeds list", user="UPLAIN", name="b")
+    (answer,) = await slack.answers("b")
+    assert [c.args["user"] for c in slack.api.called("users.info")] == ["UPLAIN"]
+    assert "for workspace admins" in all_text(answer)
+
+
+async def test_feed_text_that_would_ping_arrives_as_text(slack: Slack) -> None:
+    await add_item(slack.sessionmaker, "<!channel> GPU prices <@U123> drop for AI model training")
+    await slack.command("sector ai")
+    (answer,) = await slack.answers()
+    dumped = all_text(answer)
+    assert "GPU prices" in dumped
+    assert "<!channel>" not in dumped and "<@U123>" not in dumped
+    assert "&lt;!channel&gt;" in dumped and "&lt;@U123&gt;" in dumped
+
+
+async def test_send_now_posts_publicly_and_confirms_privately(slack: Slack) -> None:
+    send_now = Reply(text="", briefing=long_briefing(5), post_to="C42")
+    await slack.adapter.reply(Invocation("slack", TEAM_ID, "U1", "C1", True), send_now)
+    (posted,) = slack.api.called("chat.postMessage")
+    assert posted.args["channel"] == "C42"
+    (note,) = slack.api.called("chat.postEphemeral")
+    assert note.args["user"] == "U1" and "C42" in note.args["text"]
+
+
+# --------------------------------------------------------------------------- send_briefing
+
+
+async def test_rate_limit_is_retried_after_retry_after(slack: Slack) -> None:
+    slack.api.fail("chat.postMessage", Failure(status=429, error="ratelimited", retry_after=1))
+    started = time.perf_counter()
+    ref = await slack.adapter.send_briefing(
+        Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(5)
+    )
+    assert time.perf_counter() - started >= 0.9
+    assert len(slack.api.called("chat.postMessage")) == 2
+    assert len(ref.message_ids) == 1 and ref.channel_id == "C1"
+
+
+async def test_rate_limit_beyond_the_retries_is_transient_with_retry_after(slack: Slack) -> None:
+    slack.api.fail("chat.postMessage", *[Failure(status=429, retry_after=1)] * 3)
+    with pytest.raises(TransientDeliveryError) as caught:
+        await slack.adapter.send_briefing(
+            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(5)
+        )
+    assert caught.value.retry_after == 1.0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+    ],
+)
+async def test_permanent_errors_map_to_permanent_delivery_error(slack: Slack, error: str) -> None:
+    slack.api.fail("chat.postMessage", Failure(error=error))
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await slack.adapter.send_briefing(
+            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(5)
+        )
+    assert error in caught.value.reason and "C1" in caught.value.reason
+
+
+async def test_server_errors_are_transient(slack: Slack) -> None:
+    slack.api.fail("chat.postMessage", Failure(status=500, body="Internal Server Error"))
+    with pytest.raises(TransientDeliveryError):
+        await slack.adapter.send_briefing(
+            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(5)
+        )
+
+
+async def test_a_user_digest_opens_the_dm_and_resumes_from_the_failed_part(slack: Slack) -> None:
+    brief = long_briefing(60)
+    parts = render_briefing_messages(brief)
+    ref = await slack.adapter.send_briefing(
+        Destination("slack", TEAM_ID, "user", "U7"), brief, start_part=2
+    )
+    posted = slack.api.called("chat.postMessage")
+    assert slack.api.called("conversations.open")[0].args["users"] == "U7"
+    assert [c.args["channel"] for c in posted] == ["DU7"] * (len(parts) - 2)
+    assert [c.args["blocks"] for c in posted] == [p.blocks for p in parts[2:]]
+    assert [c.args["text"] for c in posted] == [p.text for p in parts[2:]]
+    assert ref.channel_id == "DU7" and len(ref.message_ids) == len(parts) - 2
+
+
+async def test_a_failure_midway_reports_the_parts_already_sent(slack: Slack) -> None:
+    original = slack.api._answer
+    count = 0
+
+    def answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
+        nonlocal count
+        if method == "chat.postMessage":
+            count += 1
+            if count == 3:
+                return {"ok": False, "error": "channel_not_found"}
+        return original(method, args)
+
+    slack.api._answer = answer  # type: ignore[method-assign]
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await slack.adapter.send_briefing(
+            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(60)
+        )
+    sent = [c for c in slack.api.called("chat.postMessage")][:2]
+    assert caught.value.sent_message_ids == tuple(f"1700000000.{n:06d}" for n in (1, 2))
+    assert len(sent) == 2
+
+
+async def test_cannot_dm_a_bot_is_permanent(slack: Slack) -> None:
+    slack.api.fail("conversations.open", Failure(error="cannot_dm_bot"))
+    with pytest.raises(PermanentDeliveryError):
+        await slack.adapter.send_briefing(
+            Destination("slack", TEAM_ID, "user", "B1"), long_briefing(5)
+        )
+
+
+# --------------------------------------------------------------------------- App Home, buttons
+
+
+async def test_app_home_publishes_and_a_checkbox_change_saves(slack: Slack) -> None:
+    await add_item(slack.sessionmaker, "New AI model beats benchmark on language tasks")
+    event = {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event_time": int(NOW.timestamp()),
+        "event": {"type": "app_home_opened", "user": "U5", "channel": "D5", "tab": "home"},
+    }
+    response = await slack.post(json.dumps(event))
+    assert response.status == 200
+    published = await wait_for(slack, "views.publish")
+    assert published.args["user_id"] == "U5"
+    view = published.args["view"]
+    assert view["type"] == "home"
+    dumped = json.dumps(view, ensure_ascii=False)
+    assert "home_sectors" in dumped and "New AI model beats benchmark" in dumped
+
+    change = {
+        "user": {"id": "U5", "team_id": TEAM_ID},
+        "container": {"type": "view", "view_id": "V0001"},
+        "view": {"id": "V0001", "type": "home"},
+        "actions": [
+            {
+                "type": "checkboxes",
+                "action_id": "home_sectors",
+                "block_id": "home_sectors",
+                "selected_options": [{"value": "ai"}, {"value": "green"}],
+                "action_ts": "1",
+            }
+        ],
+    }
+    assert (await slack.post(actions_body(change))).status == 200
+    await wait_for(slack, "views.publish", count=2)
+    async with slack.sessionmaker() as session:
+        user = (
+            await session.execute(select(Subscriber).where(Subscriber.external_id == "U5"))
+        ).scalar_one()
+    assert user.sectors == ["ai", "green"]
+    republished = slack.api.called("views.publish")[1].args["view"]
+    checkboxes = republished["blocks"][3]["elements"][0]
+    assert sorted(o["value"] for o in checkboxes["initial_options"]) == ["ai", "green"]
+
+
+async def test_a_thumbs_up_is_stored_and_shown_on_the_message(slack: Slack) -> None:
+    (message, *_) = render_briefing_messages(long_briefing(5))
+    button = next(
+        e
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith(VOTE_UP)
+    )
+    press = {
+        "user": {"id": "U9", "team_id": TEAM_ID},
+        "channel": {"id": "C1"},
+        "container": {
+            "type": "message",
+            "message_ts": "1700.1",
+            "channel_id": "C1",
+            "is_ephemeral": False,
+        },
+        "message": {"ts": "1700.1", "text": message.text, "blocks": message.blocks},
+        "response_url": slack.api.response_url("vote"),
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "value": button["value"],
+                "block_id": "b",
+                "action_ts": "1",
+            }
+        ],
+    }
+    assert (await slack.post(actions_body(press))).status == 200
+    updated = await wait_for(slack, "chat.update")
+    assert updated.args["channel"] == "C1" and updated.args["ts"] == "1700.1"
+    pressed = next(
+        e
+        for b in updated.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == button["action_id"]
+    )
+    assert pressed["style"] == "primary" and "✓" in pressed["text"]["text"]
+    async with slack.sessionmaker() as session:
+        (row,) = (await session.execute(select(Feedback))).scalars()
+    assert (row.user_id, row.kind, row.value) == ("U9", "vote", 1)
+    assert row.story_key == json.loads(button["value"])["story"]
+
+
+async def wait_for(slack: Slack, method: str, *, count: int = 1) -> Any:
+    for _ in range(250):
+        calls = slack.api.called(method)
+        if len(calls) >= count:
+            return calls[count - 1]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{method} was not called {count} times")
