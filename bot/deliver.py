@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.briefing import load_edition, load_sector_defs, profile_of
+from bot.briefing import load_edition, profile_of
 from bot.compose import BriefingContext
 from bot.platform import (
     Destination,
@@ -195,21 +195,17 @@ class DeliveryService:
             stale, self._recovered = now + timedelta(seconds=1), True
         async with self._sessionmaker() as session:
             ids = await ledger.claimable(session, now=now, stale_before=stale, limit=limit)
-        started = 0
-        for delivery_id in ids:
-            if delivery_id in self._in_flight:
-                continue
-            async with self._sessionmaker.begin() as session:
-                claimed = await ledger.claim(
-                    session, delivery_id, worker=self._worker, now=now, stale_before=stale
-                )
-            if not claimed:
-                continue
+        ids = [i for i in ids if i not in self._in_flight]
+        async with self._sessionmaker.begin() as session:
+            claimed = await ledger.claim(
+                session, ids, worker=self._worker, now=now, stale_before=stale
+            )
+        for delivery_id in claimed:
             self._in_flight.add(delivery_id)
             task = asyncio.create_task(self._deliver(delivery_id), name=f"delivery-{delivery_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-            started += 1
+        started = len(claimed)
         return started
 
     async def drain(self) -> None:
@@ -261,7 +257,6 @@ class DeliveryService:
             assert subscriber is not None
             tenant = await session.get(Tenant, subscriber.tenant_id)
             assert tenant is not None
-            sector_keys = [s.key for s in await load_sector_defs(session)]
         adapter = self._adapters.get(tenant.platform)
         if adapter is None:
             await self._after_transient(
@@ -269,7 +264,7 @@ class DeliveryService:
             )
             return
         edition = await self._current_edition()
-        briefing = edition.compose(profile_of(subscriber, all_sectors=sector_keys))
+        briefing = edition.compose(profile_of(subscriber, all_sectors=list(edition.sectors)))
         if briefing.is_empty:
             await self._finish(delivery_id, status="skipped", error="no news for its sectors")
             return

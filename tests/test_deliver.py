@@ -80,15 +80,15 @@ async def test_every_digest_arrives_once_despite_429_5xx_and_timeouts(sqlite_db:
 
 
 async def test_a_second_trigger_for_the_same_period_sends_nothing_more(
-    sqlite_db: Database,
+    db: Database,
 ) -> None:
     now = _now()
-    await seed_news(sqlite_db, now)
-    ids = await add_subscribers(sqlite_db, 3, now=now)
+    await seed_news(db, now)
+    ids = await add_subscribers(db, 3, now=now)
     with serve_chat_api(ChatApiConfig()) as api:
         adapter = HttpChatAdapter(base_url=api.base_url)
         service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker,
+            sessionmaker=db.sessionmaker,
             adapters={"chat": adapter},
             clock=_now,
             worker_id="t",

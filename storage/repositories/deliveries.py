@@ -71,23 +71,33 @@ async def claimable(
 
 
 async def claim(
-    session: AsyncSession, delivery_id: int, *, worker: str, now: datetime, stale_before: datetime
-) -> bool:
-    """Take a delivery for this worker (compare-and-set); False when another worker has it."""
+    session: AsyncSession,
+    delivery_ids: Sequence[int],
+    *,
+    worker: str,
+    now: datetime,
+    stale_before: datetime,
+) -> list[int]:
+    """Take deliveries for this worker (compare-and-set in one statement).
+
+    Returns the ids this worker got; a row another worker claimed in the meantime is left out.
+    """
+    if not delivery_ids:
+        return []
     statement = (
         update(Delivery)
         .where(
-            Delivery.id == delivery_id,
+            Delivery.id.in_(list(delivery_ids)),
             or_(
                 Delivery.status == "pending",
                 and_(Delivery.status == "sending", Delivery.claimed_at < stale_before),
             ),
         )
         .values(status="sending", claimed_by=worker, claimed_at=now)
+        .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return list((await session.execute(statement)).scalars())
 
 
 async def deliveries_since(
