@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
@@ -157,10 +158,11 @@ class IngestService:
         jobs = await self._load_jobs(all_feeds=all_feeds)
         report = IngestReport()
         semaphore = asyncio.Semaphore(self._settings.ingest_concurrency)
+        unchanged: list[dict[str, Any]] = []
 
         async def run_one(job: _FeedJob) -> None:
             async with semaphore:
-                result = await self._ingest_guarded(job)
+                result = await self._ingest_guarded(job, unchanged)
             report.add(result)
             if on_progress is not None:
                 on_progress(result)
@@ -168,6 +170,7 @@ class IngestService:
         async with asyncio.TaskGroup() as group:
             for job in jobs:
                 group.create_task(run_one(job))
+        await self._flush_unchanged(unchanged)
         log.info(
             "ingest pass: %d feeds, %d ok, %d not modified, %d failed, %d deferred, %d new items",
             report.feeds,
@@ -184,9 +187,9 @@ class IngestService:
             feeds = await due_feeds(session, now=self._clock(), all_feeds=all_feeds)
             return [_job(feed) for feed in feeds]
 
-    async def _ingest_guarded(self, job: _FeedJob) -> FeedResult:
+    async def _ingest_guarded(self, job: _FeedJob, unchanged: list[dict[str, Any]]) -> FeedResult:
         try:
-            return await self._ingest(job)
+            return await self._ingest(job, unchanged)
         except Exception as exc:
             # A bug or a database problem with one feed must not end the pass for the others.
             log.exception("feed %d (%s): ingest failed unexpectedly", job.feed_id, job.url)
@@ -197,17 +200,17 @@ class IngestService:
                 log.exception("feed %d: could not record the failure", job.feed_id)
                 return FeedResult(job.feed_id, job.url, "failed", error=message)
 
-    async def _ingest(self, job: _FeedJob) -> FeedResult:
+    async def _ingest(self, job: _FeedJob, unchanged: list[dict[str, Any]]) -> FeedResult:
         fetched = await self._fetcher.fetch(job.url, etag=job.etag, last_modified=job.last_modified)
         if fetched.error is not None:
             return await self._record_failure(
                 job, fetched.error, retry_after=fetched.retry_after, status=fetched.status
             )
         if fetched.not_modified:
-            return await self._record_unchanged(job, fetched)
+            return await self._record_unchanged(job, fetched, unchanged)
         body_hash = hashlib.sha256(fetched.body).hexdigest()
         if body_hash == job.body_hash:
-            return await self._record_unchanged(job, fetched)
+            return await self._record_unchanged(job, fetched, unchanged)
         try:
             async with self._parse_slots:
                 parsed = await asyncio.to_thread(
@@ -257,15 +260,37 @@ class IngestService:
             next_check_at=next_check,
         )
 
-    async def _record_unchanged(self, job: _FeedJob, fetched: FetchResult) -> FeedResult:
+    async def _record_unchanged(
+        self, job: _FeedJob, fetched: FetchResult, pending: list[dict[str, Any]]
+    ) -> FeedResult:
         now = self._clock()
         interval = self._clamp(max(job.last_interval or 0.0, float(fetched.max_age or 0)))
         next_check = now + timedelta(seconds=interval)
-        async with self._write_lock, self._sessionmaker() as session, session.begin():
-            state = await session.get(FeedState, job.feed_id)
-            if state is not None:
-                _mark_success(state, fetched, now=now, next_check=next_check)
+        values: dict[str, Any] = {
+            "feed_id": job.feed_id,
+            "error_count": 0,
+            "last_error": None,
+            "last_checked_at": now,
+            "last_success_at": now,
+            "last_status": fetched.status,
+            "next_check_at": next_check,
+        }
+        # A 304 may omit the validators; keep the ones that earned it.
+        if fetched.etag is not None:
+            values["etag"] = fetched.etag[:1024]
+        if fetched.last_modified is not None:
+            values["last_modified"] = fetched.last_modified[:128]
+        # Written in one batch at the end of the pass: most feeds are unchanged most of the
+        # time, and a transaction each would make the database the bottleneck.
+        pending.append(values)
         return FeedResult(job.feed_id, job.url, "not_modified", next_check_at=next_check)
+
+    async def _flush_unchanged(self, pending: list[dict[str, Any]]) -> None:
+        if not pending:
+            return
+        async with self._write_lock, self._sessionmaker() as session, session.begin():
+            await session.execute(update(FeedState), pending)
+        pending.clear()
 
     async def _store(
         self, job: _FeedJob, fetched: FetchResult, parsed: ParsedFeed, body_hash: str
@@ -276,7 +301,7 @@ class IngestService:
             if feed is None:  # removed while we fetched it
                 return FeedResult(job.feed_id, job.url, "failed", error="feed was removed")
             state = feed.state
-            inserted, updated = await self._merge_items(
+            count, inserted, updated = await self._merge_items(
                 session,
                 feed_id=feed.id,
                 items=parsed.items,
@@ -313,7 +338,7 @@ class IngestService:
             job.feed_id,
             feed.url,
             "ok",
-            new_items=len(inserted),
+            new_items=count,
             updated_items=updated,
             next_check_at=next_check,
         )
@@ -326,7 +351,7 @@ class IngestService:
         items: Sequence[ParsedItem],
         backlog: bool,
         now: datetime,
-    ) -> tuple[list[Item], int]:
+    ) -> tuple[int, list[Item], int]:
         # Some feeds give every entry the same GUID or link; such keys identify nothing.
         use_guid = _distinct(i.guid for i in items)
         use_link = _distinct(i.link for i in items)
@@ -361,8 +386,8 @@ class IngestService:
                     row.content_hash = parsed.content_hash
                     row.language = parsed.language
                     updated += 1
-        inserted = await insert_items(session, new_rows)
-        return inserted, updated
+        inserted = await insert_items(session, new_rows, returning=self._after_store is not None)
+        return len(new_rows), inserted, updated
 
     def _clamp(self, seconds: float) -> float:
         low = float(self._settings.min_check_interval)
