@@ -21,15 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from bot.deliver import DeliveryService, RetryPolicy  # noqa: E402
-from bot.pacing import Pacer, RateLimit  # noqa: E402
-from storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from storage.models import Delivery  # noqa: E402
-from tests.chat_api import ChatApiConfig, HttpChatAdapter, serve_chat_api  # noqa: E402
-from tests.conftest import Database  # noqa: E402
-from tests.seed import add_subscribers, seed_news  # noqa: E402
+from bot.deliver import DeliveryService, RetryPolicy
+from bot.pacing import Pacer, RateLimit
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.models import Delivery
+from tests.chat_api import ChatApiConfig, HttpChatAdapter, serve_chat_api
+from tests.conftest import Database
+from tests.seed import add_subscribers, seed_news
 
 OVERALL_PER_SECOND = 50
 
@@ -48,9 +48,8 @@ async def main(digests: int) -> dict[str, float | int]:
             rate_5xx=0.02, retry_after=0.5,
         )
         with serve_chat_api(config) as api:
-            # Spaced sends (no burst), so the bot never exceeds the API's sliding window.
             pacer = Pacer(
-                per_destination=RateLimit(1, 1.0), overall=RateLimit(1, 1 / OVERALL_PER_SECOND)
+                per_destination=RateLimit(5, 5.0), overall=RateLimit(OVERALL_PER_SECOND, 1.0)
             )
             adapter = HttpChatAdapter(base_url=api.base_url, pacer=pacer, timeout=5.0)
             service = DeliveryService(

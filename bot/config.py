@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DISCORD_API_URL", "SHIFTBRIEF_DISCORD_API_URL")
     )
     """Discord REST base URL, for tests against a local server (default: Discord's)."""
-    discord_requests_per_second: float = Field(default=50.0, gt=0)
+    discord_requests_per_second: int = Field(default=50, ge=1)
     """Global pacing of Discord requests per bot."""
     discord_channel_messages: int = Field(default=5, ge=1)
     """Messages allowed per channel in each window of ``discord_channel_window`` seconds."""

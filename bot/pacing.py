@@ -1,47 +1,95 @@
-"""Pacing sends to a platform's rate limits, per destination and per bot (aiolimiter buckets).
+"""Pacing sends to a platform's rate limits, per destination and per bot.
 
 Slack allows about one message a second per channel; Discord 50 requests a second per bot and 5
 messages per 5 seconds per channel. Adapters call ``await pacer.wait(channel)`` before every
-message, so one busy channel waits for its own bucket without delaying the others.
+message, so one busy channel waits for its own window without delaying the others.
+
+The limits are moving windows: at most ``count`` sends in any ``period`` seconds. A leaky bucket
+(aiolimiter) does not fit them: with capacity ``count`` it lets ``count`` through at once and then
+refills, so some windows see nearly twice the limit and the platform answers 429; with capacity 1
+every late wake-up of the event loop is lost time that adds up over thousands of sends. A log of
+the last ``count`` send times per key gives exactly the limit, bursts included, with no drift.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from aiolimiter import AsyncLimiter
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """``count`` operations per ``period`` seconds (a burst of ``count`` at most)."""
+    """At most ``count`` operations in any ``period`` seconds."""
 
-    count: float
+    count: int
     period: float
 
 
+@dataclass
+class _Window:
+    limit: RateLimit
+    sent: deque[float] = field(default_factory=deque)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def wait_time(self, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.limit.period:
+            self.sent.popleft()
+        if len(self.sent) < self.limit.count:
+            return 0.0
+        return self.sent[0] + self.limit.period - now
+
+
 class Pacer:
-    """Leaky buckets: one shared by every send, and one per destination key.
+    """Moving windows: one shared by every send, and one per destination key.
 
     Args:
         per_destination: the limit of one channel (or DM), or None for none.
         overall: the limit of the whole bot, or None for none.
+        clock: monotonic seconds (injectable for tests).
     """
 
     def __init__(
-        self, *, per_destination: RateLimit | None = None, overall: RateLimit | None = None
+        self,
+        *,
+        per_destination: RateLimit | None = None,
+        overall: RateLimit | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._per_destination = per_destination
-        self._overall = AsyncLimiter(overall.count, overall.period) if overall else None
-        self._buckets: dict[str, AsyncLimiter] = {}
+        self._overall = _Window(overall) if overall else None
+        self._windows: dict[str, _Window] = {}
+        self._clock = clock
 
     async def wait(self, destination: str) -> None:
         """Return when one more message to ``destination`` is within every limit."""
+        window = None
         if self._per_destination is not None:
-            bucket = self._buckets.get(destination)
-            if bucket is None:
-                limit = self._per_destination
-                bucket = self._buckets[destination] = AsyncLimiter(limit.count, limit.period)
-            await bucket.acquire()
-        if self._overall is not None:
-            await self._overall.acquire()
+            window = self._windows.get(destination)
+            if window is None:
+                window = self._windows[destination] = _Window(self._per_destination)
+        # asyncio.Lock is FIFO, so waiters keep their order. The overall lock is taken only once
+        # the destination's own window has room: a busy channel never blocks the others.
+        async with window.lock if window else contextlib.nullcontext():
+            if window is not None:
+                await self._until_free(window)
+            if self._overall is None:
+                self._record(window)
+                return
+            async with self._overall.lock:
+                await self._until_free(self._overall)
+                self._record(window, self._overall)
+
+    async def _until_free(self, window: _Window) -> None:
+        # Waiting for time itself to pass: there is no event to wait for instead.
+        while (delay := window.wait_time(self._clock())) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+
+    def _record(self, *windows: _Window | None) -> None:
+        now = self._clock()
+        for window in windows:
+            if window is not None:
+                window.sent.append(now)
