@@ -166,8 +166,9 @@ class SlackAdapter:
         self._settings = settings
         self._sessionmaker = sessionmaker
         self._clock = clock
+        # One message per 1/rate seconds: a moving window also holds for fractional rates.
         self._pacer = pacer or Pacer(
-            per_destination=RateLimit(settings.slack_messages_per_second, 1)
+            per_destination=RateLimit(1, 1 / settings.slack_messages_per_second)
         )
         self._dispatcher: Dispatcher | None = None
         self._runner: web.AppRunner | None = None

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+import sqlalchemy
 from sqlalchemy import select
 
 from adapters.render_slack import VOTE_UP, render_briefing_messages
@@ -459,3 +460,37 @@ async def wait_for(slack: Slack, method: str, *, count: int = 1) -> Any:
             return calls[count - 1]
         await asyncio.sleep(0.02)
     raise AssertionError(f"{method} was not called {count} times")
+
+
+async def test_oauth_mode_keeps_installations_in_our_database(sqlite_db: Any) -> None:
+    api = SlackAPI()
+    await api.start()
+    settings = Settings(
+        slack_mode="http",
+        slack_signing_secret=SECRET,
+        slack_client_id="111.222",
+        slack_client_secret="client-secret",
+        slack_api_url=api.base_url,
+        http_host="127.0.0.1",
+        http_port=0,
+    )
+    adapter = SlackAdapter(
+        settings=settings, sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW
+    )
+    await adapter.start(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{adapter.http_port}/slack/install"
+            async with http.get(url, allow_redirects=False) as response:
+                page = await response.text()
+        assert response.status == 200 and "client_id=111.222" in page
+        async with sqlite_db.engine.connect() as conn:
+            names = await conn.run_sync(lambda c: sqlalchemy.inspect(c).get_table_names())
+        assert {"slack_installations", "slack_bots", "slack_oauth_states"} <= set(names)
+        with pytest.raises(PermanentDeliveryError, match="not installed"):
+            await adapter.send_briefing(
+                Destination("slack", "TNEW", "channel", "C1"), long_briefing(5)
+            )
+    finally:
+        await adapter.close()
+        await api.stop()
