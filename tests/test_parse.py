@@ -100,15 +100,15 @@ def test_english_feed_is_detected_as_english() -> None:
     assert parse_feed(body, url=URL).items[0].language == "en"
 
 
-def test_ill_formed_feed_falls_back_to_the_tolerant_parser() -> None:
+def test_ill_formed_feed_is_still_read() -> None:
     # &nbsp; is not an XML entity and the item is never closed: expat refuses it.
     body = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Loose&nbsp;feed</title>'
         b"<item><title>Still readable</title><link>https://x.example/1</link></channel></rss>"
     )
     feed = parse_feed(body, url=URL)
-    assert feed.parser == "feedparser"
     assert [i.title for i in feed.items] == ["Still readable"]
+    assert feed.items[0].link == "https://x.example/1"
 
 
 @pytest.mark.parametrize(
@@ -170,9 +170,94 @@ def test_itmedia_snapshot_is_japanese_despite_declaring_english(corpus: Path) ->
     assert all(i.published_at is None or i.published_at.tzinfo is UTC for i in feed.items)
 
 
-def test_doubly_escaped_summaries_come_out_as_text(corpus: Path) -> None:
+@pytest.mark.parametrize("content_type", [None, "application/rss+xml", "text/xml", "text/html"])
+def test_doubly_escaped_gigazine_feed_comes_out_as_text(
+    corpus: Path, content_type: str | None
+) -> None:
+    # GIGAZINE escapes its CDATA sections and character references once too often:
+    # "&lt;![CDATA[...]]&gt;" summaries and "GPT&amp;#45;4" in titles and links.
     path = corpus / "realfeeds" / "gigazine_ai_keyword_filtered_small__makeRSS_GIGAZINE.xml"
-    feed = parse_feed(path.read_bytes(), url="https://gigazine.net/news/rss_2.0/")
-    assert feed.items
+    feed = parse_feed(
+        path.read_bytes(), url="https://gigazine.net/news/rss_2.0/", content_type=content_type
+    )
+    assert len(feed.items) == 19
+    first = feed.items[0]
+    assert first.title == (
+        "GPTやLlamaなどの大規模言語モデルはファインチューニングで簡単に脱獄可能だという研究結果"
+    )
+    assert first.summary.startswith("大規模言語モデルには、有害なコンテンツを出力しないような")
+    assert first.link == "https://gigazine.net/news/20231017-gpt-llama-safety-jail-break/"
     for item in feed.items:
-        assert "<" not in item.title and "&lt;" not in item.summary
+        assert item.language == "ja"
+        assert "<" not in item.title and "&#" not in item.title
+        assert "CDATA" not in item.summary and "]]>" not in item.summary
+        assert "&lt;" not in item.summary and len(item.summary) > 40
+        assert item.link and "&#" not in item.link
+
+
+def test_relative_links_resolve_against_the_final_url_and_xml_base() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>T</title><link>/</link>
+<item><title>Relative</title><link>/a/1</link></item>
+<item><title>Sibling</title><link>b/2</link></item>
+<item xml:base="https://cdn.example.net/sub/"><title>Based</title><link>c/3</link></item>
+<item><title>Permalink guid</title><guid>/perma/4</guid></item>
+</channel></rss>"""
+    feed = parse_feed(body, url="https://moved.example.org/feeds/main.xml")
+    assert feed.site_url == "https://moved.example.org/"
+    assert [i.link for i in feed.items] == [
+        "https://moved.example.org/a/1",
+        "https://moved.example.org/feeds/b/2",
+        "https://cdn.example.net/sub/c/3",
+        "https://moved.example.org/perma/4",
+    ]
+
+
+def test_atom_entry_xml_base_overrides_the_feeds() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example.org/en/">
+  <title>B</title>
+  <entry xml:base="/archive/2026/"><title>One</title><id>urn:x:1</id>
+    <link href="one.html"/></entry>
+  <entry><title>Two</title><id>urn:x:2</id><link href="two.html"/></entry>
+</feed>"""
+    feed = parse_feed(body, url="https://elsewhere.example/atom.xml")
+    assert [i.link for i in feed.items] == [
+        "https://blog.example.org/archive/2026/one.html",
+        "https://blog.example.org/en/two.html",
+    ]
+    assert [i.guid for i in feed.items] == ["urn:x:1", "urn:x:2"]
+
+
+def test_http_charset_decides_how_the_document_is_decoded() -> None:
+    # No encoding in the XML declaration: only the HTTP header says it is Shift_JIS.
+    text = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>ニュース</title>'
+        "<item><title>量子コンピューターの新しい成果</title><link>https://x.example/1</link>"
+        "</item></channel></rss>"
+    )
+    feed = parse_feed(
+        text.encode("shift_jis"), url=URL, content_type="application/xml; charset=Shift_JIS"
+    )
+    assert feed.title == "ニュース"
+    assert feed.items[0].title == "量子コンピューターの新しい成果"
+    assert feed.items[0].language == "ja"
+
+
+def test_content_language_header_is_the_declared_language_when_the_feed_has_none() -> None:
+    body = make_rss(
+        [Entry("Netzausbau beginnt", "Die Arbeiten am Stromnetz starten.")], language=None
+    )
+    feed = parse_feed(body, url=URL, content_language="de")
+    assert feed.declared_language == "de"
+
+
+def test_numeric_references_in_links_are_decoded_but_query_strings_are_kept() -> None:
+    body = make_rss(
+        [
+            Entry("A", "x", link="https://x.example/2023&#45;a"),
+            Entry("B", "y", link="https://x.example/p?a=1&copy=2"),
+        ]
+    )
+    links = [i.link for i in parse_feed(body, url=URL).items]
+    assert links == ["https://x.example/2023-a", "https://x.example/p?a=1&copy=2"]

@@ -218,6 +218,7 @@ class IngestService:
                     fetched.body,
                     url=fetched.final_url,
                     content_type=fetched.headers.get("content-type"),
+                    content_language=fetched.headers.get("content-language"),
                 )
         except ParseError as exc:
             return await self._record_failure(
