@@ -56,6 +56,10 @@ SCORE_SCALE = 2.0
 """A raw total maps to a score of ``1 - exp(-total / SCORE_SCALE)``: 1.0 -> 0.39, 4.0 -> 0.86."""
 
 _TAG = re.compile(r"<[^>]{0,500}>")
+_PIPE = re.compile(r"\s[|｜]\s")
+_DASH = re.compile(r"\s[-–—]\s")
+PUBLISHER_WORDS = 6
+"""A trailing "| Site Name" or "- Publisher" part longer than this many words is headline text."""
 _SPACE = re.compile(r"\s+")
 
 
@@ -129,6 +133,37 @@ def _plain(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def split_publisher(title: str) -> tuple[str, str]:
+    """``title`` without a trailing publisher part, and that part (``""`` when there is none).
+
+    Aggregated headlines end with where they came from ("... - The Globe and Mail", "... |
+    Medium"). That part names a site, not the story: it is read with summary weight, so a
+    site called "AI World Journal" or "ZENA Stock News" neither decides a sector nor turns the
+    headline into a share-price tip.
+    """
+    if " " not in title:
+        return title, ""
+    pipe = _PIPE.search(title)
+    if pipe is not None:
+        head, tail = title[: pipe.start()], title[pipe.end() :]
+        if len(head.split()) >= 3 and all(
+            len(part.split()) <= PUBLISHER_WORDS for part in _PIPE.split(tail)
+        ):
+            return head, tail
+    dashes = list(_DASH.finditer(title))
+    if dashes:
+        last = dashes[-1]
+        head, tail = title[: last.start()], title[last.end() :]
+        if (
+            len(head.split()) >= 3
+            and 0 < len(tail.split()) <= PUBLISHER_WORDS
+            and not tail[0].islower()
+            and not tail.endswith(("?", "!"))
+        ):
+            return head, tail
+    return title, ""
+
+
 class Classifier:
     """Scores items against a fixed set of sectors; build a new one when the set changes.
 
@@ -159,12 +194,16 @@ class Classifier:
         contributions: dict[str, list[_Contribution]] = {}
         for index, sector in enumerate(self._sectors):
             terms = [*builtin_terms.get(sector.key, ()), *(Term(k) for k in sector.keywords)]
-            seen: set[str] = set()
+            # A term listed twice for a sector counts once, with its highest weight.
+            strongest: dict[str, tuple[str, Term]] = {}
             for term in terms:
                 text = term.text.strip()
-                if not text or text.casefold() in seen:
+                if not text:
                     continue
-                seen.add(text.casefold())
+                kept = strongest.get(text.casefold())
+                if kept is None or term.weight > kept[1].weight:
+                    strongest[text.casefold()] = (kept[0] if kept else text, term)
+            for text, term in strongest.values():
                 contributions.setdefault(text, []).append(
                     _Contribution(index, term.weight, term.kind == "entity")
                 )
@@ -302,7 +341,7 @@ class Classifier:
             sector_hint: the key of the sector the item's feed is about, if any; it adds to that
                 sector only when the text already points there.
         """
-        title = _plain(title or "")
+        title, publisher = split_publisher(_plain(title or ""))
         summary = _plain((summary or "")[: SUMMARY_CHARS * 3])[:SUMMARY_CHARS]
         lowered = title.lower()
         if any(t in lowered for t in SHOPPING_TRIGGERS) and self._shopping.search(title):
@@ -317,6 +356,8 @@ class Classifier:
         matched: list[list[tuple[float, str]]] = [[] for _ in self._sectors]
         in_title = self._matches(title)
         in_summary = self._matches(summary)
+        if publisher:
+            in_summary |= self._matches(publisher)
         for index in in_title | in_summary:
             field = TITLE_WEIGHT if index in in_title else SUMMARY_WEIGHT
             for c in self._contributions[index]:
