@@ -78,7 +78,6 @@ MESSAGES: Catalog = {
         "en": "Noted: you want more on this sector.",
         "ja": "このセクターの記事を増やします。",
     },
-    "posted": {"en": "Posted to <#{channel}>.", "ja": "<#{channel}> に投稿しました。"},
 }
 
 # Why each Discord error code is permanent, for the ledger and the admins.
@@ -847,12 +846,6 @@ class DiscordAdapter:
 
     async def reply(self, invocation: cmd.Invocation, reply: Reply) -> None:
         """Answer a command: through its interaction while one is open, else in its channel."""
-        if reply.post_to and reply.briefing is not None:
-            dest = Destination(self.platform, invocation.tenant_id, "channel", reply.post_to)
-            await self.send_briefing(dest, reply.briefing)
-            language = cmd.language_from_locale(invocation.locale)
-            posted = phrase(MESSAGES, "posted", language, channel=reply.post_to)
-            reply = Reply(text=reply.text or posted)
         messages = render_reply(reply)
         interaction = self._pending.get(invocation)
         if interaction is not None:

@@ -48,7 +48,7 @@ from bot.config import Settings
 from bot.dispatcher import MESSAGES as DISPATCHER_MESSAGES
 from bot.dispatcher import Dispatcher, Reply
 from bot.i18n import Catalog, phrase
-from bot.models import Briefing, Language
+from bot.models import Briefing
 from bot.pacing import Pacer, RateLimit
 from bot.platform import (
     DeliveryError,
@@ -93,11 +93,6 @@ PERMANENT_ERRORS: dict[str, str] = {
 """Slack error codes that retrying cannot fix, with the reason shown to admins."""
 
 PHRASES: Catalog = {
-    "posted": {"en": "Posted to <#{channel}>.", "ja": "<#{channel}> に投稿しました。"},
-    "not_posted": {
-        "en": "Could not post to <#{channel}>: {reason}.",
-        "ja": "<#{channel}> に投稿できませんでした: {reason}",
-    },
     "vote_thanks": {
         "en": "Thanks, noted: {choice}",
         "ja": "ありがとうございます。記録しました: {choice}",
@@ -354,24 +349,11 @@ class SlackAdapter:
         respond: Respond | None,
     ) -> None:
         """Send ``reply``: through response_url when there is one, else with chat.postEphemeral."""
-        lang: Language = reply.briefing.language if reply.briefing else "en"
         messages: list[SlackMessage] = []
-        if reply.post_to and reply.briefing is not None:
-            dest = Destination(self.platform, invocation.tenant_id, "channel", reply.post_to)
-            try:
-                await self._send(client, dest, reply.briefing, start_part=0)
-                note = phrase(PHRASES, "posted", lang, channel=reply.post_to)
-            except DeliveryError as exc:
-                note = phrase(PHRASES, "not_posted", lang, channel=reply.post_to, reason=exc.reason)
-            # Our own phrase with a channel mention built from an id the dispatcher checked.
-            messages.append(SlackMessage(blocks=[], text=note))
-            if reply.text:
-                messages.insert(0, render_reply(Reply(text=reply.text)))
-        else:
-            if reply.text or reply.results:
-                messages.append(render_reply(reply))
-            if reply.briefing is not None:
-                messages += render_briefing_messages(reply.briefing)
+        if reply.text or reply.results:
+            messages.append(render_reply(reply))
+        if reply.briefing is not None:
+            messages += render_briefing_messages(reply.briefing)
         response_type = "ephemeral" if reply.ephemeral else "in_channel"
         for index, message in enumerate(messages):
             if respond is not None and index < RESPONSE_URL_POSTS:
@@ -397,9 +379,17 @@ class SlackAdapter:
     # ------------------------------------------------------------------ digests
 
     async def send_briefing(
-        self, dest: Destination, briefing: Briefing, *, start_part: int = 0
+        self,
+        dest: Destination,
+        briefing: Briefing,
+        *,
+        start_part: int = 0,
+        idempotency_key: str | None = None,
     ) -> MessageRef:
         """Post ``briefing`` to a channel or a user's DM, part ``start_part`` onwards, paced.
+
+        ``idempotency_key`` is not used: chat.postMessage has no client key to de-duplicate by,
+        so the ledger's per-part record is what keeps a retry from posting a part twice.
 
         Raises:
             PermanentDeliveryError: retrying cannot help (channel gone, bot removed, ...).

@@ -184,8 +184,6 @@ class Reply:
     briefing: Briefing | None = None
     results: tuple[StoryEntry, ...] = ()
     ephemeral: bool = True
-    post_to: str | None = None
-    """A channel id to post ``briefing`` to publicly (admin send-now)."""
 
 
 class Dispatcher:

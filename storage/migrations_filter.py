@@ -6,7 +6,8 @@ from __future__ import annotations
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    """Skip the FTS5 shadow tables and APScheduler's job table: they are not ours to manage."""
+    """Skip tables that are not ours to manage: the FTS5 shadow tables, APScheduler's job table
+    and slack_sdk's installation and OAuth state tables (each library creates its own)."""
     if type_ == "table" and name is not None:
-        return not name.startswith(("items_fts", "apscheduler"))
+        return not name.startswith(("items_fts", "apscheduler", "slack_"))
     return not (type_ == "index" and name == "ix_items_search")

@@ -20,11 +20,14 @@ from sqlalchemy import select
 
 from adapters.render_slack import VOTE_UP, render_briefing_messages
 from adapters.slack import SlackAdapter
-from bot.commands import Invocation
+from bot.commands import CommandRequest, CommandText, Invocation
 from bot.config import Settings
-from bot.dispatcher import Dispatcher, Reply
+from bot.deliver import DeliveryService
+from bot.dispatcher import Dispatcher
 from bot.pacing import Pacer, RateLimit
 from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryError
+from bot.schedule import DigestScheduler
+from shiftbrief.runner import Schedules
 from storage.models import AuditLog, Feed, Feedback, Item, ItemSector, Subscriber
 from tests.slack_api import TEAM_ID, Failure, SlackAPI
 from tests.test_render_slack import long_briefing
@@ -253,13 +256,39 @@ async def test_feed_text_that_would_ping_arrives_as_text(slack: Slack) -> None:
     assert "&lt;!channel&gt;" in dumped and "&lt;@U123&gt;" in dumped
 
 
-async def test_send_now_posts_publicly_and_confirms_privately(slack: Slack) -> None:
-    send_now = Reply(text="", briefing=long_briefing(5), post_to="C42")
-    await slack.adapter.reply(Invocation("slack", TEAM_ID, "U1", "C1", True), send_now)
-    (posted,) = slack.api.called("chat.postMessage")
-    assert posted.args["channel"] == "C42"
-    (note,) = slack.api.called("chat.postEphemeral")
-    assert note.args["user"] == "U1" and "C42" in note.args["text"]
+async def test_send_now_posts_the_digest_to_the_channel_through_the_ledger(
+    slack: Slack,
+) -> None:
+    await add_item(slack.sessionmaker, "Open model tops a reasoning benchmark", "ai")
+    deliveries = DeliveryService(
+        sessionmaker=slack.sessionmaker,
+        adapters={"slack": slack.adapter},
+        clock=lambda: NOW,
+        worker_id="test",
+    )
+    scheduler = DigestScheduler(
+        sessionmaker=slack.sessionmaker,
+        sink=deliveries,
+        clock=lambda: NOW,
+        grace=timedelta(hours=1),
+        name="slack-send-now",
+    )
+    dispatcher = Dispatcher(
+        sessionmaker=slack.sessionmaker,
+        clock=lambda: NOW,
+        schedules=Schedules(scheduler=scheduler, deliveries=deliveries),
+    )
+    reply = await dispatcher.handle(
+        CommandRequest(
+            CommandText("admin schedule send-now <#C42|news>"),
+            Invocation("slack", TEAM_ID, ADMIN, "C1", True),
+        )
+    )
+    assert "#news" in reply.text and reply.ephemeral
+    await deliveries.deliver_all()
+    posted = slack.api.called("chat.postMessage")
+    assert posted and {p.args["channel"] for p in posted} == {"C42"}
+    assert "Open model tops a reasoning benchmark" in all_text(posted[0].args)
 
 
 # --------------------------------------------------------------------------- send_briefing
