@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     """Seconds: a digest missed while the bot was down is sent late within this, else skipped."""
     ingest_interval_seconds: int = Field(default=300, ge=10)
     """How often `shiftbrief run` looks for feeds that are due."""
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """Log lines as JSON (for collectors) or text; auto: text on a terminal, JSON otherwise."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level logged."""
+
+    # --- Data care ---------------------------------------------------------------------------
+    retention_items_days: int = Field(default=180, ge=0)
+    """Items older than this many days are deleted (0 keeps them forever)."""
+    retention_deliveries_days: int = Field(default=90, ge=0)
+    """Delivery ledger rows older than this many days are deleted (0 keeps them forever)."""
 
     # --- Slack (names as Slack's own tools use them) ----------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -127,6 +137,11 @@ class Settings(BaseSettings):
     discord_channel_messages: int = Field(default=5, ge=1)
     """Messages allowed per channel in each window of ``discord_channel_window`` seconds."""
     discord_channel_window: float = Field(default=5.0, gt=0)
+    """Seconds of the per-channel window (see ``discord_channel_messages``)."""
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    """Total shards across every process (unset: Discord's recommendation, one process)."""
+    discord_shard_ids: tuple[int, ...] | None = None
+    """The shards this process runs (JSON list, e.g. [0, 1]); needs ``discord_shard_count``."""
 
     @field_validator("database_url")
     @classmethod
