@@ -102,7 +102,7 @@ def run_naive(urls: list[str]) -> dict[str, float]:
     }
 
 
-async def _run_shiftbrief(urls: list[str], db_path: Path) -> dict[str, float]:
+async def _run_shiftbrief(urls: list[str], db_path: Path, processes: int) -> dict[str, float]:
     from bot.config import Settings
     from bot.ingest.fetch import FeedFetcher
     from bot.ingest.service import IngestService
@@ -131,7 +131,11 @@ async def _run_shiftbrief(urls: list[str], db_path: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     async with FeedFetcher.from_settings(settings, clock=clock) as fetcher:
         service = IngestService(
-            sessionmaker=sessionmaker, fetcher=fetcher, clock=clock, settings=settings
+            sessionmaker=sessionmaker,
+            fetcher=fetcher,
+            clock=clock,
+            settings=settings,
+            parse_processes=processes,
         )
         start = time.perf_counter()
         first = await service.run_pass(all_feeds=True)
@@ -143,24 +147,36 @@ async def _run_shiftbrief(urls: list[str], db_path: Path) -> dict[str, float]:
         out["second_seconds"] = time.perf_counter() - start
         out["second_not_modified"] = second.not_modified
         out["second_new_items"] = second.new_items
+        service.close()
     await engine.dispose()
     out["peak_rss_mb"] = _peak_rss_mb()
+    # The largest parser process, if any (ru_maxrss of the biggest child that has ended).
+    out["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out
 
 
-def _child(mode: str, urls_file: Path) -> None:
+def _child(mode: str, urls_file: Path, processes: int) -> None:
     urls = json.loads(urls_file.read_text())
     if mode == "naive":
         result = run_naive(urls)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(_run_shiftbrief(urls, Path(tmp) / "bench.db"))
+            result = asyncio.run(_run_shiftbrief(urls, Path(tmp) / "bench.db", processes))
     print(json.dumps(result))
 
 
-def _spawn(mode: str, urls_file: Path) -> dict[str, float]:
+def _spawn(mode: str, urls_file: Path, processes: int = 0) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--urls", str(urls_file)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            "--urls",
+            str(urls_file),
+            "--parse-processes",
+            str(processes),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -175,9 +191,15 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--child", choices=["naive", "shiftbrief"])
     parser.add_argument("--urls", type=Path)
+    parser.add_argument(
+        "--parse-processes",
+        type=int,
+        default=0,
+        help="IngestService(parse_processes=N): 0 parses in a thread, N>0 in N processes",
+    )
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.urls)
+        _child(args.child, args.urls, args.parse_processes)
         return
 
     routes = build_routes(args.feeds, args.items)
@@ -186,7 +208,7 @@ def main() -> None:
         urls_file = Path(tmp) / "urls.json"
         urls_file.write_text(json.dumps([server.url(p) for p in routes]))
         naive = _spawn("naive", urls_file)
-        ours = _spawn("shiftbrief", urls_file)
+        ours = _spawn("shiftbrief", urls_file, args.parse_processes)
 
     first_ratio = ours["first_seconds"] / naive["seconds"]
     second_ratio = ours["second_seconds"] / naive["seconds"]
@@ -195,7 +217,10 @@ def main() -> None:
         ("shiftbrief first pass", ours["first_seconds"], first_ratio, ours["peak_rss_mb"]),
         ("shiftbrief unchanged pass (304)", ours["second_seconds"], second_ratio, float("nan")),
     ]
-    print(f"{args.feeds} feeds x {args.items} items, {body_mb:.1f} MB of XML, loopback")
+    print(
+        f"{args.feeds} feeds x {args.items} items, {body_mb:.1f} MB of XML, loopback, "
+        f"parse_processes={args.parse_processes}"
+    )
     print(f"{'run':36} {'seconds':>8} {'ratio':>7} {'peak RSS MB':>12}")
     for name, secs, ratio, rss in rows:
         rss_text = f"{rss:12.0f}" if rss == rss else f"{'(same run)':>12}"
@@ -204,11 +229,14 @@ def main() -> None:
         f"targets: first <= 0.30x ({'met' if first_ratio <= 0.3 else 'MISSED'}), "
         f"unchanged <= 0.05x ({'met' if second_ratio <= 0.05 else 'MISSED'})"
     )
+    if args.parse_processes:
+        print(f"largest parser process: {ours['worker_peak_rss_mb']:.0f} MB peak RSS")
     print(
         json.dumps(
             {
                 "feeds": args.feeds,
                 "items_per_feed": args.items,
+                "parse_processes": args.parse_processes,
                 "naive_seconds": round(naive["seconds"], 3),
                 "naive_entries": naive["entries"],
                 "first_pass_seconds": round(ours["first_seconds"], 3),
@@ -220,6 +248,7 @@ def main() -> None:
                 "unchanged_ratio": round(second_ratio, 4),
                 "naive_peak_rss_mb": round(naive["peak_rss_mb"], 1),
                 "shiftbrief_peak_rss_mb": round(ours["peak_rss_mb"], 1),
+                "parser_process_peak_rss_mb": round(ours["worker_peak_rss_mb"], 1),
             }
         )
     )

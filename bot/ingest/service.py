@@ -2,17 +2,28 @@
 
 The database drives the work (miniflux's RefreshFeed is the model): each feed's state row says
 when to look next and which validators to send; the pass records what it learned there. One
-failing feed never stops the others, and each feed's items are written in its own transaction.
+failing feed never stops the others.
+
+A pass is a bounded pipeline: fetches run concurrently, each changed body is parsed off the event
+loop (in a thread, or in worker processes when the service is given some), and one writer task
+stores whatever has been parsed meanwhile in one transaction, a handful of statements for many
+feeds. Should such a batch fail, each of its feeds is written again on its own, so a bad feed
+cannot take the others down with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import itertools
 import logging
+import multiprocessing
 import statistics
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,10 +32,16 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, parse_feed
+from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, detect_language, parse_feed
 from storage.models import Feed, FeedState, Item
-from storage.repositories.feeds import due_feeds, get_feed_by_url
-from storage.repositories.items import KnownItem, KnownItems, find_known_items, insert_items
+from storage.repositories.feeds import due_feeds, feed_names, get_feed_by_url
+from storage.repositories.items import (
+    KnownItem,
+    KnownItems,
+    find_known_items_of_feeds,
+    insert_items,
+    update_items_text,
+)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -119,6 +136,35 @@ class _FeedJob:
     """Seconds between the last check and the next one it scheduled, if that check succeeded."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A changed feed, fetched and parsed, waiting for the writer."""
+
+    job: _FeedJob
+    fetched: FetchResult
+    parsed: ParsedFeed
+    body_hash: str
+
+
+@dataclass(slots=True)
+class _Pass:
+    """What one pass shares between its fetchers and its writer."""
+
+    report: IngestReport
+    on_progress: OnProgress | None
+    queue: asyncio.Queue[_Parsed | None]
+    states: list[dict[str, Any]] = field(default_factory=list)
+    """FeedState updates (unchanged and failed feeds) for the writer's next transaction."""
+    waiting: dict[int, FeedResult] = field(default_factory=dict)
+    """Results reported once their state update is written, by feed id."""
+    wake_pending: bool = False
+
+    def done(self, result: FeedResult) -> None:
+        self.report.add(result)
+        if self.on_progress is not None:
+            self.on_progress(result)
+
+
 class IngestService:
     """Runs ingest passes; built once with its dependencies, reused for every pass."""
 
@@ -130,18 +176,40 @@ class IngestService:
         clock: Callable[[], datetime],
         settings: Settings,
         after_store: AfterStore | None = None,
+        parse_processes: int = 0,
     ) -> None:
+        """Build the service.
+
+        Args:
+            sessionmaker: where feeds and items live.
+            fetcher: the HTTP side, shared by every pass.
+            clock: now, as an aware datetime.
+            settings: intervals and concurrency.
+            after_store: called in the writing transaction with the newly inserted items
+                (with their ids), once per batch, so items of several feeds may arrive together.
+            parse_processes: worker processes that parse feeds; 0 parses in one thread of this
+                process. feedparser is pure Python, so more threads add no CPU, but on a
+                machine with spare cores each process parses in parallel (about 60 MB each).
+        """
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
         self._clock = clock
         self._settings = settings
         self._after_store = after_store
-        # SQLite has one writer; serialising our own writes avoids "database is locked" retries.
-        # Fetching and parsing, the slow parts, still overlap.
+        self._parse_processes = max(0, parse_processes)
+        self._pool: ProcessPoolExecutor | None = None
+        # Parsing holds the GIL; in-process, two parser threads are no faster than one, and
+        # each extra one slows the event loop and the database driver's thread.
+        self._parse_slots = asyncio.Semaphore(max(1, self._parse_processes))
+        # The writer task owns the writes of a pass; the lock keeps passes that overlap (a
+        # manual ingest during the scheduled one) from fighting over SQLite's single writer.
         self._write_lock = asyncio.Lock()
-        # Parsing holds the GIL; two parser threads are no faster than one, and each extra one
-        # slows the event loop and the database driver's thread (lock convoys).
-        self._parse_slots = asyncio.Semaphore(1)
+
+    def close(self) -> None:
+        """Stop the parser processes, if any (a later pass starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     async def run_pass(
         self, *, all_feeds: bool = False, on_progress: OnProgress | None = None
@@ -157,20 +225,23 @@ class IngestService:
         """
         jobs = await self._load_jobs(all_feeds=all_feeds)
         report = IngestReport()
+        # Bounded, so parsed feeds cannot pile up in memory while the writer is busy.
+        state = _Pass(report, on_progress, asyncio.Queue(maxsize=_QUEUE_FEEDS))
         semaphore = asyncio.Semaphore(self._settings.ingest_concurrency)
-        unchanged: list[dict[str, Any]] = []
 
         async def run_one(job: _FeedJob) -> None:
             async with semaphore:
-                result = await self._ingest_guarded(job, unchanged)
-            report.add(result)
-            if on_progress is not None:
-                on_progress(result)
+                await self._ingest_guarded(job, state)
 
-        async with asyncio.TaskGroup() as group:
-            for job in jobs:
-                group.create_task(run_one(job))
-        await self._flush_unchanged(unchanged)
+        writer = asyncio.create_task(self._writer(state))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for job in jobs:
+                    group.create_task(run_one(job))
+        finally:
+            if not writer.done():
+                await state.queue.put(None)
+            await writer
         log.info(
             "ingest pass: %d feeds, %d ok, %d not modified, %d failed, %d deferred, %d new items",
             report.feeds,
@@ -187,50 +258,79 @@ class IngestService:
             feeds = await due_feeds(session, now=self._clock(), all_feeds=all_feeds)
             return [_job(feed) for feed in feeds]
 
-    async def _ingest_guarded(self, job: _FeedJob, unchanged: list[dict[str, Any]]) -> FeedResult:
+    async def _ingest_guarded(self, job: _FeedJob, state: _Pass) -> None:
         try:
-            return await self._ingest(job, unchanged)
+            await self._ingest(job, state)
         except Exception as exc:
-            # A bug or a database problem with one feed must not end the pass for the others.
+            # A bug with one feed must not end the pass for the others.
             log.exception("feed %d (%s): ingest failed unexpectedly", job.feed_id, job.url)
-            message = f"internal error: {exc.__class__.__name__}: {exc}"
-            try:
-                return await self._record_failure(job, message, retry_after=None, status=None)
-            except Exception:
-                log.exception("feed %d: could not record the failure", job.feed_id)
-                return FeedResult(job.feed_id, job.url, "failed", error=message)
+            self._record_failure(
+                job, f"internal error: {exc.__class__.__name__}: {exc}", state=state
+            )
 
-    async def _ingest(self, job: _FeedJob, unchanged: list[dict[str, Any]]) -> FeedResult:
+    async def _ingest(self, job: _FeedJob, state: _Pass) -> None:
         fetched = await self._fetcher.fetch(job.url, etag=job.etag, last_modified=job.last_modified)
         if fetched.error is not None:
-            return await self._record_failure(
-                job, fetched.error, retry_after=fetched.retry_after, status=fetched.status
+            self._record_failure(
+                job,
+                fetched.error,
+                retry_after=fetched.retry_after,
+                status=fetched.status,
+                state=state,
             )
+            return
         if fetched.not_modified:
-            return await self._record_unchanged(job, fetched, unchanged)
+            self._record_unchanged(job, fetched, state)
+            return
         body_hash = hashlib.sha256(fetched.body).hexdigest()
         if body_hash == job.body_hash:
-            return await self._record_unchanged(job, fetched, unchanged)
+            self._record_unchanged(job, fetched, state)
+            return
         try:
             async with self._parse_slots:
-                parsed = await asyncio.to_thread(
-                    parse_feed,
-                    fetched.body,
-                    url=fetched.final_url,
-                    content_type=fetched.headers.get("content-type"),
-                    content_language=fetched.headers.get("content-language"),
-                )
+                parsed = await self._parse(fetched)
         except ParseError as exc:
-            return await self._record_failure(
-                job, str(exc), retry_after=None, status=fetched.status
+            self._record_failure(job, str(exc), status=fetched.status, state=state)
+            return
+        await state.queue.put(_Parsed(job, fetched, parsed, body_hash))
+
+    async def _parse(self, fetched: FetchResult) -> ParsedFeed:
+        call = functools.partial(
+            parse_feed,
+            fetched.body,
+            url=fetched.final_url,
+            content_type=fetched.headers.get("content-type"),
+            content_language=fetched.headers.get("content-language"),
+        )
+        if not self._parse_processes:
+            return await asyncio.to_thread(call)
+        if self._pool is None:
+            # spawn, not fork: this process runs threads (the database driver's, the DNS
+            # resolver's) that a forked child would inherit mid-operation.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._parse_processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=warm_up,
             )
-        return await self._store(job, fetched, parsed, body_hash)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        except BrokenProcessPool:
+            # A worker died (out of memory on a monstrous feed, or killed): start afresh for
+            # the next feed, and report this one as failed.
+            self.close()
+            raise ParseError("the parser process died while reading this feed") from None
 
     # --- recording outcomes ----------------------------------------------------------------
 
-    async def _record_failure(
-        self, job: _FeedJob, message: str, *, retry_after: float | None, status: int | None
-    ) -> FeedResult:
+    def _record_failure(
+        self,
+        job: _FeedJob,
+        message: str,
+        *,
+        state: _Pass,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         now = self._clock()
         errors = job.error_count + 1
         # 15 min, 30 min, 1 h, ... doubling up to the longest interval.
@@ -244,81 +344,149 @@ class IngestService:
             wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
             message = f"{message} (server asked to retry after {retry_after:.0f} s)"
         next_check = now + wait
-        async with self._write_lock, self._sessionmaker() as session, session.begin():
-            state = await session.get(FeedState, job.feed_id)
-            if state is not None:
-                state.error_count = errors
-                state.last_error = message[:2000]
-                state.last_checked_at = now
-                state.last_status = status
-                state.next_check_at = next_check
         log.warning("feed %d (%s): %s; next try %s", job.feed_id, job.url, message, next_check)
-        return FeedResult(
-            job.feed_id,
-            job.url,
-            "deferred" if deferred else "failed",
-            error=message,
-            next_check_at=next_check,
+        self._record_state(
+            state,
+            {
+                "feed_id": job.feed_id,
+                "error_count": errors,
+                "last_error": message[:2000],
+                "last_checked_at": now,
+                "last_status": status,
+                "next_check_at": next_check,
+            },
+            FeedResult(
+                job.feed_id,
+                job.url,
+                "deferred" if deferred else "failed",
+                error=message,
+                next_check_at=next_check,
+            ),
         )
 
-    async def _record_unchanged(
-        self, job: _FeedJob, fetched: FetchResult, pending: list[dict[str, Any]]
-    ) -> FeedResult:
+    def _record_unchanged(self, job: _FeedJob, fetched: FetchResult, state: _Pass) -> None:
         now = self._clock()
         interval = self._clamp(max(job.last_interval or 0.0, float(fetched.max_age or 0)))
         next_check = now + timedelta(seconds=interval)
-        values: dict[str, Any] = {
-            "feed_id": job.feed_id,
-            "error_count": 0,
-            "last_error": None,
-            "last_checked_at": now,
-            "last_success_at": now,
-            "last_status": fetched.status,
-            "next_check_at": next_check,
-        }
-        # A 304 may omit the validators; keep the ones that earned it.
-        if fetched.etag is not None:
-            values["etag"] = fetched.etag[:1024]
-        if fetched.last_modified is not None:
-            values["last_modified"] = fetched.last_modified[:128]
-        # Written in one batch at the end of the pass: most feeds are unchanged most of the
-        # time, and a transaction each would make the database the bottleneck.
-        pending.append(values)
-        return FeedResult(job.feed_id, job.url, "not_modified", next_check_at=next_check)
+        values = _success_values(job.feed_id, fetched, now=now, next_check=next_check)
+        self._record_state(
+            state,
+            values,
+            FeedResult(job.feed_id, job.url, "not_modified", next_check_at=next_check),
+        )
 
-    async def _flush_unchanged(self, pending: list[dict[str, Any]]) -> None:
-        if not pending:
+    def _record_state(self, state: _Pass, values: dict[str, Any], result: FeedResult) -> None:
+        # Written by the writer with its next batch: most feeds are unchanged most of the
+        # time, and a transaction each would make the database the bottleneck. The result
+        # is reported once it is written.
+        state.states.append(values)
+        state.waiting[result.feed_id] = result
+        if not state.wake_pending:
+            with contextlib.suppress(asyncio.QueueFull):  # then the writer is busy anyway
+                state.queue.put_nowait(_WAKE)
+                state.wake_pending = True
+
+    # --- the writer ------------------------------------------------------------------------
+
+    async def _writer(self, state: _Pass) -> None:
+        finished = False
+        while not finished:
+            first = await state.queue.get()
+            batch: list[_Parsed] = []
+            items = 0
+            for entry in _drain(state.queue, first):
+                if entry is None:
+                    finished = True
+                elif entry is not _WAKE:
+                    batch.append(entry)
+                    items += len(entry.parsed.items)
+                if len(batch) >= _BATCH_FEEDS or items >= _BATCH_ITEMS:
+                    break
+            states, state.states = state.states, []
+            state.wake_pending = False
+            await self._write(batch, states, state)
+
+    async def _write(
+        self, batch: list[_Parsed], states: list[dict[str, Any]], state: _Pass
+    ) -> None:
+        if not batch and not states:
             return
-        async with self._write_lock, self._sessionmaker() as session, session.begin():
-            await session.execute(update(FeedState), pending)
-        pending.clear()
+        try:
+            async with self._write_lock, self._sessionmaker() as session, session.begin():
+                results = await self._store_batch(session, batch)
+                if states:
+                    await session.execute(update(FeedState), states)
+        except Exception:
+            if len(batch) + len(states) == 1 and not batch:
+                log.exception("feed %s: could not record its state", states[0]["feed_id"])
+            else:
+                log.warning("a batch of %d feeds failed; writing them one by one", len(batch))
+            results = await self._write_one_by_one(batch, states)
+        for values in states:
+            waiting = state.waiting.pop(values["feed_id"], None)
+            if waiting is not None:
+                state.done(waiting)
+        for result in results:
+            state.done(result)
 
-    async def _store(
-        self, job: _FeedJob, fetched: FetchResult, parsed: ParsedFeed, body_hash: str
-    ) -> FeedResult:
+    async def _write_one_by_one(
+        self, batch: list[_Parsed], states: list[dict[str, Any]]
+    ) -> list[FeedResult]:
+        results: list[FeedResult] = []
+        for values in states:
+            try:
+                async with self._write_lock, self._sessionmaker() as session, session.begin():
+                    await session.execute(update(FeedState), [values])
+            except Exception:
+                log.exception("feed %d: could not record its state", values["feed_id"])
+        for entry in batch:
+            try:
+                async with self._write_lock, self._sessionmaker() as session, session.begin():
+                    results.extend(await self._store_batch(session, [entry]))
+            except Exception as exc:
+                job = entry.job
+                log.exception("feed %d (%s): storing failed", job.feed_id, job.url)
+                results.append(await self._store_failed(job, exc))
+        return results
+
+    async def _store_failed(self, job: _FeedJob, exc: Exception) -> FeedResult:
+        message = f"internal error: {exc.__class__.__name__}: {exc}"
+        scratch = _Pass(IngestReport(), None, asyncio.Queue())
+        self._record_failure(job, message, state=scratch)
+        try:
+            async with self._write_lock, self._sessionmaker() as session, session.begin():
+                await session.execute(update(FeedState), scratch.states)
+        except Exception:
+            log.exception("feed %d: could not record the failure", job.feed_id)
+        return scratch.waiting[job.feed_id]
+
+    async def _store_batch(self, session: AsyncSession, batch: list[_Parsed]) -> list[FeedResult]:
+        if not batch:
+            return []
         now = self._clock()
-        async with self._write_lock, self._sessionmaker() as session, session.begin():
-            feed = await session.get(Feed, job.feed_id)
-            if feed is None:  # removed while we fetched it
-                return FeedResult(job.feed_id, job.url, "failed", error="feed was removed")
-            state = feed.state
-            count, inserted, updated = await self._merge_items(
-                session,
-                feed_id=feed.id,
-                items=parsed.items,
-                backlog=not state.backlog_done,
-                now=now,
-            )
-            if parsed.title and not feed.title:
-                feed.title = parsed.title[:500]
-            if parsed.site_url and not feed.site_url:
-                feed.site_url = parsed.site_url
-            if (
-                fetched.permanent_url
-                and await get_feed_by_url(session, fetched.permanent_url) is None
-            ):
-                log.info("feed %d moved permanently to %s", feed.id, fetched.permanent_url)
-                feed.url = fetched.permanent_url
+        names = await feed_names(session, (e.job.feed_id for e in batch))
+        results: list[FeedResult] = []
+        alive = []
+        for entry in batch:
+            if entry.job.feed_id in names:
+                alive.append(entry)
+            else:  # removed while we fetched it
+                results.append(
+                    FeedResult(entry.job.feed_id, entry.job.url, "failed", error="feed was removed")
+                )
+        plans = [_plan_keys(e.parsed.items) for e in alive]
+        known = await find_known_items_of_feeds(
+            session, {e.job.feed_id: plan.keys for e, plan in zip(alive, plans, strict=True)}
+        )
+        new_rows: list[dict[str, Any]] = []
+        edits: list[dict[str, Any]] = []
+        states: list[dict[str, Any]] = []
+        feeds: list[dict[str, Any]] = []
+        for entry, plan in zip(alive, plans, strict=True):
+            job, fetched, parsed = entry.job, entry.fetched, entry.parsed
+            rows, edited = _merge(known[job.feed_id], parsed.items, plan, job=job, now=now)
+            new_rows.extend(rows)
+            edits.extend(edited)
             interval = self._clamp(
                 max(
                     float(parsed.ttl_seconds or 0),
@@ -327,73 +495,154 @@ class IngestService:
                 )
             )
             next_check = now + timedelta(seconds=interval)
-            _mark_success(state, fetched, now=now, next_check=next_check)
-            state.body_hash = body_hash
-            state.ttl_seconds = parsed.ttl_seconds
-            state.backlog_done = True
-            if inserted:
-                await session.flush()
-                if self._after_store is not None:
-                    await self._after_store(session, inserted)
-        return FeedResult(
-            job.feed_id,
-            feed.url,
-            "ok",
-            new_items=count,
-            updated_items=updated,
-            next_check_at=next_check,
-        )
-
-    async def _merge_items(
-        self,
-        session: AsyncSession,
-        *,
-        feed_id: int,
-        items: Sequence[ParsedItem],
-        backlog: bool,
-        now: datetime,
-    ) -> tuple[int, list[Item], int]:
-        # Some feeds give every entry the same GUID or link; such keys identify nothing.
-        use_guid = _distinct(i.guid for i in items)
-        use_link = _distinct(i.link for i in items)
-        known = await find_known_items(
-            session,
-            feed_id=feed_id,
-            guids=[i.guid for i in items if i.guid] if use_guid else [],
-            links=[i.link for i in items if i.link] if use_link else [],
-            hashes=[i.content_hash for i in items],
-        )
-        taken_hashes = set(known.by_hash)
-        new_rows: list[dict[str, Any]] = []
-        updated = 0
-        for parsed in items:
-            match = _match(known, parsed, use_guid=use_guid, use_link=use_link)
-            if match is None:
-                if parsed.content_hash in taken_hashes:
-                    continue  # the same text twice in one document
-                taken_hashes.add(parsed.content_hash)
-                new_rows.append(_new_item(feed_id, parsed, backlog=backlog, now=now))
-                continue
+            values = _success_values(job.feed_id, fetched, now=now, next_check=next_check)
+            values.update(body_hash=entry.body_hash, ttl_seconds=parsed.ttl_seconds)
+            values["backlog_done"] = True
+            states.append(values)
+            current = names[job.feed_id]
+            changes: dict[str, Any] = {}
+            if parsed.title and not current.title:
+                changes["title"] = parsed.title[:500]
+            if parsed.site_url and not current.site_url:
+                changes["site_url"] = parsed.site_url
+            url = current.url
             if (
-                match.content_hash != parsed.content_hash
-                and parsed.content_hash not in taken_hashes
+                fetched.permanent_url
+                and fetched.permanent_url != url
+                and await get_feed_by_url(session, fetched.permanent_url) is None
             ):
-                # The publisher edited the entry: keep one row, with the current text.
-                row = await session.get(Item, match.id)
-                if row is not None:
-                    taken_hashes.add(parsed.content_hash)
-                    row.title = parsed.title
-                    row.summary = parsed.summary
-                    row.content_hash = parsed.content_hash
-                    row.language = parsed.language
-                    updated += 1
+                log.info("feed %d moved permanently to %s", job.feed_id, fetched.permanent_url)
+                url = changes["url"] = fetched.permanent_url
+            if changes:
+                feeds.append({"id": job.feed_id, **changes})
+            results.append(
+                FeedResult(
+                    job.feed_id,
+                    url,
+                    "ok",
+                    new_items=len(rows),
+                    updated_items=len(edited),
+                    next_check_at=next_check,
+                )
+            )
+        await update_items_text(session, edits)
         inserted = await insert_items(session, new_rows, returning=self._after_store is not None)
-        return len(new_rows), inserted, updated
+        if states:
+            await session.execute(update(FeedState), states)
+        if feeds:
+            await session.execute(update(Feed), feeds)
+        if inserted and self._after_store is not None:
+            await self._after_store(session, inserted)
+        return results
 
     def _clamp(self, seconds: float) -> float:
         low = float(self._settings.min_check_interval)
         high = float(self._settings.max_check_interval)
         return min(max(seconds, low), high)
+
+
+def warm_up() -> None:
+    """Load the parser's lazy parts (the language model) once per worker process."""
+    detect_language("warm up the language model")
+
+
+_QUEUE_FEEDS = 64
+_BATCH_FEEDS = 50
+_BATCH_ITEMS = 5000
+_WAKE: Any = object()
+"""Queued to wake the writer for state updates when no parsed feed is on its way."""
+
+
+def _drain(queue: asyncio.Queue[_Parsed | None], first: _Parsed | None) -> Iterator[_Parsed | None]:
+    yield first
+    while True:
+        try:
+            yield queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyPlan:
+    use_guid: bool
+    use_link: bool
+    keys: tuple[list[str], list[str], list[str]]
+
+
+def _plan_keys(items: Sequence[ParsedItem]) -> _KeyPlan:
+    # Some feeds give every entry the same GUID or link; such keys identify nothing.
+    use_guid = _distinct(i.guid for i in items)
+    use_link = _distinct(i.link for i in items)
+    return _KeyPlan(
+        use_guid,
+        use_link,
+        (
+            [i.guid for i in items if i.guid] if use_guid else [],
+            [i.link for i in items if i.link] if use_link else [],
+            [i.content_hash for i in items],
+        ),
+    )
+
+
+def _merge(
+    known: KnownItems,
+    items: Sequence[ParsedItem],
+    plan: _KeyPlan,
+    *,
+    job: _FeedJob,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New rows to insert and edited rows to update for one feed's entries."""
+    taken_hashes = set(known.by_hash)
+    new_rows: list[dict[str, Any]] = []
+    edits: list[dict[str, Any]] = []
+    edited_ids: set[int] = set()
+    for parsed in items:
+        match = _match(known, parsed, use_guid=plan.use_guid, use_link=plan.use_link)
+        if match is None:
+            if parsed.content_hash in taken_hashes:
+                continue  # the same text twice in one document
+            taken_hashes.add(parsed.content_hash)
+            new_rows.append(_new_item(job.feed_id, parsed, backlog=not job.backlog_done, now=now))
+            continue
+        if (
+            match.content_hash != parsed.content_hash
+            and parsed.content_hash not in taken_hashes
+            and match.id not in edited_ids
+        ):
+            # The publisher edited the entry: keep one row, with the current text.
+            taken_hashes.add(parsed.content_hash)
+            edited_ids.add(match.id)
+            edits.append(
+                {
+                    "id": match.id,
+                    "title": parsed.title,
+                    "summary": parsed.summary,
+                    "content_hash": parsed.content_hash,
+                    "language": parsed.language[:8],
+                }
+            )
+    return new_rows, edits
+
+
+def _success_values(
+    feed_id: int, fetched: FetchResult, *, now: datetime, next_check: datetime
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "feed_id": feed_id,
+        "error_count": 0,
+        "last_error": None,
+        "last_checked_at": now,
+        "last_success_at": now,
+        "last_status": fetched.status,
+        "next_check_at": next_check,
+    }
+    # A 304 may omit the validators; keep the ones that earned it.
+    if fetched.etag is not None:
+        values["etag"] = fetched.etag[:1024]
+    if fetched.last_modified is not None:
+        values["last_modified"] = fetched.last_modified[:128]
+    return values
 
 
 def _job(feed: Feed) -> _FeedJob:
@@ -411,22 +660,6 @@ def _job(feed: Feed) -> _FeedJob:
         error_count=state.error_count,
         last_interval=last_interval,
     )
-
-
-def _mark_success(
-    state: FeedState, fetched: FetchResult, *, now: datetime, next_check: datetime
-) -> None:
-    state.error_count = 0
-    state.last_error = None
-    state.last_checked_at = now
-    state.last_success_at = now
-    state.last_status = fetched.status
-    state.next_check_at = next_check
-    # A 304 may omit the validators; keep the ones that earned it.
-    if fetched.etag is not None:
-        state.etag = fetched.etag[:1024]
-    if fetched.last_modified is not None:
-        state.last_modified = fetched.last_modified[:128]
 
 
 def _distinct(values: Any) -> bool:

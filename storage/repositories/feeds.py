@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -86,3 +88,24 @@ async def due_feeds(session: AsyncSession, *, now: datetime, all_feeds: bool = F
         query = query.where(FeedState.next_check_at <= now)
     result = await session.scalars(query)
     return list(result)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedNames:
+    """A feed's address and the names it was given, without loading the whole row."""
+
+    id: int
+    url: str
+    title: str | None
+    site_url: str | None
+
+
+async def feed_names(session: AsyncSession, feed_ids: Iterable[int]) -> dict[int, FeedNames]:
+    """The feeds among ``feed_ids`` that still exist, by id (one query)."""
+    ids = sorted(set(feed_ids))
+    if not ids:
+        return {}
+    result = await session.execute(
+        select(Feed.id, Feed.url, Feed.title, Feed.site_url).where(Feed.id.in_(ids))
+    )
+    return {row.id: FeedNames(*row) for row in result}
