@@ -1,0 +1,450 @@
+"""Data care: retention of old items and deliveries, and the configuration export and import
+that moves an installation between SQLite and PostgreSQL.
+
+The export document is versioned JSON::
+
+    {"format": "shiftbrief-export", "version": 1, "exported_at": "...",
+     "sectors": [...], "feeds": [...], "tenants": [...], "subscribers": [...],
+     "related_reading": [...]}
+
+Rows are named by natural keys (sector key, feed URL, a tenant's platform and external id, a
+subscriber's tenant, kind and external id), never by database ids, so a document imports into
+any database. Schedules are subscriber rows: a channel digest is a subscriber of kind "channel".
+Nothing secret (tokens, Slack installations), no items and no delivery ledger is exported:
+feeds are fetched afresh after an import, and their first fetch is stored as backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import transfer
+from storage.repositories.feeds import list_feeds
+from storage.repositories.sectors import list_reading, list_sectors
+from storage.repositories.subscribers import list_subscribers
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT: Final = "shiftbrief-export"
+EXPORT_VERSION: Final = 1
+
+LEDGER_MIN_DAYS = 8
+"""Ledger rows younger than this are kept whatever the setting: catch-up looks back to each
+subscriber's last fire time (up to a week for a weekly digest), and the row for that period is
+what stops it being sent twice."""
+
+
+class TransferError(Exception):
+    """An export document that cannot be imported; the message says what is wrong and where."""
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one retention pass removed, and the cutoffs it used (None: kept forever)."""
+
+    items_deleted: int
+    items_kept_for_feedback: int
+    deliveries_deleted: int
+    items_before: datetime | None
+    deliveries_before: datetime | None
+
+
+async def apply_retention(
+    session: AsyncSession, *, now: datetime, items_days: int, deliveries_days: int
+) -> RetentionReport:
+    """Delete items first seen more than ``items_days`` ago and finished delivery ledger rows
+    created more than ``deliveries_days`` ago (0 keeps them forever), in the caller's
+    transaction, one bulk statement per table.
+
+    Items that a reader's feedback points to are kept (their text is what the feedback is
+    about). Pending and sending deliveries are never deleted, and ledger rows younger than
+    ``LEDGER_MIN_DAYS`` are kept so catch-up cannot send a recent period twice.
+
+    Raises:
+        ValueError: a negative number of days.
+    """
+    if items_days < 0 or deliveries_days < 0:
+        raise ValueError("retention days must be 0 (keep forever) or more")
+    items_before = now - timedelta(days=items_days) if items_days else None
+    deliveries_before = (
+        now - timedelta(days=max(deliveries_days, LEDGER_MIN_DAYS)) if deliveries_days else None
+    )
+    items_deleted = kept = deliveries_deleted = 0
+    if items_before is not None:
+        items_deleted = await transfer.delete_items_seen_before(session, before=items_before)
+        kept = await transfer.count_items_kept_for_feedback(session, before=items_before)
+    if deliveries_before is not None:
+        deliveries_deleted = await transfer.delete_deliveries_created_before(
+            session, before=deliveries_before
+        )
+    return RetentionReport(
+        items_deleted=items_deleted,
+        items_kept_for_feedback=kept,
+        deliveries_deleted=deliveries_deleted,
+        items_before=items_before,
+        deliveries_before=deliveries_before,
+    )
+
+
+async def run_retention(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    items_days: int,
+    deliveries_days: int,
+) -> RetentionReport:
+    """One retention pass in its own transaction, logged; for the periodic job."""
+    async with sessionmaker.begin() as session:
+        report = await apply_retention(
+            session, now=now, items_days=items_days, deliveries_days=deliveries_days
+        )
+    log.info(
+        "retention: deleted %d items (kept %d with feedback) and %d deliveries",
+        report.items_deleted,
+        report.items_kept_for_feedback,
+        report.deliveries_deleted,
+    )
+    return report
+
+
+# --- The export document --------------------------------------------------------------------
+
+
+def _valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except Exception:  # ZoneInfo raises several kinds for bad names; all mean the same here
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+SectorKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
+Platform = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,15}$")]
+ExternalId = Annotated[str, Field(min_length=1, max_length=64)]
+Keyword = Annotated[str, Field(min_length=1, max_length=200)]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class SectorRow(_Row):
+    key: SectorKey
+    name_en: Annotated[str, Field(min_length=1, max_length=100)]
+    name_ja: Annotated[str, Field(min_length=1, max_length=100)]
+    keywords: list[Keyword] = []
+    builtin: bool = False
+
+
+class FeedRow(_Row):
+    url: Url
+    title: Annotated[str, Field(max_length=500)] | None = None
+    site_url: Annotated[str, Field(max_length=2048)] | None = None
+    sector_hint: SectorKey | None = None
+    weight: Annotated[float, Field(ge=0), AfterValidator(_finite)] = 1.0
+    disabled: bool = False
+
+
+class TenantRef(_Row):
+    platform: Platform
+    external_id: ExternalId
+
+
+class TenantRow(TenantRef):
+    name: Annotated[str, Field(max_length=200)] | None = None
+
+
+class SubscriberRow(_Row):
+    tenant: TenantRef
+    kind: Literal["user", "channel"]
+    external_id: ExternalId
+    sectors: list[SectorKey] = []
+    follow: list[Keyword] = []
+    mute: list[Keyword] = []
+    language: Literal["en", "ja"] = "en"
+    length: Literal["short", "full"] = "full"
+    delivery_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "08:00"
+    timezone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
+    days: list[Day] = []
+    enabled: bool = True
+    disabled_reason: str | None = None
+
+
+class ReadingRow(_Row):
+    sector: SectorKey | None = None
+    keyword: Keyword | None = None
+    url: Url
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    created_by: Annotated[str, Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _attached(self) -> ReadingRow:
+        if self.sector is None and self.keyword is None:
+            raise ValueError("a reading link needs a sector or a keyword")
+        return self
+
+
+class ExportDocument(_Row):
+    """Version 1 of the export document."""
+
+    format: Literal["shiftbrief-export"]
+    version: Literal[1]
+    exported_at: datetime
+    sectors: list[SectorRow]
+    feeds: list[FeedRow]
+    tenants: list[TenantRow]
+    subscribers: list[SubscriberRow]
+    related_reading: list[ReadingRow]
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, Any]:
+    """The configuration as a JSON-ready export document (see the module docstring).
+
+    Rows are sorted by natural key so two databases with the same configuration export the
+    same document (but for ``exported_at``).
+    """
+    sectors = [
+        SectorRow(
+            key=s.key,
+            name_en=s.name_en,
+            name_ja=s.name_ja,
+            keywords=list(s.keywords),
+            builtin=s.builtin,
+        )
+        for s in sorted(await list_sectors(session), key=lambda s: s.key)
+    ]
+    feeds = [
+        FeedRow(
+            url=f.url,
+            title=f.title,
+            site_url=f.site_url,
+            sector_hint=f.sector_hint,
+            weight=f.weight,
+            disabled=f.disabled,
+        )
+        for f in sorted(await list_feeds(session), key=lambda f: f.url)
+    ]
+    tenants = [
+        TenantRow(platform=t.platform, external_id=t.external_id, name=t.name)
+        for t in await transfer.list_tenants(session)
+    ]
+    subscribers = [
+        SubscriberRow(
+            tenant=TenantRef(platform=s.tenant.platform, external_id=s.tenant.external_id),
+            kind=s.kind,  # type: ignore[arg-type]  # validated by the model
+            external_id=s.external_id,
+            sectors=list(s.sectors),
+            follow=list(s.follow),
+            mute=list(s.mute),
+            language=s.language,  # type: ignore[arg-type]
+            length=s.length,  # type: ignore[arg-type]
+            delivery_time=s.delivery_time,
+            timezone=s.timezone,
+            days=list(s.days),  # type: ignore[arg-type]
+            enabled=s.enabled,
+            disabled_reason=s.disabled_reason,
+        )
+        for s in await list_subscribers(session, enabled_only=False)
+    ]
+    subscribers.sort(key=lambda s: (s.tenant.platform, s.tenant.external_id, s.kind, s.external_id))
+    reading = sorted(
+        (
+            ReadingRow(
+                sector=r.sector_key,
+                keyword=r.keyword,
+                url=r.url,
+                title=r.title,
+                created_by=r.created_by,
+            )
+            for r in await list_reading(session)
+        ),
+        key=lambda r: (r.sector or "", r.keyword or "", r.url, r.title),
+    )
+    document = ExportDocument(
+        format=EXPORT_FORMAT,
+        version=EXPORT_VERSION,
+        exported_at=now,
+        sectors=sectors,
+        feeds=feeds,
+        tenants=tenants,
+        subscribers=subscribers,
+        related_reading=reading,
+    )
+    return document.model_dump(mode="json")
+
+
+# --- Import ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import created, updated and found unchanged, per table."""
+
+    sectors: transfer.SyncCounts = field(default_factory=transfer.SyncCounts)
+    feeds: transfer.SyncCounts = field(default_factory=transfer.SyncCounts)
+    tenants: transfer.SyncCounts = field(default_factory=transfer.SyncCounts)
+    subscribers: transfer.SyncCounts = field(default_factory=transfer.SyncCounts)
+    related_reading: transfer.SyncCounts = field(default_factory=transfer.SyncCounts)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import wrote anything."""
+        return any(c.created or c.updated for c in self._tables().values())
+
+    def _tables(self) -> dict[str, transfer.SyncCounts]:
+        return {
+            "sectors": self.sectors,
+            "feeds": self.feeds,
+            "tenants": self.tenants,
+            "subscribers": self.subscribers,
+            "related_reading": self.related_reading,
+        }
+
+    def summary(self) -> str:
+        """One line per table, for the CLI."""
+        return "\n".join(
+            f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
+            for name, c in self._tables().items()
+        )
+
+
+def _where(location: Sequence[int | str]) -> str:
+    """("subscribers", 2, "timezone") -> "subscribers[2].timezone"."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "document"
+
+
+def parse_document(document: object) -> ExportDocument:
+    """Validate an export document read from JSON.
+
+    Raises:
+        TransferError: naming every problem found, with its place in the document.
+    """
+    if not isinstance(document, Mapping):
+        raise TransferError("not an export document: expected a JSON object")
+    if document.get("format") != EXPORT_FORMAT:
+        raise TransferError(
+            f"not a ShiftBrief export: format is {document.get('format')!r}, "
+            f"expected {EXPORT_FORMAT!r}"
+        )
+    if document.get("version") != EXPORT_VERSION:
+        raise TransferError(
+            f"export version {document.get('version')!r} is not supported: "
+            f"this ShiftBrief reads version {EXPORT_VERSION}"
+        )
+    try:
+        parsed = ExportDocument.model_validate(document)
+    except ValidationError as error:
+        problems = [f"{_where(e['loc'])}: {e['msg']}" for e in error.errors()]
+        shown = "; ".join(problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise TransferError(f"invalid export document: {shown}{more}") from None
+    _check_unique(parsed)
+    return parsed
+
+
+def _check_unique(doc: ExportDocument) -> None:
+    keys: dict[str, list[object]] = {
+        "sectors": [s.key for s in doc.sectors],
+        "feeds": [f.url for f in doc.feeds],
+        "tenants": [(t.platform, t.external_id) for t in doc.tenants],
+        "subscribers": [
+            (s.tenant.platform, s.tenant.external_id, s.kind, s.external_id)
+            for s in doc.subscribers
+        ],
+        "related_reading": [(r.sector, r.keyword, r.url) for r in doc.related_reading],
+    }
+    for table, values in keys.items():
+        repeated = [v for v, n in Counter(values).items() if n > 1]
+        if repeated:
+            raise TransferError(f"invalid export document: {table} repeats {repeated[0]!r}")
+
+
+def _check_references(doc: ExportDocument, stored_sectors: set[str]) -> None:
+    sectors = stored_sectors | {s.key for s in doc.sectors}
+    tenants = {(t.platform, t.external_id) for t in doc.tenants}
+    problems: list[str] = []
+    for i, f in enumerate(doc.feeds):
+        if f.sector_hint is not None and f.sector_hint not in sectors:
+            problems.append(f"feeds[{i}].sector_hint: unknown sector {f.sector_hint!r}")
+    for i, s in enumerate(doc.subscribers):
+        if (s.tenant.platform, s.tenant.external_id) not in tenants:
+            problems.append(
+                f"subscribers[{i}].tenant: {s.tenant.platform} {s.tenant.external_id!r} "
+                "is not in tenants"
+            )
+        problems.extend(
+            f"subscribers[{i}].sectors: unknown sector {key!r}"
+            for key in s.sectors
+            if key not in sectors
+        )
+    for i, r in enumerate(doc.related_reading):
+        if r.sector is not None and r.sector not in sectors:
+            problems.append(f"related_reading[{i}].sector: unknown sector {r.sector!r}")
+    if problems:
+        raise TransferError("invalid export document: " + "; ".join(problems[:10]))
+
+
+async def import_config(session: AsyncSession, document: object, *, now: datetime) -> ImportReport:
+    """Write an export document's configuration into the caller's transaction.
+
+    Rows with the same natural key as a stored row update it; the rest are created; nothing is
+    deleted. Importing the same document twice changes nothing the second time. The whole
+    document is checked before the first write, so a bad one writes nothing.
+
+    Raises:
+        TransferError: the document is malformed, of another format or version, or refers to a
+            sector or tenant it does not define.
+    """
+    doc = parse_document(document)
+    _check_references(doc, set(await transfer.existing_sector_keys(session)))
+    sectors = await transfer.sync_sectors(session, [s.model_dump() for s in doc.sectors], now=now)
+    feeds = await transfer.sync_feeds(session, [f.model_dump() for f in doc.feeds], now=now)
+    tenants, tenant_ids = await transfer.sync_tenants(
+        session, [t.model_dump() for t in doc.tenants], now=now
+    )
+    subscriber_rows = []
+    for s in doc.subscribers:
+        row = s.model_dump(exclude={"tenant"})
+        row["tenant_id"] = tenant_ids[(s.tenant.platform, s.tenant.external_id)]
+        subscriber_rows.append(row)
+    subscribers = await transfer.sync_subscribers(session, subscriber_rows, now=now)
+    reading_rows = [
+        {**r.model_dump(exclude={"sector"}), "sector_key": r.sector} for r in doc.related_reading
+    ]
+    reading = await transfer.sync_reading(session, reading_rows, now=now)
+    report = ImportReport(
+        sectors=sectors,
+        feeds=feeds,
+        tenants=tenants,
+        subscribers=subscribers,
+        related_reading=reading,
+    )
+    log.info("import: %s", report.summary().replace("\n", "; "))
+    return report
