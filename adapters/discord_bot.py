@@ -262,12 +262,26 @@ def _marked_view(message: discord.Message, pressed: str) -> discord.ui.View:
 class ShiftBriefClient(discord.AutoShardedClient):
     """The discord.py client: guilds intent only (no privileged message content)."""
 
-    def __init__(self, *, adapter: DiscordAdapter) -> None:
+    def __init__(
+        self,
+        *,
+        adapter: DiscordAdapter,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] | None = None,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        # Several processes split the shards between them (past 2,500 guilds one process cannot
+        # hold them all); unset, discord.py asks Discord how many shards to run here.
+        sharding: dict[str, Any] = {}
+        if shard_count is not None:
+            sharding["shard_count"] = shard_count
+        if shard_ids:
+            sharding["shard_ids"] = list(shard_ids)
         super().__init__(
             intents=intents,
             allowed_mentions=NONE,
+            **sharding,
             # Rate limits longer than this raise RateLimited (-> TransientDeliveryError) instead of
             # holding a delivery worker asleep.
             max_ratelimit_timeout=60.0,
@@ -278,7 +292,9 @@ class ShiftBriefClient(discord.AutoShardedClient):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton, MoreButton)
-        await sync_if_changed(self)
+        # With shards split over processes, the one running shard 0 syncs for all of them.
+        if self.shard_ids is None or 0 in self.shard_ids:
+            await sync_if_changed(self)
 
 
 def command_payload(client: ShiftBriefClient) -> list[dict[str, Any]]:
@@ -740,7 +756,11 @@ class DiscordAdapter:
             # discord.py builds every REST URL (interaction callbacks and webhooks included)
             # from this class attribute; tests point it at a local server.
             discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-        self.client = ShiftBriefClient(adapter=self)
+        self.client = ShiftBriefClient(
+            adapter=self,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
+        )
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -751,6 +771,11 @@ class DiscordAdapter:
             raise RuntimeError("DISCORD_TOKEN is not set")
         self._dispatcher = dispatcher
         await self.client.login(self._settings.discord_token.get_secret_value())
+
+    @property
+    def ready(self) -> bool:
+        """Connected to the gateway with every shard of this process ready."""
+        return self.client.is_ready()
 
     async def start(self, dispatcher: Dispatcher) -> None:
         """Log in, then keep the (auto-sharded) gateway connection in a background task."""

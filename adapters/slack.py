@@ -169,6 +169,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self._port: int | None = None
+        self._mounted = False
         self._installation_store: AsyncSQLAlchemyInstallationStore | None = None
         self._state_store: AsyncSQLAlchemyOAuthStateStore | None = None
         self.app = self._build_app()
@@ -231,6 +232,24 @@ class SlackAdapter:
         app.action(re.compile(rf"^{MORE}:"))(self._on_more)
         return app
 
+    @property
+    def ready(self) -> bool:
+        """Connected (Socket Mode) or serving /slack/events (HTTP mode)."""
+        if self._settings.slack_mode == "http":
+            return self._mounted or self._runner is not None
+        return self._socket is not None
+
+    def mount(self, app: web.Application) -> bool:
+        """In HTTP mode, serve /slack/events (and the OAuth pages) on ``app``, the process's
+        one HTTP port, instead of a server of the adapter's own; False in Socket Mode."""
+        if self._settings.slack_mode != "http":
+            return False
+        bolt_app = self.app.web_app(path="/slack/events", port=self._settings.http_port)
+        for route in bolt_app.router.routes():
+            app.router.add_route(route.method, route.resource.canonical, route.handler)  # type: ignore[union-attr]
+        self._mounted = True
+        return True
+
     async def start(self, dispatcher: Dispatcher) -> None:
         """Connect (Socket Mode) or start serving /slack/events (HTTP mode), then return.
 
@@ -242,6 +261,9 @@ class SlackAdapter:
             # slack_sdk's tables live beside ours; it creates them when missing.
             await self._installation_store.create_tables()  # type: ignore[no-untyped-call]
             await self._state_store.create_tables()  # type: ignore[no-untyped-call]
+        if s.slack_mode == "http" and self._mounted:
+            log.info("Slack HTTP mode: /slack/events on the shared HTTP port")
+            return
         if s.slack_mode == "http":
             runner = web.AppRunner(self.app.web_app(path="/slack/events", port=s.http_port))
             await runner.setup()

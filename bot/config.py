@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -77,6 +84,11 @@ class Settings(BaseSettings):
     """Seconds: a digest missed while the bot was down is sent late within this, else skipped."""
     ingest_interval_seconds: int = Field(default=300, ge=10)
     """How often `shiftbrief run` looks for feeds that are due."""
+    scheduler_takeover_seconds: float = Field(default=15.0, gt=0, le=60)
+    """With several processes on PostgreSQL: how often a standby tries to take over the
+    scheduler (and the leader re-reads schedules changed elsewhere)."""
+    delivery_lease_seconds: float = Field(default=120.0, ge=5)
+    """A digest claimed by a process that stopped answering is taken over after this long."""
     log_format: Literal["auto", "json", "text"] = "auto"
     """Log lines as JSON (for collectors) or text; auto: text on a terminal, JSON otherwise."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -150,6 +162,17 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @model_validator(mode="after")
+    def _shards_need_a_count(self) -> Settings:
+        if self.discord_shard_ids is not None:
+            if self.discord_shard_count is None:
+                raise ValueError(
+                    "SHIFTBRIEF_DISCORD_SHARD_IDS needs SHIFTBRIEF_DISCORD_SHARD_COUNT"
+                )
+            if any(not 0 <= i < self.discord_shard_count for i in self.discord_shard_ids):
+                raise ValueError("every shard id must be below SHIFTBRIEF_DISCORD_SHARD_COUNT")
+        return self
+
     @field_validator("allowed_private_networks")
     @classmethod
     def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -185,7 +208,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
+            if not err["loc"]:  # a rule across fields names its variables in the message
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
+                continue
+            field = str(err["loc"][0])
             # Fields read from Slack's/Discord's own variable names report that name (upper case).
             name = field if field.isupper() else ENV_PREFIX + field.upper()
             problems.append(f"{name}: {err['msg']}")

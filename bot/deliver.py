@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.briefing import load_edition, profile_of
 from bot.compose import BriefingContext
+from bot.metrics import Metrics
 from bot.platform import (
     Destination,
     PermanentDeliveryError,
@@ -68,6 +69,7 @@ class DeliveryService:
         exclusive: this is the only worker on the database (SQLite, one process): rows left
             "sending" by an earlier run are resumed at once instead of after the lease.
         edition_ttl: how long one loaded edition serves composition.
+        metrics: where outcomes and scheduler lag are counted, if anywhere.
     """
 
     def __init__(
@@ -83,7 +85,9 @@ class DeliveryService:
         exclusive: bool = False,
         edition_ttl: timedelta = timedelta(seconds=60),
         rand: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._sessionmaker = sessionmaker
         self._adapters = dict(adapters)
         self._clock = clock
@@ -125,6 +129,10 @@ class DeliveryService:
             )
         if opened:
             self._wake.set()
+            if self._metrics is not None:
+                self._metrics.scheduler_lag_seconds.observe(
+                    max(0.0, (now - fire_time).total_seconds())
+                )
         return opened
 
     async def skip_digest(self, subscriber_id: int, fire_time: datetime, *, reason: str) -> bool:
@@ -172,7 +180,11 @@ class DeliveryService:
     async def run(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
         """Deliver whatever is due until ``stop`` is set, then let in-flight sends finish."""
         while not stop.is_set():
-            await self.process_due()
+            try:
+                await self.process_due()
+            except Exception:
+                # The database may be away for a while; what is due stays due in the ledger.
+                log.warning("delivery worker: cannot read the ledger; retrying", exc_info=True)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(poll):
@@ -244,7 +256,11 @@ class DeliveryService:
             async with self._slots:
                 await self._deliver_one(delivery_id)
         except Exception:
-            log.exception("delivery %s crashed; it will be retried", delivery_id)
+            log.exception(
+                "delivery %s crashed; it will be retried",
+                delivery_id,
+                extra={"delivery_id": delivery_id},
+            )
             await self._after_transient(delivery_id, "internal error", None, ())
         finally:
             self._in_flight.discard(delivery_id)
@@ -266,6 +282,7 @@ class DeliveryService:
         edition = await self._current_edition()
         briefing = edition.compose(profile_of(subscriber, all_sectors=list(edition.sectors)))
         if briefing.is_empty:
+            self._count(tenant.platform, "skipped")
             await self._finish(delivery_id, status="skipped", error="no news for its sectors")
             return
         sent: tuple[str, ...] = tuple((delivery.message_ref or {}).get("message_ids", ()))  # type: ignore[arg-type]
@@ -282,25 +299,40 @@ class DeliveryService:
             dest.kind,
             dest.external_id,
             len(sent),
+            extra={
+                "delivery_id": delivery_id,
+                "subscriber_id": subscriber.id,
+                "tenant_id": tenant.external_id,
+                "platform": tenant.platform,
+            },
         )
         try:
             ref = await adapter.send_briefing(
                 dest, briefing, start_part=len(sent), idempotency_key=f"sb-{delivery_id}"
             )
         except PermanentDeliveryError as exc:
+            self._count(tenant.platform, "failed")
             await self._after_permanent(
                 delivery_id, subscriber.id, exc.reason, sent + exc.sent_message_ids
             )
         except TransientDeliveryError as exc:
+            self._count(tenant.platform, "retried")
             await self._after_transient(
                 delivery_id, exc.reason, exc.retry_after, sent + exc.sent_message_ids
             )
         else:
+            self._count(tenant.platform, "sent", late=delivery.late)
             await self._finish(
                 delivery_id,
                 status="sent",
                 ref={"channel_id": ref.channel_id, "message_ids": [*sent, *ref.message_ids]},
             )
+
+    def _count(self, platform: str, status: str, *, late: bool = False) -> None:
+        if self._metrics is not None:
+            self._metrics.deliveries.labels(platform, status).inc()
+            if late:
+                self._metrics.deliveries_late.labels(platform).inc()
 
     async def _current_edition(self) -> BriefingContext:
         async with self._edition_lock:
@@ -350,12 +382,19 @@ class DeliveryService:
                     delivery_id,
                     delivery.attempts,
                     reason,
+                    extra={"delivery_id": delivery_id, "subscriber_id": delivery.subscriber_id},
                 )
                 return
             delay = self._retry.delay(delivery.attempts, retry_after=retry_after, rand=self._rand)
             delivery.status = "pending"
             delivery.next_attempt_at = now + timedelta(seconds=delay)
-        log.info("delivery %s: %s; retrying in %.1f s", delivery_id, reason, delay)
+        log.info(
+            "delivery %s: %s; retrying in %.1f s",
+            delivery_id,
+            reason,
+            delay,
+            extra={"delivery_id": delivery_id},
+        )
 
     async def _after_permanent(
         self, delivery_id: int, subscriber_id: int, reason: str, sent: tuple[str, ...]
@@ -387,4 +426,9 @@ class DeliveryService:
                 },
                 now=now,
             )
-        log.warning("subscriber %s disabled: %s", subscriber_id, reason)
+        log.warning(
+            "subscriber %s disabled: %s",
+            subscriber_id,
+            reason,
+            extra={"delivery_id": delivery_id, "subscriber_id": subscriber_id},
+        )

@@ -9,10 +9,12 @@ with its traceback and the user sees a short apology (errbot's split).
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -29,6 +31,7 @@ from bot.briefing import (
 from bot.compose import briefing_date
 from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import UnsafeURLError, validate_feed_url
+from bot.metrics import Metrics
 from bot.models import Briefing, Language, SectorDef, SourceRef, StoryEntry
 from bot.schedule import next_fire_after
 from storage.models import Subscriber
@@ -195,6 +198,7 @@ class Dispatcher:
         classifier: classifies items again when an admin adds a sector.
         schedules: the running scheduler and delivery worker, told about schedule changes and
             asked for send-now digests (None when nothing is scheduled, e.g. one-off CLI use).
+        metrics: where command latency is recorded, if anywhere.
     """
 
     def __init__(
@@ -204,7 +208,9 @@ class Dispatcher:
         clock: Callable[[], datetime],
         classifier: ItemClassifier | None = None,
         schedules: ScheduleControl | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._classifier = classifier or ItemClassifier()
@@ -212,6 +218,16 @@ class Dispatcher:
 
     async def handle(self, request: cmd.CommandRequest) -> Reply:
         """Parse (if needed) and answer one request; never raises."""
+        started = time.perf_counter()
+        try:
+            return await self._handle(request)
+        finally:
+            if self._metrics is not None:
+                self._metrics.command_seconds.labels(request.invocation.platform).observe(
+                    time.perf_counter() - started
+                )
+
+    async def _handle(self, request: cmd.CommandRequest) -> Reply:
         inv = request.invocation
         language = cmd.language_from_locale(inv.locale)
         effects = _Effects()
@@ -251,6 +267,11 @@ class Dispatcher:
                 inv.platform,
                 inv.tenant_id,
                 inv.user_id,
+                extra={
+                    "platform": inv.platform,
+                    "tenant_id": inv.tenant_id,
+                    "user_id": inv.user_id,
+                },
             )
             return Reply(text=phrase(MESSAGES, "apology", language))
 
@@ -403,7 +424,7 @@ class Dispatcher:
         if date == today:
             since, until = now - timedelta(hours=24), None
         else:
-            start = datetime.combine(date, time(0), tzinfo=zone).astimezone(UTC)
+            start = datetime.combine(date, day_time(0), tzinfo=zone).astimezone(UTC)
             since, until = start, start + timedelta(days=1)
         edition = await load_edition(session, now=until or now, since=since, until=until)
         sectors = [s.key for s in await load_sector_defs(session)]
@@ -741,7 +762,7 @@ class Dispatcher:
     ) -> str:
         zone = ZoneInfo(user.timezone)
         if today:
-            since = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+            since = datetime.combine(now.astimezone(zone).date(), day_time(0), tzinfo=zone)
         else:
             since = now - timedelta(days=7)
         tenant = await sub_repo.get_or_create_tenant(

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import enum
 import json
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from functools import wraps
@@ -38,6 +37,7 @@ from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.ingest.service import FeedResult, IngestReport, IngestService
 from bot.models import Profile, SectorDef
 from bot.render_text import briefing_to_json, render_markdown, render_text
+from shiftbrief.logs import configure_logging
 from shiftbrief.runner import run_bot
 from storage.db import current_revision, make_engine, upgrade
 from storage.repositories import archive
@@ -483,14 +483,9 @@ async def discord_sync(
 @app.command("run")
 def run() -> None:
     """Run the bot: scheduler, ingest, delivery, and every configured adapter."""
-    configure_logging()
-    asyncio.run(run_bot(settings()))
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    base = settings()
+    configure_logging(base)
+    asyncio.run(run_bot(base))
 
 
 def _remove_sqlite_file(url: str) -> None:

@@ -2,7 +2,10 @@
 
 Everything runs under one ``asyncio.TaskGroup``. SIGINT or SIGTERM sets the stop event: the
 ingest loop and the delivery worker stop taking new work, deliveries in flight finish (bounded
-by ``shutdown_grace``), then the scheduler and the adapters are closed, in that order.
+by ``shutdown_grace``), then the scheduler, the adapters and the HTTP port are closed.
+
+Several processes may run against one PostgreSQL database: one of them runs the scheduler (see
+``bot.leader``), and all of them ingest and deliver, claiming rows so nothing is done twice.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from bot.deliver import DeliveryService
 from bot.dispatcher import Dispatcher
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.service import IngestService
+from bot.leader import SchedulerLeadership
+from bot.metrics import Metrics
 from bot.platform import PlatformAdapter
 from bot.schedule import DigestScheduler
+from shiftbrief.http import HttpServer, adapters_connected, database_answers
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +41,22 @@ log = logging.getLogger(__name__)
 class Schedules:
     """What the dispatcher may ask of the running scheduler and delivery worker."""
 
-    def __init__(self, *, scheduler: DigestScheduler, deliveries: DeliveryService) -> None:
-        self._scheduler = scheduler
+    def __init__(
+        self,
+        *,
+        deliveries: DeliveryService,
+        scheduler: DigestScheduler | None = None,
+        leadership: SchedulerLeadership | None = None,
+    ) -> None:
         self._deliveries = deliveries
+        self._scheduler = scheduler
+        self._leadership = leadership
 
     async def changed(self) -> None:
-        await self._scheduler.sync()
+        scheduler = self._scheduler or (self._leadership and self._leadership.scheduler)
+        # On a standby process there is nothing to do here: the leader re-syncs periodically.
+        if scheduler:
+            await scheduler.sync()
 
     async def send_now(self, subscriber_id: int) -> bool:
         return await self._deliveries.send_now(subscriber_id)
@@ -71,7 +87,12 @@ def worker_name() -> str:
 
 
 async def ingest_loop(
-    ctx: AppContext, stop: asyncio.Event, *, interval: float, after_store: ItemClassifier
+    ctx: AppContext,
+    stop: asyncio.Event,
+    *,
+    interval: float,
+    after_store: ItemClassifier,
+    metrics: Metrics,
 ) -> None:
     """Fetch the feeds that are due, every ``interval`` seconds, until ``stop``."""
     async with FeedFetcher.from_settings(ctx.settings) as fetcher:
@@ -85,15 +106,9 @@ async def ingest_loop(
         while not stop.is_set():
             try:
                 report = await service.run_pass()
-                if report.feeds:
-                    log.info(
-                        "ingest: %d feeds, %d ok, %d not modified, %d failed, %d new items",
-                        report.feeds,
-                        report.ok,
-                        report.not_modified,
-                        report.failed,
-                        report.new_items,
-                    )
+                for result in report.results:
+                    metrics.feeds_fetched.labels(result.status).inc()
+                metrics.items_ingested.inc(report.new_items)
             except Exception:
                 log.exception("ingest pass failed; trying again in %s s", interval)
             with contextlib.suppress(TimeoutError):
@@ -116,6 +131,7 @@ async def run_bot(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    metrics = Metrics()
     async with open_app(settings, clock=clock) as ctx:
         running = list(adapters) if adapters is not None else configured_adapters(settings, ctx)
         single_process = make_url(settings.database_url).get_backend_name() == "sqlite"
@@ -126,24 +142,52 @@ async def run_bot(
             clock=ctx.clock,
             worker_id=worker_name(),
             exclusive=single_process,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            metrics=metrics,
         )
-        scheduler = DigestScheduler(
-            sessionmaker=ctx.sessionmaker,
-            sink=deliveries,
-            clock=ctx.clock,
-            grace=timedelta(seconds=settings.digest_grace_seconds),
-            jobstore_url=settings.database_url,
+        leadership = SchedulerLeadership(
+            engine=ctx.engine,
+            make_scheduler=lambda: DigestScheduler(
+                sessionmaker=ctx.sessionmaker,
+                sink=deliveries,
+                clock=ctx.clock,
+                grace=timedelta(seconds=settings.digest_grace_seconds),
+                jobstore_url=settings.database_url,
+            ),
+            interval=settings.scheduler_takeover_seconds,
+            metrics=metrics,
         )
         dispatcher = Dispatcher(
             sessionmaker=ctx.sessionmaker,
             clock=ctx.clock,
             classifier=classifier,
-            schedules=Schedules(scheduler=scheduler, deliveries=deliveries),
+            schedules=Schedules(deliveries=deliveries, leadership=leadership),
+            metrics=metrics,
         )
-        await scheduler.start()
+
+        async def scheduler_ok() -> bool:
+            # Standby processes are ready too: the scheduler runs in the elected process.
+            return leadership.is_leader or not single_process
+
+        http = HttpServer(
+            host=settings.http_host,
+            port=settings.http_port,
+            metrics=metrics,
+            checks={
+                "database": database_answers(ctx.engine),
+                "adapters": adapters_connected(running),
+                "scheduler": scheduler_ok,
+            },
+        )
+        for adapter in running:
+            mount = getattr(adapter, "mount", None)
+            if mount is not None:
+                mount(http.app)
+        await http.start()
         log.info("shiftbrief running with %s", ", ".join(a.platform for a in running))
         try:
             async with asyncio.TaskGroup() as group:
+                group.create_task(leadership.run(stop), name="scheduler")
                 group.create_task(deliveries.run(stop), name="delivery")
                 group.create_task(
                     ingest_loop(
@@ -151,6 +195,7 @@ async def run_bot(
                         stop,
                         interval=settings.ingest_interval_seconds,
                         after_store=classifier,
+                        metrics=metrics,
                     ),
                     name="ingest",
                 )
@@ -160,14 +205,15 @@ async def run_bot(
                 ]
                 await stop.wait()
                 log.info("stopping: finishing deliveries in flight")
-                async with asyncio.timeout(shutdown_grace):
-                    await deliveries.drain()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(shutdown_grace):
+                        await deliveries.drain()
                 for task in adapter_tasks:
                     if not task.done():
                         task.cancel()
         finally:
-            await scheduler.shutdown()
             for adapter in running:
                 with contextlib.suppress(Exception):
                     await adapter.close()
+            await http.close()
         log.info("stopped")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,17 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
+    elif parsed.drivername == "postgresql+asyncpg":
+        # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock).
+        kwargs.setdefault(
+            "connect_args",
+            {
+                "server_settings": {
+                    "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
+                }
+            },
+        )
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 

@@ -76,3 +76,14 @@ def test_a_broken_toml_file_is_a_clear_error(
     monkeypatch.setenv("SHIFTBRIEF_CONFIG_FILE", str(bad))
     with pytest.raises(ConfigError, match="configuration file"):
         load_settings()
+
+
+def test_shard_ids_need_a_count_that_covers_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIFTBRIEF_DISCORD_SHARD_IDS", "[0, 3]")
+    with pytest.raises(ConfigError, match="needs SHIFTBRIEF_DISCORD_SHARD_COUNT"):
+        load_settings()
+    monkeypatch.setenv("SHIFTBRIEF_DISCORD_SHARD_COUNT", "2")
+    with pytest.raises(ConfigError, match="below SHIFTBRIEF_DISCORD_SHARD_COUNT"):
+        load_settings()
+    monkeypatch.setenv("SHIFTBRIEF_DISCORD_SHARD_COUNT", "4")
+    assert load_settings().discord_shard_ids == (0, 3)

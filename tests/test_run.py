@@ -39,6 +39,7 @@ async def test_run_sends_a_missed_digest_late_and_stops_cleanly_on_sigterm(
         **os.environ,
         "SHIFTBRIEF_DATABASE_URL": sqlite_db.url,
         "SHIFTBRIEF_INGEST_INTERVAL_SECONDS": "3600",
+        "SHIFTBRIEF_HTTP_PORT": "0",
         "SHIFTBRIEF_CONFIG_FILE": str(tmp_path / "none.toml"),
     }
     for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "DISCORD_TOKEN"):
