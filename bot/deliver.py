@@ -205,10 +205,9 @@ class DeliveryService:
             # Nothing else works on this database, so whatever an earlier run left "sending"
             # was interrupted by a crash: resume it now (from its next unsent part).
             stale, self._recovered = now + timedelta(seconds=1), True
-        async with self._sessionmaker() as session:
-            ids = await ledger.claimable(session, now=now, stale_before=stale, limit=limit)
-        ids = [i for i in ids if i not in self._in_flight]
         async with self._sessionmaker.begin() as session:
+            ids = await ledger.claimable(session, now=now, stale_before=stale, limit=limit)
+            ids = [i for i in ids if i not in self._in_flight]
             claimed = await ledger.claim(
                 session, ids, worker=self._worker, now=now, stale_before=stale
             )

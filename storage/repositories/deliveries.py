@@ -55,7 +55,11 @@ async def open_delivery(
 async def claimable(
     session: AsyncSession, *, now: datetime, stale_before: datetime, limit: int
 ) -> list[int]:
-    """Ids of deliveries to work on: pending and due, or "sending" by a worker that vanished."""
+    """Ids of deliveries to work on: pending and due, or "sending" by a worker that vanished.
+
+    On PostgreSQL the rows are locked with SKIP LOCKED, so workers in other processes pass over
+    them instead of queueing behind this transaction; claim them in the same transaction.
+    """
     query = (
         select(Delivery.id)
         .where(
@@ -66,6 +70,7 @@ async def claimable(
         )
         .order_by(Delivery.scheduled_for, Delivery.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return list((await session.execute(query)).scalars())
 
