@@ -495,10 +495,13 @@ def test_shiftbrief_starts_only_once_postgres_is_healthy(compose: dict[str, Any]
     assert "8080:8080" in bot["ports"]
 
 
-def test_postgres_data_lives_in_a_named_volume(compose: dict[str, Any]) -> None:
-    (mount,) = compose["services"]["postgres"]["volumes"]
+@pytest.mark.parametrize(
+    ("service", "path"), [("postgres", "/var/lib/postgresql/data"), ("shiftbrief", "/data")]
+)
+def test_state_lives_in_named_volumes(compose: dict[str, Any], service: str, path: str) -> None:
+    (mount,) = compose["services"][service]["volumes"]
     volume, _, target = mount.partition(":")
-    assert target == "/var/lib/postgresql/data"
+    assert target == path
     assert volume in compose["volumes"]
 
 
