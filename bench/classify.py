@@ -128,6 +128,11 @@ QUANTUM_NEWS = "labeled/quantum_news_brave_weekly"
 PHYSICAL_AI_NEWS = "labeled/physical_ai_news_daily"
 NEWSAPI = "labeled/newsapi_headlines_6class__ArticleClassification.txt"
 NEWSAPI_OFF_TOPIC = {"0": "business", "1": "entertainment", "4": "sports"}
+_INVESTING = re.compile(
+    r"(?i)\bstocks?\b|\binvest|\bmillionaire|\bbillionaire|\bETF\b|\$[A-Z]{2,5}\b|motley|"
+    r"seeking alpha|\bshares?\b|wall street|\bbuy\b"
+)
+"""Titles about investing, told apart by the bench (not by the classifier's own rule)."""
 NEWSAPI_SAMPLE_EVERY = 3
 """Every third off-topic newsapi headline: about 3,800, enough for a precise rate."""
 ARXIV_SECTORS: dict[str, tuple[str, ...]] = {
@@ -221,6 +226,16 @@ def load_external_sets(corpus: Path, dev_keys: frozenset[str] = frozenset()) -> 
                 rows.append((key, ("quantum",), title, summary))
     if rows:
         sets.append(ExternalSet("quantum news (-> quantum)", _numbered(QUANTUM_NEWS, rows), True))
+        # The search caught many stock tips ("3 Quantum Computing Stocks to Buy"); the issue asks
+        # for those to get no sector, so the figure that matters is on the rest.
+        news = [r for r in rows if not _INVESTING.search(r[2])]
+        sets.append(
+            ExternalSet(
+                "quantum news without stock/investing titles (-> quantum)",
+                _numbered(QUANTUM_NEWS, news),
+                True,
+            )
+        )
 
     rows = []
     for path in sorted(glob.glob(str(corpus / PHYSICAL_AI_NEWS / "*.json"))):

@@ -238,10 +238,24 @@ class Classifier:
                 for form in (first, first + "s", first + "es"):
                     self._first_words[form] = max(self._first_words.get(form, 0), len(tokens))
         self._substrings.sort(key=lambda s: (-len(s[0]), s[0]))
+        # Each substring is filed under its first non-ASCII character, which any text holding
+        # it must contain: English text with a curly quote then checks no substring at all, and
+        # Japanese text only those whose key characters it has, still longest first.
+        self._substrings_by_char: dict[str, list[int]] = {}
+        for rank, (substring, _) in enumerate(self._substrings):
+            key_char = next(ch for ch in substring if not ch.isascii())
+            self._substrings_by_char.setdefault(key_char, []).append(rank)
         self._single_prefixes = tuple(p for p, _ in self._prefixes.get((), ()))
-        self._prefix_starts = tuple(
-            sorted({p[:3] for entries in self._prefixes.values() for p, _ in entries})
-        )
+        # Set lookups of a word's first letters rule out most words before any startswith().
+        all_prefixes = [p for entries in self._prefixes.values() for p, _ in entries]
+        self._head = min((len(p) for p in all_prefixes), default=1)
+        self._single_heads = frozenset(p[: self._head] for p in self._single_prefixes)
+        self._prefix_heads = frozenset(p[: self._head] for p in all_prefixes)
+        self._prefix_index: dict[tuple[tuple[str, ...], str], list[tuple[str, int]]] = {}
+        for before, entries in self._prefixes.items():
+            for prefix, candidate in entries:
+                index_key = (before, prefix[: self._head])
+                self._prefix_index.setdefault(index_key, []).append((prefix, candidate))
         self._misleading = tuple(
             (m.trigger.lower(), re.compile(m.pattern)) for m in self._misleading_terms
         )
@@ -282,7 +296,11 @@ class Classifier:
         if not text.isascii():
             # Longest first, and each match is blanked out: "量子コンピュータ" counts once and
             # not also as "量子", and a matched "生成AI" does not count again as the word "AI".
-            for substring, index in self._substrings:
+            by_char = self._substrings_by_char
+            ranks = [r for ch in set(text) if ch in by_char for r in by_char[ch]]
+            ranks.sort()
+            for rank in ranks:
+                substring, index = self._substrings[rank]
                 if substring in text:
                     found.add(index)
                     text = text.replace(substring, " ")
@@ -292,9 +310,15 @@ class Classifier:
         first_words = self._first_words
         i = 0
         single_prefixes = self._single_prefixes
+        single_heads = self._single_heads
+        head = self._head
         while i < len(words):
             longest = first_words.get(lower[i], 0)
-            if not longest and lower[i].startswith(single_prefixes):
+            if (
+                not longest
+                and lower[i][:head] in single_heads
+                and lower[i].startswith(single_prefixes)
+            ):
                 longest = 1
             if not longest:
                 i += 1
@@ -320,8 +344,9 @@ class Classifier:
                         index = self._exact_ci.get((*folded[:-1], singular.lower()))
                     if index is not None:
                         break
-            if index is None and folded[-1].startswith(self._prefix_starts):
-                for prefix, candidate in self._prefixes.get(folded[:-1], ()):
+            if index is None and folded[-1][: self._head] in self._prefix_heads:
+                key = (folded[:-1], folded[-1][: self._head])
+                for prefix, candidate in self._prefix_index.get(key, ()):
                     if folded[-1].startswith(prefix):
                         index = candidate
                         break

@@ -199,3 +199,81 @@ def test_dev_set_meets_accuracy_targets(corpus: Path) -> None:
     assert result.off_topic >= 100
     assert result.on_topic_rate >= 0.85
     assert result.off_topic_rate >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Graph neural networks predict molecule properties from few examples", "ai"),
+        ("Mixture-of-experts model halves inference cost on long prompts", "ai"),
+        ("Entangling two trapped ions with a single photon over a kilometre", "quantum"),
+        ("Bell inequality violated with a loophole-free setup", "quantum"),
+        ("Single-cell RNA-seq atlas maps zebrafish heart regeneration", "life"),
+        ("Antibiotic resistance spreads through hospital microbes", "life"),
+        ("Dexterous in-hand manipulation with a tactile gripper", "mobility"),
+        ("Quadcopter swarm maps a collapsed tunnel without GPS", "mobility"),
+        ("Rooftop solar and heat pumps cut a town's carbon footprint", "green"),
+        ("基盤モデルをマルチモーダル化、画像と文章を同時に扱う", "ai"),
+        ("量子もつれ光子の長距離伝送に成功", "quantum"),
+        ("免疫細胞の働きを解明、新たな治療法に期待", "life"),
+        ("遠隔操作で動く配送ロボ、公道で実証へ", "mobility"),
+        ("電力需給ひっ迫で節電要請、蓄電の活用広がる", "green"),
+    ],
+)
+def test_general_field_vocabulary_counts(classifier: Classifier, title: str, expected: str) -> None:
+    assert top(classifier, title) == expected
+
+
+def test_a_specific_quantum_phrase_outweighs_a_bare_ai_mention(classifier: Classifier) -> None:
+    title = "Lab links its AI supercomputers to quantum computers for hybrid research"
+    assert top(classifier, title) == "quantum"
+    # Without the quantum phrase the same headline is AI news.
+    assert top(classifier, "Lab links its AI supercomputers for hybrid research") == "ai"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "3 Quantum Computing Stocks to Buy Now Before They Soar",
+        "Is This AI Chip Maker a Once-in-a-Lifetime Opportunity?",
+        "Billionaires Are Buying This Robotics Stock Hand Over Fist",
+        "Carmaker earnings top estimates as prices climb",
+    ],
+)
+def test_stock_tips_and_earnings_get_no_sector(classifier: Classifier, title: str) -> None:
+    assert classifier.classify(title, "") == ()
+
+
+def test_pandemic_context_alone_is_not_life_science(classifier: Classifier) -> None:
+    assert classifier.classify("Stadium reopens to fans despite COVID-19 limits", "") == ()
+    assert classifier.classify("Singer's clip goes viral on tour", "") == ()
+    assert top(classifier, "COVID-19 vaccine trial enrols 30,000 volunteers") == "life"
+    # "evolved" in a gadget review is not biology.
+    assert classifier.classify("新しい腕時計はどう進化したのかレビュー", "") == ()
+
+
+def test_a_publisher_suffix_neither_decides_nor_blocks(classifier: Classifier) -> None:
+    # The site's name is not the story: a sports result stays off-topic ...
+    assert classifier.classify("City wins the derby in extra time - AI Sports Journal", "") == ()
+    # ... and a site called "Stock News" does not turn real news into a stock tip.
+    title = "Startup demonstrates 48 logical qubits on a neutral-atom machine | Quantum Stock News"
+    assert top(classifier, title) == "quantum"
+    # A dash inside a headline that is not a publisher stays headline text.
+    assert top(classifier, "Robots learn to cook - and they clean up afterwards") == "mobility"
+
+
+@pytest.mark.corpus
+def test_external_sets_meet_targets_with_margin(corpus: Path) -> None:
+    from bench.classify import figures, load_external_sets
+
+    sets = {s.name: s for s in load_external_sets(corpus)}
+    classifier = Classifier(sectors=default_sectors())
+    off_topic = sets["newsapi business/entertainment/sports (-> none)"]
+    assert len(off_topic.items) >= 3000
+    # Measured 93%; some "business" headlines are really EV or energy news.
+    assert figures(classifier, off_topic.items).off_topic_rate >= 0.88
+    quantum = sets["quantum news without stock/investing titles (-> quantum)"]
+    titles_only = [i for i in quantum.items if i.held_out]
+    assert figures(classifier, titles_only).on_topic_rate >= 0.90
+    math_papers = sets["arxiv off-topic (math.* only)"]
+    assert figures(classifier, math_papers.items).off_topic_rate >= 0.93
