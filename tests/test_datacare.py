@@ -16,6 +16,7 @@ from bot.datacare import (
     apply_retention,
     export_config,
     import_config,
+    run_retention,
 )
 from storage.models import (
     Delivery,
@@ -406,3 +407,15 @@ async def test_retention_zero_keeps_everything_and_the_ledger_keeps_its_last_wee
     assert periods == {"old-pending", "old-sending", "three-days"}
     async with db.sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(Item))).scalar_one() == 5
+
+
+async def test_the_periodic_job_deletes_in_batches_with_the_same_result(db: Database) -> None:
+    await _store_archive(db)
+    report = await run_retention(
+        db.sessionmaker, now=NOW, items_days=180, deliveries_days=90, batch_size=1
+    )
+    assert (report.items_deleted, report.items_kept_for_feedback) == (2, 1)
+    assert report.deliveries_deleted == 3
+    async with db.sessionmaker() as session:
+        left = set((await session.execute(select(Item.content_hash))).scalars())
+    assert left == {"edge", "fresh", "liked"}

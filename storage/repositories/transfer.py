@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -42,22 +42,30 @@ def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def delete_items_seen_before(session: AsyncSession, *, before: datetime) -> int:
+async def delete_items_seen_before(
+    session: AsyncSession, *, before: datetime, limit: int | None = None
+) -> int:
     """Delete items first seen before ``before``, except those a reader's feedback points to.
 
     One statement: item_sectors go by ON DELETE CASCADE, and on SQLite the FTS index by its
     delete trigger. Items with feedback are kept because the feedback row's meaning (what the
     reader liked or disliked) lives in the item's text and sectors.
 
+    Args:
+        session: the caller's session.
+        before: the cutoff on ``first_seen_at``.
+        limit: delete at most this many (the oldest ids first), so a caller can commit between
+            batches and not hold SQLite's single writer lock for long.
+
     Returns:
         The number of items deleted.
     """
     has_feedback = exists().where(Feedback.item_id == Item.id)
-    statement = (
-        delete(Item)
-        .where(Item.first_seen_at < before, ~has_feedback)
-        .execution_options(synchronize_session=False)
-    )
+    condition = and_(Item.first_seen_at < before, ~has_feedback)
+    if limit is not None:
+        batch = select(Item.id).where(condition).order_by(Item.id).limit(limit)
+        condition = Item.id.in_(batch.scalar_subquery())
+    statement = delete(Item).where(condition).execution_options(synchronize_session=False)
     return _rowcount(await session.execute(statement))
 
 
