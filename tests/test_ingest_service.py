@@ -397,3 +397,72 @@ async def test_feed_repository_refuses_duplicates_and_skips_disabled(sqlite_db: 
         assert await feed_repo.remove_feed(session, a.id) is True
         assert await feed_repo.remove_feed(session, a.id) is False
         assert await feed_repo.get_feed(session, a.id) is None
+
+
+async def test_a_feed_whose_write_fails_does_not_take_its_batch_down(harness: Harness) -> None:
+    poisoned = await harness.add("/poison.xml", body=make_rss(_entries(2, guid_prefix="p")))
+    healthy = [await harness.add(f"/fine{n}.xml", body=make_rss(_entries(3))) for n in range(4)]
+    seen: list[int] = []
+
+    async def after_store(session: AsyncSession, items: Sequence[Item]) -> None:
+        if any(i.feed_id == poisoned for i in items):
+            raise RuntimeError("classifier exploded")
+        seen.extend(i.feed_id for i in items)
+
+    report = await harness.run(after_store=after_store)
+    by_id = {r.feed_id: r for r in report.results}
+    assert report.feeds == 5
+    assert by_id[poisoned].status == "failed"
+    assert "classifier exploded" in (by_id[poisoned].error or "")
+    assert await harness.items(poisoned) == []
+    assert (await harness.state(poisoned)).error_count == 1
+    for feed_id in healthy:
+        assert by_id[feed_id].status == "ok"
+        assert len(await harness.items(feed_id)) == 3
+    assert sorted(set(seen)) == sorted(healthy)
+
+
+async def test_parser_processes_store_the_same_items(harness: Harness) -> None:
+    ids = [await harness.add(f"/p{n}.xml", body=make_rss(_entries(4, start=n))) for n in range(3)]
+    bad = await harness.add("/p-bad.xml", body=b"<html><body>Not a feed</body></html>")
+    async with FeedFetcher.from_settings(harness.settings, clock=harness.clock) as fetcher:
+        service = IngestService(
+            sessionmaker=harness.db.sessionmaker,
+            fetcher=fetcher,
+            clock=harness.clock,
+            settings=harness.settings,
+            parse_processes=1,
+        )
+        try:
+            report = await service.run_pass(all_feeds=True)
+        finally:
+            service.close()
+    assert (report.ok, report.failed, report.new_items) == (3, 1, 12)
+    for n, feed_id in enumerate(ids):
+        titles = [i.title for i in await harness.items(feed_id)]
+        assert titles == [f"Story number {i} about batteries" for i in range(n, n + 4)]
+    assert "not" in ((await harness.state(bad)).last_error or "")
+
+
+async def test_progress_is_reported_once_per_feed_after_its_write(harness: Harness) -> None:
+    ids = [
+        await harness.add(f"/g{n}.xml", body=make_rss(_entries(2)), conditional=True)
+        for n in range(6)
+    ]
+    await harness.run()
+    harness.clock.advance(hours=2)
+    seen: list[tuple[int, str]] = []
+    async with FeedFetcher.from_settings(harness.settings, clock=harness.clock) as fetcher:
+        service = IngestService(
+            sessionmaker=harness.db.sessionmaker,
+            fetcher=fetcher,
+            clock=harness.clock,
+            settings=harness.settings,
+        )
+        report = await service.run_pass(
+            all_feeds=True, on_progress=lambda r: seen.append((r.feed_id, r.status))
+        )
+    assert sorted(seen) == sorted((i, "not_modified") for i in ids)
+    assert report.not_modified == 6
+    for feed_id in ids:
+        assert (await harness.state(feed_id)).last_success_at == harness.clock.now
