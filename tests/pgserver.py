@@ -63,6 +63,10 @@ class PostgresCluster:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start (or start again) the server of the initialised cluster."""
         options = (
             f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}' "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -82,8 +86,16 @@ class PostgresCluster:
             "start",
         )
 
+    def stop_server(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
     def stop(self) -> None:
+        """Stop the server (if it runs) and delete the cluster."""
         try:
+            self._run("pg_ctl", "-D", str(self.datadir), "status")
+        except subprocess.CalledProcessError:
+            pass  # not running
+        else:
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

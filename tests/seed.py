@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.briefing import ItemClassifier
 from storage.models import Feed, FeedState, Item, Subscriber, Tenant
 from tests.conftest import Database
@@ -87,17 +89,22 @@ async def add_subscribers(
     delivery_time: str = "08:00",
     timezone: str = "UTC",
     sectors: Sequence[str] = ("green", "quantum", "ai"),
+    tenant: str = "T1",
+    prefix: str = "C",
 ) -> list[int]:
     """``count`` scheduled subscribers in one tenant; returns their ids."""
     async with db.sessionmaker.begin() as session:
-        tenant = Tenant(platform=platform, external_id="T1", created_at=now)
-        session.add(tenant)
-        await session.flush()
+        query = select(Tenant).where(Tenant.platform == platform, Tenant.external_id == tenant)
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            row = Tenant(platform=platform, external_id=tenant, created_at=now)
+            session.add(row)
+            await session.flush()
         subscribers = [
             Subscriber(
-                tenant_id=tenant.id,
+                tenant_id=row.id,
                 kind=kind,
-                external_id=f"C{i:04d}",
+                external_id=f"{prefix}{i:04d}",
                 sectors=list(sectors),
                 follow=[],
                 mute=[],
