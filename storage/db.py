@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -70,9 +70,21 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
+MIGRATION_LOCK_KEY = 0x5B_5C_ED_02
+"""Advisory lock that serialises migrations when several processes start at once."""
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` on ``engine``'s database."""
+    """Apply the Alembic migrations up to ``revision`` on ``engine``'s database.
+
+    On PostgreSQL, processes starting together take turns (a transaction-level advisory lock),
+    so the second one finds the schema up to date instead of racing the first.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await conn.run_sync(_upgrade, revision)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
@@ -385,101 +386,9 @@ def test_everything_the_image_is_built_from_is_in_the_build_context(
 # --------------------------------------------------------------------------------------------
 
 
-def load_yaml(text: str) -> Any:
-    """PyYAML when installed; otherwise a reader for the block-YAML subset compose.yaml uses."""
-    try:
-        import yaml  # type: ignore[import-untyped]
-    except ImportError:
-        return read_yaml_subset(text)
-    return yaml.safe_load(text)
-
-
-def read_yaml_subset(text: str) -> Any:
-    """Block mappings and sequences, plain and quoted scalars, JSON-style flow sequences.
-
-    Anything else (anchors, block scalars, flow mappings, several documents) is refused, so a
-    compose.yaml that outgrows this reader fails loudly rather than being misread.
-    """
-    lines: list[tuple[int, str]] = []
-    for raw in text.splitlines():
-        content = strip_comment(raw).rstrip()
-        if content.strip():
-            if content.strip() == "---" or content.lstrip().startswith(("&", "*", "{")):
-                raise ValueError(f"outside the YAML subset: {raw!r}")
-            lines.append((len(content) - len(content.lstrip(" ")), content.strip()))
-
-    def scalar(value: str) -> Any:
-        if value in ("", "~", "null"):
-            return None
-        if value[0] in "|>&*{":
-            raise ValueError(f"outside the YAML subset: {value!r}")
-        if value.startswith(('"', "[")):
-            return json.loads(value)
-        if value.startswith("'"):
-            return value[1:-1].replace("''", "'")
-        return value
-
-    def block(i: int, indent: int) -> tuple[Any, int]:
-        if lines[i][1].startswith("- "):
-            items: list[Any] = []
-            while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
-                item = lines[i][1][2:].strip()
-                if re.match(r"^[\w.-]+:( |$)", item):
-                    lines[i] = (indent + 2, item)
-                    value, i = block(i, indent + 2)
-                else:
-                    value, i = scalar(item), i + 1
-                items.append(value)
-            return items, i
-        mapping: dict[str, Any] = {}
-        while i < len(lines) and lines[i][0] == indent:
-            key, colon, rest = lines[i][1].partition(":")
-            if not colon or key.startswith("- "):
-                raise ValueError(f"outside the YAML subset: {lines[i][1]!r}")
-            rest = rest.strip()
-            i += 1
-            if rest:
-                mapping[scalar(key)] = scalar(rest)
-            elif i < len(lines) and lines[i][0] > indent:
-                mapping[scalar(key)], i = block(i, lines[i][0])
-            else:
-                mapping[scalar(key)] = None
-        if i < len(lines) and lines[i][0] > indent:
-            raise ValueError(f"unexpected indentation: {lines[i][1]!r}")
-        return mapping, i
-
-    document, end = block(0, lines[0][0])
-    if end != len(lines):
-        raise ValueError(f"unexpected line: {lines[end][1]!r}")
-    return document
-
-
-def strip_comment(line: str) -> str:
-    quote = ""
-    for n, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#" and (n == 0 or line[n - 1] in " \t"):
-            return line[:n]
-    return line
-
-
-def test_yaml_subset_reader_reads_nested_blocks_and_refuses_anchors() -> None:
-    text = 'a:\n  b: "x # y"\n  c:\n    - 1\n    - k: v\n      m: ["p", "q"]\n  d:\ne: f # note\n'
-    assert read_yaml_subset(text) == {
-        "a": {"b": "x # y", "c": ["1", {"k": "v", "m": ["p", "q"]}], "d": None},
-        "e": "f",
-    }
-    with pytest.raises(ValueError):
-        read_yaml_subset("a: &anchor\n  b: c\n")
-
-
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    document = load_yaml(COMPOSE.read_text(encoding="utf-8"))
+    document = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     assert isinstance(document, dict)
     return document
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -100,3 +101,17 @@ def _drift(connection) -> list[object]:  # type: ignore[no-untyped-def]
 async def test_models_and_migrations_agree(db: Database) -> None:
     async with db.engine.connect() as conn:
         assert await conn.run_sync(_drift) == []
+
+
+@pytest.mark.postgres
+async def test_processes_starting_together_migrate_one_after_the_other(postgres) -> None:  # type: ignore[no-untyped-def]
+    postgres.psql("CREATE DATABASE racing")
+    engines = [make_engine(postgres.url("racing")) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))
+        assert {await current_revision(engine) for engine in engines} == {
+            await current_revision(engines[0])
+        }
+    finally:
+        for engine in engines:
+            await engine.dispose()
