@@ -119,20 +119,20 @@ async def run_retention(
     ``batch_size`` rows, so ingest is not kept waiting on SQLite's single writer lock (a
     50,000-item delete holds it about 3 s), then the ledger in one statement; logged.
     """
-    first = RetentionReport(0, 0, 0, None, None)
+    last = RetentionReport(0, 0, 0, None, None)
     deleted = 0
     if items_days:
         while True:
             async with sessionmaker.begin() as session:
-                first = await apply_retention(
+                last = await apply_retention(
                     session,
                     now=now,
                     items_days=items_days,
                     deliveries_days=0,
                     items_limit=batch_size,
                 )
-            deleted += first.items_deleted
-            if first.items_deleted < batch_size:
+            deleted += last.items_deleted
+            if last.items_deleted < batch_size:
                 break
     async with sessionmaker.begin() as session:
         ledger = await apply_retention(
@@ -140,9 +140,9 @@ async def run_retention(
         )
     report = RetentionReport(
         items_deleted=deleted,
-        items_kept_for_feedback=first.items_kept_for_feedback,
+        items_kept_for_feedback=last.items_kept_for_feedback,
         deliveries_deleted=ledger.deliveries_deleted,
-        items_before=first.items_before,
+        items_before=last.items_before,
         deliveries_before=ledger.deliveries_before,
     )
     log.info(
