@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -466,3 +467,18 @@ async def test_progress_is_reported_once_per_feed_after_its_write(harness: Harne
     assert report.not_modified == 6
     for feed_id in ids:
         assert (await harness.state(feed_id)).last_success_at == harness.clock.now
+
+
+async def test_two_workers_on_one_database_fetch_each_feed_once(db: Any) -> None:
+    """Two ingest passes at once (as two ``shiftbrief run`` processes would) share the feeds."""
+    async with FeedServer() as server:
+        h = Harness(server, db, Clock(START), _settings(database_url=db.url))
+        paths = [f"/shared-{i}.xml" for i in range(12)]
+        for i, path in enumerate(paths):
+            await h.add(path, body=make_rss(_entries(3, guid_prefix=f"f{i}")), delay=0.05)
+        first, second = await asyncio.gather(h.run(all_feeds=False), h.run(all_feeds=False))
+        assert first.feeds + second.feeds == len(paths)
+        assert [server.count(path) for path in paths] == [1] * len(paths)
+        async with db.sessionmaker() as session:
+            stored = await session.scalar(select(func.count()).select_from(Item))
+        assert stored == 3 * len(paths)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.ingest.fetch import FeedFetcher, FetchResult
 from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, detect_language, parse_feed
 from storage.models import Feed, FeedState, Item
-from storage.repositories.feeds import due_feeds, feed_names, get_feed_by_url
+from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
 from storage.repositories.items import (
     KnownItem,
     KnownItems,
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
+
+FETCH_LEASE = timedelta(minutes=10)
+"""A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
 
 FeedStatus = Literal["ok", "not_modified", "failed", "deferred"]
 AfterStore = Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]
@@ -254,8 +257,10 @@ class IngestService:
         return report
 
     async def _load_jobs(self, *, all_feeds: bool) -> list[_FeedJob]:
-        async with self._sessionmaker() as session:
-            feeds = await due_feeds(session, now=self._clock(), all_feeds=all_feeds)
+        async with self._sessionmaker.begin() as session:
+            feeds = await claim_due_feeds(
+                session, now=self._clock(), lease=FETCH_LEASE, all_feeds=all_feeds
+            )
             return [_job(feed) for feed in feeds]
 
     async def _ingest_guarded(self, job: _FeedJob, state: _Pass) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,6 +88,43 @@ async def due_feeds(session: AsyncSession, *, now: datetime, all_feeds: bool = F
         query = query.where(FeedState.next_check_at <= now)
     result = await session.scalars(query)
     return list(result)
+
+
+async def claim_due_feeds(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    all_feeds: bool = False,
+) -> list[Feed]:
+    """Due feeds for this process to fetch, most overdue first, taken from other processes.
+
+    Each claimed feed's next check moves ``lease`` ahead, so other ``shiftbrief run`` processes
+    pass it over; the fetch then schedules the real next check, and a process that dies mid-fetch
+    leaves the feed to be fetched again after the lease. On PostgreSQL the rows are locked with
+    SKIP LOCKED, so concurrent claims never wait on each other.
+    """
+    due = (
+        select(FeedState.feed_id)
+        .join(Feed, Feed.id == FeedState.feed_id)
+        .where(Feed.disabled.is_(False))
+        .with_for_update(of=FeedState, skip_locked=True)
+    )
+    claim = update(FeedState).values(next_check_at=now + lease)
+    if not all_feeds:
+        due = due.where(FeedState.next_check_at <= now)
+        # Checked again by the UPDATE itself: on SQLite (no row locks) two claims can read the
+        # same due rows, but only the first UPDATE still finds them due.
+        claim = claim.where(FeedState.next_check_at <= now)
+    claimed = await session.execute(
+        claim.where(FeedState.feed_id.in_(due.scalar_subquery()))
+        .returning(FeedState.feed_id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted(claimed.scalars())
+    if not ids:
+        return []
+    return list(await session.scalars(select(Feed).where(Feed.id.in_(ids)).order_by(Feed.id)))
 
 
 @dataclass(frozen=True, slots=True)
