@@ -30,7 +30,7 @@ from bot.briefing import (
 )
 from bot.compose import briefing_date
 from bot.i18n import Catalog, phrase
-from bot.ingest.netguard import UnsafeURLError, validate_feed_url
+from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from bot.metrics import Metrics
 from bot.models import Briefing, Language, SectorDef, SourceRef, StoryEntry
 from bot.schedule import next_fire_after
@@ -199,6 +199,7 @@ class Dispatcher:
         schedules: the running scheduler and delivery worker, told about schedule changes and
             asked for send-now digests (None when nothing is scheduled, e.g. one-off CLI use).
         metrics: where command latency is recorded, if anywhere.
+        address_policy: which feed addresses admins may add (private IP literals refused).
     """
 
     def __init__(
@@ -209,8 +210,10 @@ class Dispatcher:
         classifier: ItemClassifier | None = None,
         schedules: ScheduleControl | None = None,
         metrics: Metrics | None = None,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
         self._metrics = metrics
+        self._address_policy = address_policy
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._classifier = classifier or ItemClassifier()
@@ -523,7 +526,7 @@ class Dispatcher:
         now: datetime,
     ) -> Reply:
         try:
-            url = validate_feed_url(url)
+            url = validate_feed_url(url, self._address_policy)
         except UnsafeURLError as exc:
             raise cmd.CommandError(
                 str(exc), cmd.usage("admin feeds add", lang), language=lang

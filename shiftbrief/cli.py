@@ -29,10 +29,11 @@ from bot.app import AppContext, open_app
 from bot.briefing import ItemClassifier, load_edition, load_sector_defs
 from bot.classify import Classifier, classify_jsonl
 from bot.config import ConfigError, Settings, load_settings
+from bot.datacare import TransferError, export_config, import_config
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
 from bot.dispatcher import Dispatcher
 from bot.ingest.fetch import FeedFetcher
-from bot.ingest.netguard import UnsafeURLError, validate_feed_url
+from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.ingest.service import FeedResult, IngestReport, IngestService
 from bot.models import Profile, SectorDef
@@ -77,8 +78,8 @@ app.add_typer(discord_app, name="discord")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class UserError(Exception):
@@ -122,11 +123,12 @@ async def feeds_add(
     ] = None,
 ) -> None:
     """Follow a feed. Its current items are kept as archive; later ones are news."""
+    base = settings()
     try:
-        url = validate_feed_url(url)
+        url = validate_feed_url(url, AddressPolicy.from_settings(base))
     except UnsafeURLError as exc:
         raise UserError(str(exc)) from None
-    async with open_app(settings()) as ctx, ctx.sessionmaker.begin() as session:
+    async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
         try:
             feed = await feed_repo.add_feed(session, url=url, sector_hint=sector, now=ctx.clock())
         except feed_repo.FeedExistsError as exc:
@@ -201,10 +203,12 @@ async def feeds_import_opml(
         raise UserError(f"{file}: {exc}") from None
     added = skipped = 0
     problems: list[str] = []
-    async with open_app(settings()) as ctx:
+    base = settings()
+    policy = AddressPolicy.from_settings(base)
+    async with open_app(base) as ctx:
         for entry in entries:
             try:
-                url = validate_feed_url(entry.url)
+                url = validate_feed_url(entry.url, policy)
             except UnsafeURLError as exc:
                 problems.append(f"{entry.url}: {exc}")
                 continue
@@ -448,7 +452,11 @@ async def console(
 ) -> None:
     """Chat with ShiftBrief in the terminal: type /brief today, /brief help ... (quit to leave)."""
     async with open_app(settings()) as ctx:
-        dispatcher = Dispatcher(sessionmaker=ctx.sessionmaker, clock=ctx.clock)
+        dispatcher = Dispatcher(
+            sessionmaker=ctx.sessionmaker,
+            clock=ctx.clock,
+            address_policy=AddressPolicy.from_settings(ctx.settings),
+        )
         adapter = ConsoleAdapter(user_id=user, tenant_id=tenant, is_admin=admin, markdown=markdown)
         if sys.stdin.isatty():
             out.print("ShiftBrief console: type /brief help, or quit to leave.")
@@ -478,6 +486,52 @@ async def discord_sync(
             await adapter.close()
     where = f"guild {guild}" if guild else "every guild (global commands)"
     out.print(f"Synced {', '.join(names)} to {where}.")
+
+
+@app.command("export")
+@run_async
+async def export(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write; standard output when left out.")
+    ] = None,
+) -> None:
+    """Write subscribers, schedules, feeds, sectors and related reading as JSON."""
+    async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
+        document = await export_config(session, now=ctx.clock())
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if file is None:
+        sys.stdout.write(text)
+        return
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {file}: {exc.strerror}") from None
+    err.print(f"Exported the configuration to {file}.")
+
+
+@app.command("import")
+@run_async
+async def import_(
+    file: Annotated[Path, typer.Argument(help="A file written by shiftbrief export.")],
+) -> None:
+    """Load a configuration exported from any ShiftBrief database (SQLite or PostgreSQL).
+
+    Rows with the same natural key are updated, nothing is deleted, and importing twice
+    changes nothing; a running bot picks up imported schedules within its takeover interval.
+    """
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{file} is not JSON: {exc}") from None
+    async with open_app(settings()) as ctx:
+        try:
+            async with ctx.sessionmaker.begin() as session:
+                report = await import_config(session, document, now=ctx.clock())
+        except TransferError as exc:
+            raise UserError(f"{file}: {exc}") from None
+    out.print(report.summary(), markup=False, highlight=False)
 
 
 @app.command("run")

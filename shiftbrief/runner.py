@@ -25,9 +25,11 @@ from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app, utc_now
 from bot.briefing import ItemClassifier
 from bot.config import Settings
+from bot.datacare import run_retention
 from bot.deliver import DeliveryService
 from bot.dispatcher import Dispatcher
 from bot.ingest.fetch import FeedFetcher
+from bot.ingest.netguard import AddressPolicy
 from bot.ingest.service import IngestService
 from bot.leader import SchedulerLeadership
 from bot.metrics import Metrics
@@ -116,6 +118,36 @@ async def ingest_loop(
                     await stop.wait()
 
 
+async def retention_loop(
+    ctx: AppContext,
+    stop: asyncio.Event,
+    *,
+    leadership: SchedulerLeadership,
+    every: timedelta = timedelta(hours=6),
+) -> None:
+    """Delete old items and ledger rows now and then; only the scheduler's process does it."""
+    while not stop.is_set():
+        if leadership.is_leader:
+            try:
+                report = await run_retention(
+                    ctx.sessionmaker,
+                    now=ctx.clock(),
+                    items_days=ctx.settings.retention_items_days,
+                    deliveries_days=ctx.settings.retention_deliveries_days,
+                )
+                if report.items_deleted or report.deliveries_deleted:
+                    log.info(
+                        "retention: deleted %d items and %d delivery records",
+                        report.items_deleted,
+                        report.deliveries_deleted,
+                    )
+            except Exception:
+                log.exception("retention pass failed; trying again later")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(every.total_seconds() if leadership.is_leader else 60):
+                await stop.wait()
+
+
 async def run_bot(
     settings: Settings,
     *,
@@ -163,6 +195,7 @@ async def run_bot(
             classifier=classifier,
             schedules=Schedules(deliveries=deliveries, leadership=leadership),
             metrics=metrics,
+            address_policy=AddressPolicy.from_settings(settings),
         )
 
         async def scheduler_ok() -> bool:
@@ -198,6 +231,9 @@ async def run_bot(
                         metrics=metrics,
                     ),
                     name="ingest",
+                )
+                group.create_task(
+                    retention_loop(ctx, stop, leadership=leadership), name="retention"
                 )
                 adapter_tasks = [
                     group.create_task(adapter.start(dispatcher), name=f"adapter-{adapter.platform}")

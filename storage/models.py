@@ -221,6 +221,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "period_key"),
         Index("ix_deliveries_status_scheduled_for", "status", "scheduled_for"),
+        Index("ix_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -132,8 +132,9 @@ def _address_kind(ip: IPAddress) -> str | None:
     return None
 
 
-def validate_feed_url(url: str) -> str:
-    """Check a feed URL's shape before it is stored: http(s), a host, no credentials.
+def validate_feed_url(url: str, policy: AddressPolicy | None = None) -> str:
+    """Check a feed URL before it is stored: http(s), a host, no credentials, and, given the
+    address policy, no non-public IP literal (host names are checked when they resolve).
 
     Returns:
         The URL, stripped of surrounding whitespace and of any fragment.
@@ -164,6 +165,8 @@ def validate_feed_url(url: str) -> str:
         parsed.port  # noqa: B018 - yarl raises here for a port out of range
     except ValueError:
         raise UnsafeURLError("the feed URL has an invalid port") from None
+    if policy is not None:
+        policy.check_url_host(parsed)
     return str(parsed.with_fragment(None))
 
 

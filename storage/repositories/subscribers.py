@@ -53,17 +53,15 @@ async def get_or_create_subscriber(
     found = await find_subscriber(session, tenant_id=tenant_id, kind=kind, external_id=external_id)
     if found is not None:
         return found, False
+    values: dict[str, Any] = {"sectors": [], "follow": [], "mute": [], "days": []}
+    values.update(defaults or {})
     subscriber = Subscriber(
         tenant_id=tenant_id,
         kind=kind,
         external_id=external_id,
         created_at=now,
         updated_at=now,
-        sectors=[],
-        follow=[],
-        mute=[],
-        days=[],
-        **dict(defaults or {}),
+        **values,
     )
     session.add(subscriber)
     await session.flush()
