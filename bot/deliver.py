@@ -112,52 +112,37 @@ class DeliveryService:
     ) -> bool:
         """Open the period of ``fire_time`` for a subscriber; False when it exists already."""
         now = self._clock()
-        async with self._sessionmaker.begin() as session:
-            subscriber = await session.get(Subscriber, subscriber_id)
-            if subscriber is None:
-                return False
-            tenant = await session.get(Tenant, subscriber.tenant_id)
-            assert tenant is not None
-            opened = await ledger.open_delivery(
-                session,
-                subscriber_id=subscriber_id,
-                period_key=period_key(fire_time, subscriber.timezone),
-                platform=tenant.platform,
-                scheduled_for=fire_time,
-                now=now,
-                late=late,
-            )
-        if opened:
-            self._wake.set()
-            if self._metrics is not None:
-                self._metrics.scheduler_lag_seconds.observe(
-                    max(0.0, (now - fire_time).total_seconds())
-                )
+        opened = await self._open(subscriber_id, fire_time, now=now, late=late)
+        if opened and self._metrics is not None:
+            self._metrics.scheduler_lag_seconds.observe(max(0.0, (now - fire_time).total_seconds()))
         return opened
 
     async def skip_digest(self, subscriber_id: int, fire_time: datetime, *, reason: str) -> bool:
         """Record a period that will not be sent (missed beyond the grace period)."""
-        now = self._clock()
-        async with self._sessionmaker.begin() as session:
-            subscriber = await session.get(Subscriber, subscriber_id)
-            if subscriber is None:
-                return False
-            tenant = await session.get(Tenant, subscriber.tenant_id)
-            assert tenant is not None
-            return await ledger.open_delivery(
-                session,
-                subscriber_id=subscriber_id,
-                period_key=period_key(fire_time, subscriber.timezone),
-                platform=tenant.platform,
-                scheduled_for=fire_time,
-                now=now,
-                status="skipped",
-                last_error=reason,
-            )
+        return await self._open(
+            subscriber_id, fire_time, now=self._clock(), status="skipped", last_error=reason
+        )
 
     async def send_now(self, subscriber_id: int) -> bool:
         """A digest outside the schedule (admin send-now): its own period, sent at once."""
         now = self._clock()
+        return await self._open(
+            subscriber_id, now, now=now, period=f"now:{now.strftime('%Y%m%dT%H%M%S.%f')}"
+        )
+
+    async def _open(
+        self,
+        subscriber_id: int,
+        scheduled_for: datetime,
+        *,
+        now: datetime,
+        period: str | None = None,
+        status: str = "pending",
+        late: bool = False,
+        last_error: str | None = None,
+    ) -> bool:
+        """The ledger row of one period (by default the subscriber's local date of
+        ``scheduled_for``); False when the subscriber is gone or the row exists already."""
         async with self._sessionmaker.begin() as session:
             subscriber = await session.get(Subscriber, subscriber_id)
             if subscriber is None:
@@ -167,12 +152,16 @@ class DeliveryService:
             opened = await ledger.open_delivery(
                 session,
                 subscriber_id=subscriber_id,
-                period_key=f"now:{now.strftime('%Y%m%dT%H%M%S.%f')}",
+                period_key=period or period_key(scheduled_for, subscriber.timezone),
                 platform=tenant.platform,
-                scheduled_for=now,
+                scheduled_for=scheduled_for,
                 now=now,
+                status=status,
+                late=late,
+                last_error=last_error,
             )
-        self._wake.set()
+        if opened and status == "pending":
+            self._wake.set()
         return opened
 
     # ---- the worker -----------------------------------------------------------------------
