@@ -58,7 +58,12 @@ class SchedulerLeadership:
     async def run(self, stop: asyncio.Event) -> None:
         """Lead when possible until ``stop``; the scheduler is shut down on the way out."""
         if self._engine.dialect.name != "postgresql":
-            await self._lead_until(stop, check=None)
+            while not stop.is_set():
+                try:
+                    await self._lead_until(stop, check=None)
+                except (SQLAlchemyError, OSError):
+                    log.warning("scheduler stopped on a database error; restarting", exc_info=True)
+                    await _wait(stop, self._interval)
             return
         while not stop.is_set():
             try:

@@ -127,7 +127,7 @@ class DigestScheduler:
         sink: opens (or skips) a period's delivery.
         clock: the current aware UTC time.
         grace: how late a missed digest may still be sent.
-        jobstore_url: SQLAlchemy URL of APScheduler's job store (None: in memory).
+        jobstore_url: SQLAlchemy URL of APScheduler's job store (None or SQLite: in memory).
         name: tells several schedulers in one process apart (tests).
     """
 
@@ -149,7 +149,13 @@ class DigestScheduler:
         self._late_after = late_after
         self.name = name
         jobstores: dict[str, Any] = {}
-        if jobstore_url is not None:
+        # APScheduler 3 calls its job store synchronously on the event loop. On PostgreSQL that
+        # is a few milliseconds on a table of its own. On SQLite the whole database has one
+        # writer lock: a job-store write waiting for it blocks the loop, so the async
+        # transaction holding the lock can never finish (a deadlock until SQLite's timeout).
+        # One process owns a SQLite database, and the jobs are derived from our rows at every
+        # start with catch-up done by us, so there they live in memory.
+        if jobstore_url is not None and make_url(jobstore_url).get_backend_name() != "sqlite":
             jobstores["default"] = SQLAlchemyJobStore(url=sync_database_url(jobstore_url))
         self._scheduler = AsyncIOScheduler(
             jobstores=jobstores,

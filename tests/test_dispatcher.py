@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
 from bot.dispatcher import Dispatcher, Reply
-from storage.models import AuditLog, Feed, FeedState, ItemSector, Subscriber
+from storage.models import AuditLog, Delivery, Feed, FeedState, ItemSector, Subscriber
 from tests.conftest import Database
 from tests.seed import NEWS
 from tests.seed import seed_news as _seed_news
@@ -208,3 +208,100 @@ async def test_dispatch_works_on_postgresql_too(postgres_db: Database) -> None:
     assert reply.briefing.sections[0].lead.title == NEWS[1][2]
     reply = await console.ask(dispatcher, "/brief search 量子コンピュータ")
     assert [r.title for r in reply.results] == [NEWS[3][2]]
+
+
+class _Schedules:
+    """Records what the dispatcher asks of the scheduler (the real one is tested elsewhere)."""
+
+    def __init__(self) -> None:
+        self.resyncs = 0
+        self.sent_now: list[int] = []
+
+    async def changed(self) -> None:
+        self.resyncs += 1
+
+    async def send_now(self, subscriber_id: int) -> bool:
+        self.sent_now.append(subscriber_id)
+        return True
+
+
+async def test_admins_manage_channel_digests(sqlite_db: Database) -> None:
+    schedules = _Schedules()
+    dispatcher = Dispatcher(
+        sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW, schedules=schedules
+    )
+    admin, _ = _console(user_id="boss", is_admin=True)
+    reply = await admin.ask(
+        dispatcher, "/brief admin schedule set #news 07:30 Europe/Berlin mon-fri ai green"
+    )
+    assert "#news" in reply.text and "07:30 Europe/Berlin" in reply.text
+    assert "2026-11-30 07:30 CET" in reply.text  # the next weekday, in the channel's zone
+    assert schedules.resyncs == 1
+    listed = await admin.ask(dispatcher, "/brief admin schedule list")
+    assert "#news" in listed.text and "mon, tue, wed, thu, fri" in listed.text
+    async with sqlite_db.sessionmaker() as session:
+        channel = (
+            await session.execute(select(Subscriber).where(Subscriber.kind == "channel"))
+        ).scalar_one()
+    assert (channel.delivery_time, channel.sectors) == ("07:30", ["ai", "green"])
+    reply = await admin.ask(dispatcher, "/brief admin schedule send-now #news")
+    assert schedules.sent_now == [channel.id] and "#news" in reply.text
+    reply = await admin.ask(dispatcher, f"/brief admin schedule remove {channel.id}")
+    assert str(channel.id) in reply.text
+    assert "No channel digests" in (await admin.ask(dispatcher, "/brief admin schedule list")).text
+    reply = await admin.ask(dispatcher, f"/brief admin schedule remove {channel.id}")
+    assert "No channel digest with id" in reply.text
+    async with sqlite_db.sessionmaker() as session:
+        actions = [a.action for a in (await session.execute(select(AuditLog))).scalars()]
+    assert actions == ["schedule set", "schedule send-now", "schedule remove"]
+
+
+async def test_send_now_needs_the_running_bot(dispatcher: Dispatcher) -> None:
+    admin, _ = _console(user_id="boss", is_admin=True)
+    reply = await admin.ask(dispatcher, "/brief admin schedule send-now #news")
+    assert "shiftbrief run" in reply.text
+
+
+async def test_admin_deliveries_reports_sent_late_and_failed_with_reasons(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    admin, _ = _console(user_id="boss", is_admin=True)
+    await admin.ask(dispatcher, "/brief admin schedule set #news 07:30 UTC")
+    await admin.ask(dispatcher, "/brief admin schedule set #ops 08:00 UTC")
+    async with sqlite_db.sessionmaker.begin() as session:
+        channels = (
+            (
+                await session.execute(
+                    select(Subscriber).where(Subscriber.kind == "channel").order_by(Subscriber.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        session.add_all(
+            [
+                Delivery(
+                    subscriber_id=channels[0].id,
+                    period_key="2026-11-28",
+                    status="sent",
+                    late=True,
+                    platform="console",
+                    scheduled_for=NOW - timedelta(hours=2),
+                    created_at=NOW - timedelta(hours=1),
+                ),
+                Delivery(
+                    subscriber_id=channels[1].id,
+                    period_key="2026-11-28",
+                    status="failed",
+                    platform="console",
+                    last_error="channel is gone",
+                    scheduled_for=NOW - timedelta(hours=1),
+                    created_at=NOW - timedelta(hours=1),
+                ),
+            ]
+        )
+    reply = await admin.ask(dispatcher, "/brief admin deliveries today")
+    assert "1 failed, 1 sent, 1 late" in reply.text
+    assert "(late)" in reply.text and "channel is gone" in reply.text
+    user, _ = _console(user_id="nobody")
+    assert "admin" in (await user.ask(dispatcher, "/brief admin deliveries")).text.lower()

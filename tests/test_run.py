@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,11 +39,15 @@ async def test_run_sends_a_missed_digest_late_and_stops_cleanly_on_sigterm(
         delivery_time=tokyo.strftime("%H:%M"),
         timezone="Asia/Tokyo",
     )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     env = {
         **os.environ,
         "SHIFTBRIEF_DATABASE_URL": sqlite_db.url,
         "SHIFTBRIEF_INGEST_INTERVAL_SECONDS": "3600",
-        "SHIFTBRIEF_HTTP_PORT": "0",
+        "SHIFTBRIEF_HTTP_PORT": str(port),
+        "SHIFTBRIEF_HTTP_HOST": "127.0.0.1",
         "SHIFTBRIEF_CONFIG_FILE": str(tmp_path / "none.toml"),
     }
     for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "DISCORD_TOKEN"):
@@ -61,8 +69,12 @@ async def test_run_sends_a_missed_digest_late_and_stops_cleanly_on_sigterm(
                 status = (await session.execute(select(Delivery.status))).scalar_one_or_none()
             if status == "sent":
                 break
-            assert process.poll() is None, process.communicate()
+            if process.poll() is not None:
+                raise AssertionError(process.communicate()[1])
             time.sleep(0.2)
+        metrics = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        )
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
     finally:
@@ -71,6 +83,14 @@ async def test_run_sends_a_missed_digest_late_and_stops_cleanly_on_sigterm(
     assert status == "sent", stderr
     assert process.returncode == 0, stderr
     assert "stopped" in stderr
+    assert b'shiftbrief_deliveries_total{platform="console",status="sent"} 1.0' in metrics
+    assert b'shiftbrief_deliveries_late_total{platform="console"} 1.0' in metrics
+    # Not a terminal: one JSON object a line, with the delivery's ids as fields.
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+    delivering = [r for r in records if r["message"].startswith("delivering")]
+    assert delivering and delivering[0]["subscriber_id"] == sid
+    assert delivering[0]["platform"] == "console" and "delivery_id" in delivering[0]
     assert "Neutral-atom quantum computer reaches 1,000 qubits" in stdout
     async with sqlite_db.sessionmaker() as session:
         row = (await session.execute(select(Delivery))).scalar_one()

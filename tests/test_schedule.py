@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from bot.deliver import DeliveryService
@@ -145,18 +145,18 @@ async def test_a_job_that_fires_twice_opens_one_period(sqlite_db: Database) -> N
     assert await _ledger(sqlite_db) == [(sid, "2026-11-28", "pending", False)]
 
 
-async def test_jobs_follow_the_subscriber_rows(sqlite_db: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_jobs_follow_the_subscriber_rows(db: Database) -> None:
     clock = _Clock(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
-    ids = await add_subscribers(sqlite_db, 3, now=clock.now, timezone="Asia/Tokyo")
+    ids = await add_subscribers(db, 3, now=clock.now, timezone="Asia/Tokyo")
     deliveries = DeliveryService(
-        sessionmaker=sqlite_db.sessionmaker, adapters={}, clock=clock, worker_id="t"
+        sessionmaker=db.sessionmaker, adapters={}, clock=clock, worker_id="t"
     )
     scheduler = DigestScheduler(
-        sessionmaker=sqlite_db.sessionmaker,
+        sessionmaker=db.sessionmaker,
         sink=deliveries,
         clock=clock,
         grace=timedelta(hours=1),
-        jobstore_url=sqlite_db.url,
+        jobstore_url=db.url,
         name="jobs",
     )
     await scheduler.start()
@@ -164,7 +164,7 @@ async def test_jobs_follow_the_subscriber_rows(sqlite_db: Database, tmp_path) ->
         assert all(scheduler.next_run(i) is not None for i in ids)
         run = scheduler.next_run(ids[0])
         assert run is not None and run.astimezone(ZoneInfo("Asia/Tokyo")).hour == 8
-        async with sqlite_db.sessionmaker.begin() as session:
+        async with db.sessionmaker.begin() as session:
             first = await session.get(Subscriber, ids[0])
             second = await session.get(Subscriber, ids[1])
             assert first is not None and second is not None
@@ -177,5 +177,9 @@ async def test_jobs_follow_the_subscriber_rows(sqlite_db: Database, tmp_path) ->
         assert (local.hour, local.minute) == (6, 45)
         assert scheduler.next_run(ids[1]) is None
         assert scheduler.next_run(ids[2]) is not None
+        if db.backend == "postgresql":  # jobs persist in APScheduler's table on our database
+            async with db.engine.connect() as conn:
+                stored = await conn.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id"))
+                assert [row[0] for row in stored] == [f"digest:{ids[0]}", f"digest:{ids[2]}"]
     finally:
         await scheduler.shutdown()
