@@ -8,6 +8,7 @@ sequences). Links come only from our own link fields, and only when they are htt
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -120,7 +121,12 @@ def render_markdown(briefing: Briefing) -> str:
 
 def _heading(text: str, underline: str) -> list[str]:
     text = clean_text(text)
-    return [text, underline * max(4, min(len(text), 60))]
+    return [text, underline * max(4, min(display_width(text), 60))]
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: wide and full-width characters (Japanese) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _text_link(url: str | None) -> str | None:

@@ -99,3 +99,15 @@ def test_json_is_serialisable_with_iso_dates() -> None:
     lead = round_tripped["sections"][0]["lead"]
     assert lead["source_count"] == len(lead["sources"])
     assert lead["published_at"].startswith("2026-01-20T")
+
+
+def test_japanese_headings_are_underlined_to_their_display_width() -> None:
+    from bot.render_text import display_width
+
+    assert display_width("本日の重要ポイント") == 18
+    assert display_width("Key points") == 10
+    text = render_text(
+        compose_briefing([], Profile(sectors=("ai",), language="ja"), NOW, sectors=SECTORS)
+    )
+    lines = text.splitlines()
+    assert lines[1] == "=" * min(60, display_width(lines[0]))
