@@ -268,7 +268,12 @@ class IngestService:
             await self._ingest(job, state)
         except Exception as exc:
             # A bug with one feed must not end the pass for the others.
-            log.exception("feed %d (%s): ingest failed unexpectedly", job.feed_id, job.url)
+            log.exception(
+                "feed %d (%s): ingest failed unexpectedly",
+                job.feed_id,
+                job.url,
+                extra={"feed_id": job.feed_id},
+            )
             self._record_failure(
                 job, f"internal error: {exc.__class__.__name__}: {exc}", state=state
             )
@@ -349,7 +354,14 @@ class IngestService:
             wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
             message = f"{message} (server asked to retry after {retry_after:.0f} s)"
         next_check = now + wait
-        log.warning("feed %d (%s): %s; next try %s", job.feed_id, job.url, message, next_check)
+        log.warning(
+            "feed %d (%s): %s; next try %s",
+            job.feed_id,
+            job.url,
+            message,
+            next_check,
+            extra={"feed_id": job.feed_id},
+        )
         self._record_state(
             state,
             {
@@ -450,7 +462,12 @@ class IngestService:
                     results.extend(await self._store_batch(session, [entry]))
             except Exception as exc:
                 job = entry.job
-                log.exception("feed %d (%s): storing failed", job.feed_id, job.url)
+                log.exception(
+                    "feed %d (%s): storing failed",
+                    job.feed_id,
+                    job.url,
+                    extra={"feed_id": job.feed_id},
+                )
                 results.append(await self._store_failed(job, exc))
         return results
 
@@ -516,7 +533,12 @@ class IngestService:
                 and fetched.permanent_url != url
                 and await get_feed_by_url(session, fetched.permanent_url) is None
             ):
-                log.info("feed %d moved permanently to %s", job.feed_id, fetched.permanent_url)
+                log.info(
+                    "feed %d moved permanently to %s",
+                    job.feed_id,
+                    fetched.permanent_url,
+                    extra={"feed_id": job.feed_id},
+                )
                 url = changes["url"] = fetched.permanent_url
             if changes:
                 feeds.append({"id": job.feed_id, **changes})
