@@ -20,7 +20,7 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check bot storage adapters
+	$(BIN)/ruff format --check bot storage adapters shiftbrief
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
