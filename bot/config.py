@@ -163,6 +163,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _slack_needs_its_secrets(self) -> Settings:
+        if not (self.slack_bot_token or self.slack_client_id):
+            return self
+        if self.slack_mode == "socket" and self.slack_app_token is None:
+            raise ValueError(
+                "Slack in Socket Mode needs SLACK_APP_TOKEN (an xapp- token); or set "
+                "SHIFTBRIEF_SLACK_MODE=http with SLACK_SIGNING_SECRET"
+            )
+        if self.slack_mode == "http" and self.slack_signing_secret is None:
+            raise ValueError("Slack in HTTP mode needs SLACK_SIGNING_SECRET")
+        if self.slack_client_id and self.slack_client_secret is None:
+            raise ValueError("SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET (OAuth installs)")
+        return self
+
+    @model_validator(mode="after")
     def _shards_need_a_count(self) -> Settings:
         if self.discord_shard_ids is not None:
             if self.discord_shard_count is None:

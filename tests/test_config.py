@@ -30,6 +30,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SHIFTBRIEF_ALLOW_PRIVATE_ADDRESSES", "true")
     monkeypatch.setenv("SHIFTBRIEF_ALLOWED_PRIVATE_NETWORKS", '["10.1.0.0/16"]')
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
     settings = load_settings()
     assert settings.allow_private_addresses is True
     assert settings.allowed_private_networks == ("10.1.0.0/16",)
@@ -87,3 +88,27 @@ def test_shard_ids_need_a_count_that_covers_them(monkeypatch: pytest.MonkeyPatch
         load_settings()
     monkeypatch.setenv("SHIFTBRIEF_DISCORD_SHARD_COUNT", "4")
     assert load_settings().discord_shard_ids == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SHIFTBRIEF_SLACK_MODE": "http"}, "SLACK_SIGNING_SECRET"),
+        (
+            {
+                "SLACK_CLIENT_ID": "1.2",
+                "SHIFTBRIEF_SLACK_MODE": "http",
+                "SLACK_SIGNING_SECRET": "s",
+            },
+            "SLACK_CLIENT_SECRET",
+        ),
+    ],
+)
+def test_slack_without_the_secrets_its_mode_needs_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
