@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -32,6 +33,10 @@ class MessageRef:
     message_ids: tuple[str, ...]
 
 
+OnSent = Callable[[str], Awaitable[None]]
+"""Called with each posted part's message id (see ``PlatformAdapter.send_briefing``)."""
+
+
 class DeliveryError(Exception):
     """Sending failed. Adapters raise one of the two subclasses, never a library's own error.
 
@@ -51,8 +56,21 @@ class DeliveryError(Exception):
 class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help: the channel is gone, the bot was removed, the user closed DMs.
 
-    The subscription is disabled with ``reason`` recorded and an admin-visible notice.
+    With ``disable_subscription`` (the default, for errors about the destination) the
+    subscription is disabled with ``reason`` recorded and an admin-visible notice. A refusal of
+    this one message (a layout the platform rejects) fails the delivery only: tomorrow's digest
+    may well go through.
     """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        sent_message_ids: tuple[str, ...] = (),
+        disable_subscription: bool = True,
+    ) -> None:
+        super().__init__(reason, sent_message_ids=sent_message_ids)
+        self.disable_subscription = disable_subscription
 
 
 class TransientDeliveryError(DeliveryError):
@@ -78,6 +96,10 @@ class PlatformAdapter(Protocol):
     otherwise raises ``PermanentDeliveryError`` or ``TransientDeliveryError``. Retrying a whole
     delivery and the ledger are the engine's (bot/deliver.py), not the adapter's.
 
+    ``on_sent(message_id)`` is awaited right after each part is posted, so the engine records it
+    before the next part goes out: a process killed mid-briefing resumes after the last part
+    recorded instead of posting the earlier parts again.
+
     ``idempotency_key`` is stable across retries of one delivery; an adapter whose platform
     de-duplicates by a client key (Discord's ``nonce`` with ``enforce_nonce``) sends it with each
     part (suffixed with the part number; Discord allows 25 characters), which closes the gap
@@ -97,6 +119,7 @@ class PlatformAdapter(Protocol):
         *,
         start_part: int = 0,
         idempotency_key: str | None = None,
+        on_sent: OnSent | None = None,
     ) -> MessageRef: ...
 
     async def reply(self, invocation: Invocation, reply: Reply) -> None: ...
