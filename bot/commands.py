@@ -1243,6 +1243,20 @@ def parse_command(
     return command
 
 
+def names_admin_command(text: str) -> bool:
+    """Whether ``text`` (what the user typed after ``/brief``) asks for an ``admin`` command.
+
+    Decided the way ``parse_command`` reads its first word (spaces and full-width forms
+    normalised, case folded, a leading ``brief`` or ``/brief`` skipped), so an adapter that
+    checks admin rights only for admin commands checks them for every spelling the parser
+    accepts, even when the rest of the command is wrong.
+    """
+    head, rest = _split_word(_normalise_text(text))
+    if head in ("/brief", "brief"):
+        head, _ = _split_word(rest)
+    return head == "admin"
+
+
 def parse_request(
     request: CommandRequest,
     *,

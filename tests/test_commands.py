@@ -748,3 +748,49 @@ def test_admin_deliveries_takes_an_optional_today(text: str, today: bool) -> Non
     assert isinstance(command, AdminDeliveries)
     assert command.today is today
     assert command.admin
+
+
+# --- Which texts need admin rights --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "admin feeds list",
+        "ADMIN sectors list",
+        "brief admin feeds list",
+        "/brief admin feeds list",
+        "ａｄｍｉｎ　feeds list",
+        "  admin\u00a0schedule list",
+    ],
+)
+def test_every_spelling_of_an_admin_command_is_named_admin(text: str) -> None:
+    # An adapter asks the platform for admin rights only when this says so; a spelling the
+    # parser accepts but this missed would refuse a real admin.
+    assert parse(text).admin
+    assert commands.names_admin_command(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "today", "help admin", "search admin", "administrator", "brief", "follow admin"]
+)
+def test_other_commands_are_not_named_admin(text: str) -> None:
+    assert not commands.names_admin_command(text)
+
+
+def test_names_admin_command_agrees_with_the_parser() -> None:
+    rng = random.Random(20250304)
+    prefixes = ["", "brief ", "/brief ", "BRIEF\u3000", "/ｂｒｉｅｆ "]
+    heads = ["admin", "ａｄｍｉｎ", "Admin", "help", "today", "administrator", "sector", "search"]
+    tails = ["feeds list", "sectors list", "schedule list", "deliveries", "feeds health", "ai", ""]
+    seen: set[bool] = set()
+    for _ in range(500):
+        text = rng.choice(prefixes) + rng.choice(heads) + rng.choice([" ", "\u3000", "  "])
+        text += rng.choice(tails)
+        try:
+            command = parse(text)
+        except CommandError:
+            continue
+        assert commands.names_admin_command(text) is command.admin, text
+        seen.add(command.admin)
+    assert seen == {True, False}
