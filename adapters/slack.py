@@ -30,6 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters import slack_home as home
@@ -54,6 +55,7 @@ from bot.platform import (
     DeliveryError,
     Destination,
     MessageRef,
+    OnSent,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -87,10 +89,23 @@ PERMANENT_ERRORS: dict[str, str] = {
     "restricted_action": "the workspace does not allow the bot to post there",
     "team_access_not_granted": "the app has no access to this workspace",
     "no_permission": "the bot has no permission to post there",
-    "invalid_blocks": "Slack refused the message layout",
-    "msg_blocks_too_long": "Slack refused the message as too long",
+    "messages_tab_disabled": "the user has the app's Messages tab turned off",
+    "restricted_action_read_only_channel": "the channel is read-only for the bot",
+    "restricted_action_thread_only_channel": "the channel accepts only replies in threads",
 }
-"""Slack error codes that retrying cannot fix, with the reason shown to admins."""
+"""Slack error codes about the destination that retrying cannot fix, with the reason shown to
+admins; the subscription is disabled."""
+
+REFUSED_MESSAGE_ERRORS: dict[str, str] = {
+    "invalid_blocks": "Slack refused the message layout",
+    "invalid_blocks_format": "Slack refused the message layout",
+    "msg_blocks_too_long": "Slack refused the message as too long",
+    "msg_too_long": "Slack refused the message as too long",
+    "no_text": "Slack refused a message without text",
+    "invalid_arguments": "Slack refused the message's arguments",
+}
+"""Slack error codes that refuse this one message: sending it again cannot help, but the
+destination is fine, so the subscription stays on (tomorrow's digest is another message)."""
 
 PHRASES: Catalog = {
     "vote_thanks": {
@@ -334,7 +349,9 @@ class SlackAdapter:
         user = str(body.get("user_id") or "")
         channel = body.get("channel_id")
         is_admin = False
-        if text.strip().lower().startswith("admin"):
+        # users.info only for admin commands, in every spelling the parser accepts
+        # ("brief admin", full-width "ａｄｍｉｎ"), so a real admin is never refused.
+        if cmd.names_admin_command(text):
             is_admin = await self.is_admin(client, user)
         invocation = cmd.Invocation(
             platform=self.platform,
@@ -407,45 +424,58 @@ class SlackAdapter:
         *,
         start_part: int = 0,
         idempotency_key: str | None = None,
+        on_sent: OnSent | None = None,
     ) -> MessageRef:
         """Post ``briefing`` to a channel or a user's DM, part ``start_part`` onwards, paced.
 
+        ``on_sent(ts)`` is awaited after each part is posted, before the next one goes out.
         ``idempotency_key`` is not used: chat.postMessage has no client key to de-duplicate by,
-        so the ledger's per-part record is what keeps a retry from posting a part twice.
+        so the ledger's per-part record (through ``on_sent``) is what keeps a retry from posting
+        a part twice.
 
         Raises:
-            PermanentDeliveryError: retrying cannot help (channel gone, bot removed, ...).
+            PermanentDeliveryError: retrying cannot help: the destination is gone or closed
+                (``disable_subscription``), or Slack refused this message (not disabling).
             TransientDeliveryError: rate limited after retries, Slack 5xx, a timeout.
         """
         client = await self.client_for(dest.tenant_id)
-        return await self._send(client, dest, briefing, start_part=start_part)
-
-    async def _send(
-        self, client: AsyncWebClient, dest: Destination, briefing: Briefing, *, start_part: int
-    ) -> MessageRef:
         sent: list[str] = []
         channel = dest.external_id
-        try:
-            if dest.kind == "user":
-                opened = await client.conversations_open(users=dest.external_id)
-                channel = str((opened.get("channel") or {}).get("id") or "")
-            for message in render_briefing_messages(briefing)[start_part:]:
-                await self._pacer.wait(channel)
-                posted = await client.chat_postMessage(
+        if dest.kind == "user":
+            opened = await self._call(client.conversations_open(users=dest.external_id), dest, sent)
+            channel = str((opened.get("channel") or {}).get("id") or "")
+        for message in render_briefing_messages(briefing)[start_part:]:
+            await self._pacer.wait(channel)
+            posted = await self._call(
+                client.chat_postMessage(
                     channel=channel,
                     text=message.text,
                     blocks=message.blocks,
                     unfurl_links=False,
                     unfurl_media=False,
-                )
-                sent.append(str(posted.get("ts")))
+                ),
+                dest,
+                sent,
+            )
+            ts = str(posted.get("ts"))
+            sent.append(ts)
+            # Outside _call: an error of the engine's own recording is not a Slack error.
+            if on_sent is not None:
+                await on_sent(ts)
+        return MessageRef(platform=self.platform, channel_id=channel, message_ids=tuple(sent))
+
+    async def _call(
+        self, request: Awaitable[AsyncSlackResponse], dest: Destination, sent: list[str]
+    ) -> AsyncSlackResponse:
+        """Await one Web API call, turning its failure into the engine's delivery errors."""
+        try:
+            return await request
         except SlackApiError as exc:
             raise self._delivery_error(exc, dest, tuple(sent)) from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             raise TransientDeliveryError(
                 f"Slack could not be reached: {type(exc).__name__}", sent_message_ids=tuple(sent)
             ) from exc
-        return MessageRef(platform=self.platform, channel_id=channel, message_ids=tuple(sent))
 
     @staticmethod
     def _delivery_error(
@@ -465,6 +495,12 @@ class SlackAdapter:
         if error in PERMANENT_ERRORS:
             return PermanentDeliveryError(
                 f"{PERMANENT_ERRORS[error]} ({error}, {where})", sent_message_ids=sent
+            )
+        if error in REFUSED_MESSAGE_ERRORS:
+            return PermanentDeliveryError(
+                f"{REFUSED_MESSAGE_ERRORS[error]} ({error}, {where})",
+                sent_message_ids=sent,
+                disable_subscription=False,
             )
         return TransientDeliveryError(
             f"Slack answered {status} {error or 'without an error code'} for {where}",

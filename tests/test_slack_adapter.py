@@ -236,6 +236,24 @@ async def test_admins_and_owners_may_run_admin_commands_and_are_audited(
     assert entry.action == "sectors add"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "brief admin sectors add space Space 宇宙",
+        "/brief admin sectors add space Space 宇宙",
+        "ａｄｍｉｎ sectors add space Space 宇宙",
+        "Admin　sectors add space Space 宇宙",
+    ],
+)
+async def test_a_workspace_admin_is_recognised_in_every_spelling_the_parser_accepts(
+    slack: Slack, text: str
+) -> None:
+    await slack.command(text, user=ADMIN)
+    (answer,) = await slack.answers()
+    assert "Added sector" in all_text(answer)
+    assert [c.args["user"] for c in slack.api.called("users.info")] == [ADMIN]
+
+
 async def test_users_info_is_asked_only_for_admin_commands(slack: Slack) -> None:
     await slack.command("today", name="a")
     await slack.answers("a")
@@ -332,6 +350,21 @@ async def test_permanent_errors_map_to_permanent_delivery_error(slack: Slack, er
             Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(5)
         )
     assert error in caught.value.reason and "C1" in caught.value.reason
+    assert caught.value.disable_subscription
+
+
+@pytest.mark.parametrize("error", ["invalid_blocks", "msg_blocks_too_long", "invalid_arguments"])
+async def test_a_refused_message_fails_without_disabling_the_subscription(
+    slack: Slack, error: str
+) -> None:
+    # Slack refused this one message: retrying it cannot help, but the channel is fine.
+    slack.api.fail("chat.postMessage", Failure(error=error))
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await slack.adapter.send_briefing(
+            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(5)
+        )
+    assert error in caught.value.reason and "C1" in caught.value.reason
+    assert not caught.value.disable_subscription
 
 
 async def test_server_errors_are_transient(slack: Slack) -> None:
@@ -369,13 +402,38 @@ async def test_a_failure_midway_reports_the_parts_already_sent(slack: Slack) -> 
         return original(method, args)
 
     slack.api._answer = answer  # type: ignore[method-assign]
+    reported: list[str] = []
+
+    async def on_sent(ts: str) -> None:
+        reported.append(ts)
+
     with pytest.raises(PermanentDeliveryError) as caught:
         await slack.adapter.send_briefing(
-            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(60)
+            Destination("slack", TEAM_ID, "channel", "C1"), long_briefing(60), on_sent=on_sent
         )
-    sent = [c for c in slack.api.called("chat.postMessage")][:2]
-    assert caught.value.sent_message_ids == tuple(f"1700000000.{n:06d}" for n in (1, 2))
-    assert len(sent) == 2
+    assert len(slack.api.called("chat.postMessage")) == 3
+    expected = tuple(f"1700000000.{n:06d}" for n in (1, 2))
+    assert caught.value.sent_message_ids == expected
+    # Exactly the two parts posted were reported, and the failed third was not.
+    assert tuple(reported) == expected
+
+
+async def test_on_sent_reports_each_part_before_the_next_is_posted(slack: Slack) -> None:
+    brief = long_briefing(60)
+    parts = render_briefing_messages(brief)
+    assert len(parts) >= 3
+    reported: list[tuple[str, int]] = []
+
+    async def on_sent(ts: str) -> None:
+        reported.append((ts, len(slack.api.called("chat.postMessage"))))
+
+    ref = await slack.adapter.send_briefing(
+        Destination("slack", TEAM_ID, "channel", "C1"), brief, start_part=1, on_sent=on_sent
+    )
+    assert [ts for ts, _ in reported] == list(ref.message_ids)
+    assert len(ref.message_ids) == len(parts) - 1
+    # When part n was reported, only parts up to n had reached Slack.
+    assert [posts for _, posts in reported] == list(range(1, len(parts)))
 
 
 async def test_cannot_dm_a_bot_is_permanent(slack: Slack) -> None:
