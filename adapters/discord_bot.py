@@ -49,6 +49,7 @@ from bot.platform import (
     DeliveryError,
     Destination,
     MessageRef,
+    OnSent,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -80,7 +81,8 @@ MESSAGES: Catalog = {
     },
 }
 
-# Why each Discord error code is permanent, for the ledger and the admins.
+# Discord error codes about the destination, and why each is permanent, for the ledger and the
+# admins; these disable the subscription.
 _PERMANENT_REASONS = {
     50007: "cannot send to this user: their DMs are closed or they share no server with the bot",
     10003: "the channel no longer exists (unknown channel)",
@@ -88,7 +90,15 @@ _PERMANENT_REASONS = {
     50013: "the bot lacks permission to post in the channel (missing permissions)",
     10013: "the user no longer exists (unknown user)",
     10004: "the bot is no longer in this server (unknown guild)",
+    50008: "the channel is not a text channel (cannot send messages in a non-text channel)",
+    160005: "the thread is locked",
 }
+_DESTINATION_STATUSES = {
+    401: "the bot token is not valid (unauthorized)",
+    403: "the bot may not post there (forbidden)",
+    404: "the channel or user was not found",
+}
+"""Statuses that are about the destination (or the bot's access) whatever their code."""
 
 DAY_CHOICES = [
     app_commands.Choice(name="every day", value="daily"),
@@ -975,11 +985,16 @@ class DiscordAdapter:
         *,
         start_part: int = 0,
         idempotency_key: str | None = None,
+        on_sent: OnSent | None = None,
     ) -> MessageRef:
         """Post the briefing's messages in order from ``start_part``, paced per channel.
 
+        ``on_sent(message_id)`` is awaited after each part is posted, before the next one.
+
         Raises:
-            PermanentDeliveryError: closed DMs, unknown or inaccessible channel, a refused message.
+            PermanentDeliveryError: closed DMs, unknown or inaccessible channel (these disable
+                the subscription); a message Discord refused, such as an invalid form body
+                (``disable_subscription=False``: the destination is fine).
             TransientDeliveryError: rate limited too long, Discord's 5xx after its own retries,
                 timeouts; ``sent_message_ids`` holds the parts posted by this call.
         """
@@ -1000,10 +1015,17 @@ class DiscordAdapter:
                     dest.external_id,
                     error.reason,
                 )
-                if dest.kind == "user" and isinstance(error, PermanentDeliveryError):
+                if (
+                    dest.kind == "user"
+                    and isinstance(error, PermanentDeliveryError)
+                    and error.disable_subscription
+                ):
                     self._dm_channels.pop(dest.external_id, None)
                 raise error from exc
             sent.append(str(posted.id))
+            # Outside the try: an error of the engine's own recording is not Discord's.
+            if on_sent is not None:
+                await on_sent(str(posted.id))
         return MessageRef(self.platform, str(channel_id), tuple(sent))
 
 
@@ -1020,10 +1042,20 @@ def _delivery_error(exc: BaseException, sent: tuple[str, ...]) -> DeliveryError:
     if isinstance(exc, discord.DiscordServerError):
         return TransientDeliveryError(f"Discord server error {exc.status}", sent_message_ids=sent)
     if isinstance(exc, discord.HTTPException):
-        reason = _PERMANENT_REASONS.get(exc.code) or (
-            f"Discord refused the message ({exc.status}, code {exc.code}): {exc.text[:200]}"
+        if exc.code in _PERMANENT_REASONS:
+            return PermanentDeliveryError(_PERMANENT_REASONS[exc.code], sent_message_ids=sent)
+        detail = f"({exc.status}, code {exc.code}): {exc.text[:200]}"
+        if exc.status in _DESTINATION_STATUSES:
+            return PermanentDeliveryError(
+                f"{_DESTINATION_STATUSES[exc.status]} {detail}", sent_message_ids=sent
+            )
+        # Any other 4xx (400 "invalid form body" 50035, 413 too large, ...) refuses this one
+        # message; sending it again cannot help, but tomorrow's digest may well go through.
+        return PermanentDeliveryError(
+            f"Discord refused the message {detail}",
+            sent_message_ids=sent,
+            disable_subscription=False,
         )
-        return PermanentDeliveryError(reason, sent_message_ids=sent)
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ClientError, OSError)):
         return TransientDeliveryError(f"network error: {exc!r}"[:300], sent_message_ids=sent)
     return TransientDeliveryError(f"unexpected error: {exc!r}"[:300], sent_message_ids=sent)

@@ -331,22 +331,72 @@ async def test_dm_briefing_opens_the_dm_channel_and_posts_with_buttons(env: Env)
 async def test_closed_dms_are_a_permanent_failure_with_a_reason(env: Env) -> None:
     env.api.dm_channels[USER] = "900"
     env.api.fail("/channels/900/messages", 403, code=50007)
-    with pytest.raises(PermanentDeliveryError, match="DMs are closed"):
+    with pytest.raises(PermanentDeliveryError, match="DMs are closed") as caught:
         await env.adapter.send_briefing(Destination("discord", GUILD, "user", USER), briefing())
+    assert caught.value.disable_subscription
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "reason"), [(404, 10003, "no longer exists"), (403, 50001, "lost access")]
+    ("status", "code", "reason"),
+    [(404, 10003, "no longer exists"), (403, 50001, "lost access"), (403, 0, "may not post")],
 )
 async def test_lost_channel_is_a_permanent_failure(
     env: Env, status: int, code: int, reason: str
 ) -> None:
     env.api.fail(f"/channels/{CHANNEL}/messages", status, code=code)
-    with pytest.raises(PermanentDeliveryError, match=reason):
+    with pytest.raises(PermanentDeliveryError, match=reason) as caught:
         await env.adapter.send_briefing(
             Destination("discord", GUILD, "channel", CHANNEL), briefing()
         )
+    assert caught.value.disable_subscription
     assert len(env.api.requests("POST", f"/channels/{CHANNEL}/messages")) == 1  # no retry loop
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, 50035), (413, 40005), (400, 0)])
+async def test_a_refused_message_fails_without_disabling_the_subscription(
+    env: Env, status: int, code: int
+) -> None:
+    # Discord refused this message's body: sending it again cannot help, but the channel is fine.
+    env.api.fail(f"/channels/{CHANNEL}/messages", status, code=code)
+    with pytest.raises(PermanentDeliveryError, match="refused the message") as caught:
+        await env.adapter.send_briefing(
+            Destination("discord", GUILD, "channel", CHANNEL), briefing()
+        )
+    assert not caught.value.disable_subscription
+    assert len(env.api.requests("POST", f"/channels/{CHANNEL}/messages")) == 1
+
+
+async def test_on_sent_reports_each_part_before_the_next_is_posted(env: Env) -> None:
+    path = f"/channels/{CHANNEL}/messages"
+    reported: list[tuple[str, int]] = []
+
+    async def on_sent(message_id: str) -> None:
+        reported.append((message_id, len(env.api.requests("POST", path))))
+
+    ref = await env.adapter.send_briefing(
+        Destination("discord", GUILD, "channel", CHANNEL), briefing(12, 6), on_sent=on_sent
+    )
+    assert len(ref.message_ids) >= 3
+    assert [message_id for message_id, _ in reported] == list(ref.message_ids)
+    # When part n was reported, only parts up to n had reached Discord.
+    assert [posts for _, posts in reported] == list(range(1, len(ref.message_ids) + 1))
+
+
+async def test_a_failure_after_two_parts_has_reported_exactly_those_two(env: Env) -> None:
+    path = f"/channels/{CHANNEL}/messages"
+    env.api.fail(path, 503, skip=2)
+    reported: list[str] = []
+
+    async def on_sent(message_id: str) -> None:
+        reported.append(message_id)
+
+    with pytest.raises(TransientDeliveryError) as caught:
+        await env.adapter.send_briefing(
+            Destination("discord", GUILD, "channel", CHANNEL), briefing(12, 6), on_sent=on_sent
+        )
+    assert len(env.api.requests("POST", path)) == 3
+    assert len(caught.value.sent_message_ids) == 2
+    assert tuple(reported) == caught.value.sent_message_ids
 
 
 async def test_rate_limit_is_waited_out_and_the_message_sent_once(env: Env) -> None:
@@ -482,7 +532,6 @@ async def test_command_tree_payload_fits_discords_limits(env: Env) -> None:
     brief = payload[0]
     subs = {o["name"] for o in brief["options"]}
     assert {"today", "sector", "search", "subscribe", "unsubscribe", "settings", "admin"} <= subs
-
 
 
 async def test_deliveries_carry_an_enforced_nonce_per_part(env: Env) -> None:
