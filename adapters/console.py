@@ -15,7 +15,7 @@ from typing import ClassVar, TextIO
 from bot.commands import CommandRequest, CommandText, Invocation
 from bot.dispatcher import Dispatcher, Reply
 from bot.models import Briefing
-from bot.platform import Destination, MessageRef
+from bot.platform import Destination, MessageRef, OnSent
 from bot.render_text import render_markdown, render_text
 
 
@@ -121,11 +121,19 @@ class ConsoleAdapter:
         *,
         start_part: int = 0,
         idempotency_key: str | None = None,
+        on_sent: OnSent | None = None,
     ) -> MessageRef:
+        """Print the briefing as one part; ``start_part`` past it prints nothing."""
+        if start_part > 0:
+            # The one part was shown already (the engine resumes after what on_sent recorded).
+            return MessageRef(platform=self.platform, channel_id=dest.external_id, message_ids=())
         self._write(f"[digest to {dest.kind} {dest.external_id}]\n")
         self._write(render_briefing(briefing, markdown=self.markdown))
+        message_id = str(self._ids())
+        if on_sent is not None:
+            await on_sent(message_id)
         return MessageRef(
-            platform=self.platform, channel_id=dest.external_id, message_ids=(str(self._ids()),)
+            platform=self.platform, channel_id=dest.external_id, message_ids=(message_id,)
         )
 
     def _write(self, text: str) -> None:

@@ -27,6 +27,7 @@ from bot.pacing import Pacer
 from bot.platform import (
     Destination,
     MessageRef,
+    OnSent,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -202,6 +203,7 @@ class HttpChatAdapter:
         *,
         start_part: int = 0,
         idempotency_key: str | None = None,
+        on_sent: OnSent | None = None,
     ) -> MessageRef:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
@@ -241,4 +243,8 @@ class HttpChatAdapter:
                     f"timed out or connection failed: {type(exc).__name__}",
                     sent_message_ids=tuple(sent),
                 ) from None
+            # Like the real adapters: reported before the next part goes out, and outside the
+            # try so an error of the engine's recording is not taken for a network failure.
+            if on_sent is not None:
+                await on_sent(sent[-1])
         return MessageRef(platform=self.platform, channel_id=channel, message_ids=tuple(sent))
