@@ -3,7 +3,9 @@
 Feed text is untrusted: every feed-derived string is cleaned of control characters and has
 ``&``, ``<`` and ``>`` escaped, so ``<!channel>`` or ``<@U123>`` in a title stays text and can
 never ping or link. Links come only from our own http(s) link fields, as ``<url|label>`` with
-the label escaped and the URL percent-encoded (no ``|``, ``>`` or spaces).
+the label escaped and the URL percent-encoded (no ``|``, ``>`` or spaces). Every mrkdwn text
+object is ``verbatim``, so Slack does not turn a bare URL, ``#channel`` or ``@here`` written in
+feed text into a link or a mention; our explicit ``<url|label>`` links still work.
 
 Slack refuses messages over its limits (50 blocks, section text 3000, header 150, context 10
 elements, button value 2000, about 13k characters of block text in all), and slack_sdk checks
@@ -112,16 +114,25 @@ def mrkdwn_link(label: str, url: str | None, *, limit: int = TITLE_CHARS) -> str
     return f"<{target}|{text}>" if target else text
 
 
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object that Slack shows as written (``verbatim``): for escaped feed text.
+
+    Without ``verbatim`` Slack auto-links bare URLs and conversation names and parses some
+    mention words in the text; explicit ``<url|label>`` links and ``*bold*`` still work with it.
+    """
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
 def _plain(text: str, limit: int) -> PlainTextObject:
     return PlainTextObject(text=escape_mrkdwn(text, limit) or "…", emoji=True)
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text[:SECTION_TEXT]))
+    return SectionBlock(text=mrkdwn(text[:SECTION_TEXT]))
 
 
 def _context(texts: Iterable[str]) -> ContextBlock:
-    elements = [MarkdownTextObject(text=t) for t in texts if t][:CONTEXT_ELEMENTS]
+    elements = [mrkdwn(t) for t in texts if t][:CONTEXT_ELEMENTS]
     return ContextBlock(elements=elements)
 
 
@@ -319,7 +330,7 @@ def render_briefing_messages(briefing: Briefing) -> list[SlackMessage]:
         else:
             text = phrase(PHRASES, "part", lang, title=title, n=index + 1, total=len(parts))
         if index > 0:
-            part = ContextBlock(elements=[MarkdownTextObject(text=text[: HEADER_TEXT + 40])])
+            part = ContextBlock(elements=[mrkdwn(text[: HEADER_TEXT + 40])])
             blocks = [part.to_dict(), *blocks]
         messages.append(SlackMessage(blocks=blocks, text=text))
     return messages

@@ -254,3 +254,42 @@ def test_marking_a_vote_highlights_only_the_pressed_button() -> None:
         if b["type"] == "actions"
         for e in b["elements"]
     )
+
+
+def mrkdwn_objects(node: Any) -> list[dict[str, Any]]:
+    """Every mrkdwn text object in ``node``, nested."""
+    if isinstance(node, dict):
+        own = [node] if node.get("type") == "mrkdwn" else []
+        return own + [o for v in node.values() for o in mrkdwn_objects(v)]
+    if isinstance(node, list):
+        return [o for v in node for o in mrkdwn_objects(v)]
+    return []
+
+
+# Slack, unless verbatim, would link the URL and the channel name and parse the mention words.
+AUTO_LINKED = "read https://evil.example/x in #general, @here @channel"
+
+
+def test_feed_text_is_sent_verbatim_so_slack_does_not_auto_link_it() -> None:
+    story = entry("s1", AUTO_LINKED, summary=AUTO_LINKED, link="https://news.example/s1")
+    brief = briefing(
+        [SectorSection(key="ai", name="AI", lead=story, more=(entry("s2", AUTO_LINKED),))],
+        key_points=(KeyPoint("ai", "AI", AUTO_LINKED, "s1", "https://news.example/s1"),),
+        synergies=(Synergy(("ai", "green"), ("AI", "GREEN"), AUTO_LINKED, story),),
+        watch=(WatchEntry(AUTO_LINKED, story),),
+        empty_note=AUTO_LINKED,
+    )
+    messages = [
+        *render_briefing_messages(brief),
+        *render_briefing_messages(long_briefing(60)),
+        render_reply(Reply(text=AUTO_LINKED, results=(story,))),
+    ]
+    objects = [o for m in messages for o in mrkdwn_objects(m.blocks)]
+    # Titles, summary, key point, synergy, watch line, empty note, reply text and result.
+    assert len([o for o in objects if "evil.example" in o["text"]]) >= 8
+    assert objects and all(o.get("verbatim") is True for o in objects)
+    for message in messages:
+        assert_within_limits(message.blocks)  # slack_sdk's block models accept verbatim
+    # Our own links still are links: verbatim keeps explicit <url|label>.
+    lead = next(o["text"] for o in objects if o["text"].startswith("*<https://news.example/s1|"))
+    assert "https://evil.example/x" in lead
