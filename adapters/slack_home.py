@@ -31,7 +31,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from adapters.render_slack import escape_mrkdwn, mrkdwn_link, sources_line
+from adapters.render_slack import escape_mrkdwn, mrkdwn, mrkdwn_link, sources_line
 from bot.commands import WEEKDAYS
 from bot.i18n import Catalog, phrase
 from bot.models import Briefing, Language, SectorDef, StoryEntry
@@ -158,8 +158,8 @@ def _keywords_input(action_id: str, label: str, words: Sequence[str]) -> InputBl
 
 def _story_blocks(entry: StoryEntry, labels: Mapping[str, str]) -> list[Block]:
     return [
-        SectionBlock(text=MarkdownTextObject(text=f"*{mrkdwn_link(entry.title, entry.link)}*")),
-        ContextBlock(elements=[MarkdownTextObject(text=sources_line(entry, labels))]),
+        SectionBlock(text=mrkdwn(f"*{mrkdwn_link(entry.title, entry.link)}*")),
+        ContextBlock(elements=[mrkdwn(sources_line(entry, labels))]),
     ]
 
 

@@ -88,10 +88,14 @@ async def reclassify_since(
 
 
 async def load_articles(
-    session: AsyncSession, *, since: datetime, until: datetime | None = None
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    seen_before: datetime | None = None,
 ) -> list[Article]:
     """News items of the window as the engine's Articles, with their stored sector scores."""
-    rows = await archive.news_since(session, since=since, until=until)
+    rows = await archive.news_since(session, since=since, until=until, seen_before=seen_before)
     scores = await sector_repo.item_sectors(session, [item.id for item, _ in rows])
     articles = []
     for item, feed in rows:
@@ -132,10 +136,14 @@ async def load_edition(
     now: datetime,
     since: datetime | None = None,
     until: datetime | None = None,
+    seen_before: datetime | None = None,
 ) -> BriefingContext:
-    """Everything a briefing of the window draws from, clustered and ranked once."""
+    """Everything a briefing of the window draws from, clustered and ranked once.
+
+    ``seen_before`` rebuilds an earlier edition: only items stored by then count.
+    """
     since = since if since is not None else now - NEWS_WINDOW
-    articles = await load_articles(session, since=since, until=until)
+    articles = await load_articles(session, since=since, until=until, seen_before=seen_before)
     sectors = {s.key: s for s in await load_sector_defs(session)}
     reading = await load_reading(session)
     return await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)

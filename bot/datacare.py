@@ -218,7 +218,8 @@ class SubscriberRow(_Row):
     mute: list[Keyword] = []
     language: Literal["en", "ja"] = "en"
     length: Literal["short", "full"] = "full"
-    delivery_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "08:00"
+    # Empty: a channel an admin sent a digest to once, with no schedule of its own.
+    delivery_time: Annotated[str, Field(pattern=r"^(|([01]\d|2[0-3]):[0-5]\d)$")] = "08:00"
     timezone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
     days: list[Day] = []
     enabled: bool = True

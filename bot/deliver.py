@@ -32,7 +32,7 @@ from bot.platform import (
     PlatformAdapter,
     TransientDeliveryError,
 )
-from bot.schedule import period_key
+from bot.schedule import is_scheduled, period_key
 from storage.models import Delivery, Subscriber, Tenant
 from storage.repositories import deliveries as ledger
 from storage.repositories import subscribers as sub_repo
@@ -64,8 +64,8 @@ class DeliveryService:
         clock: current aware UTC time.
         worker_id: who claims rows (host and process id).
         retry: the retry policy for transient failures.
-        concurrency: deliveries in flight at once.
         lease: a "sending" row older than this belongs to a worker that vanished.
+        concurrency: deliveries in flight at once (also the most rows claimed at a time).
         exclusive: this is the only worker on the database (SQLite, one process): rows left
             "sending" by an earlier run are resumed at once instead of after the lease.
         edition_ttl: how long one loaded edition serves composition.
@@ -93,7 +93,7 @@ class DeliveryService:
         self._clock = clock
         self._worker = worker_id
         self._retry = retry or RetryPolicy()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._lease = lease
         self._exclusive = exclusive
         self._recovered = False
@@ -166,15 +166,21 @@ class DeliveryService:
 
     # ---- the worker -----------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
-        """Deliver whatever is due until ``stop`` is set, then let in-flight sends finish."""
+    async def run(
+        self, stop: asyncio.Event, *, poll: float = 1.0, shutdown_grace: float = 30.0
+    ) -> None:
+        """Deliver whatever is due until ``stop`` is set.
+
+        Then deliveries in flight get ``shutdown_grace`` seconds to finish; the rest are
+        cancelled and handed back to the ledger (pending, from their next unsent part).
+        """
         while not stop.is_set():
+            self._wake.clear()  # before reading the ledger, so no wake-up is lost
             try:
                 await self.process_due()
             except Exception:
                 # The database may be away for a while; what is due stays due in the ledger.
                 log.warning("delivery worker: cannot read the ledger; retrying", exc_info=True)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(poll):
                     stopping = asyncio.ensure_future(stop.wait())
@@ -184,29 +190,46 @@ class DeliveryService:
                     finally:
                         stopping.cancel()
                         waking.cancel()
-        await self.drain()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(shutdown_grace):
+                await self.drain()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def process_due(self, *, limit: int = 500) -> int:
-        """Claim what is due and start sending it; returns how many deliveries were started."""
+        """Claim what is due, up to the free delivery slots, and start sending it.
+
+        Only as many rows are claimed as can start at once: a claim waiting in memory would age
+        past the lease and another process would take the same digest.
+
+        Returns:
+            How many deliveries were started.
+        """
+        free = min(limit, self._concurrency - len(self._in_flight))
+        if free <= 0:
+            return 0
         now = self._clock()
         stale = now - self._lease
-        if self._exclusive and not self._recovered:
+        recovering = self._exclusive and not self._recovered
+        if recovering:
             # Nothing else works on this database, so whatever an earlier run left "sending"
             # was interrupted by a crash: resume it now (from its next unsent part).
-            stale, self._recovered = now + timedelta(seconds=1), True
+            stale = now + timedelta(seconds=1)
         async with self._sessionmaker.begin() as session:
-            ids = await ledger.claimable(session, now=now, stale_before=stale, limit=limit)
+            ids = await ledger.claimable(session, now=now, stale_before=stale, limit=free)
             ids = [i for i in ids if i not in self._in_flight]
             claimed = await ledger.claim(
                 session, ids, worker=self._worker, now=now, stale_before=stale
             )
+        self._recovered = self._recovered or recovering
         for delivery_id in claimed:
             self._in_flight.add(delivery_id)
             task = asyncio.create_task(self._deliver(delivery_id), name=f"delivery-{delivery_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        started = len(claimed)
-        return started
+        return len(claimed)
 
     async def drain(self) -> None:
         """Wait for the deliveries in flight (bound it with ``asyncio.timeout``)."""
@@ -241,15 +264,25 @@ class DeliveryService:
 
     async def _deliver(self, delivery_id: int) -> None:
         try:
-            async with self._slots:
-                await self._deliver_one(delivery_id)
+            await self._deliver_one(delivery_id)
+        except asyncio.CancelledError:
+            # Shutting down: the parts already posted are recorded; hand the rest back.
+            with contextlib.suppress(Exception):
+                await self._release(delivery_id)
+            raise
+        except LeaseLost:
+            log.warning(
+                "delivery %s was taken over by another worker; stopped sending it",
+                delivery_id,
+                extra={"delivery_id": delivery_id},
+            )
         except Exception:
             log.exception(
                 "delivery %s crashed; it will be retried",
                 delivery_id,
                 extra={"delivery_id": delivery_id},
             )
-            await self._after_transient(delivery_id, "internal error", None, ())
+            await self._after_transient(delivery_id, "internal error", None)
         finally:
             self._in_flight.discard(delivery_id)
 
@@ -264,16 +297,28 @@ class DeliveryService:
         adapter = self._adapters.get(tenant.platform)
         if adapter is None:
             await self._after_transient(
-                delivery_id, f"no {tenant.platform} adapter is running", None, ()
+                delivery_id, f"no {tenant.platform} adapter is running", None
             )
             return
-        edition = await self._current_edition()
+        on_demand = delivery.period_key.startswith("now:")
+        if not subscriber.enabled or not (on_demand or is_scheduled(subscriber)):
+            # Unsubscribed or disabled after the digest fell due: send nothing.
+            await self._finish(delivery_id, status="skipped", error="no longer subscribed")
+            return
+        progress = dict(delivery.message_ref or {})
+        sent: list[str] = [str(m) for m in progress.get("message_ids") or []]  # type: ignore[attr-defined]
+        composed_at = progress.get("composed_at")
+        if sent and composed_at:
+            # A resumed briefing must be the same briefing, or its parts would not line up.
+            edition = await self._edition_at(datetime.fromisoformat(str(composed_at)))
+        else:
+            edition = await self._current_edition()
         briefing = edition.compose(profile_of(subscriber, all_sectors=list(edition.sectors)))
         if briefing.is_empty:
             self._count(tenant.platform, "skipped")
             await self._finish(delivery_id, status="skipped", error="no news for its sectors")
             return
-        sent: tuple[str, ...] = tuple((delivery.message_ref or {}).get("message_ids", ()))  # type: ignore[arg-type]
+        progress["composed_at"] = edition.now.isoformat()
         dest = Destination(
             platform=tenant.platform,
             tenant_id=tenant.external_id,
@@ -294,33 +339,79 @@ class DeliveryService:
                 "platform": tenant.platform,
             },
         )
+
+        async def record_part(message_id: str) -> None:
+            sent.append(message_id)
+            await self._record_parts(delivery_id, {**progress, "message_ids": list(sent)})
+
         try:
             ref = await adapter.send_briefing(
-                dest, briefing, start_part=len(sent), idempotency_key=f"sb-{delivery_id}"
+                dest,
+                briefing,
+                start_part=len(sent),
+                idempotency_key=f"sb-{delivery_id}",
+                on_sent=record_part,
             )
-        except PermanentDeliveryError as exc:
-            self._count(tenant.platform, "failed")
-            await self._after_permanent(
-                delivery_id, subscriber.id, exc.reason, sent + exc.sent_message_ids
-            )
-        except TransientDeliveryError as exc:
-            self._count(tenant.platform, "retried")
-            await self._after_transient(
-                delivery_id, exc.reason, exc.retry_after, sent + exc.sent_message_ids
-            )
+        except (PermanentDeliveryError, TransientDeliveryError) as exc:
+            # Adapters report parts through on_sent; an error may name parts it did not report.
+            missing = [m for m in exc.sent_message_ids if m not in sent]
+            if missing:
+                sent.extend(missing)
+                await self._record_parts(delivery_id, {**progress, "message_ids": list(sent)})
+            await self._after_error(exc, delivery_id, subscriber.id, tenant.platform)
         else:
             self._count(tenant.platform, "sent", late=delivery.late)
             await self._finish(
                 delivery_id,
                 status="sent",
-                ref={"channel_id": ref.channel_id, "message_ids": [*sent, *ref.message_ids]},
+                ref={**progress, "channel_id": ref.channel_id, "message_ids": list(sent)},
             )
+
+    async def _after_error(
+        self,
+        exc: PermanentDeliveryError | TransientDeliveryError,
+        delivery_id: int,
+        subscriber_id: int,
+        platform: str,
+    ) -> None:
+        if isinstance(exc, PermanentDeliveryError):
+            self._count(platform, "failed")
+            await self._after_permanent(
+                delivery_id, subscriber_id, exc.reason, disable=exc.disable_subscription
+            )
+        else:
+            self._count(platform, "retried")
+            await self._after_transient(delivery_id, exc.reason, exc.retry_after)
+
+    async def _record_parts(self, delivery_id: int, progress: dict[str, Any]) -> None:
+        """Store what has been posted so far, and renew this worker's claim on the row."""
+        async with self._sessionmaker.begin() as session:
+            delivery = await self._owned(session, delivery_id)
+            delivery.message_ref = progress
+            delivery.claimed_at = self._clock()
+
+    async def _owned(self, session: AsyncSession, delivery_id: int) -> Delivery:
+        delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.claimed_by != self._worker:
+            raise LeaseLost(delivery_id)
+        return delivery
+
+    async def _release(self, delivery_id: int) -> None:
+        async with self._sessionmaker.begin() as session:
+            delivery = await self._owned(session, delivery_id)
+            delivery.status = "pending"
+            delivery.claimed_by = None
+            delivery.next_attempt_at = self._clock()
 
     def _count(self, platform: str, status: str, *, late: bool = False) -> None:
         if self._metrics is not None:
             self._metrics.deliveries.labels(platform, status).inc()
             if late:
                 self._metrics.deliveries_late.labels(platform).inc()
+
+    async def _edition_at(self, moment: datetime) -> BriefingContext:
+        async with self._sessionmaker() as session:
+            return await load_edition(session, now=moment, until=moment, seen_before=moment)
 
     async def _current_edition(self) -> BriefingContext:
         async with self._edition_lock:
@@ -340,8 +431,7 @@ class DeliveryService:
     ) -> None:
         now = self._clock()
         async with self._sessionmaker.begin() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            assert delivery is not None
+            delivery = await self._owned(session, delivery_id)
             delivery.status = status
             delivery.attempts += 1
             delivery.last_error = error
@@ -351,18 +441,14 @@ class DeliveryService:
                 delivery.sent_at = now
 
     async def _after_transient(
-        self, delivery_id: int, reason: str, retry_after: float | None, sent: tuple[str, ...]
+        self, delivery_id: int, reason: str, retry_after: float | None
     ) -> None:
         now = self._clock()
         async with self._sessionmaker.begin() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            if delivery is None:
-                return
+            delivery = await self._owned(session, delivery_id)
             delivery.attempts += 1
             delivery.last_error = reason
             delivery.claimed_by = None
-            if sent:
-                delivery.message_ref = {**(delivery.message_ref or {}), "message_ids": list(sent)}
             if delivery.attempts >= self._retry.max_attempts:
                 delivery.status = "failed"
                 log.warning(
@@ -385,19 +471,19 @@ class DeliveryService:
         )
 
     async def _after_permanent(
-        self, delivery_id: int, subscriber_id: int, reason: str, sent: tuple[str, ...]
+        self, delivery_id: int, subscriber_id: int, reason: str, *, disable: bool
     ) -> None:
         now = self._clock()
         async with self._sessionmaker.begin() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            subscriber = await session.get(Subscriber, subscriber_id)
-            assert delivery is not None and subscriber is not None
+            delivery = await self._owned(session, delivery_id)
             delivery.status = "failed"
             delivery.attempts += 1
             delivery.last_error = reason
             delivery.claimed_by = None
-            if sent:
-                delivery.message_ref = {**(delivery.message_ref or {}), "message_ids": list(sent)}
+            if not disable:
+                return
+            subscriber = await session.get(Subscriber, subscriber_id)
+            assert subscriber is not None
             subscriber.enabled = False
             subscriber.disabled_reason = reason
             subscriber.updated_at = now
@@ -420,3 +506,7 @@ class DeliveryService:
             reason,
             extra={"delivery_id": delivery_id, "subscriber_id": subscriber_id},
         )
+
+
+class LeaseLost(Exception):
+    """Another worker took this delivery over (our claim aged past the lease)."""

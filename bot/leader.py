@@ -61,8 +61,8 @@ class SchedulerLeadership:
             while not stop.is_set():
                 try:
                     await self._lead_until(stop, check=None)
-                except (SQLAlchemyError, OSError):
-                    log.warning("scheduler stopped on a database error; restarting", exc_info=True)
+                except Exception:  # the scheduler must come back, whatever stopped it
+                    log.warning("scheduler stopped on an error; restarting", exc_info=True)
                     await _wait(stop, self._interval)
             return
         while not stop.is_set():
@@ -91,6 +91,8 @@ class SchedulerLeadership:
                                 await conn.commit()
             except (DBAPIError, SQLAlchemyError, OSError) as exc:
                 log.warning("scheduler election: database unavailable (%s)", type(exc).__name__)
+            except Exception:  # a bug in one term of leadership must not end the bot
+                log.exception("scheduler stopped on an error; standing for election again")
             await _wait(stop, self._interval)
 
     async def _lead_until(

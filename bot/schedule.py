@@ -148,6 +148,7 @@ class DigestScheduler:
         self._grace = grace
         self._late_after = late_after
         self.name = name
+        self._synced: int | None = None
         jobstores: dict[str, Any] = {}
         # APScheduler 3 calls its job store synchronously on the event loop. On PostgreSQL that
         # is a few milliseconds on a table of its own. On SQLite the whole database has one
@@ -197,8 +198,19 @@ class DigestScheduler:
         return [s for s in rows if is_scheduled(s)]
 
     async def sync(self) -> None:
-        """Make the jobs match the subscriber rows (stable ids; unchanged jobs are kept)."""
-        wanted = {f"{JOB_PREFIX}{s.id}": s for s in await self._scheduled_subscribers()}
+        """Make the jobs match the subscriber rows (stable ids; unchanged jobs are kept).
+
+        Cheap when nothing changed: the schedule fields are compared with the last sync's
+        before APScheduler's job store (read synchronously, on PostgreSQL) is touched, since the
+        leader calls this every few seconds.
+        """
+        subscribers = await self._scheduled_subscribers()
+        fingerprint = hash(
+            tuple((s.id, s.delivery_time, s.timezone, tuple(s.days)) for s in subscribers)
+        )
+        if fingerprint == self._synced:
+            return
+        wanted = {f"{JOB_PREFIX}{s.id}": s for s in subscribers}
         for job in self._scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
                 job.remove()
@@ -216,6 +228,7 @@ class DigestScheduler:
                 replace_existing=True,
                 name=f"digest for subscriber {subscriber.id}",
             )
+        self._synced = fingerprint
         log.info("scheduler synced: %d digest jobs", len(wanted))
 
     async def fire(self, subscriber_id: int) -> None:

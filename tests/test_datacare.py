@@ -419,3 +419,28 @@ async def test_the_periodic_job_deletes_in_batches_with_the_same_result(db: Data
     async with db.sessionmaker() as session:
         left = set((await session.execute(select(Item.content_hash))).scalars())
     assert left == {"edge", "fresh", "liked"}
+
+
+async def test_a_channel_without_a_schedule_exports_and_imports(
+    sqlite_db: Database, postgres_db: Database
+) -> None:
+    """Send-now on an unscheduled channel leaves it with no delivery time; export must cope."""
+    async with sqlite_db.sessionmaker.begin() as session:
+        tenant = await get_or_create_tenant(session, platform="slack", external_id="T9", now=NOW)
+        await get_or_create_subscriber(
+            session,
+            tenant_id=tenant.id,
+            kind="channel",
+            external_id="C42",
+            now=NOW,
+            defaults={"delivery_time": ""},
+        )
+    async with sqlite_db.sessionmaker() as session:
+        document = await export_config(session, now=NOW)
+    [channel] = document["subscribers"]
+    assert channel["delivery_time"] == ""
+    async with postgres_db.sessionmaker.begin() as session:
+        await import_config(session, document, now=NOW)
+    async with postgres_db.sessionmaker() as session:
+        again = await export_config(session, now=NOW)
+    assert again["subscribers"] == document["subscribers"]

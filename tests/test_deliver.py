@@ -15,7 +15,12 @@ from sqlalchemy import select
 
 from bot.deliver import DeliveryService, RetryPolicy
 from bot.pacing import Pacer, RateLimit
-from bot.platform import Destination, TransientDeliveryError
+from bot.platform import (
+    Destination,
+    MessageRef,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from storage.models import AuditLog, Delivery, Subscriber
 from tests.chat_api import ChatApiConfig, HttpChatAdapter, serve_chat_api
 from tests.conftest import Database
@@ -200,7 +205,9 @@ async def test_a_half_sent_briefing_resumes_from_the_next_part(sqlite_db: Databa
 
             platform = "chat"
 
-            async def send_briefing(self, dest, briefing, *, start_part=0, idempotency_key=None):  # type: ignore[no-untyped-def]
+            async def send_briefing(  # type: ignore[no-untyped-def]
+                self, dest, briefing, *, start_part=0, idempotency_key=None, on_sent=None
+            ):
                 calls.append(start_part)
                 if len(calls) == 1:
                     one = HttpChatAdapter(base_url=api.base_url, parts=3)
@@ -208,7 +215,11 @@ async def test_a_half_sent_briefing_resumes_from_the_next_part(sqlite_db: Databa
                     await one.close()
                     raise TransientDeliveryError("timed out", sent_message_ids=(first,))
                 return await adapter.send_briefing(
-                    dest, briefing, start_part=start_part, idempotency_key=idempotency_key
+                    dest,
+                    briefing,
+                    start_part=start_part,
+                    idempotency_key=idempotency_key,
+                    on_sent=on_sent,
                 )
 
         service = DeliveryService(
@@ -273,3 +284,155 @@ async def test_a_worker_killed_mid_fanout_and_restarted_delivers_each_digest_onc
         counts = api.per_channel()
     assert sorted(counts.values()) == [2] * 40  # two parts each, none twice
     assert await _statuses(sqlite_db) == {sid: ["sent"] for sid in ids}
+
+
+async def test_a_worker_claims_no_more_than_it_can_start(sqlite_db: Database) -> None:
+    now = _now()
+    ids = await add_subscribers(sqlite_db, 5, now=now)
+    service = DeliveryService(
+        sessionmaker=sqlite_db.sessionmaker,
+        adapters={},
+        clock=_now,
+        worker_id="small",
+        concurrency=2,
+    )
+    await _open_all(service, ids, now)
+    assert await service.process_due() == 2
+    statuses = await _statuses(sqlite_db)
+    assert (
+        sorted(s for rows in statuses.values() for s in rows) == ["pending"] * 3 + ["sending"] * 2
+    )
+    await service.drain()
+
+
+async def test_stopping_mid_briefing_hands_it_back_and_a_restart_sends_the_rest(
+    sqlite_db: Database,
+) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    [sid] = await add_subscribers(sqlite_db, 1, now=now)
+    with serve_chat_api(ChatApiConfig()) as api:
+        # One part a second: the stop lands while part 2 waits for the pacer.
+        slow = HttpChatAdapter(
+            base_url=api.base_url, parts=3, pacer=Pacer(per_destination=RateLimit(1, 1.0))
+        )
+        first = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": slow},
+            clock=_now,
+            worker_id="first",
+        )
+        await first.open_digest(sid, now)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(first.run(stop, poll=0.05, shutdown_grace=0.2))
+        while not api.messages:
+            await asyncio.sleep(0.01)
+        stop.set()
+        await worker
+        await slow.close()
+        assert len(api.messages) == 1
+        async with sqlite_db.sessionmaker() as session:
+            row = (await session.execute(select(Delivery))).scalar_one()
+        assert row.status == "pending" and row.message_ref is not None
+        assert len(row.message_ref["message_ids"]) == 1
+        fast = HttpChatAdapter(base_url=api.base_url, parts=3)
+        second = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": fast},
+            clock=_now,
+            worker_id="second",
+        )
+        await second.deliver_all()
+        await fast.close()
+        texts = [text for _channel, text, _at in api.messages]
+    assert len(texts) == 3 and len(set(texts)) == 3  # every part once, none repeated
+    assert await _statuses(sqlite_db) == {sid: ["sent"]}
+
+
+async def test_a_digest_due_before_an_unsubscribe_is_not_sent_after_it(
+    sqlite_db: Database,
+) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    [sid] = await add_subscribers(sqlite_db, 1, now=now, kind="user")
+    with serve_chat_api(ChatApiConfig(rate_5xx=1.0)) as api:
+        adapter = HttpChatAdapter(base_url=api.base_url)
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": adapter},
+            clock=_now,
+            worker_id="t",
+            retry=RetryPolicy(base=0.01, cap=0.01),
+        )
+        await service.open_digest(sid, now)
+        await service.process_due()
+        await service.drain()  # the first attempt failed with a 502
+        async with sqlite_db.sessionmaker.begin() as session:
+            user = await session.get(Subscriber, sid)
+            assert user is not None
+            user.sectors = []  # /brief unsubscribe all
+        api.config.rate_5xx = 0.0
+        await service.deliver_all()
+        await adapter.close()
+        assert api.messages == []
+    async with sqlite_db.sessionmaker() as session:
+        row = (await session.execute(select(Delivery))).scalar_one()
+    assert (row.status, row.last_error) == ("skipped", "no longer subscribed")
+
+
+async def test_a_refused_message_fails_the_delivery_but_keeps_the_subscription(
+    sqlite_db: Database,
+) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    [sid] = await add_subscribers(sqlite_db, 1, now=now)
+
+    class Refusing:
+        platform = "chat"
+
+        async def send_briefing(self, dest, briefing, **kwargs):  # type: ignore[no-untyped-def]
+            raise PermanentDeliveryError("invalid_blocks", disable_subscription=False)
+
+    service = DeliveryService(
+        sessionmaker=sqlite_db.sessionmaker,
+        adapters={"chat": Refusing()},
+        clock=_now,
+        worker_id="t",
+    )  # type: ignore[dict-item]
+    await service.open_digest(sid, now)
+    await service.deliver_all()
+    async with sqlite_db.sessionmaker() as session:
+        row = (await session.execute(select(Delivery))).scalar_one()
+        subscriber = await session.get(Subscriber, sid)
+    assert (row.status, row.last_error) == ("failed", "invalid_blocks")
+    assert subscriber is not None and subscriber.enabled
+
+
+async def test_a_worker_whose_claim_was_taken_over_records_nothing(sqlite_db: Database) -> None:
+    now = _now()
+    await seed_news(sqlite_db, now)
+    [sid] = await add_subscribers(sqlite_db, 1, now=now)
+
+    class TakenOver:
+        """While this worker sends, another worker takes the row over (its lease ran out)."""
+
+        platform = "chat"
+
+        async def send_briefing(self, dest, briefing, **kwargs):  # type: ignore[no-untyped-def]
+            async with sqlite_db.sessionmaker.begin() as session:
+                row = (await session.execute(select(Delivery))).scalar_one()
+                row.claimed_by = "other-worker"
+            return MessageRef(platform="chat", channel_id="c", message_ids=("1",))
+
+    service = DeliveryService(
+        sessionmaker=sqlite_db.sessionmaker,
+        adapters={"chat": TakenOver()},
+        clock=_now,
+        worker_id="slow",
+    )  # type: ignore[dict-item]
+    await service.open_digest(sid, now)
+    await service.process_due()
+    await service.drain()
+    async with sqlite_db.sessionmaker() as session:
+        row = (await session.execute(select(Delivery))).scalar_one()
+    assert (row.status, row.claimed_by) == ("sending", "other-worker")

@@ -29,13 +29,20 @@ async def recent_items(
 
 
 async def news_since(
-    session: AsyncSession, *, since: datetime, until: datetime | None = None
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    seen_before: datetime | None = None,
 ) -> list[tuple[Item, Feed]]:
-    """Items that are news (not backlog) published or first seen in [since, until)."""
+    """Items that are news (not backlog) published or first seen in [since, until), and
+    stored no later than ``seen_before`` when given."""
     when = func.coalesce(Item.published_at, Item.first_seen_at)
     conditions = [Item.is_backlog.is_(False), when >= since]
     if until is not None:
         conditions.append(when < until)
+    if seen_before is not None:
+        conditions.append(Item.first_seen_at <= seen_before)
     query = (
         select(Item, Feed)
         .join(Feed, Feed.id == Item.feed_id)
