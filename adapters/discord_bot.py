@@ -94,7 +94,6 @@ _PERMANENT_REASONS = {
     160005: "the thread is locked",
 }
 _DESTINATION_STATUSES = {
-    401: "the bot token is not valid (unauthorized)",
     403: "the bot may not post there (forbidden)",
     404: "the channel or user was not found",
 }
@@ -1045,6 +1044,13 @@ def _delivery_error(exc: BaseException, sent: tuple[str, ...]) -> DeliveryError:
         if exc.code in _PERMANENT_REASONS:
             return PermanentDeliveryError(_PERMANENT_REASONS[exc.code], sent_message_ids=sent)
         detail = f"({exc.status}, code {exc.code}): {exc.text[:200]}"
+        if exc.status == 401:
+            # The bot's own token: every destination fails alike, so disable none of them.
+            return PermanentDeliveryError(
+                f"Discord refused the bot token {detail}",
+                sent_message_ids=sent,
+                disable_subscription=False,
+            )
         if exc.status in _DESTINATION_STATUSES:
             return PermanentDeliveryError(
                 f"{_DESTINATION_STATUSES[exc.status]} {detail}", sent_message_ids=sent

@@ -76,11 +76,6 @@ PERMANENT_ERRORS: dict[str, str] = {
     "is_archived": "the channel is archived",
     "channel_is_archived": "the channel is archived",
     "not_in_channel": "the bot is not a member of the channel",
-    "account_inactive": "the bot's account or the workspace is inactive",
-    "token_revoked": "the app was uninstalled or its token revoked",
-    "token_expired": "the bot token expired",
-    "invalid_auth": "the bot token is not valid",
-    "not_authed": "no bot token was sent",
     "missing_scope": "the app lacks a permission (scope) it needs; reinstall it",
     "cannot_dm_bot": "the destination is a bot, which cannot receive DMs",
     "user_not_found": "the user no longer exists",
@@ -95,6 +90,17 @@ PERMANENT_ERRORS: dict[str, str] = {
 }
 """Slack error codes about the destination that retrying cannot fix, with the reason shown to
 admins; the subscription is disabled."""
+
+CREDENTIAL_ERRORS: dict[str, str] = {
+    "account_inactive": "the bot's account or the workspace is inactive",
+    "token_revoked": "the app was uninstalled or its token revoked",
+    "token_expired": "the bot token expired",
+    "invalid_auth": "the bot token is not valid",
+    "not_authed": "no bot token was sent",
+}
+"""Slack error codes about the bot's own credentials: every destination of the workspace fails
+alike, so the delivery fails but no subscription is disabled (a reinstall or a new token brings
+them all back)."""
 
 REFUSED_MESSAGE_ERRORS: dict[str, str] = {
     "invalid_blocks": "Slack refused the message layout",
@@ -495,6 +501,12 @@ class SlackAdapter:
         if error in PERMANENT_ERRORS:
             return PermanentDeliveryError(
                 f"{PERMANENT_ERRORS[error]} ({error}, {where})", sent_message_ids=sent
+            )
+        if error in CREDENTIAL_ERRORS:
+            raise PermanentDeliveryError(
+                f"{CREDENTIAL_ERRORS[error]} ({error}, {where})",
+                sent_message_ids=sent,
+                disable_subscription=False,
             )
         if error in REFUSED_MESSAGE_ERRORS:
             return PermanentDeliveryError(
