@@ -542,3 +542,12 @@ async def test_deliveries_carry_an_enforced_nonce_per_part(env: Env) -> None:
     assert len(posts) == len(ref.message_ids) > 1
     assert [p.json["nonce"] for p in posts] == [f"sb-42.{i}" for i in range(len(posts))]
     assert all(p.json["enforce_nonce"] is True for p in posts)
+
+
+async def test_a_rejected_token_fails_without_disabling_the_subscription(env: Env) -> None:
+    env.api.fail(f"/channels/{CHANNEL}/messages", 401, code=0)
+    with pytest.raises(PermanentDeliveryError, match="bot token") as caught:
+        await env.adapter.send_briefing(
+            Destination("discord", GUILD, "channel", CHANNEL), briefing()
+        )
+    assert not caught.value.disable_subscription
