@@ -164,6 +164,9 @@ def test_retry_after_and_max_age_parsing() -> None:
         ("[fe80::1]", "link-local"),
         ("[fc00::1]", "private"),
         ("[::ffff:10.0.0.1]", "private"),
+        ("[64:ff9b::a9fe:a9fe]", "link-local"),  # NAT64 of 169.254.169.254
+        ("[2002:a00:1::]", "private"),  # 6to4 of 10.0.0.1
+        ("[2001:0:4136:e378:8000:63bf:f5ff:fffe]", "private"),  # Teredo of 10.0.0.1
     ],
 )
 def test_non_public_ip_literals_are_refused(host: str, kind: str) -> None:

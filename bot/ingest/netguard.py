@@ -77,9 +77,10 @@ class AddressPolicy:
             return f"{address} is not an IP address"
         if self.allow_private:
             return None
-        # ::ffff:10.0.0.1 reaches 10.0.0.1; judge the IPv4 address it carries.
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        # ::ffff:10.0.0.1 reaches 10.0.0.1, and so can the translation prefixes (NAT64
+        # 64:ff9b::/96, 6to4 2002::/16, Teredo): judge the IPv4 address they carry.
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = _embedded_ipv4(ip) or ip
         if any(ip in net for net in self.allowed_networks):
             return None
         kind = _address_kind(ip)
@@ -109,6 +110,21 @@ def _is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
 
 
 def _address_kind(ip: IPAddress) -> str | None:
