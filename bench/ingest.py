@@ -57,7 +57,7 @@ WORDS = [
 ]
 
 
-def build_routes(n_feeds: int, n_items: int) -> dict[str, Route]:
+def build_routes(n_feeds: int, n_items: int, latency: float = 0.0) -> dict[str, Route]:
     """Feeds shaped like real ones: HTML summaries of a few sentences, RFC 822 dates."""
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     routes = {}
@@ -80,7 +80,7 @@ def build_routes(n_feeds: int, n_items: int) -> dict[str, Route]:
                     ),
                 )
             )
-        routes[f"/feed/{f}.xml"] = Route(body=make_rss(entries), conditional=True)
+        routes[f"/feed/{f}.xml"] = Route(body=make_rss(entries), conditional=True, delay=latency)
     return routes
 
 
@@ -197,12 +197,19 @@ def main() -> None:
         default=0,
         help="IngestService(parse_processes=N): 0 parses in a thread, N>0 in N processes",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds each response waits, as a server across the internet would (default 0: "
+        "pure loopback, as the issue asks)",
+    )
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.urls, args.parse_processes)
         return
 
-    routes = build_routes(args.feeds, args.items)
+    routes = build_routes(args.feeds, args.items, args.latency)
     body_mb = sum(len(r.body) for r in routes.values()) / 1e6
     with serve_in_process(routes) as server, tempfile.TemporaryDirectory() as tmp:
         urls_file = Path(tmp) / "urls.json"
@@ -219,7 +226,7 @@ def main() -> None:
     ]
     print(
         f"{args.feeds} feeds x {args.items} items, {body_mb:.1f} MB of XML, loopback, "
-        f"parse_processes={args.parse_processes}"
+        f"server latency {args.latency * 1000:.0f} ms, parse_processes={args.parse_processes}"
     )
     print(f"{'run':36} {'seconds':>8} {'ratio':>7} {'peak RSS MB':>12}")
     for name, secs, ratio, rss in rows:
@@ -237,6 +244,7 @@ def main() -> None:
                 "feeds": args.feeds,
                 "items_per_feed": args.items,
                 "parse_processes": args.parse_processes,
+                "latency_seconds": args.latency,
                 "naive_seconds": round(naive["seconds"], 3),
                 "naive_entries": naive["entries"],
                 "first_pass_seconds": round(ours["first_seconds"], 3),

@@ -110,8 +110,12 @@ async def _ingest(
             clock=ctx.clock,
             settings=ctx.settings,
             after_store=ItemClassifier(),
+            parse_processes=ctx.settings.parse_processes,
         )
-        return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
+        try:
+            return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
+        finally:
+            await asyncio.to_thread(service.close)
 
 
 @feeds_app.command("add")

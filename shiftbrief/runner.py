@@ -104,18 +104,28 @@ async def ingest_loop(
             clock=ctx.clock,
             settings=ctx.settings,
             after_store=after_store,
+            parse_processes=ctx.settings.parse_processes,
         )
-        while not stop.is_set():
-            try:
-                report = await service.run_pass()
-                for result in report.results:
-                    metrics.feeds_fetched.labels(result.status).inc()
-                metrics.items_ingested.inc(report.new_items)
-            except Exception:
-                log.exception("ingest pass failed; trying again in %s s", interval)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    await stop.wait()
+        try:
+            await _ingest_until(service, stop, interval=interval, metrics=metrics)
+        finally:
+            await asyncio.to_thread(service.close)
+
+
+async def _ingest_until(
+    service: IngestService, stop: asyncio.Event, *, interval: float, metrics: Metrics
+) -> None:
+    while not stop.is_set():
+        try:
+            report = await service.run_pass()
+            for result in report.results:
+                metrics.feeds_fetched.labels(result.status).inc()
+            metrics.items_ingested.inc(report.new_items)
+        except Exception:
+            log.exception("ingest pass failed; trying again in %s s", interval)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval):
+                await stop.wait()
 
 
 async def retention_loop(

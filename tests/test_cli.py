@@ -146,7 +146,12 @@ async def test_ingest_json_then_brief_and_classify(cli: Cli) -> None:
             "new_items": 1,
         }
         server.set("/feed.xml", body=make_rss(entries))
-        second = json.loads((await cli("ingest", "--json", "--all", **private)).stdout)
+        # This pass parses in a worker process (SHIFTBRIEF_PARSE_PROCESSES) and stops it after.
+        second = json.loads(
+            (
+                await cli("ingest", "--json", "--all", SHIFTBRIEF_PARSE_PROCESSES="1", **private)
+            ).stdout
+        )
         assert second["new_items"] == 1
     brief = json.loads((await cli("brief", "--format", "json", "--sectors", "quantum")).stdout)
     titles = [s["lead"]["title"] for s in brief["sections"]]
