@@ -42,6 +42,17 @@ async def _statuses(db: Database) -> dict[int, list[str]]:
     return found
 
 
+def _service(db: Database, adapters: dict[str, object], **options: object) -> DeliveryService:
+    """A delivery worker on ``db`` with the real clock (tests override what they need)."""
+    return DeliveryService(
+        sessionmaker=db.sessionmaker,
+        adapters=adapters,  # type: ignore[arg-type]
+        clock=_now,
+        worker_id=str(options.pop("worker_id", "t")),
+        **options,  # type: ignore[arg-type]
+    )
+
+
 async def _open_all(service: DeliveryService, ids: list[int], fire: datetime) -> None:
     for sid in ids:
         assert await service.open_digest(sid, fire)
@@ -65,12 +76,8 @@ async def test_every_digest_arrives_once_despite_429_5xx_and_timeouts(sqlite_db:
         adapter = HttpChatAdapter(
             base_url=api.base_url, timeout=0.4, pacer=Pacer(per_destination=RateLimit(5, 1.0))
         )
-        service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker,
-            adapters={"chat": adapter},
-            clock=_now,
-            worker_id="t",
-            retry=RetryPolicy(max_attempts=10, base=0.02, cap=0.1),
+        service = _service(
+            sqlite_db, {"chat": adapter}, retry=RetryPolicy(max_attempts=10, base=0.02, cap=0.1)
         )
         await _open_all(service, ids, now)
         async with asyncio.timeout(60):
@@ -92,12 +99,7 @@ async def test_a_second_trigger_for_the_same_period_sends_nothing_more(
     ids = await add_subscribers(db, 3, now=now)
     with serve_chat_api(ChatApiConfig()) as api:
         adapter = HttpChatAdapter(base_url=api.base_url)
-        service = DeliveryService(
-            sessionmaker=db.sessionmaker,
-            adapters={"chat": adapter},
-            clock=_now,
-            worker_id="t",
-        )
+        service = _service(db, {"chat": adapter})
         await _open_all(service, ids, now)
         await service.deliver_all()
         assert not await service.open_digest(ids[0], now)  # the same period again
@@ -114,12 +116,7 @@ async def test_a_gone_channel_disables_its_subscription_with_a_notice(
     ids = await add_subscribers(sqlite_db, 3, now=now)
     with serve_chat_api(ChatApiConfig(gone_channels=frozenset({"channel-C0001"}))) as api:
         adapter = HttpChatAdapter(base_url=api.base_url)
-        service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker,
-            adapters={"chat": adapter},
-            clock=_now,
-            worker_id="t",
-        )
+        service = _service(sqlite_db, {"chat": adapter})
         await _open_all(service, ids, now)
         await service.deliver_all()
         await adapter.close()
@@ -140,12 +137,8 @@ async def test_transient_failures_stop_after_the_bounded_attempts(sqlite_db: Dat
     config = ChatApiConfig(rate_5xx=1.0)
     with serve_chat_api(config) as api:
         adapter = HttpChatAdapter(base_url=api.base_url)
-        service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker,
-            adapters={"chat": adapter},
-            clock=_now,
-            worker_id="t",
-            retry=RetryPolicy(max_attempts=3, base=0.01, cap=0.02),
+        service = _service(
+            sqlite_db, {"chat": adapter}, retry=RetryPolicy(max_attempts=3, base=0.01, cap=0.02)
         )
         await service.open_digest(sid, now)
         await service.deliver_all()
@@ -182,9 +175,7 @@ async def test_one_slow_destination_does_not_delay_the_others(sqlite_db: Databas
     with serve_chat_api(ChatApiConfig()) as api:
         inner = HttpChatAdapter(base_url=api.base_url)
         slow = _SlowAdapter(inner, delay=1.0)
-        service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker, adapters={"chat": slow}, clock=_now, worker_id="t"
-        )  # type: ignore[dict-item]
+        service = _service(sqlite_db, {"chat": slow})  # type: ignore[dict-item]
         await _open_all(service, ids, now)
         await service.deliver_all()
         await inner.close()
@@ -222,11 +213,9 @@ async def test_a_half_sent_briefing_resumes_from_the_next_part(sqlite_db: Databa
                     on_sent=on_sent,
                 )
 
-        service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker,
-            adapters={"chat": FailAfterFirstPart()},
-            clock=_now,
-            worker_id="t",  # type: ignore[dict-item]
+        service = _service(
+            sqlite_db,
+            {"chat": FailAfterFirstPart()},  # type: ignore[dict-item]
             retry=RetryPolicy(base=0.01, cap=0.01),
         )
         await service.open_digest(sid, now)
@@ -357,13 +346,7 @@ async def test_a_digest_due_before_an_unsubscribe_is_not_sent_after_it(
     [sid] = await add_subscribers(sqlite_db, 1, now=now, kind="user")
     with serve_chat_api(ChatApiConfig(rate_5xx=1.0)) as api:
         adapter = HttpChatAdapter(base_url=api.base_url)
-        service = DeliveryService(
-            sessionmaker=sqlite_db.sessionmaker,
-            adapters={"chat": adapter},
-            clock=_now,
-            worker_id="t",
-            retry=RetryPolicy(base=0.01, cap=0.01),
-        )
+        service = _service(sqlite_db, {"chat": adapter}, retry=RetryPolicy(base=0.01, cap=0.01))
         await service.open_digest(sid, now)
         await service.process_due()
         await service.drain()  # the first attempt failed with a 502
@@ -393,12 +376,7 @@ async def test_a_refused_message_fails_the_delivery_but_keeps_the_subscription(
         async def send_briefing(self, dest, briefing, **kwargs):  # type: ignore[no-untyped-def]
             raise PermanentDeliveryError("invalid_blocks", disable_subscription=False)
 
-    service = DeliveryService(
-        sessionmaker=sqlite_db.sessionmaker,
-        adapters={"chat": Refusing()},
-        clock=_now,
-        worker_id="t",
-    )  # type: ignore[dict-item]
+    service = _service(sqlite_db, {"chat": Refusing()})  # type: ignore[dict-item]
     await service.open_digest(sid, now)
     await service.deliver_all()
     async with sqlite_db.sessionmaker() as session:
