@@ -919,7 +919,8 @@ class DiscordAdapter:
         sector: str | None = None,
     ) -> None:
         """Store a feedback press and show it: the message's buttons change in DMs; in a shared
-        channel message only the presser sees an acknowledgement."""
+        channel message only the presser sees an acknowledgement. "More on <sector>" answers
+        with the sector's summary, for the presser only."""
         async with self._sessionmaker.begin() as session:
             await record_feedback(
                 session,
@@ -932,6 +933,13 @@ class DiscordAdapter:
                 now=self._clock(),
                 sector_key=sector,
             )
+        if kind == "more" and sector:
+            # "More on <sector>" answers with that sector's summary, only for the presser.
+            async def summary(_context: _Context) -> cmd.Command:
+                return cmd.SectorSummary(sector=sector)
+
+            await self.run_command(interaction, summary)
+            return
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if interaction.guild_id is None and interaction.message is not None:

@@ -28,6 +28,7 @@ from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryE
 from storage.models import Feedback, Subscriber
 from tests.conftest import Database
 from tests.discord_api import APP_ID, FakeDiscord, user_json
+from tests.seed import seed_news
 
 GUILD = "1000000000000000001"
 CHANNEL = "1000000000000000002"
@@ -476,11 +477,17 @@ async def test_vote_press_in_a_dm_is_stored_and_shown_on_the_message(env: Env) -
     assert (row.user_id, row.story_key, row.kind, row.value) == (USER, "s7", "vote", -1)
 
 
-async def test_more_press_in_a_channel_is_stored_and_acknowledged_privately(env: Env) -> None:
+async def test_more_press_is_stored_and_answers_with_the_sector_summary_privately(
+    env: Env,
+) -> None:
+    await seed_news(env.db, NOW)
     env.receive(press("sb:m:ai:s7", in_guild=True))
-    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    await env.api.wait_for(lambda: len(followups(env.api)) >= 1)
     [ack] = callbacks(env.api)
-    assert ack["type"] == 4 and ack["data"]["flags"] & 64
+    assert ack["type"] == 5 and ack["data"]["flags"] & 64  # deferred, only for the presser
+    answer = followups(env.api)[0]
+    assert answer["flags"] & 64
+    assert "Open large language model matches" in json.dumps(answer, ensure_ascii=False)
     [row] = await stored_feedback(env.db)
     assert (row.kind, row.sector_key, row.story_key, row.tenant_id) == ("more", "ai", "s7", GUILD)
 
