@@ -892,6 +892,8 @@ _AI: tuple[Term, ...] = (
         "DeepSeek",
         "Qwen",
         "Cohere",
+        "Databricks",
+        "Anysphere",
         "Sam Altman",
         "Gemma",
         "Kimi",
