@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, ClassVar
@@ -70,6 +71,8 @@ SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read
 RESPONSE_URL_POSTS = 5
 """Slack accepts at most five posts to one response_url."""
 RATE_LIMIT_RETRIES = 2
+USER_LOCALES_KEPT = 4096
+"""How many (workspace, user) locales the adapter remembers; the least recently used go first."""
 
 PERMANENT_ERRORS: dict[str, str] = {
     "channel_not_found": "the channel no longer exists or the bot cannot see it",
@@ -159,6 +162,39 @@ def sync_url_of(async_url: str) -> str:
     )
 
 
+class UserLocales:
+    """The Slack locale of recently seen users, per (workspace, user), at most ``size`` of them.
+
+    A user whose lookup succeeded is known even without a locale (``None``), so they are not
+    asked about again; a failed lookup leaves them unknown, to be asked next time.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._locales: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+
+    def knows(self, team_id: str, user_id: str) -> bool:
+        return (team_id, user_id) in self._locales
+
+    def get(self, team_id: str, user_id: str) -> str | None:
+        """The locale remembered for the user (None when unknown or not given)."""
+        key = (team_id, user_id)
+        if key not in self._locales:
+            return None
+        self._locales.move_to_end(key)
+        return self._locales[key]
+
+    def put(self, team_id: str, user_id: str, locale: str | None) -> None:
+        key = (team_id, user_id)
+        self._locales[key] = locale
+        self._locales.move_to_end(key)
+        while len(self._locales) > self._size:
+            self._locales.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._locales)
+
+
 class SlackAdapter:
     """Runs ShiftBrief in Slack, in Socket Mode or HTTP mode.
 
@@ -193,6 +229,7 @@ class SlackAdapter:
         self._mounted = False
         self._installation_store: AsyncSQLAlchemyInstallationStore | None = None
         self._state_store: AsyncSQLAlchemyOAuthStateStore | None = None
+        self._locales = UserLocales(USER_LOCALES_KEPT)
         self.app = self._build_app()
 
     # ------------------------------------------------------------------ set-up and lifecycle
@@ -354,37 +391,62 @@ class SlackAdapter:
         team = str(body.get("team_id") or "")
         user = str(body.get("user_id") or "")
         channel = body.get("channel_id")
-        is_admin = False
-        # users.info only for admin commands, in every spelling the parser accepts
-        # ("brief admin", full-width "ａｄｍｉｎ"), so a real admin is never refused.
-        if cmd.names_admin_command(text):
-            is_admin = await self.is_admin(client, user)
+        # Admin status is asked for admin commands only, in every spelling the parser accepts
+        # ("brief admin", full-width "ａｄｍｉｎ"), so a real admin is never refused; it is never
+        # cached, so a demoted admin loses the commands at once.
+        admin_command = cmd.names_admin_command(text)
+        needs_admin_check = admin_command and user not in self._settings.admin_user_ids
+        profile: dict[str, Any] | None = None
+        if needs_admin_check or not self._locales.knows(team, user):
+            # One users.info call answers both questions.
+            profile = await self._user_profile(client, team, user)
+        is_admin = admin_command and (
+            user in self._settings.admin_user_ids
+            or bool(profile and (profile.get("is_admin") or profile.get("is_owner")))
+        )
         invocation = cmd.Invocation(
             platform=self.platform,
             tenant_id=team,
             user_id=user,
             channel_id=str(channel) if channel else None,
             is_admin=is_admin,
+            locale=self._locales.get(team, user),
         )
         reply = await self._require_dispatcher().handle(
             cmd.CommandRequest(cmd.CommandText(text), invocation)
         )
         await self._answer(client, invocation, reply, respond)
 
-    async def is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
-        """Whether ``user_id`` may run admin commands: a configured id, or a workspace admin
-        or owner according to users.info."""
-        if user_id in self._settings.admin_user_ids:
-            return True
+    async def _user_profile(
+        self, client: AsyncWebClient, team_id: str, user_id: str
+    ) -> dict[str, Any] | None:
+        """``user_id``'s users.info record, remembering its locale; None when Slack failed.
+
+        Slack sends no locale with commands, so this is how a new user's first answer comes in
+        their language (the dispatcher uses ``Invocation.locale`` only for new users).
+        """
         try:
-            info = await client.users_info(user=user_id)
+            info = await client.users_info(user=user_id, include_locale=True)
         except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError):
             log.warning(
-                "users.info failed for %s; treating as not an admin", user_id, exc_info=True
+                "users.info failed for %s/%s; no locale, not an admin",
+                team_id,
+                user_id,
+                exc_info=True,
             )
-            return False
-        profile = info.get("user") or {}
-        return bool(profile.get("is_admin") or profile.get("is_owner"))
+            return None
+        profile = info.get("user")
+        if not isinstance(profile, dict):
+            return None
+        locale = profile.get("locale")
+        self._locales.put(team_id, user_id, locale if isinstance(locale, str) else None)
+        return profile
+
+    async def _locale_of(self, client: AsyncWebClient, team_id: str, user_id: str) -> str | None:
+        """``user_id``'s Slack locale (such as ``ja-JP``), from memory or users.info."""
+        if not self._locales.knows(team_id, user_id):
+            await self._user_profile(client, team_id, user_id)
+        return self._locales.get(team_id, user_id)
 
     async def _answer(
         self,
@@ -686,6 +748,7 @@ class SlackAdapter:
             tenant_id=team_id,
             user_id=user_id,
             channel_id=(body.get("channel") or {}).get("id"),
+            locale=await self._locale_of(client, team_id, user_id),
         )
         reply = await self._require_dispatcher().handle(
             cmd.CommandRequest(cmd.CommandText(f"sector {sector}"), invocation)

@@ -42,6 +42,7 @@ class SlackAPI:
 
     calls: list[Call] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """users.info records by user id (``is_admin``, ``is_owner``, ``locale`` such as "ja-JP")."""
     failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     runner: web.AppRunner | None = None
     port: int = 0
@@ -117,7 +118,10 @@ class SlackAPI:
                 "bot_id": "B0001",
             }
         if method == "users.info":
-            user = self.users.get(str(args.get("user")), {})
+            user = dict(self.users.get(str(args.get("user")), {}))
+            # Like Slack, the locale only when asked for (slack_sdk sends the flag as "1").
+            if str(args.get("include_locale", "")).lower() not in ("1", "true"):
+                user.pop("locale", None)
             return {"ok": True, "user": {"id": args.get("user"), **user}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}

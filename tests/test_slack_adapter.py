@@ -19,7 +19,7 @@ import sqlalchemy
 from sqlalchemy import select
 
 from adapters.render_slack import VOTE_UP, render_briefing_messages
-from adapters.slack import SlackAdapter
+from adapters.slack import SlackAdapter, UserLocales
 from bot.commands import CommandRequest, CommandText, Invocation
 from bot.config import Settings
 from bot.deliver import DeliveryService
@@ -254,14 +254,95 @@ async def test_a_workspace_admin_is_recognised_in_every_spelling_the_parser_acce
     assert [c.args["user"] for c in slack.api.called("users.info")] == [ADMIN]
 
 
-async def test_users_info_is_asked_only_for_admin_commands(slack: Slack) -> None:
-    await slack.command("today", name="a")
-    await slack.answers("a")
-    assert slack.api.called("users.info") == []
-    await slack.command("admin feeds list", user="UPLAIN", name="b")
-    (answer,) = await slack.answers("b")
+async def test_a_japanese_slack_user_is_answered_in_japanese_from_the_first_command(
+    slack: Slack,
+) -> None:
+    slack.api.users["UJA"] = {"locale": "ja-JP"}
+    await slack.command("subscribe ai", user="UJA")
+    (answer,) = await slack.answers()
+    assert "を購読しました" in all_text(answer)
+    (lookup,) = slack.api.called("users.info")
+    assert lookup.args["user"] == "UJA" and lookup.args["include_locale"] in ("1", "true")
+    async with slack.sessionmaker() as session:
+        user = (
+            await session.execute(select(Subscriber).where(Subscriber.external_id == "UJA"))
+        ).scalar_one()
+    assert user.language == "ja"
+
+
+async def test_a_users_locale_is_looked_up_once_not_on_every_command(slack: Slack) -> None:
+    slack.api.users["UJA"] = {"locale": "ja-JP"}
+    slack.api.users["UEN"] = {"locale": "en-GB"}
+    for name, user, text in [
+        ("a", "UJA", "follow chips"),
+        ("b", "UJA", "mute crypto"),
+        ("c", "UEN", "follow chips"),
+        ("d", "UEN", "today"),
+    ]:
+        await slack.command(text, user=user, name=name)
+        await slack.answers(name)
+    assert [c.args["user"] for c in slack.api.called("users.info")] == ["UJA", "UEN"]
+    (second,) = await slack.answers("b")
+    assert "ミュート" in all_text(second)
+    (english,) = await slack.answers("c")
+    assert "Following" in all_text(english)
+
+
+async def test_an_admin_command_asks_users_info_once_for_both_admin_and_locale(
+    slack: Slack,
+) -> None:
+    slack.api.users["UJADMIN"] = {"is_admin": True, "locale": "ja-JP"}
+    await slack.command("admin sectors add space Space 宇宙", user="UJADMIN", name="a")
+    (added,) = await slack.answers("a")
+    assert "セクター `space`" in all_text(added)
+    assert len(slack.api.called("users.info")) == 1
+    # Admin status is asked again for every admin command (an admin may have been demoted) ...
+    slack.api.users["UJADMIN"]["is_admin"] = False
+    await slack.command("admin feeds list", user="UJADMIN", name="b")
+    (refused,) = await slack.answers("b")
+    assert "管理者専用" in all_text(refused)
+    assert len(slack.api.called("users.info")) == 2
+    # ... but not for ordinary ones, whose locale is remembered.
+    await slack.command("today", user="UJADMIN", name="c")
+    await slack.answers("c")
+    assert len(slack.api.called("users.info")) == 2
+
+
+async def test_a_plain_user_asking_for_an_admin_command_is_refused(slack: Slack) -> None:
+    await slack.command("admin feeds list", user="UPLAIN")
+    (answer,) = await slack.answers()
     assert [c.args["user"] for c in slack.api.called("users.info")] == ["UPLAIN"]
     assert "for workspace admins" in all_text(answer)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Failure(error="user_not_found"), Failure(status=500, body="Internal Server Error")],
+)
+async def test_a_users_info_failure_still_answers_in_english_and_asks_again_next_time(
+    slack: Slack, failure: Failure
+) -> None:
+    slack.api.users["UJA"] = {"locale": "ja-JP"}
+    slack.api.fail("users.info", failure)
+    await slack.command("follow chips", user="UJA", name="a")
+    (answer,) = await slack.answers("a")
+    assert "Following" in all_text(answer)
+    # Nothing was remembered from the failure, so the next command asks Slack again.
+    await slack.command("today", user="UJA", name="b")
+    await slack.answers("b")
+    assert len(slack.api.called("users.info")) == 2
+
+
+def test_remembered_locales_are_bounded_and_the_least_recently_used_go_first() -> None:
+    locales = UserLocales(3)
+    for user in ("U1", "U2", "U3"):
+        locales.put(TEAM_ID, user, "ja-JP")
+    assert locales.get(TEAM_ID, "U1") == "ja-JP"  # U1 used: U2 is now the oldest
+    locales.put(TEAM_ID, "U4", None)
+    assert len(locales) == 3
+    assert not locales.knows(TEAM_ID, "U2")
+    assert locales.knows(TEAM_ID, "U4") and locales.get(TEAM_ID, "U4") is None
+    assert not locales.knows("T0002", "U1")  # per workspace: user ids are not global
 
 
 async def test_feed_text_that_would_ping_arrives_as_text(slack: Slack) -> None:
