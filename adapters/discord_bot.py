@@ -99,6 +99,95 @@ _DESTINATION_STATUSES = {
 }
 """Statuses that are about the destination (or the bot's access) whatever their code."""
 
+JA_DESCRIPTIONS: dict[str, str] = {
+    # The group and its admin subgroup.
+    "Your daily tech briefing": "毎日のテックニュースまとめ",
+    "Server admin: feeds, schedules, sectors": "サーバー管理: フィード、配信予定、セクター",
+    # Subcommands.
+    "Commands, and your current settings": "コマンドの一覧と、いまの設定",
+    "Your personalised briefing, now (only you see it)": (
+        "あなた向けのまとめを今すぐ表示（本人にだけ表示）"
+    ),
+    "One sector's summary": "ひとつのセクターのまとめ",
+    "Search past stories": "過去の記事を検索",
+    "Add sectors to your briefing": "まとめに入れるセクターを追加",
+    "Drop sectors (all: stop the briefing)": "セクターを外す（all で配信を止める）",
+    "Rank stories with this keyword higher": "このキーワードを含む記事を上位に表示",
+    "Stop following a keyword": "キーワードのフォローをやめる",
+    "Hide stories with this keyword": "このキーワードを含む記事を表示しない",
+    "Show a muted keyword again": "ミュートしたキーワードを元に戻す",
+    "When and how you get your briefing": "まとめを受け取る時刻と形式",
+    "Add a feed": "フィードを追加",
+    "Remove a feed": "フィードを削除",
+    "List feeds and their ids": "フィードと ID の一覧",
+    "Feeds that fail or went quiet": "エラーが続く、または更新の止まったフィード",
+    "Post a digest to a channel": "チャンネルへの定期配信を設定",
+    "List channel digests": "チャンネル配信の一覧",
+    "Stop a channel digest": "チャンネル配信を止める",
+    "Post a channel's digest now": "チャンネルのまとめを今すぐ投稿",
+    "Create a sector": "セクターを作成",
+    "List sectors": "セクターの一覧",
+    "Attach an explainer link": "解説リンクを登録",
+    # Options.
+    "One command or group to explain": "説明を見たいコマンドまたはグループ",
+    "The sector": "セクター",
+    "YYYY-MM-DD, today or yesterday": "YYYY-MM-DD、today（今日）または yesterday（昨日）",
+    "Words to look for (quotes for a phrase)": "探す語（語句はクォートで囲む）",
+    "A sector": "セクター",
+    "Another sector": "別のセクター",
+    "A sector, or all": "セクター、または all",
+    "A word or phrase": "単語または語句",
+    "Delivery time, HH:MM (24-hour)": "配信時刻、HH:MM（24 時間表記）",
+    "Time zone, Area/City": "タイムゾーン、Area/City 形式（例: Asia/Tokyo）",
+    "Which days": "配信する曜日",
+    "Language": "言語",
+    "Short or full": "short（短め）または full（詳しく）",
+    "The feed's http(s) address": "フィードの http(s) アドレス",
+    "Sector hint": "想定するセクター",
+    "The feed id from feeds-list": "feeds-list に表示されるフィード ID",
+    "Where to post": "投稿先",
+    "HH:MM (24-hour)": "HH:MM（24 時間表記）",
+    "Only this sector (default: all)": "このセクターだけ（省略時はすべて）",
+    "The schedule id from schedule-list": "schedule-list に表示される配信 ID",
+    "The channel": "チャンネル",
+    "Up to 32 lowercase letters, digits, - or _": "英小文字・数字・- または _ で 32 文字まで",
+    "English name": "英語の名前",
+    "Japanese name": "日本語の名前",
+    "Extra terms, comma-separated": "追加の語（カンマ区切り）",
+    "A sector key, or a keyword": "セクターのキー、またはキーワード",
+    "The link": "リンク",
+    "What the link is": "リンクの内容",
+}
+"""Japanese descriptions for the /brief tree, by their English text (what discord.py hands the
+translator). Every description must have one: a test checks the synced payload."""
+
+
+class BriefTranslator(app_commands.Translator):
+    """Gives Japanese Discord clients (locale ``ja``) Japanese descriptions.
+
+    Command, option and choice names stay English on purpose: the grammar is the same on every
+    platform and in every language, so help texts and the Slack command read alike.
+    """
+
+    DESCRIPTIONS: ClassVar[frozenset[app_commands.TranslationContextLocation]] = frozenset(
+        {
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.group_description,
+            app_commands.TranslationContextLocation.parameter_description,
+        }
+    )
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        if locale is not discord.Locale.japanese or context.location not in self.DESCRIPTIONS:
+            return None
+        return JA_DESCRIPTIONS.get(string.message)
+
+
 DAY_CHOICES = [
     app_commands.Choice(name="every day", value="daily"),
     app_commands.Choice(name="weekdays (mon-fri)", value="mon-fri"),
@@ -301,18 +390,31 @@ class ShiftBriefClient(discord.AutoShardedClient):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton, MoreButton)
+        await use_translator(self)
         # With shards split over processes, the one running shard 0 syncs for all of them.
         if self.shard_ids is None or 0 in self.shard_ids:
             await sync_if_changed(self)
 
 
-def command_payload(client: ShiftBriefClient) -> list[dict[str, Any]]:
-    """The command definitions as Discord receives them on sync."""
-    return [c.to_dict(client.tree) for c in client.tree.get_commands()]
+async def use_translator(client: ShiftBriefClient) -> None:
+    """Set the tree's translator (Japanese descriptions), unless one is set already."""
+    if client.tree.translator is None:
+        await client.tree.set_translator(BriefTranslator())
 
 
-def command_hash(client: ShiftBriefClient) -> str:
-    text = json.dumps(command_payload(client), sort_keys=True, ensure_ascii=False)
+async def command_payload(client: ShiftBriefClient) -> list[dict[str, Any]]:
+    """The command definitions as Discord receives them on sync, localisations included."""
+    await use_translator(client)
+    translator = client.tree.translator
+    assert translator is not None
+    return [
+        await c.get_translated_payload(client.tree, translator) for c in client.tree.get_commands()
+    ]
+
+
+async def command_hash(client: ShiftBriefClient) -> str:
+    """A hash of the synced payload: a changed translation is a change worth a sync."""
+    text = json.dumps(await command_payload(client), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -335,6 +437,8 @@ async def sync_commands(client: ShiftBriefClient, guild_id: int | None = None) -
     Returns:
         The names of the commands Discord now has.
     """
+    # The tree syncs what its translator gives; without one Discord would get no Japanese.
+    await use_translator(client)
     if guild_id is not None:
         guild = discord.Object(id=guild_id)
         client.tree.copy_global_to(guild=guild)
@@ -343,7 +447,7 @@ async def sync_commands(client: ShiftBriefClient, guild_id: int | None = None) -
         synced = await client.tree.sync()
     path = client.adapter.sync_state_path
     state = _read_sync_state(path)
-    state[_sync_key(client, guild_id)] = command_hash(client)
+    state[_sync_key(client, guild_id)] = await command_hash(client)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
     log.info("synced %d Discord commands (guild=%s)", len(synced), guild_id or "global")
@@ -353,7 +457,7 @@ async def sync_commands(client: ShiftBriefClient, guild_id: int | None = None) -
 async def sync_if_changed(client: ShiftBriefClient) -> bool:
     """Sync the global commands only when their definition changed since the last sync."""
     state = _read_sync_state(client.adapter.sync_state_path)
-    if state.get(_sync_key(client, None)) == command_hash(client):
+    if state.get(_sync_key(client, None)) == await command_hash(client):
         return False
     await sync_commands(client)
     return True
@@ -1076,13 +1180,17 @@ def _delivery_error(exc: BaseException, sent: tuple[str, ...]) -> DeliveryError:
 
 
 __all__ = [
+    "JA_DESCRIPTIONS",
+    "BriefTranslator",
     "DiscordAdapter",
     "MoreButton",
     "ShiftBriefClient",
     "VoteButton",
+    "command_hash",
     "command_payload",
     "defuse_mentions",
     "feedback_view",
     "sync_commands",
     "sync_if_changed",
+    "use_translator",
 ]

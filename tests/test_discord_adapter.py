@@ -20,7 +20,7 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from adapters.discord_bot import DiscordAdapter, command_payload
+from adapters.discord_bot import JA_DESCRIPTIONS, DiscordAdapter, command_payload
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.models import Briefing, SectorSection, SourceRef, StoryEntry
@@ -516,6 +516,7 @@ def _check_options(options: list[dict[str, Any]], where: str) -> None:
         label = f"{where} {option['name']}"
         assert NAME.match(option["name"]) and option["name"] == option["name"].lower(), label
         assert 1 <= len(option["description"]) <= 100, label
+        _check_localisations(option, label)
         choices = option.get("choices", [])
         assert len(choices) <= 25, label
         for choice in choices:
@@ -528,17 +529,80 @@ def _check_options(options: list[dict[str, Any]], where: str) -> None:
             _check_options(option.get("options", []), label)
 
 
+def _check_localisations(option: dict[str, Any], where: str) -> None:
+    descriptions = option.get("description_localizations") or {}
+    for locale, text in descriptions.items():
+        assert 1 <= len(text) <= 100, f"{where} ({locale})"
+    # Names stay English: one grammar everywhere.
+    assert not option.get("name_localizations"), where
+
+
 async def test_command_tree_payload_fits_discords_limits(env: Env) -> None:
-    payload = command_payload(env.adapter.client)
+    payload = await command_payload(env.adapter.client)
     assert len(payload) <= 100
     for command in payload:
         assert NAME.match(command["name"]) and command["name"] == command["name"].lower()
         assert 1 <= len(command["description"]) <= 100
+        _check_localisations(command, command["name"])
         _check_options(command.get("options", []), command["name"])
     # The whole grammar is there.
     brief = payload[0]
     subs = {o["name"] for o in brief["options"]}
     assert {"today", "sector", "search", "subscribe", "unsubscribe", "settings", "admin"} <= subs
+
+
+def _described(option: dict[str, Any], where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every described thing under ``option``: the group, subgroups, subcommands and options."""
+    label = f"{where} {option['name']}".strip()
+    found = [(label, option)]
+    for child in option.get("options", []):
+        found += _described(child, label)
+    return found
+
+
+async def test_synced_commands_carry_japanese_descriptions_everywhere(
+    api: FakeDiscord, sqlite_db: Database, tmp_path: Path
+) -> None:
+    adapter = make_adapter(api, sqlite_db, tmp_path / "sync.json")
+    await adapter.login(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+    await adapter.close()
+    (put,) = api.requests("PUT", f"/applications/{APP_ID}/commands")
+    (brief,) = put.json
+    described = _described(brief)
+    labels = [label for label, _ in described]
+    assert {"brief", "brief today", "brief admin", "brief admin feeds-add url"} <= set(labels)
+    assert {"brief settings tz", "brief search words"} <= set(labels)
+    missing = [label for label, o in described if "ja" not in o["description_localizations"]]
+    assert missing == []
+    for label, option in described:
+        japanese = option["description_localizations"]["ja"]
+        assert 1 <= len(japanese) <= 100, label
+        assert japanese != option["description"], label
+        assert set(option["description_localizations"]) == {"ja"}, label
+    assert brief["description_localizations"]["ja"] == "毎日のテックニュースまとめ"
+    # Choice names stay what the grammar accepts.
+    days = next(o for label, o in described if label == "brief settings days")
+    assert all(not c.get("name_localizations") for c in days["choices"])
+
+
+async def test_a_changed_translation_is_synced_again(
+    api: FakeDiscord, sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "sync.json"
+
+    async def login_once() -> None:
+        adapter = make_adapter(api, sqlite_db, state)
+        await adapter.login(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+        await adapter.close()
+
+    await login_once()
+    monkeypatch.setitem(JA_DESCRIPTIONS, "Search past stories", "これまでの記事から探す")
+    await login_once()
+    await login_once()
+    puts = api.requests("PUT", f"/applications/{APP_ID}/commands")
+    assert len(puts) == 2
+    search = next(o for _, o in _described(puts[1].json[0]) if o["name"] == "search")
+    assert search["description_localizations"] == {"ja": "これまでの記事から探す"}
 
 
 async def test_deliveries_carry_an_enforced_nonce_per_part(env: Env) -> None:
