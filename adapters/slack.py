@@ -592,20 +592,29 @@ class SlackAdapter:
             client, team_id=str(context.get("team_id") or ""), user_id=event["user"]
         )
 
-    async def _subscriber(self, session: AsyncSession, team_id: str, user_id: str) -> Subscriber:
+    async def _subscriber(
+        self, session: AsyncSession, team_id: str, user_id: str, *, locale: str | None = None
+    ) -> Subscriber:
         now = self._clock()
         tenant = await sub_repo.get_or_create_tenant(
             session, platform=self.platform, external_id=team_id, now=now
         )
         subscriber, _ = await sub_repo.get_or_create_subscriber(
-            session, tenant_id=tenant.id, kind="user", external_id=user_id, now=now
+            session,
+            tenant_id=tenant.id,
+            kind="user",
+            external_id=user_id,
+            now=now,
+            # A user who opens the Home tab before any /brief starts in their Slack language.
+            defaults={"language": cmd.language_from_locale(locale)},
         )
         return subscriber
 
     async def publish_home(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> None:
         """Publish ``user_id``'s Home tab: settings and today's top stories."""
+        locale = await self._locale_of(client, team_id, user_id)
         async with self._sessionmaker.begin() as session:
-            user = await self._subscriber(session, team_id, user_id)
+            user = await self._subscriber(session, team_id, user_id, locale=locale)
             sectors = await load_sector_defs(session)
             edition = await load_edition(session, now=self._clock())
             briefing = edition.compose(profile_of(user, all_sectors=[s.key for s in sectors]))

@@ -537,6 +537,31 @@ async def test_cannot_dm_a_bot_is_permanent(slack: Slack) -> None:
 # --------------------------------------------------------------------------- App Home, buttons
 
 
+async def test_opening_the_home_tab_first_starts_a_japanese_user_in_japanese(
+    slack: Slack,
+) -> None:
+    slack.api.users["UHOME"] = {"locale": "ja-JP"}
+    event = {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": "Ev9",
+        "event_time": int(NOW.timestamp()),
+        "event": {"type": "app_home_opened", "user": "UHOME", "channel": "D9", "tab": "home"},
+    }
+    assert (await slack.post(json.dumps(event))).status == 200
+    published = await wait_for(slack, "views.publish")
+    assert "設定" in json.dumps(published.args["view"], ensure_ascii=False)
+    async with slack.sessionmaker() as session:
+        user = (
+            await session.execute(
+                sqlalchemy.select(Subscriber).where(Subscriber.external_id == "UHOME")
+            )
+        ).scalar_one()
+    assert user.language == "ja"
+
+
 async def test_app_home_publishes_and_a_checkbox_change_saves(slack: Slack) -> None:
     await add_item(slack.sessionmaker, "New AI model beats benchmark on language tasks")
     event = {
