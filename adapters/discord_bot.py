@@ -163,10 +163,11 @@ translator). Every description must have one: a test checks the synced payload."
 
 
 class BriefTranslator(app_commands.Translator):
-    """Gives Japanese Discord clients (locale ``ja``) Japanese descriptions.
+    """Gives Japanese Discord clients (locale ``ja``) Japanese descriptions and choice labels.
 
-    Command, option and choice names stay English on purpose: the grammar is the same on every
-    platform and in every language, so help texts and the Slack command read alike.
+    Command and option names stay English on purpose: the grammar is the same on every platform
+    and in every language, so help texts and the Slack command read alike. Choice labels are
+    only what the reader picks from (their values are the grammar's), so they are translated.
     """
 
     DESCRIPTIONS: ClassVar[frozenset[app_commands.TranslationContextLocation]] = frozenset(
@@ -183,19 +184,42 @@ class BriefTranslator(app_commands.Translator):
         locale: discord.Locale,
         context: app_commands.TranslationContextTypes,
     ) -> str | None:
-        if locale is not discord.Locale.japanese or context.location not in self.DESCRIPTIONS:
+        if locale is not discord.Locale.japanese:
+            return None
+        if context.location is app_commands.TranslationContextLocation.choice_name:
+            return JA_CHOICES.get(string.message)
+        if context.location not in self.DESCRIPTIONS:
             return None
         return JA_DESCRIPTIONS.get(string.message)
 
 
+JA_CHOICES: dict[str, str] = {
+    "every day": "毎日",
+    "weekdays (mon-fri)": "平日（月〜金）",
+    "weekends (sat, sun)": "週末（土・日）",
+    "mon, wed, fri": "月・水・金",
+    "tue, thu": "火・木",
+    "monday": "月曜日",
+    "tuesday": "火曜日",
+    "wednesday": "水曜日",
+    "thursday": "木曜日",
+    "friday": "金曜日",
+    "saturday": "土曜日",
+    "sunday": "日曜日",
+    "short": "短め",
+    "full": "詳しく",
+}
+"""Japanese labels of the fixed choices (days and length); languages are named in their own."""
+
+
 DAY_CHOICES = [
-    app_commands.Choice(name="every day", value="daily"),
-    app_commands.Choice(name="weekdays (mon-fri)", value="mon-fri"),
-    app_commands.Choice(name="weekends (sat, sun)", value="sat,sun"),
-    app_commands.Choice(name="mon, wed, fri", value="mon,wed,fri"),
-    app_commands.Choice(name="tue, thu", value="tue,thu"),
+    app_commands.Choice(name=app_commands.locale_str("every day"), value="daily"),
+    app_commands.Choice(name=app_commands.locale_str("weekdays (mon-fri)"), value="mon-fri"),
+    app_commands.Choice(name=app_commands.locale_str("weekends (sat, sun)"), value="sat,sun"),
+    app_commands.Choice(name=app_commands.locale_str("mon, wed, fri"), value="mon,wed,fri"),
+    app_commands.Choice(name=app_commands.locale_str("tue, thu"), value="tue,thu"),
     *(
-        app_commands.Choice(name=name, value=name[:3])
+        app_commands.Choice(name=app_commands.locale_str(name), value=name[:3])
         for name in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     ),
 ]
@@ -204,8 +228,8 @@ LANG_CHOICES = [
     app_commands.Choice(name="日本語", value="ja"),
 ]
 LENGTH_CHOICES = [
-    app_commands.Choice(name="short", value="short"),
-    app_commands.Choice(name="full", value="full"),
+    app_commands.Choice(name=app_commands.locale_str("short"), value="short"),
+    app_commands.Choice(name=app_commands.locale_str("full"), value="full"),
 ]
 HELP_TOPICS = [
     "today",

@@ -580,9 +580,13 @@ async def test_synced_commands_carry_japanese_descriptions_everywhere(
         assert japanese != option["description"], label
         assert set(option["description_localizations"]) == {"ja"}, label
     assert brief["description_localizations"]["ja"] == "毎日のテックニュースまとめ"
-    # Choice names stay what the grammar accepts.
+    # Choice labels are translated; their values stay what the grammar accepts.
     days = next(o for label, o in described if label == "brief settings days")
-    assert all(not c.get("name_localizations") for c in days["choices"])
+    by_value = {c["value"]: c for c in days["choices"]}
+    assert by_value["daily"]["name"] == "every day"
+    assert by_value["daily"]["name_localizations"] == {"ja": "毎日"}
+    assert by_value["mon-fri"]["name_localizations"] == {"ja": "平日（月〜金）"}
+    assert all(1 <= len(c["name_localizations"]["ja"]) <= 100 for c in days["choices"])
 
 
 async def test_a_changed_translation_is_synced_again(
