@@ -30,7 +30,7 @@ from storage.models import (
     Tenant,
 )
 from storage.repositories.archive import search_items
-from storage.repositories.feeds import add_feed, due_feeds
+from storage.repositories.feeds import add_feed, claim_due_feeds
 from storage.repositories.sectors import add_reading, add_sector
 from storage.repositories.subscribers import get_or_create_subscriber, get_or_create_tenant
 from tests.conftest import Database
@@ -178,8 +178,8 @@ async def test_imported_feeds_are_due_at_once_and_their_first_fetch_is_backlog(
     later = NOW + timedelta(days=3)
     async with sqlite_db.sessionmaker.begin() as session:
         await import_config(session, document, now=later)
-    async with sqlite_db.sessionmaker() as session:
-        due = await due_feeds(session, now=later)
+    async with sqlite_db.sessionmaker.begin() as session:
+        due = await claim_due_feeds(session, now=later, lease=timedelta(minutes=10))
     assert [f.url for f in due] == ["https://grid.example/rss"]  # the other one is disabled
     assert due[0].state.backlog_done is False
 

@@ -391,9 +391,15 @@ async def test_feed_repository_refuses_duplicates_and_skips_disabled(sqlite_db: 
             await feed_repo.add_feed(session, url="https://a.example/feed", now=START)
         b.disabled = True
     async with sqlite_db.sessionmaker.begin() as session:
-        due = await feed_repo.due_feeds(session, now=START)
+        lease = timedelta(minutes=10)
+        assert (
+            await feed_repo.claim_due_feeds(session, now=START - timedelta(seconds=1), lease=lease)
+            == []
+        )
+        due = await feed_repo.claim_due_feeds(session, now=START, lease=lease)
         assert [f.id for f in due] == [a.id]
-        assert await feed_repo.due_feeds(session, now=START - timedelta(seconds=1)) == []
+        # Claimed: another process asking now gets nothing until the lease runs out.
+        assert await feed_repo.claim_due_feeds(session, now=START, lease=lease) == []
         assert len(await feed_repo.list_feeds(session)) == 2
         assert await feed_repo.remove_feed(session, a.id) is True
         assert await feed_repo.remove_feed(session, a.id) is False

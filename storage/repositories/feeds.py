@@ -76,20 +76,6 @@ async def remove_feed(session: AsyncSession, feed_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-async def due_feeds(session: AsyncSession, *, now: datetime, all_feeds: bool = False) -> list[Feed]:
-    """Enabled feeds whose next check has come (or every enabled feed), most overdue first."""
-    query = (
-        select(Feed)
-        .join(FeedState, FeedState.feed_id == Feed.id)
-        .where(Feed.disabled.is_(False))
-        .order_by(FeedState.next_check_at, Feed.id)
-    )
-    if not all_feeds:
-        query = query.where(FeedState.next_check_at <= now)
-    result = await session.scalars(query)
-    return list(result)
-
-
 async def claim_due_feeds(
     session: AsyncSession,
     *,
