@@ -118,8 +118,3 @@ async def deliveries_since(
     if tenant_id is not None:
         query = query.where(Subscriber.tenant_id == tenant_id)
     return [(d, s) for d, s in (await session.execute(query)).all()]
-
-
-async def periods_of(session: AsyncSession, subscriber_id: int) -> Sequence[str]:
-    query = select(Delivery.period_key).where(Delivery.subscriber_id == subscriber_id)
-    return list((await session.execute(query)).scalars())

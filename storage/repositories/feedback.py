@@ -48,8 +48,3 @@ async def record_feedback(
         row.value, row.created_at = value, now
     await session.flush()
     return row
-
-
-async def feedback_for_story(session: AsyncSession, story_key: str) -> list[Feedback]:
-    query = select(Feedback).where(Feedback.story_key == story_key).order_by(Feedback.id)
-    return list((await session.execute(query)).scalars())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Item
@@ -251,24 +251,3 @@ async def update_item_text(
     item.content_hash = content_hash
     if published_at is not None:
         item.published_at = published_at
-
-
-async def count_items(session: AsyncSession, *, feed_id: int | None = None) -> int:
-    """How many items are stored (for one feed, when given)."""
-    query = select(func.count()).select_from(Item)
-    if feed_id is not None:
-        query = query.where(Item.feed_id == feed_id)
-    return int((await session.execute(query)).scalar_one())
-
-
-async def recent_published(
-    session: AsyncSession, *, feed_id: int, limit: int = 20
-) -> list[datetime]:
-    """Publication times of a feed's newest dated items, newest first (its posting pace)."""
-    result = await session.scalars(
-        select(Item.published_at)
-        .where(Item.feed_id == feed_id, Item.published_at.is_not(None))
-        .order_by(Item.published_at.desc())
-        .limit(limit)
-    )
-    return [when for when in result if when is not None]

@@ -93,8 +93,3 @@ async def audit(
         AuditLog(tenant_id=tenant_id, actor=actor, action=action, detail=dict(detail), at=now)
     )
     await session.flush()
-
-
-async def audit_entries(session: AsyncSession, *, limit: int = 50) -> list[AuditLog]:
-    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
