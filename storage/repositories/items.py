@@ -13,9 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Item
 from storage.search import search_text
 
-_CHUNK = 400
-"""Keys per IN (...) query; well under SQLite's bound-parameter limit."""
-
 
 @dataclass(frozen=True, slots=True)
 class KnownItem:
@@ -39,70 +36,13 @@ class KnownItems:
     by_hash: dict[str, KnownItem]
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-async def find_known_items(
-    session: AsyncSession,
-    *,
-    feed_id: int,
-    guids: Iterable[str],
-    links: Iterable[str],
-    hashes: Iterable[str],
-) -> KnownItems:
-    """Stored items of ``feed_id`` matching any of the given GUIDs, links or content hashes.
-
-    Only the candidates are loaded (indexed lookups), never the whole feed's history.
-    """
-    columns = (
-        Item.id,
-        Item.guid,
-        Item.link,
-        Item.content_hash,
-        Item.title,
-        Item.summary,
-        Item.published_at,
-    )
-    rows: dict[int, KnownItem] = {}
-    guid_list, link_list, hash_list = sorted(set(guids)), sorted(set(links)), sorted(set(hashes))
-    if max(len(guid_list), len(link_list), len(hash_list)) <= _CHUNK:
-        # The common case: one round trip (ingest is latency-bound on the driver's thread).
-        conditions = [
-            column.in_(values)
-            for column, values in (
-                (Item.guid, guid_list),
-                (Item.link, link_list),
-                (Item.content_hash, hash_list),
-            )
-            if values
-        ]
-        if conditions:
-            result = await session.execute(
-                select(*columns).where(Item.feed_id == feed_id, or_(*conditions))
-            )
-            rows = {row.id: KnownItem(*row) for row in result}
-    else:
-        for column, values in (
-            (Item.guid, guid_list),
-            (Item.link, link_list),
-            (Item.content_hash, hash_list),
-        ):
-            for chunk in _chunks(values):
-                result = await session.execute(
-                    select(*columns).where(Item.feed_id == feed_id, column.in_(chunk))
-                )
-                for row in result:
-                    rows[row.id] = KnownItem(*row)
-    return _index(rows.values())
-
-
 async def find_known_items_of_feeds(
     session: AsyncSession,
     wanted: Mapping[int, tuple[Sequence[str], Sequence[str], Sequence[str]]],
 ) -> dict[int, KnownItems]:
-    """:func:`find_known_items` for several feeds in as few queries as the key counts allow.
+    """Stored items of each feed matching any of its entries' GUIDs, links or content hashes,
+    for several feeds in as few (indexed) queries as the key counts allow; never a feed's whole
+    history.
 
     Args:
         wanted: per feed id, the (GUIDs, links, content hashes) of its incoming entries.
@@ -231,23 +171,3 @@ async def insert_items(
         return []
     result = await session.scalars(insert(Item).returning(Item), values)
     return list(result)
-
-
-async def update_item_text(
-    session: AsyncSession,
-    *,
-    item_id: int,
-    title: str,
-    summary: str,
-    content_hash: str,
-    published_at: datetime | None,
-) -> None:
-    """Replace a stored item's text after its publisher edited it."""
-    item = await session.get(Item, item_id)
-    if item is None:
-        return
-    item.title = title
-    item.summary = summary
-    item.content_hash = content_hash
-    if published_at is not None:
-        item.published_at = published_at
