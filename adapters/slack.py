@@ -155,13 +155,6 @@ async def ignore_retries(
     return None
 
 
-def sync_url_of(async_url: str) -> str:
-    """The synchronous driver URL for ``async_url`` (for tools that need a blocking engine)."""
-    return async_url.replace("sqlite+aiosqlite", "sqlite").replace(
-        "postgresql+asyncpg", "postgresql+psycopg"
-    )
-
-
 class UserLocales:
     """The Slack locale of recently seen users, per (workspace, user), at most ``size`` of them.
 
