@@ -12,11 +12,11 @@ import sys
 from collections.abc import Callable
 from typing import ClassVar, TextIO
 
-from bot.commands import CommandRequest, CommandText, Invocation
-from bot.dispatcher import Dispatcher, Reply
+from bot.briefing.render_text import render_markdown, render_text
+from bot.commands.dispatcher import Dispatcher, Reply
+from bot.commands.grammar import CommandRequest, CommandText, Invocation
 from bot.models import Briefing
 from bot.platform import Destination, MessageRef, OnSent
-from bot.render_text import render_markdown, render_text
 
 
 def render_reply(reply: Reply, *, markdown: bool = False) -> str:

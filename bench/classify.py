@@ -35,9 +35,9 @@ from pathlib import Path
 
 import feedparser
 
-from bot.classify import Classifier
+from bot.briefing.classify import Classifier
+from bot.briefing.sectors import default_sectors
 from bot.models import SectorScore
-from bot.sectors import default_sectors
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_SET = REPO / "tests" / "data" / "classify_dev.tsv"

@@ -17,8 +17,8 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.cluster import cluster_articles
-from bot.compose import BriefingContext, compose_briefing
+from bot.briefing.cluster import cluster_articles
+from bot.briefing.compose import BriefingContext, compose_briefing
 from bot.models import Article, Profile, ReadingLink, SectorDef, SectorScore
 
 NOW = datetime(2026, 1, 20, 7, 0, tzinfo=UTC)

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
-from bot.deliver import DeliveryService, RetryPolicy
-from bot.pacing import Pacer, RateLimit
+from bot.delivery.deliver import DeliveryService, RetryPolicy
+from bot.delivery.pacing import Pacer, RateLimit
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Delivery
 from tests.chat_api import ChatApiConfig, HttpChatAdapter, serve_chat_api

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 from sqlalchemy import insert
 
-from adapters.slack import SlackAdapter
+from adapters.slack.adapter import SlackAdapter
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
-from bot.dispatcher import Dispatcher
-from bot.pacing import Pacer, RateLimit
+from bot.delivery.pacing import Pacer, RateLimit
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Feed, Item, ItemSector
 from storage.search import search_text

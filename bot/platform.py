@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from bot.commands import Invocation
+from bot.commands.grammar import Invocation
 from bot.models import Briefing
 
 if TYPE_CHECKING:
-    from bot.dispatcher import Dispatcher, Reply
+    from bot.commands.dispatcher import Dispatcher, Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ class PlatformAdapter(Protocol):
     long for one), starting at part ``start_part``; it waits on the adapter's ``Pacer`` before
     every message, may retry one message on a rate limit within a bounded number of tries, and
     otherwise raises ``PermanentDeliveryError`` or ``TransientDeliveryError``. Retrying a whole
-    delivery and the ledger are the engine's (bot/deliver.py), not the adapter's.
+    delivery and the ledger are the engine's (bot/delivery/deliver.py), not the adapter's.
 
     ``on_sent(message_id)`` is awaited right after each part is posted, so the engine records it
     before the next part goes out: a process killed mid-briefing resumes after the last part

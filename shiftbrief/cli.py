@@ -26,18 +26,18 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app
-from bot.briefing import ItemClassifier, load_edition, load_sector_defs
-from bot.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
+from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
+from bot.commands.dispatcher import Dispatcher
 from bot.config import ConfigError, Settings, load_settings
 from bot.datacare import TransferError, export_config, import_config
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
-from bot.dispatcher import Dispatcher
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.ingest.service import FeedResult, IngestReport, IngestService
 from bot.models import Profile, SectorDef
-from bot.render_text import briefing_to_json, render_markdown, render_text
 from shiftbrief.logs import configure_logging
 from shiftbrief.runner import run_bot
 from storage.db import current_revision, make_engine, upgrade
@@ -476,7 +476,7 @@ async def discord_sync(
     ] = None,
 ) -> None:
     """Register the /brief commands with Discord (Discord allows 200 creates a day per guild)."""
-    from adapters.discord_bot import DiscordAdapter, sync_commands
+    from adapters.discord.adapter import DiscordAdapter, sync_commands
 
     base = settings()
     if base.discord_token is None:

@@ -5,7 +5,8 @@ ingest loop and the delivery worker stop taking new work, deliveries in flight f
 by ``shutdown_grace``), then the scheduler, the adapters and the HTTP port are closed.
 
 Several processes may run against one PostgreSQL database: one of them runs the scheduler (see
-``bot.leader``), and all of them ingest and deliver, claiming rows so nothing is done twice.
+``bot.delivery.leader``), and all of them ingest and deliver, claiming rows so nothing is done
+twice.
 """
 
 from __future__ import annotations
@@ -23,18 +24,18 @@ from sqlalchemy.engine import make_url
 
 from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app, utc_now
-from bot.briefing import ItemClassifier
+from bot.briefing.edition import ItemClassifier
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.datacare import run_retention
-from bot.deliver import DeliveryService
-from bot.dispatcher import Dispatcher
+from bot.delivery.deliver import DeliveryService
+from bot.delivery.leader import SchedulerLeadership
+from bot.delivery.schedule import DigestScheduler
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.netguard import AddressPolicy
 from bot.ingest.service import IngestService
-from bot.leader import SchedulerLeadership
 from bot.metrics import Metrics
 from bot.platform import PlatformAdapter
-from bot.schedule import DigestScheduler
 from shiftbrief.http import HttpServer, adapters_connected, database_answers
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,13 @@ def configured_adapters(settings: Settings, ctx: AppContext) -> list[PlatformAda
     """Slack and Discord when their tokens are set; the console adapter when neither is."""
     adapters: list[PlatformAdapter] = []
     if settings.slack_bot_token or settings.slack_client_id:
-        from adapters.slack import SlackAdapter
+        from adapters.slack.adapter import SlackAdapter
 
         adapters.append(
             SlackAdapter(settings=settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
         )
     if settings.discord_token:
-        from adapters.discord_bot import DiscordAdapter
+        from adapters.discord.adapter import DiscordAdapter
 
         adapters.append(
             DiscordAdapter(settings=settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)

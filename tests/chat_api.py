@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 import aiohttp
 from aiohttp import web
 
+from bot.briefing.render_text import render_text
+from bot.delivery.pacing import Pacer
 from bot.models import Briefing
-from bot.pacing import Pacer
 from bot.platform import (
     Destination,
     MessageRef,
@@ -31,7 +32,6 @@ from bot.platform import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from bot.render_text import render_text
 
 
 @dataclass

@@ -9,8 +9,8 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from bot.deliver import DeliveryService, RetryPolicy
-from bot.pacing import Pacer, RateLimit
+from bot.delivery.deliver import DeliveryService, RetryPolicy
+from bot.delivery.pacing import Pacer, RateLimit
 from storage.db import make_engine, make_sessionmaker
 from tests.chat_api import HttpChatAdapter
 

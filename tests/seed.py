@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.briefing import ItemClassifier
+from bot.briefing.edition import ItemClassifier
 from storage.models import Feed, FeedState, Item, Subscriber, Tenant
 from tests.conftest import Database
 

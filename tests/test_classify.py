@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.sectors import default_sectors
 from bot.models import SectorDef
-from bot.sectors import default_sectors
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.cluster import cluster_articles, similar_pairs
+from bot.briefing.cluster import cluster_articles, similar_pairs
 from bot.models import Article, SectorScore
 
 T0 = datetime(2026, 1, 20, 6, 0, tzinfo=UTC)

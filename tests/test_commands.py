@@ -8,8 +8,8 @@ import typing
 
 import pytest
 
-from bot import commands
-from bot.commands import (
+from bot.commands import grammar as commands
+from bot.commands.grammar import (
     AdminDeliveries,
     AdminFeedsAdd,
     AdminFeedsHealth,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.cluster import cluster_articles
-from bot.compose import (
+from bot.briefing.cluster import cluster_articles
+from bot.briefing.compose import (
     CATALOG,
     BriefingContext,
     compose_briefing,

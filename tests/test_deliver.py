@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.deliver import DeliveryService, RetryPolicy
-from bot.pacing import Pacer, RateLimit
+from bot.delivery.deliver import DeliveryService, RetryPolicy
+from bot.delivery.pacing import Pacer, RateLimit
 from bot.platform import (
     Destination,
     MessageRef,

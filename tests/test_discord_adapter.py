@@ -20,9 +20,9 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from adapters.discord_bot import JA_DESCRIPTIONS, DiscordAdapter, command_payload
+from adapters.discord.adapter import JA_DESCRIPTIONS, DiscordAdapter, command_payload
+from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
-from bot.dispatcher import Dispatcher
 from bot.models import Briefing, SectorSection, SourceRef, StoryEntry
 from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryError
 from storage.models import Feedback, Subscriber

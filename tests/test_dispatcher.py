@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
-from bot.dispatcher import Dispatcher, Reply
+from bot.commands.dispatcher import Dispatcher, Reply
 from storage.models import AuditLog, Delivery, Feed, FeedState, ItemSector, Subscriber
 from tests.conftest import Database
 from tests.seed import NEWS

@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select, text
 
-from bot.leader import LOCK_KEY
+from bot.delivery.leader import LOCK_KEY
 from storage.db import make_engine, upgrade
 from storage.models import Delivery
 from tests.conftest import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.pacing import Pacer, RateLimit
+from bot.delivery.pacing import Pacer, RateLimit
 
 
 def _max_in_window(times: list[float], period: float) -> int:

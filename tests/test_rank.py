@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from bot.cluster import make_story
+from bot.briefing.cluster import make_story
+from bot.briefing.rank import is_muted, keyword_pattern, rank_stories, score_story
 from bot.models import Profile
-from bot.rank import is_muted, keyword_pattern, rank_stories, score_story
 from tests.test_compose import NOW, art
 
 ENERGY = Profile(sectors=("energy",))

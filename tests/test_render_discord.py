@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from adapters.render_discord import (
+from adapters.discord.render import (
     render_briefing_messages,
     render_reply,
     split_text,
 )
-from bot.dispatcher import Reply
+from bot.commands.dispatcher import Reply
 from bot.models import (
     Briefing,
     KeyPoint,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from adapters.render_slack import (
+from adapters.slack.render import (
     MAX_BLOCKS,
     block_text_size,
     escape_mrkdwn,
@@ -18,7 +18,7 @@ from adapters.render_slack import (
     render_briefing_messages,
     render_reply,
 )
-from bot.dispatcher import Reply
+from bot.commands.dispatcher import Reply
 from bot.models import (
     Briefing,
     KeyPoint,

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot.cluster import cluster_articles
-from bot.compose import compose_briefing
-from bot.models import Profile, ReadingLink
-from bot.render_text import (
+from bot.briefing.cluster import cluster_articles
+from bot.briefing.compose import compose_briefing
+from bot.briefing.render_text import (
     briefing_to_json,
     escape_markdown,
     render_markdown,
     render_text,
     safe_url,
 )
+from bot.models import Profile, ReadingLink
 from tests.test_compose import ALL, ARTICLES, NOW, SECTORS, art
 
 HOSTILE = "[click](http://evil) **x** <script>alert(1)</script> `code` # _y_"
@@ -102,7 +102,7 @@ def test_json_is_serialisable_with_iso_dates() -> None:
 
 
 def test_japanese_headings_are_underlined_to_their_display_width() -> None:
-    from bot.render_text import display_width
+    from bot.briefing.render_text import display_width
 
     assert display_width("本日の重要ポイント") == 18
     assert display_width("Key points") == 10

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from bot.deliver import DeliveryService
-from bot.schedule import (
+from bot.delivery.deliver import DeliveryService
+from bot.delivery.schedule import (
     DigestScheduler,
     digest_trigger,
     fire_times,

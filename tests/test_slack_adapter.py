@@ -18,15 +18,15 @@ import pytest
 import sqlalchemy
 from sqlalchemy import select
 
-from adapters.render_slack import VOTE_UP, render_briefing_messages
-from adapters.slack import SlackAdapter, UserLocales
-from bot.commands import CommandRequest, CommandText, Invocation
+from adapters.slack.adapter import SlackAdapter, UserLocales
+from adapters.slack.render import VOTE_UP, render_briefing_messages
+from bot.commands.dispatcher import Dispatcher
+from bot.commands.grammar import CommandRequest, CommandText, Invocation
 from bot.config import Settings
-from bot.deliver import DeliveryService
-from bot.dispatcher import Dispatcher
-from bot.pacing import Pacer, RateLimit
+from bot.delivery.deliver import DeliveryService
+from bot.delivery.pacing import Pacer, RateLimit
+from bot.delivery.schedule import DigestScheduler
 from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryError
-from bot.schedule import DigestScheduler
 from shiftbrief.runner import Schedules
 from storage.models import AuditLog, Feed, Feedback, Item, ItemSector, Subscriber
 from tests.slack_api import TEAM_ID, Failure, SlackAPI

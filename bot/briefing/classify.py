@@ -5,7 +5,7 @@ terms by their words (a dict lookup per candidate word, longest phrase first), J
 substrings (longest first, each match blanked so it counts once), and a few raw patterns.
 Classifying an item reads its title and the start of its summary once each.
 
-Term syntax (built-in terms in ``bot.sectors`` and admin keywords alike):
+Term syntax (built-in terms in ``bot.briefing.sectors`` and admin keywords alike):
 
 * Plain text. English is matched on word boundaries (ASCII letters and digits only, so ``AI`` is
   found in ``生成AIの`` and in ``AI-powered``) with an optional plural ``s``/``es``; Japanese, which
@@ -33,8 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.models import SectorDef, SectorScore
-from bot.sectors import (
+from bot.briefing.sectors import (
     BUILTIN_TERMS,
     MISLEADING,
     SHARE_PRICE,
@@ -44,6 +43,7 @@ from bot.sectors import (
     Misleading,
     Term,
 )
+from bot.models import SectorDef, SectorScore
 
 TITLE_WEIGHT = 1.0
 SUMMARY_WEIGHT = 0.5

@@ -32,10 +32,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.dispatcher import Reply
+from bot.briefing.render_text import clean_text, safe_url
+from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, phrase
 from bot.models import Briefing, Language, SectorSection, StoryEntry
-from bot.render_text import clean_text, safe_url
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000

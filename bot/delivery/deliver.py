@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.briefing import load_edition, profile_of
-from bot.compose import BriefingContext
+from bot.briefing.compose import BriefingContext
+from bot.briefing.edition import load_edition, profile_of
+from bot.delivery.schedule import is_scheduled, period_key
 from bot.metrics import Metrics
 from bot.platform import (
     Destination,
@@ -32,7 +33,6 @@ from bot.platform import (
     PlatformAdapter,
     TransientDeliveryError,
 )
-from bot.schedule import is_scheduled, period_key
 from storage.models import Delivery, Subscriber, Tenant
 from storage.repositories import deliveries as ledger
 from storage.repositories import subscribers as sub_repo

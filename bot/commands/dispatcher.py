@@ -20,20 +20,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import commands as cmd
-from bot.briefing import (
+from bot.briefing.compose import briefing_date
+from bot.briefing.edition import (
     ItemClassifier,
     load_edition,
     load_sector_defs,
     profile_of,
     reclassify_since,
 )
-from bot.compose import briefing_date
+from bot.commands import grammar as cmd
+from bot.delivery.schedule import next_fire_after
 from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from bot.metrics import Metrics
 from bot.models import Briefing, Language, SectorDef, SourceRef, StoryEntry
-from bot.schedule import next_fire_after
 from storage.models import Subscriber
 from storage.repositories import archive
 from storage.repositories import deliveries as delivery_repo

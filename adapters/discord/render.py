@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.dispatcher import Reply
+from bot.briefing.render_text import clean_text, safe_url
+from bot.commands.dispatcher import Reply
 from bot.models import Briefing, SectorSection, StoryEntry
-from bot.render_text import clean_text, safe_url
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096

@@ -30,7 +30,7 @@ import platformdirs
 from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.render_discord import (
+from adapters.discord.render import (
     DiscordMessage,
     FeedbackRow,
     defuse_mentions,
@@ -38,13 +38,13 @@ from adapters.render_discord import (
     render_reply,
     truncate,
 )
-from bot import commands as cmd
-from bot.briefing import load_sector_defs
+from bot.briefing.edition import load_sector_defs
+from bot.commands import grammar as cmd
+from bot.commands.dispatcher import Dispatcher, Reply
 from bot.config import Settings
-from bot.dispatcher import Dispatcher, Reply
+from bot.delivery.pacing import Pacer, RateLimit
 from bot.i18n import Catalog, phrase
 from bot.models import Briefing, Language, SectorDef
-from bot.pacing import Pacer, RateLimit
 from bot.platform import (
     DeliveryError,
     Destination,

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.classify import Classifier
-from bot.compose import BriefingContext
+from bot.briefing.classify import Classifier
+from bot.briefing.compose import BriefingContext
+from bot.briefing.sectors import default_sectors
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
-from bot.sectors import default_sectors
 from storage.models import Feed, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import sectors as sector_repo

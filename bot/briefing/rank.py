@@ -1,7 +1,7 @@
 """Rank stories for a reader: recency, sources, sector fit, source weight, follow and mute.
 
 A story's score is ``base_score`` (everything that does not depend on the reader's keywords)
-times ``follow_boost``; muted stories are removed outright. The split lets ``bot.compose``
+times ``follow_boost``; muted stories are removed outright. The split lets ``bot.briefing.compose``
 rank every sector once for all subscribers and only re-weigh the few followed stories per
 subscriber, while ``score_story`` stays the one definition of the order.
 """

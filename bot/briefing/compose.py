@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from datetime import date as date_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.cluster import cluster_articles
+from bot.briefing.cluster import cluster_articles
+from bot.briefing.rank import (
+    base_score,
+    follow_boost,
+    keyword_pattern,
+    story_text,
+)
 from bot.i18n import Catalog, phrase
 from bot.models import (
     Article,
@@ -34,12 +40,6 @@ from bot.models import (
     StoryEntry,
     Synergy,
     WatchEntry,
-)
-from bot.rank import (
-    base_score,
-    follow_boost,
-    keyword_pattern,
-    story_text,
 )
 
 CATALOG: Catalog = {

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.schedule import DigestScheduler
 from bot.metrics import Metrics
-from bot.schedule import DigestScheduler
 
 log = logging.getLogger(__name__)
 

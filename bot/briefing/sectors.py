@@ -1,7 +1,8 @@
 """The five built-in sectors and the terms that put an item in them.
 
-Terms are written for the classifier in ``bot.classify``; its docstring explains the matching
-rules (case, word boundaries, Japanese substrings, plurals, ``*`` prefixes, ``re:`` patterns).
+Terms are written for the classifier in ``bot.briefing.classify``; its docstring explains the
+matching rules (case, word boundaries, Japanese substrings, plurals, ``*`` prefixes,
+``re:`` patterns).
 Weights: 1.0 for a term that on its own says what the item is about (``qubit``, ``CRISPR``,
 ``OpenAI``); 0.5 for a term that supports a sector but is too common or ambiguous to decide
 (``battery``, ``patients``, ``Nvidia``). Lists are general vocabulary of each field, not tuned to
@@ -21,7 +22,7 @@ TermKind = Literal["topic", "entity"]
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One term of a sector: its text (see ``bot.classify`` for syntax), weight and kind.
+    """One term of a sector: its text (see ``bot.briefing.classify`` for syntax), weight and kind.
 
     ``entity`` marks company and product names: they count for a sector, but not in a headline
     that is only about a share price.

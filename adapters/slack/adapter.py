@@ -1,7 +1,7 @@
 """The Slack adapter (slack-bolt, async): `/brief`, App Home settings, feedback buttons, digests.
 
 Transport only: Slack payloads become ``CommandRequest``s for the one ``Dispatcher``, and
-``Reply``s and ``Briefing``s are rendered with ``adapters.render_slack``. Socket Mode is the
+``Reply``s and ``Briefing``s are rendered with ``adapters.slack.render``. Socket Mode is the
 default (``AsyncSocketModeHandler.connect_async()``); HTTP mode serves ``POST /slack/events``
 with aiohttp, where bolt verifies the request signature and refuses stale timestamps with 401.
 
@@ -34,8 +34,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters import slack_home as home
-from adapters.render_slack import (
+from adapters.slack import home
+from adapters.slack.render import (
     MORE,
     VOTE_DOWN,
     VOTE_UP,
@@ -44,14 +44,14 @@ from adapters.render_slack import (
     render_briefing_messages,
     render_reply,
 )
-from bot import commands as cmd
-from bot.briefing import load_edition, load_sector_defs, profile_of
+from bot.briefing.edition import load_edition, load_sector_defs, profile_of
+from bot.commands import grammar as cmd
+from bot.commands.dispatcher import MESSAGES as DISPATCHER_MESSAGES
+from bot.commands.dispatcher import Dispatcher, Reply
 from bot.config import Settings
-from bot.dispatcher import MESSAGES as DISPATCHER_MESSAGES
-from bot.dispatcher import Dispatcher, Reply
+from bot.delivery.pacing import Pacer, RateLimit
 from bot.i18n import Catalog, phrase
 from bot.models import Briefing
-from bot.pacing import Pacer, RateLimit
 from bot.platform import (
     DeliveryError,
     Destination,

@@ -31,8 +31,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from adapters.render_slack import escape_mrkdwn, mrkdwn, mrkdwn_link, sources_line
-from bot.commands import WEEKDAYS
+from adapters.slack.render import escape_mrkdwn, mrkdwn, mrkdwn_link, sources_line
+from bot.commands.grammar import WEEKDAYS
 from bot.i18n import Catalog, phrase
 from bot.models import Briefing, Language, SectorDef, StoryEntry
 

@@ -1,0 +1,1 @@
+"""Discord: discord.py adapter and embed rendering."""

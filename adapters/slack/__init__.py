@@ -1,0 +1,1 @@
+"""Slack: slack-bolt adapter, App Home and Block Kit rendering."""

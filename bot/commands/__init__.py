@@ -1,0 +1,1 @@
+"""The /brief command: its grammar, parsing, and the dispatcher that answers it."""

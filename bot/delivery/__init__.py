@@ -1,0 +1,1 @@
+"""Getting digests out: schedules, the delivery ledger, pacing and leader election."""
