@@ -80,12 +80,37 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     On PostgreSQL, processes starting together take turns (a transaction-level advisory lock),
     so the second one finds the schema up to date instead of racing the first.
     """
+    if engine.dialect.name == "sqlite":
+        await _upgrade_sqlite(engine, revision)
+        return
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
         await conn.run_sync(_upgrade, revision)
+
+
+async def _upgrade_sqlite(engine: AsyncEngine, revision: str) -> None:
+    """Migrate SQLite with foreign keys off, as SQLite's own recipe for rebuilding a table asks.
+
+    A batch migration rebuilds a table by copying it and dropping the original; with foreign
+    keys on, that drop would cascade into every child row (dropping ``feeds`` would delete all
+    items). The pragma only takes effect outside a transaction, hence before ``begin``; the
+    result is checked with ``foreign_key_check`` before the migration commits.
+    """
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()
 
 
 def _current(connection: Connection) -> str | None:

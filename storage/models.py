@@ -41,6 +41,9 @@ class Base(DeclarativeBase):
 
 class Feed(Base):
     __tablename__ = "feeds"
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted feed's id to the next one added, and
+    # a stale `feeds remove N` would remove that other feed (PostgreSQL never reuses them).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)

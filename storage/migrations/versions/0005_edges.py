@@ -1,4 +1,4 @@
-"""seen signed requests (replay refusal)
+"""seen signed requests (replay refusal); feed ids never reused on SQLite
 
 Revision ID: 0005_edges
 Revises: 0004
@@ -28,9 +28,21 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_seen_requests_expires_at"), ["expires_at"], unique=False
         )
+    if op.get_context().dialect.name == "sqlite":
+        # SQLite cannot add AUTOINCREMENT to a table: rebuild it (storage.db.upgrade turns
+        # foreign keys off around migrations, so dropping the old table cascades nowhere).
+        with op.batch_alter_table(
+            "feeds", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "feeds", recreate="always", table_kwargs={"sqlite_autoincrement": False}
+        ):
+            pass
     with op.batch_alter_table("seen_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_seen_requests_expires_at"))
     op.drop_table("seen_requests")
