@@ -5,28 +5,40 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import itertools
+import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from adapters.console import ConsoleAdapter
+from adapters.discord import render as discord_render
+from adapters.slack import render as slack_render
 from adapters.slack.adapter import SlackAdapter
-from bot.commands.dispatcher import Dispatcher
+from bot import untrusted
+from bot.commands.dispatcher import Dispatcher, Reply
+from bot.commands.grammar import CommandRequest, CommandText, Invocation
 from bot.config import Settings
 from bot.delivery.deliver import DeliveryService
 from bot.delivery.pacing import Pacer, RateLimit
 from bot.delivery.schedule import DigestScheduler
 from shiftbrief.runner import Schedules
-from storage.db import make_engine, make_sessionmaker
-from storage.models import Delivery, SeenRequest
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.models import Delivery, Item, SeenRequest
+from storage.repositories import feeds as feed_repo
 from tests.conftest import Database
 from tests.slack_api import SlackAPI
+from tests.test_cli import Cli
 from tests.test_slack_adapter import NOW, SECRET, add_item, command_body
 
 ADMIN = "UADMIN"
@@ -242,3 +254,116 @@ async def test_slacks_own_retry_of_a_seen_request_is_acked_without_running(
         assert await post(http, app.url, retry) == 200
     async with sqlite_db.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(SeenRequest)) == 1
+
+
+# --------------------------------------------------------------------------- hostile feed text
+
+EVIL_LINK = "[Re-authorize now](https://evil.example/login)"
+HOSTILE_TITLE = (
+    "\x1b]8;;https://evil.example/\x07Click\x1b]8;;\x07 [bold red]loud[/] [/oops] "
+    f"{EVIL_LINK} <!channel> @everyone \x1b[2J\x9b31m\u202eevil"
+)
+"""A channel title as a hostile feed serves it: an OSC-8 hyperlink (ESC, BEL), rich markup with
+a stray closing tag, a Markdown masked link, Slack and Discord pings, a clear-screen sequence, an
+8-bit CSI and a right-to-left override."""
+HOSTILE_REASON = f"HTTP 401 {EVIL_LINK}"
+"""What a server can put in its HTTP reason phrase, shown in feed health."""
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]")
+LIVE_MASKED_LINK = re.compile(r"(?<!\\)\[[^\]\n]*(?<!\\)\]\(\s*<?https?:")
+"""A Markdown masked link Discord would make clickable (brackets not backslash-escaped)."""
+
+
+async def add_hostile_feed(sessionmaker: Any) -> None:
+    async with sessionmaker.begin() as session:
+        feed = await feed_repo.add_feed(session, url="https://hostile.example/rss", now=NOW)
+        feed.title = HOSTILE_TITLE
+        feed.state.error_count = 3
+        feed.state.last_error = HOSTILE_REASON
+
+
+async def admin_replies(sqlite_db: Database, platform: str) -> list[Reply]:
+    await add_hostile_feed(sqlite_db.sessionmaker)
+    dispatcher = Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW)
+    invocation = Invocation(platform, "T1", "boss", "C1", is_admin=True)
+    return [
+        await dispatcher.handle(CommandRequest(CommandText(text), invocation))
+        for text in ("admin feeds list", "admin feeds health")
+    ]
+
+
+async def test_discord_admin_replies_show_feed_text_without_live_links(
+    sqlite_db: Database,
+) -> None:
+    replies = await admin_replies(sqlite_db, "discord")
+    for reply in replies:
+        content = "\n".join(m.content for m in discord_render.render_reply(reply))
+        assert "hostile.example" in content
+        assert not LIVE_MASKED_LINK.search(content), content
+        assert r"\[Re\-authorize now\]" in content
+        assert not CONTROL.search(content), content
+        assert "@everyone" not in content  # a zero-width space follows every @
+    list_content = discord_render.render_reply(replies[0])[0].content
+    assert "<https\\://hostile.example/rss>" in list_content  # our own brackets stay ours
+
+
+async def test_slack_admin_replies_show_feed_text_as_text(sqlite_db: Database) -> None:
+    listed, health = await admin_replies(sqlite_db, "slack")
+    for reply in (listed, health):
+        message = slack_render.render_reply(reply)
+        shown = json.dumps(message.blocks, ensure_ascii=False) + message.text
+        assert "<!channel>" not in shown and ("&lt;!channel&gt;" in shown or reply is health)
+        assert not CONTROL.search(shown), shown
+        assert untrusted.OPEN not in shown and untrusted.CLOSE not in shown
+
+
+async def test_the_console_shows_feed_text_without_escape_sequences(
+    sqlite_db: Database,
+) -> None:
+    await add_hostile_feed(sqlite_db.sessionmaker)
+    async with sqlite_db.sessionmaker.begin() as session:
+        session.add(
+            Item(
+                feed_id=1,
+                link="https://hostile.example/1",
+                content_hash="1" * 64,
+                title=f"Quantum {HOSTILE_TITLE}",
+                summary="",
+                language="en",
+                first_seen_at=NOW,
+            )
+        )
+    out = io.StringIO()
+    console = ConsoleAdapter(user_id="boss", is_admin=True, stdout=out)
+    dispatcher = Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW)
+    for text in ("/brief admin feeds list", "/brief admin feeds health", "/brief search quantum"):
+        await console.ask(dispatcher, text)
+    shown = out.getvalue()
+    # The list, the search hit and its source (the feed title): shown, as text.
+    assert shown.count("Click") == 3 and EVIL_LINK in shown
+    assert not CONTROL.search(shown), repr(shown)
+    assert untrusted.OPEN not in shown and untrusted.CLOSE not in shown
+
+
+async def test_shiftbrief_feeds_list_and_console_show_feed_text_as_text(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    engine = make_engine(cli.env["SHIFTBRIEF_DATABASE_URL"])
+    await upgrade(engine)
+    await add_hostile_feed(make_sessionmaker(engine))
+    await engine.dispose()
+    listed = await cli("feeds", "list", COLUMNS="400")
+    assert listed.returncode == 0, listed.stderr  # was a rich MarkupError on "[/oops]"
+    assert "[bold red]loud[/] [/oops]" in listed.stdout and EVIL_LINK in listed.stdout
+    assert not CONTROL.search(listed.stdout), repr(listed.stdout)
+    console = await cli(
+        "console", "--admin", stdin="/brief admin feeds list\n/brief admin feeds health\n"
+    )
+    assert console.returncode == 0, console.stderr
+    assert "Click" in console.stdout and HOSTILE_REASON in console.stdout
+    assert not CONTROL.search(console.stdout), repr(console.stdout)
+
+
+def test_quoted_text_cannot_close_its_quote_early() -> None:
+    sneaky = f"a{untrusted.CLOSE}[x](https://evil.example){untrusted.OPEN}b"
+    text = f"Feed: {untrusted.quote(sneaky)}."
+    shown = untrusted.render(text, discord_render.escape_discord)
+    assert shown == r"Feed: a\[x\]\(https\://evil.example\)b."

@@ -1,9 +1,10 @@
 """One dispatcher answers every platform's commands, behind one error boundary.
 
 Adapters hand in a ``CommandRequest`` and get a ``Reply`` back: our own phrases in ``text``,
-feed-derived content only inside ``briefing`` or ``results``, so each renderer can escape it the
-way its platform needs. A ``CommandError`` is shown to the user as it is; anything else is logged
-with its traceback and the user sees a short apology (errbot's split).
+feed-derived content inside ``briefing`` or ``results``, or quoted in ``text`` with
+``bot.untrusted.quote``, so each renderer can escape it the way its platform needs. A
+``CommandError`` is shown to the user as it is; anything else is logged with its traceback and
+the user sees a short apology (errbot's split).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from bot.metrics import Metrics
 from bot.models import Briefing, Language, SectorDef, SourceRef, StoryEntry
+from bot.untrusted import quote
 from storage.models import Subscriber
 from storage.repositories import archive
 from storage.repositories import deliveries as delivery_repo
@@ -181,7 +183,9 @@ MESSAGES: Catalog = {
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the user sees. ``text`` holds only our phrases; feed text comes structured."""
+    """What the user sees. ``text`` holds our phrases, any outside value in them quoted
+    (``bot.untrusted.quote``): show it with ``bot.untrusted.render``. Feed text comes structured.
+    """
 
     text: str = ""
     briefing: Briefing | None = None
@@ -537,14 +541,15 @@ class Dispatcher:
         except feed_repo.FeedExistsError:
             return Reply(text=phrase(MESSAGES, "feed_exists", lang))
         await self._audit(session, inv, "feeds add", {"url": url, "sector": sector}, now)
-        return Reply(text=phrase(MESSAGES, "feed_added", lang, id=feed.id, url=url))
+        return Reply(text=phrase(MESSAGES, "feed_added", lang, id=feed.id, url=quote(url)))
 
     async def _feeds_list(self, session: AsyncSession, lang: Language) -> str:
         feeds = await feed_repo.list_feeds(session)
         if not feeds:
             return phrase(MESSAGES, "feeds_none", lang)
         lines = [
-            f"{f.id} {f.title or '-'} <{f.url}>" + (f" [{f.sector_hint}]" if f.sector_hint else "")
+            f"{f.id} {quote(f.title or '-')} <{quote(f.url)}>"
+            + (f" [{quote(f.sector_hint)}]" if f.sector_hint else "")
             for f in feeds
         ]
         return "\n".join([phrase(MESSAGES, "feeds_title", lang), *lines])
@@ -559,9 +564,9 @@ class Dispatcher:
                 "feed_health_line",
                 lang,
                 id=f.id,
-                url=f.url,
+                url=quote(f.url),
                 errors=f.state.error_count,
-                error=f.state.last_error or "?",
+                error=quote(f.state.last_error or "?"),
                 next=f.state.next_check_at.strftime("%Y-%m-%d %H:%M"),
             )
             for f in sorted(failing, key=lambda f: -f.state.error_count)
@@ -724,7 +729,9 @@ class Dispatcher:
                 channel=_channel_label_of(c.external_id),
                 state=""
                 if c.enabled
-                else phrase(MESSAGES, "schedule_disabled", lang, reason=c.disabled_reason or "?"),
+                else phrase(
+                    MESSAGES, "schedule_disabled", lang, reason=quote(c.disabled_reason or "?")
+                ),
             )
             for c in channels
         ]
@@ -791,7 +798,7 @@ class Dispatcher:
                 late=phrase(MESSAGES, "late_mark", lang) if d.late else "",
                 kind=s.kind,
                 dest=_channel_label_of(s.external_id) if s.kind == "channel" else s.external_id,
-                error=f": {d.last_error}" if d.last_error and d.status != "sent" else "",
+                error=f": {quote(d.last_error)}" if d.last_error and d.status != "sent" else "",
             )
             for d, s in rows[:50]
         ]
