@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from adapters.console import ConsoleAdapter
+from bot.commands.dispatcher import Dispatcher
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import FeedState, Item
 from storage.repositories import feeds as feed_repo
+from tests.conftest import Database
 from tests.test_cli import Cli, _one_line_error
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -61,3 +67,23 @@ async def test_the_migration_keeps_every_feed_state_and_item(tmp_path: Path) -> 
     async with engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
     await engine.dispose()
+
+
+# --------------------------------------------------------------------------- /brief sector DATE
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("UTC", "9999-12-31"), ("America/Los_Angeles", "9999-12-31"), ("Asia/Tokyo", "0001-01-01")],
+)
+async def test_a_date_at_the_end_of_the_calendar_is_a_clear_answer(
+    sqlite_db: Database, caplog: pytest.LogCaptureFixture, zone: str, day: str
+) -> None:
+    dispatcher = Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW)
+    console = ConsoleAdapter(stdout=io.StringIO())
+    await console.ask(dispatcher, f"/brief settings tz {zone}")
+    with caplog.at_level(logging.ERROR):
+        reply = await console.ask(dispatcher, f"/brief sector quantum {day}")
+    assert reply.text.splitlines()[0] == f"{day} is out of range: there can be no news on that day."
+    assert reply.briefing is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -54,6 +54,10 @@ MESSAGES: Catalog = {
         "en": "Sorry, `{command}` is for workspace admins. Ask an admin to run it for you.",
         "ja": "`{command}` は管理者専用のコマンドです。管理者に実行を依頼してください。",
     },
+    "date_out_of_range": {
+        "en": "{date} is out of range: there can be no news on that day.",
+        "ja": "{date} は範囲外です。その日のニュースはありません。",
+    },
     "settings_title": {"en": "Your settings", "ja": "現在の設定"},
     "settings_line": {
         "en": "Sectors: {sectors}\nDigest: {time} {tz}, {days}\nLanguage: {lang}, length: {length}"
@@ -431,8 +435,16 @@ class Dispatcher:
         if date == today:
             since, until = now - timedelta(hours=24), None
         else:
-            start = datetime.combine(date, day_time(0), tzinfo=zone).astimezone(UTC)
-            since, until = start, start + timedelta(days=1)
+            try:
+                start = datetime.combine(date, day_time(0), tzinfo=zone).astimezone(UTC)
+                since, until = start, start + timedelta(days=1)
+            except OverflowError:  # 9999-12-31 ends past the last datetime Python has
+                lang: Language = "ja" if user.language == "ja" else "en"
+                raise cmd.CommandError(
+                    phrase(MESSAGES, "date_out_of_range", lang, date=date.isoformat()),
+                    cmd.usage("sector", lang),
+                    language=lang,
+                ) from None
         edition = await load_edition(session, now=until or now, since=since, until=until)
         sectors = [s.key for s in await load_sector_defs(session)]
         base = profile_of(user, all_sectors=sectors)
