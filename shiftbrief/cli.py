@@ -32,7 +32,7 @@ from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.render_text import briefing_to_json, clean_text, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
 from bot.config import ConfigError, Settings, load_settings
-from bot.datacare import TransferError, export_config, import_config
+from bot.datacare import TransferError, export_config, import_config, read_document
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
@@ -536,15 +536,20 @@ async def import_(
     changes nothing; a running bot picks up imported schedules within its takeover interval.
     """
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = read_document(file.read_bytes())
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{file} is not JSON: {exc}") from None
+    except TransferError as exc:
+        raise UserError(f"{file} is {exc}") from None
     async with open_app(settings()) as ctx:
         try:
             async with ctx.sessionmaker.begin() as session:
-                report = await import_config(session, document, now=ctx.clock())
+                report = await import_config(
+                    session,
+                    document,
+                    now=ctx.clock(),
+                    address_policy=AddressPolicy.from_settings(ctx.settings),
+                )
         except TransferError as exc:
             raise UserError(f"{file}: {exc}") from None
     out.print(report.summary(), markup=False, highlight=False)

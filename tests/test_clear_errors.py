@@ -87,3 +87,56 @@ async def test_a_date_at_the_end_of_the_calendar_is_a_clear_answer(
     assert reply.text.splitlines()[0] == f"{day} is out of range: there can be no news on that day."
     assert reply.briefing is None
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# --------------------------------------------------------------------------- shiftbrief import
+
+
+async def test_import_of_json_that_is_not_an_export_is_one_line(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _one_line_error(await cli("import", str(deep)), "deep.json", "nested")
+    # Within the JSON decoder's limits, but deeper than any export document.
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps({"format": "shiftbrief-export", "feeds": _nest(900)}))
+    _one_line_error(await cli("import", str(nested)), "nested.json", "nested")
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('{"format": "shiftbrief-export", "note": "café"}'.encode("latin-1"))
+    _one_line_error(await cli("import", str(latin1)), "latin1.json", "not UTF-8", "0xe9")
+
+
+def _nest(depth: int) -> object:
+    value: object = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+async def test_import_refuses_feed_urls_that_feeds_add_refuses(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    exported = await cli("export")
+    document = json.loads(exported.stdout)
+    document["feeds"] = [
+        {"url": "https://public.example/rss"},
+        {"url": "http://10.0.0.8/feed"},
+        {"url": "http://169.254.169.254/latest/meta-data/"},
+        {"url": "https://user:secret@public.example/private"},
+    ]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = await cli("import", str(path))
+    _one_line_error(result, "feeds[1].url", "feeds[2].url", "feeds[3].url", "private")
+    assert "feeds[0]" not in result.stderr
+    # Nothing was written: the document is checked whole before the first write.
+    assert json.loads((await cli("feeds", "list", "--json")).stdout) == []
+    # An intranet block allowed for feeds add is allowed for import too.
+    document["feeds"] = document["feeds"][:2]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    allowed = await cli("import", str(path), SHIFTBRIEF_ALLOWED_PRIVATE_NETWORKS='["10.0.0.0/8"]')
+    assert allowed.returncode == 0, allowed.stderr
+    listed = json.loads((await cli("feeds", "list", "--json")).stdout)
+    assert sorted(f["url"] for f in listed) == [
+        "http://10.0.0.8/feed",
+        "https://public.example/rss",
+    ]
