@@ -30,16 +30,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     elif parsed.drivername == "postgresql+asyncpg":
         # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock).
-        kwargs.setdefault(
-            "connect_args",
-            {
-                "server_settings": {
-                    "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
-                }
-            },
-        )
+        connect_args: dict[str, Any] = {
+            "server_settings": {
+                "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
+            }
+        }
+        if "sslmode" in parsed.query:
+            # Hosting providers' URLs carry libpq's sslmode (which the sync job store's
+            # psycopg reads); asyncpg names it ssl and refuses sslmode.
+            connect_args["ssl"] = parsed.query["sslmode"]
+            parsed = parsed.difference_update_query(["sslmode"])
+        kwargs.setdefault("connect_args", connect_args)
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from adapters.console import ConsoleAdapter
 from bot.commands.dispatcher import Dispatcher
+from bot.config import load_settings
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import FeedState, Item
 from storage.repositories import feeds as feed_repo
@@ -140,3 +142,51 @@ async def test_import_refuses_feed_urls_that_feeds_add_refuses(tmp_path: Path) -
         "http://10.0.0.8/feed",
         "https://public.example/rss",
     ]
+
+
+# --------------------------------------------------------------------------- database URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql://shiftbrief@db:notaport/shiftbrief", ("port", "not a number")),
+        (":notaport", ("sqlite:///path",)),
+        ("postgresql://shiftbrief@db:70000/shiftbrief", ("70000", "out of range")),
+        ("mysql://shiftbrief@db/shiftbrief", ("'mysql'",)),
+    ],
+)
+async def test_a_malformed_database_url_is_one_line_naming_it(
+    tmp_path: Path, url: str, words: tuple[str, ...]
+) -> None:
+    result = await Cli(tmp_path)("feeds", "list", SHIFTBRIEF_DATABASE_URL=url)
+    _one_line_error(result, "SHIFTBRIEF_DATABASE_URL", *words)
+
+
+async def test_a_plain_sqlite_url_runs_on_the_async_driver(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    plain = f"sqlite:///{tmp_path / 'plain.db'}"
+    added = await cli("feeds", "add", "https://a.example/rss", SHIFTBRIEF_DATABASE_URL=plain)
+    assert added.returncode == 0, added.stderr
+    listed = await cli("feeds", "list", "--json", SHIFTBRIEF_DATABASE_URL=plain)
+    assert [f["url"] for f in json.loads(listed.stdout)] == ["https://a.example/rss"]
+    assert (tmp_path / "plain.db").exists()
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+psycopg2"])
+async def test_plain_postgresql_urls_run_on_the_async_driver(
+    postgres_db: Database, scheme: str
+) -> None:
+    url = make_url(postgres_db.url)
+    # As a hosting provider writes it, with libpq's sslmode (a Unix socket has no TLS).
+    pasted = url.set(drivername=scheme).update_query_dict({"sslmode": "disable"})
+    settings = load_settings(database_url=pasted.render_as_string(hide_password=False))
+    assert settings.database_url.startswith("postgresql+asyncpg://")
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            await feed_repo.add_feed(session, url=f"https://{scheme}.example/rss", now=NOW)
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("SELECT count(*) FROM feeds")).scalar() == 1
+    finally:
+        await engine.dispose()
