@@ -8,6 +8,7 @@ import hmac
 import io
 import itertools
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,7 @@ from bot.config import Settings
 from bot.delivery.deliver import DeliveryService
 from bot.delivery.pacing import Pacer, RateLimit
 from bot.delivery.schedule import DigestScheduler
+from shiftbrief.logs import TerminalFormatter
 from shiftbrief.runner import Schedules
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Delivery, Item, SeenRequest
@@ -367,3 +369,18 @@ def test_quoted_text_cannot_close_its_quote_early() -> None:
     text = f"Feed: {untrusted.quote(sneaky)}."
     shown = untrusted.render(text, discord_render.escape_discord)
     assert shown == r"Feed: a\[x\]\(https\://evil.example\)b."
+
+
+def test_log_lines_on_a_terminal_carry_no_escape_sequences() -> None:
+    record = logging.makeLogRecord(
+        {
+            "levelname": "WARNING",
+            "msg": "feed %s failed: %s",
+            "args": (HOSTILE_TITLE, HOSTILE_REASON),
+            "exc_text": "Traceback (most recent call last):\n\tline\x1b[2J",
+        }
+    )
+    line = TerminalFormatter("%(levelname)s %(message)s").format(record)
+    assert not CONTROL.search(line), repr(line)
+    assert "Traceback (most recent call last):\n\tline" in line  # the traceback keeps its shape
+    assert EVIL_LINK in line and "Click" in line
