@@ -3,7 +3,8 @@
 Transport only: Slack payloads become ``CommandRequest``s for the one ``Dispatcher``, and
 ``Reply``s and ``Briefing``s are rendered with ``adapters.slack.render``. Socket Mode is the
 default (``AsyncSocketModeHandler.connect_async()``); HTTP mode serves ``POST /slack/events``
-with aiohttp, where bolt verifies the request signature and refuses stale timestamps with 401.
+with aiohttp, where bolt verifies the request signature and refuses stale timestamps with 401,
+and ``adapters.slack.verify`` refuses a replayed or malformed request before bolt sees it.
 
 Slack wants every command and action acked within 3 seconds, so handlers ``ack()`` first and
 work afterwards, answering through ``respond()`` (the command's response_url). Retried
