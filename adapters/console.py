@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import ClassVar, TextIO
 
-from bot.briefing.render_text import render_markdown, render_text
+from bot import untrusted
+from bot.briefing.render_text import clean_text, render_markdown, render_text, safe_url
 from bot.commands.dispatcher import Dispatcher, Reply
 from bot.commands.grammar import CommandRequest, CommandText, Invocation
 from bot.models import Briefing
@@ -20,15 +21,20 @@ from bot.platform import Destination, MessageRef, OnSent
 
 
 def render_reply(reply: Reply, *, markdown: bool = False) -> str:
-    """A reply as the console shows it: our text, then any results, then any briefing."""
+    """A reply as the console shows it: our text, then any results, then any briefing.
+
+    Outside text (quoted in ``reply.text``, and every result) goes through ``clean_text``, the
+    terminal's defusing: no escape sequences (ESC, OSC-8 links, BEL) reach the terminal.
+    """
     parts: list[str] = []
     if reply.text:
-        parts.append(reply.text)
+        parts.append(untrusted.render(reply.text, clean_text))
     for entry in reply.results:
         when = entry.published_at.strftime("%Y-%m-%d") if entry.published_at else ""
-        source = ", ".join(s.name for s in entry.sources)
-        line = f"- {entry.title} ({source}{', ' + when if when else ''})"
-        parts.append(line + (f"\n  {entry.link}" if entry.link else ""))
+        source = ", ".join(clean_text(s.name) for s in entry.sources)
+        line = f"- {clean_text(entry.title)} ({source}{', ' + when if when else ''})"
+        link = safe_url(entry.link)
+        parts.append(line + (f"\n  {link}" if link else ""))
     if reply.briefing is not None:
         parts.append(render_briefing(reply.briefing, markdown=markdown))
     return "\n".join(parts)

@@ -27,6 +27,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "SHIFTBRIEF_"
 
@@ -35,6 +37,45 @@ def default_database_url() -> str:
     """A SQLite file under the user's data directory."""
     data_dir = Path(platformdirs.user_data_dir("shiftbrief", appauthor=False))
     return f"sqlite+aiosqlite:///{data_dir / 'shiftbrief.db'}"
+
+
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+"""Database URL schemes accepted (with any driver), and the async driver each one runs on."""
+DATABASE_URL_FORMS = "sqlite:///path or postgresql://user:password@host/db"
+
+
+def async_database_url(value: str) -> str:
+    """``value`` as the async SQLAlchemy URL ShiftBrief connects with.
+
+    Operators paste URLs from their hosting: ``postgres://`` (Heroku, Render), ``postgresql://``
+    or ``sqlite:///path``, which SQLAlchemy's asyncio engine refuses ("requires an async
+    driver"). Any driver given is replaced by asyncpg or aiosqlite (``storage.db.make_engine``
+    passes libpq's ``sslmode`` on as asyncpg's ``ssl``).
+
+    Raises:
+        ValueError: not the URL of a supported database, or a part of it is malformed; the
+            message says which.
+    """
+    text = value.strip()
+    scheme, separator, rest = text.partition("://")
+    backend = scheme.partition("+")[0].lower()
+    if not separator or backend not in ASYNC_DRIVERS:
+        shown = f"{backend!r}" if separator else "no scheme"
+        raise ValueError(f"not a supported database URL ({shown}); use {DATABASE_URL_FORMS}")
+    text = f"{ASYNC_DRIVERS[backend]}://{rest}"
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; use {DATABASE_URL_FORMS}") from None
+    except ValueError:  # the only part make_url converts is the port
+        raise ValueError("the port after the host name is not a number") from None
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"the port {url.port} is out of range (1 to 65535)")
+    return text
 
 
 class ConfigError(Exception):
@@ -53,7 +94,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default_factory=default_database_url)
-    """SQLAlchemy URL: ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``."""
+    """``sqlite:///path`` or ``postgresql://user:password@host/db`` (``postgres://`` too), run
+    on the async drivers (``async_database_url``)."""
     allow_private_addresses: bool = False
     """Let feeds live on loopback, private and link-local addresses (off: SSRF protection)."""
     allowed_private_networks: tuple[str, ...] = ()
@@ -160,10 +202,8 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _known_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
+    def _async_database_url(cls, value: str) -> str:
+        return async_database_url(value)
 
     @model_validator(mode="after")
     def _slack_needs_its_secrets(self) -> Settings:
@@ -232,7 +272,7 @@ def load_settings(**overrides: Any) -> Settings:
             field = str(err["loc"][0])
             # Fields read from Slack's/Discord's own variable names report that name (upper case).
             name = field if field.isupper() else ENV_PREFIX + field.upper()
-            problems.append(f"{name}: {err['msg']}")
+            problems.append(f"{name}: {str(err['msg']).removeprefix('Value error, ')}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
     except ValueError as exc:  # a TOML file that does not parse
         raise ConfigError(f"invalid configuration file: {exc}") from None

@@ -16,6 +16,7 @@ feeds are fetched afresh after an import, and their first fetch is stored as bac
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections import Counter
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from storage.repositories import transfer
 from storage.repositories.feeds import list_feeds
 from storage.repositories.sectors import list_reading, list_sectors
@@ -367,6 +369,52 @@ class ImportReport:
         )
 
 
+MAX_NESTING = 16
+"""Export documents nest four levels deep; far deeper JSON is not one (and would exhaust
+Python's recursion limit in the JSON decoder or in messages that show a value)."""
+
+
+def read_document(data: bytes) -> object:
+    """The JSON of an export file, from its bytes.
+
+    Raises:
+        TransferError: the bytes are not UTF-8, not JSON, or nested far deeper than an export
+            document; the message says which, in one line.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TransferError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "export documents are UTF-8 JSON"
+        ) from None
+    try:
+        document: object = json.loads(text)
+    except RecursionError:
+        raise TransferError(_too_deep()) from None
+    except json.JSONDecodeError as exc:
+        raise TransferError(f"not JSON: {exc}") from None
+    _check_nesting(document)
+    return document
+
+
+def _too_deep() -> str:
+    return f"nested more than {MAX_NESTING} levels deep, which no export document is"
+
+
+def _check_nesting(document: object) -> None:
+    """Refuse JSON nested deeper than ``MAX_NESTING`` (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise TransferError(_too_deep())
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
 def _where(location: Sequence[int | str]) -> str:
     """("subscribers", 2, "timezone") -> "subscribers[2].timezone"."""
     text = ""
@@ -383,6 +431,7 @@ def parse_document(document: object) -> ExportDocument:
     """
     if not isinstance(document, Mapping):
         raise TransferError("not an export document: expected a JSON object")
+    _check_nesting(document)
     if document.get("format") != EXPORT_FORMAT:
         raise TransferError(
             f"not a ShiftBrief export: format is {document.get('format')!r}, "
@@ -446,18 +495,41 @@ def _check_references(doc: ExportDocument, stored_sectors: set[str]) -> None:
         raise TransferError("invalid export document: " + "; ".join(problems[:10]))
 
 
-async def import_config(session: AsyncSession, document: object, *, now: datetime) -> ImportReport:
+def _checked_feed_urls(doc: ExportDocument, policy: AddressPolicy | None) -> ExportDocument:
+    """``doc`` with every feed URL through the checks of ``feeds add`` (SSRF guard included)."""
+    problems: list[str] = []
+    feeds: list[FeedRow] = []
+    for i, feed in enumerate(doc.feeds):
+        try:
+            feeds.append(feed.model_copy(update={"url": validate_feed_url(feed.url, policy)}))
+        except UnsafeURLError as exc:
+            problems.append(f"feeds[{i}].url: {exc}")
+    if problems:
+        raise TransferError("refused feed URLs: " + "; ".join(problems[:10]))
+    return doc.model_copy(update={"feeds": feeds})
+
+
+async def import_config(
+    session: AsyncSession,
+    document: object,
+    *,
+    now: datetime,
+    address_policy: AddressPolicy | None = None,
+) -> ImportReport:
     """Write an export document's configuration into the caller's transaction.
 
     Rows with the same natural key as a stored row update it; the rest are created; nothing is
     deleted. Importing the same document twice changes nothing the second time. The whole
     document is checked before the first write, so a bad one writes nothing.
 
+    Every feed URL goes through the checks of ``feeds add`` with ``address_policy`` (a
+    document must not bring in a feed on a private address that an admin could not add).
+
     Raises:
-        TransferError: the document is malformed, of another format or version, or refers to a
-            sector or tenant it does not define.
+        TransferError: the document is malformed, of another format or version, refers to a
+            sector or tenant it does not define, or has a feed URL ``feeds add`` refuses.
     """
-    doc = parse_document(document)
+    doc = _checked_feed_urls(parse_document(document), address_policy)
     _check_references(doc, set(await transfer.existing_sector_keys(session)))
     sectors = await transfer.sync_sectors(session, [s.model_dump() for s in doc.sectors], now=now)
     feeds = await transfer.sync_feeds(session, [f.model_dump() for f in doc.feeds], now=now)

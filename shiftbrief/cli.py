@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,10 +29,10 @@ from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
-from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
+from bot.briefing.render_text import briefing_to_json, clean_text, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
 from bot.config import ConfigError, Settings, load_settings
-from bot.datacare import TransferError, export_config, import_config
+from bot.datacare import TransferError, export_config, import_config, read_document
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
@@ -86,6 +87,12 @@ class UserError(Exception):
     """A problem the user can fix; shown as one line."""
 
 
+def shown(text: object) -> Text:
+    """Outside text (a feed's title, an error from a server) for rich: ``clean_text``, the
+    terminal's defusing (no escape sequences), in a ``Text``, which rich never reads as markup."""
+    return Text(clean_text("" if text is None else str(text)))
+
+
 def run_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
     """Run an async command body on a fresh event loop."""
 
@@ -137,7 +144,7 @@ async def feeds_add(
             feed = await feed_repo.add_feed(session, url=url, sector_hint=sector, now=ctx.clock())
         except feed_repo.FeedExistsError as exc:
             raise UserError(str(exc)) from None
-    out.print(f"Added feed {feed.id}: {url}")
+    out.print(Text(f"Added feed {feed.id}: "), shown(url), sep="")
 
 
 @feeds_app.command("list")
@@ -169,14 +176,14 @@ async def feeds_list(
         return
     table = Table("id", "title", "sector", "errors", "next check (UTC)", "url")
     for row in rows:
-        errors = str(row["errors"]) if not row["errors"] else f"[red]{row['errors']}[/red]"
+        errors = Text(str(row["errors"]), style="red" if row["errors"] else "")
         table.add_row(
             str(row["id"]),
-            str(row["title"] or ""),
-            str(row["sector"] or ""),
+            shown(row["title"]),
+            shown(row["sector"]),
             errors,
             str(row["next_check_at"])[:16],
-            str(row["url"]),
+            shown(row["url"]),
             end_section=False,
         )
     out.print(table)
@@ -229,7 +236,7 @@ async def feeds_import_opml(
             except feed_repo.FeedExistsError:
                 skipped += 1
     for problem in problems:
-        err.print(f"skipped {problem}", markup=False)
+        err.print(Text("skipped "), shown(problem), sep="")
     out.print(f"Imported {added} feeds ({skipped} already followed, {len(problems)} refused).")
 
 
@@ -292,7 +299,12 @@ def print_ingest_report(report: IngestReport) -> None:
     for result in report.results:
         if result.status == "failed":
             err.print(
-                f"  feed {result.feed_id} failed: {result.error} ({result.url})", markup=False
+                Text(f"  feed {result.feed_id} failed: "),
+                shown(result.error),
+                Text(" ("),
+                shown(result.url),
+                Text(")"),
+                sep="",
             )
 
 
@@ -343,7 +355,7 @@ async def demo(
         table = Table("feed", "lang", "published (UTC)", "title", title="What came in")
         for item, feed_title in items:
             published = item.published_at.strftime("%m-%d %H:%M") if item.published_at else "-"
-            table.add_row(feed_title, item.language, published, item.title)
+            table.add_row(shown(feed_title), item.language, published, shown(item.title))
         out.print(table)
         dispatcher = Dispatcher(sessionmaker=ctx.sessionmaker, clock=ctx.clock)
         for user, locale, script in DEMO_SUBSCRIBERS:
@@ -524,15 +536,20 @@ async def import_(
     changes nothing; a running bot picks up imported schedules within its takeover interval.
     """
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = read_document(file.read_bytes())
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{file} is not JSON: {exc}") from None
+    except TransferError as exc:
+        raise UserError(f"{file} is {exc}") from None
     async with open_app(settings()) as ctx:
         try:
             async with ctx.sessionmaker.begin() as session:
-                report = await import_config(session, document, now=ctx.clock())
+                report = await import_config(
+                    session,
+                    document,
+                    now=ctx.clock(),
+                    address_policy=AddressPolicy.from_settings(ctx.settings),
+                )
         except TransferError as exc:
             raise UserError(f"{file}: {exc}") from None
     out.print(report.summary(), markup=False, highlight=False)

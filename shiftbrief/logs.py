@@ -11,9 +11,18 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.briefing.render_text import clean_lines
 from bot.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class TerminalFormatter(logging.Formatter):
+    """Readable lines for a terminal, without the escape sequences a feed's text or a server's
+    error message may carry (a log line must not retitle, clear or hyperlink the terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return clean_lines(super().format(record))
 
 
 def configure_logging(settings: Settings) -> None:
@@ -30,7 +39,7 @@ def configure_logging(settings: Settings) -> None:
             )
         )
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(TerminalFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

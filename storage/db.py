@@ -30,16 +30,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     elif parsed.drivername == "postgresql+asyncpg":
         # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock).
-        kwargs.setdefault(
-            "connect_args",
-            {
-                "server_settings": {
-                    "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
-                }
-            },
-        )
+        connect_args: dict[str, Any] = {
+            "server_settings": {
+                "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
+            }
+        }
+        if "sslmode" in parsed.query:
+            # Hosting providers' URLs carry libpq's sslmode (which the sync job store's
+            # psycopg reads); asyncpg names it ssl and refuses sslmode.
+            connect_args["ssl"] = parsed.query["sslmode"]
+            parsed = parsed.difference_update_query(["sslmode"])
+        kwargs.setdefault("connect_args", connect_args)
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -80,12 +83,37 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     On PostgreSQL, processes starting together take turns (a transaction-level advisory lock),
     so the second one finds the schema up to date instead of racing the first.
     """
+    if engine.dialect.name == "sqlite":
+        await _upgrade_sqlite(engine, revision)
+        return
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
         await conn.run_sync(_upgrade, revision)
+
+
+async def _upgrade_sqlite(engine: AsyncEngine, revision: str) -> None:
+    """Migrate SQLite with foreign keys off, as SQLite's own recipe for rebuilding a table asks.
+
+    A batch migration rebuilds a table by copying it and dropping the original; with foreign
+    keys on, that drop would cascade into every child row (dropping ``feeds`` would delete all
+    items). The pragma only takes effect outside a transaction, hence before ``begin``; the
+    result is checked with ``foreign_key_check`` before the migration commits.
+    """
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()
 
 
 def _current(connection: Connection) -> str | None:

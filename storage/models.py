@@ -41,6 +41,9 @@ class Base(DeclarativeBase):
 
 class Feed(Base):
     __tablename__ = "feeds"
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted feed's id to the next one added, and
+    # a stale `feeds remove N` would remove that other feed (PostgreSQL never reuses them).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -260,3 +263,16 @@ class Feedback(Base):
     value: Mapped[int] = mapped_column(default=0)
     sector_key: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SeenRequest(Base):
+    """A signed platform request already handled, kept until its signature goes stale.
+
+    Refusing a second request with the same key stops a replay of a captured request from
+    running its command again, in every process that shares the database.
+    """
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import discord
 
+from bot import untrusted
 from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
 from bot.models import Briefing, SectorSection, StoryEntry
@@ -325,8 +326,9 @@ def render_results(title: str, results: Sequence[StoryEntry]) -> list[discord.Em
 
 def render_reply(reply: Reply) -> list[DiscordMessage]:
     """A dispatcher reply as messages: our text as content (mentions defused: it may echo what
-    the user typed), search results as an embed, then the briefing, if any."""
-    text = defuse_mentions(reply.text.strip())
+    the user typed; quoted outside text escaped like feed text), search results as an embed,
+    then the briefing, if any."""
+    text = untrusted.render(reply.text.strip(), escape_discord, defuse_mentions)
     pieces = split_text(text) if text else []
     messages = [DiscordMessage(content=p) for p in pieces]
     if reply.results:

@@ -3,7 +3,8 @@
 Transport only: Slack payloads become ``CommandRequest``s for the one ``Dispatcher``, and
 ``Reply``s and ``Briefing``s are rendered with ``adapters.slack.render``. Socket Mode is the
 default (``AsyncSocketModeHandler.connect_async()``); HTTP mode serves ``POST /slack/events``
-with aiohttp, where bolt verifies the request signature and refuses stale timestamps with 401.
+with aiohttp, where bolt verifies the request signature and refuses stale timestamps with 401,
+and ``adapters.slack.verify`` refuses a replayed or malformed request before bolt sees it.
 
 Slack wants every command and action acked within 3 seconds, so handlers ``ack()`` first and
 work afterwards, answering through ``respond()`` (the command's response_url). Retried
@@ -44,6 +45,7 @@ from adapters.slack.render import (
     render_briefing_messages,
     render_reply,
 )
+from adapters.slack.verify import RequestGuard
 from bot.briefing.edition import load_edition, load_sector_defs, profile_of
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import MESSAGES as DISPATCHER_MESSAGES
@@ -223,6 +225,12 @@ class SlackAdapter:
         self._installation_store: AsyncSQLAlchemyInstallationStore | None = None
         self._state_store: AsyncSQLAlchemyOAuthStateStore | None = None
         self._locales = UserLocales(USER_LOCALES_KEPT)
+        self._guard: RequestGuard | None = None
+        if settings.slack_mode == "http" and settings.slack_signing_secret is not None:
+            self._guard = RequestGuard(
+                signing_secret=settings.slack_signing_secret.get_secret_value(),
+                sessionmaker=sessionmaker,
+            )
         self.app = self._build_app()
 
     # ------------------------------------------------------------------ set-up and lifecycle
@@ -295,11 +303,18 @@ class SlackAdapter:
         one HTTP port, instead of a server of the adapter's own; False in Socket Mode."""
         if self._settings.slack_mode != "http":
             return False
-        bolt_app = self.app.web_app(path="/slack/events", port=self._settings.http_port)
-        for route in bolt_app.router.routes():
-            app.router.add_route(route.method, route.resource.canonical, route.handler)  # type: ignore[union-attr]
+        self._add_routes(app)
         self._mounted = True
         return True
+
+    def _add_routes(self, app: web.Application) -> None:
+        """bolt's routes on ``app``, the signed POSTs behind the replay guard."""
+        bolt_app = self.app.web_app(path="/slack/events", port=self._settings.http_port)
+        for route in bolt_app.router.routes():
+            handler = route.handler
+            if route.method == "POST" and self._guard is not None:
+                handler = self._guard.wrap(handler)
+            app.router.add_route(route.method, route.resource.canonical, handler)  # type: ignore[union-attr]
 
     async def start(self, dispatcher: Dispatcher) -> None:
         """Connect (Socket Mode) or start serving /slack/events (HTTP mode), then return.
@@ -316,7 +331,9 @@ class SlackAdapter:
             log.info("Slack HTTP mode: /slack/events on the shared HTTP port")
             return
         if s.slack_mode == "http":
-            runner = web.AppRunner(self.app.web_app(path="/slack/events", port=s.http_port))
+            web_app = web.Application()
+            self._add_routes(web_app)
+            runner = web.AppRunner(web_app)
             await runner.setup()
             site = web.TCPSite(runner, s.http_host, s.http_port)
             await site.start()

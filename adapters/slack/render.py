@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot import untrusted
 from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, phrase
@@ -350,7 +351,9 @@ def render_reply(reply: Reply) -> SlackMessage:
     The text holds our phrases but may echo what the user typed, so it is escaped too.
     """
     blocks: list[Block] = []
-    text = escape_multiline(reply.text) if reply.text else ""
+    # Quoted outside text is cleaned to one line here and escaped with our phrases just after:
+    # escape_mrkdwn, as for feed text everywhere (escaping it first would escape it twice).
+    text = escape_multiline(untrusted.render(reply.text, clean_text)) if reply.text else ""
     if text:
         blocks += [_section(chunk) for chunk in _chunks(text.splitlines(), "")]
     blocks += [_section(_result_line(entry)) for entry in reply.results]

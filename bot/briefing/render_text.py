@@ -24,6 +24,12 @@ def clean_text(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
+def clean_lines(text: str) -> str:
+    """``text`` with its line breaks and tabs kept (a traceback's shape), but no other control
+    characters (terminal escape sequences) or bidirectional overrides."""
+    return _CONTROL.sub(" ", text)
+
+
 def escape_markdown(text: str) -> str:
     """Feed-derived ``text`` made inert in Markdown: all markup characters backslash-escaped.
 

@@ -1,9 +1,10 @@
 """One dispatcher answers every platform's commands, behind one error boundary.
 
 Adapters hand in a ``CommandRequest`` and get a ``Reply`` back: our own phrases in ``text``,
-feed-derived content only inside ``briefing`` or ``results``, so each renderer can escape it the
-way its platform needs. A ``CommandError`` is shown to the user as it is; anything else is logged
-with its traceback and the user sees a short apology (errbot's split).
+feed-derived content inside ``briefing`` or ``results``, or quoted in ``text`` with
+``bot.untrusted.quote``, so each renderer can escape it the way its platform needs. A
+``CommandError`` is shown to the user as it is; anything else is logged with its traceback and
+the user sees a short apology (errbot's split).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from bot.metrics import Metrics
 from bot.models import Briefing, Language, SectorDef, SourceRef, StoryEntry
+from bot.untrusted import quote
 from storage.models import Subscriber
 from storage.repositories import archive
 from storage.repositories import deliveries as delivery_repo
@@ -51,6 +53,10 @@ MESSAGES: Catalog = {
     "admins_only": {
         "en": "Sorry, `{command}` is for workspace admins. Ask an admin to run it for you.",
         "ja": "`{command}` は管理者専用のコマンドです。管理者に実行を依頼してください。",
+    },
+    "date_out_of_range": {
+        "en": "{date} is out of range: there can be no news on that day.",
+        "ja": "{date} は範囲外です。その日のニュースはありません。",
     },
     "settings_title": {"en": "Your settings", "ja": "現在の設定"},
     "settings_line": {
@@ -181,7 +187,9 @@ MESSAGES: Catalog = {
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the user sees. ``text`` holds only our phrases; feed text comes structured."""
+    """What the user sees. ``text`` holds our phrases, any outside value in them quoted
+    (``bot.untrusted.quote``): show it with ``bot.untrusted.render``. Feed text comes structured.
+    """
 
     text: str = ""
     briefing: Briefing | None = None
@@ -427,8 +435,16 @@ class Dispatcher:
         if date == today:
             since, until = now - timedelta(hours=24), None
         else:
-            start = datetime.combine(date, day_time(0), tzinfo=zone).astimezone(UTC)
-            since, until = start, start + timedelta(days=1)
+            try:
+                start = datetime.combine(date, day_time(0), tzinfo=zone).astimezone(UTC)
+                since, until = start, start + timedelta(days=1)
+            except OverflowError:  # 9999-12-31 ends past the last datetime Python has
+                lang: Language = "ja" if user.language == "ja" else "en"
+                raise cmd.CommandError(
+                    phrase(MESSAGES, "date_out_of_range", lang, date=date.isoformat()),
+                    cmd.usage("sector", lang),
+                    language=lang,
+                ) from None
         edition = await load_edition(session, now=until or now, since=since, until=until)
         sectors = [s.key for s in await load_sector_defs(session)]
         base = profile_of(user, all_sectors=sectors)
@@ -537,14 +553,15 @@ class Dispatcher:
         except feed_repo.FeedExistsError:
             return Reply(text=phrase(MESSAGES, "feed_exists", lang))
         await self._audit(session, inv, "feeds add", {"url": url, "sector": sector}, now)
-        return Reply(text=phrase(MESSAGES, "feed_added", lang, id=feed.id, url=url))
+        return Reply(text=phrase(MESSAGES, "feed_added", lang, id=feed.id, url=quote(url)))
 
     async def _feeds_list(self, session: AsyncSession, lang: Language) -> str:
         feeds = await feed_repo.list_feeds(session)
         if not feeds:
             return phrase(MESSAGES, "feeds_none", lang)
         lines = [
-            f"{f.id} {f.title or '-'} <{f.url}>" + (f" [{f.sector_hint}]" if f.sector_hint else "")
+            f"{f.id} {quote(f.title or '-')} <{quote(f.url)}>"
+            + (f" [{quote(f.sector_hint)}]" if f.sector_hint else "")
             for f in feeds
         ]
         return "\n".join([phrase(MESSAGES, "feeds_title", lang), *lines])
@@ -559,9 +576,9 @@ class Dispatcher:
                 "feed_health_line",
                 lang,
                 id=f.id,
-                url=f.url,
+                url=quote(f.url),
                 errors=f.state.error_count,
-                error=f.state.last_error or "?",
+                error=quote(f.state.last_error or "?"),
                 next=f.state.next_check_at.strftime("%Y-%m-%d %H:%M"),
             )
             for f in sorted(failing, key=lambda f: -f.state.error_count)
@@ -724,7 +741,9 @@ class Dispatcher:
                 channel=_channel_label_of(c.external_id),
                 state=""
                 if c.enabled
-                else phrase(MESSAGES, "schedule_disabled", lang, reason=c.disabled_reason or "?"),
+                else phrase(
+                    MESSAGES, "schedule_disabled", lang, reason=quote(c.disabled_reason or "?")
+                ),
             )
             for c in channels
         ]
@@ -791,7 +810,7 @@ class Dispatcher:
                 late=phrase(MESSAGES, "late_mark", lang) if d.late else "",
                 kind=s.kind,
                 dest=_channel_label_of(s.external_id) if s.kind == "channel" else s.external_id,
-                error=f": {d.last_error}" if d.last_error and d.status != "sent" else "",
+                error=f": {quote(d.last_error)}" if d.last_error and d.status != "sent" else "",
             )
             for d, s in rows[:50]
         ]
