@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import ClassVar, TextIO
 
 from bot.briefing.render_text import render_markdown, render_text
@@ -122,6 +123,7 @@ class ConsoleAdapter:
         start_part: int = 0,
         idempotency_key: str | None = None,
         on_sent: OnSent | None = None,
+        resume_since: datetime | None = None,
     ) -> MessageRef:
         """Print the briefing as one part; ``start_part`` past it prints nothing."""
         if start_part > 0:
