@@ -7,10 +7,28 @@ channel messages) before posting it again. The fakes speak those APIs on loopbac
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
+import pytest
+
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.render import render_briefing_messages as discord_render
+from adapters.slack.adapter import SlackAdapter
+from bot.commands.dispatcher import Dispatcher
+from bot.config import Settings
+from bot.delivery.pacing import Pacer, RateLimit
+from bot.platform import Destination
 from tests.conftest import Database
+from tests.discord_api import BOT_ID, FakeDiscord, user_json
 from tests.killharness import run_fanout
+from tests.slack_api import TEAM_ID, Failure, SlackAPI
+from tests.test_render_slack import long_briefing
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 async def test_ten_kills_mid_fanout_leave_every_reader_every_part_once(
@@ -24,3 +42,188 @@ async def test_ten_kills_mid_fanout_leave_every_reader_every_part_once(
     assert outcome.parts_expected == 20 * 3 + 20 * 2  # several parts per reader
     assert outcome.posts == outcome.parts_expected
     assert outcome.ledger_disagrees == []
+
+
+# --- the look-up, one adapter at a time ---------------------------------------------------------
+
+
+class Killed(Exception):
+    """Stands for the process dying between a post and its record."""
+
+
+def _recorder(recorded: list[str], *, die_at: int | None = None):  # type: ignore[no-untyped-def]
+    """An ``on_sent`` that records ids and "dies" once ``die_at`` parts were posted."""
+
+    async def on_sent(message_id: str) -> None:
+        if die_at is not None and len(recorded) == die_at:
+            raise Killed(message_id)
+        recorded.append(message_id)
+
+    return on_sent
+
+
+@pytest.fixture
+async def slack(sqlite_db: Database) -> AsyncIterator[tuple[SlackAPI, SlackAdapter]]:
+    api = SlackAPI(real_ts=True)
+    await api.start()
+    settings = Settings(
+        slack_mode="http",
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="secret",
+        slack_api_url=api.base_url,
+    )
+    adapter = SlackAdapter(
+        settings=settings,
+        sessionmaker=sqlite_db.sessionmaker,
+        clock=lambda: datetime.now(UTC),
+        pacer=Pacer(per_destination=RateLimit(1000, 1)),
+    )
+    yield api, adapter
+    await adapter.close()
+    await api.stop()
+
+
+@pytest.fixture
+async def discord_env(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[FakeDiscord, DiscordAdapter]]:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    # No nonce window: only the look-up can keep a part from going out twice.
+    api = FakeDiscord(nonce_window=0.0)
+    await api.start()
+    settings = Settings(
+        discord_token="test-token", discord_api_url=api.base_url, discord_channel_messages=100
+    )
+    adapter = DiscordAdapter(
+        settings=settings,
+        sessionmaker=sqlite_db.sessionmaker,
+        clock=lambda: datetime.now(UTC),
+        sync_state_path=tmp_path / "sync.json",
+    )
+    await adapter.login(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+    yield api, adapter
+    await adapter.close()
+    await api.close()
+
+
+async def test_slack_parts_carry_metadata_and_a_resume_skips_the_part_posted_unrecorded(
+    slack: tuple[SlackAPI, SlackAdapter],
+) -> None:
+    api, adapter = slack
+    dest = Destination("slack", TEAM_ID, "channel", "C1")
+    briefing = long_briefing(60)
+    started = datetime.now(UTC)
+    recorded: list[str] = []
+    with pytest.raises(Killed):
+        await adapter.send_briefing(
+            dest, briefing, idempotency_key="sb-7", on_sent=_recorder(recorded, die_at=1)
+        )
+    assert len(recorded) == 1 and len(api.messages["C1"]) == 2  # part 1 posted, not recorded
+    payloads = [m["metadata"] for m in api.messages["C1"]]
+    assert payloads == [
+        {
+            "event_type": "shiftbrief_digest_part",
+            "event_payload": {"delivery_id": "sb-7", "part": n},
+        }
+        for n in (0, 1)
+    ]
+
+    ref = await adapter.send_briefing(
+        dest,
+        briefing,
+        start_part=1,
+        idempotency_key="sb-7",
+        on_sent=_recorder(recorded),
+        resume_since=started,
+    )
+    posted = api.messages["C1"]
+    parts = [m["metadata"]["event_payload"]["part"] for m in posted]
+    assert parts == list(range(len(parts))) and len(parts) >= 3  # every part, once
+    assert recorded == [m["ts"] for m in posted]
+    assert list(ref.message_ids) == recorded[1:]
+    [history] = api.called("conversations.history")
+    assert history.args["include_all_metadata"] in ("1", "true")
+    assert float(history.args["oldest"]) <= float(posted[0]["ts"])
+
+
+async def test_slack_without_history_scope_posts_the_unknown_part_again_and_says_so(
+    slack: tuple[SlackAPI, SlackAdapter], caplog: pytest.LogCaptureFixture
+) -> None:
+    api, adapter = slack
+    dest = Destination("slack", TEAM_ID, "channel", "C1")
+    briefing = long_briefing(60)
+    started = datetime.now(UTC)
+    with pytest.raises(Killed):
+        await adapter.send_briefing(
+            dest, briefing, idempotency_key="sb-8", on_sent=_recorder([], die_at=0)
+        )
+    api.fail("conversations.history", Failure(error="missing_scope"))
+    await adapter.send_briefing(dest, briefing, idempotency_key="sb-8", resume_since=started)
+    parts = [m["metadata"]["event_payload"]["part"] for m in api.messages["C1"]]
+    assert parts[:2] == [0, 0]  # a duplicate rather than a lost digest
+    assert "cannot read the history of Slack channel C1 (missing_scope)" in caplog.text
+
+
+async def test_discord_resume_finds_the_part_posted_unrecorded_by_its_content(
+    discord_env: tuple[FakeDiscord, DiscordAdapter],
+) -> None:
+    api, adapter = discord_env
+    dest = Destination("discord", "900", "channel", "4242")
+    briefing = long_briefing(60)
+    started = datetime.now(UTC)
+    recorded: list[str] = []
+    with pytest.raises(Killed):
+        await adapter.send_briefing(
+            dest, briefing, idempotency_key="sb-9", on_sent=_recorder(recorded, die_at=1)
+        )
+    assert len(recorded) == 1 and len(api.messages["4242"]) == 2
+    # The same content from before the claim, or from someone else, is not our part.
+    api.messages["4242"].insert(0, dict(api.messages["4242"][1], id="1"))
+    third = discord_render(briefing)[2]
+    body = {"content": third.content, "embeds": [e.to_dict() for e in third.embeds]}
+    api.messages["4242"].append(dict(api._message("4242", body), author=user_json("1234", "x")))
+
+    ref = await adapter.send_briefing(
+        dest,
+        briefing,
+        start_part=1,
+        idempotency_key="sb-9",
+        on_sent=_recorder(recorded),
+        resume_since=started,
+    )
+    posted = [m for m in api.messages["4242"] if m["author"]["id"] == BOT_ID and m["id"] != "1"]
+    contents = [json.dumps(m["embeds"], sort_keys=True) for m in posted]
+    assert len(set(contents)) == len(contents) == len(recorded) >= 3  # every part, once
+    assert recorded == [m["id"] for m in posted]
+    assert list(ref.message_ids) == recorded[1:]
+    assert api.requests("GET", "/channels/4242/messages")
+
+
+async def test_discord_enforced_nonce_turns_a_retried_post_into_the_same_message(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    api = FakeDiscord()  # Discord's nonce window
+    await api.start()
+    adapter = DiscordAdapter(
+        settings=Settings(discord_token="t", discord_api_url=api.base_url),
+        sessionmaker=sqlite_db.sessionmaker,
+        clock=lambda: NOW,
+        sync_state_path=tmp_path / "sync.json",
+    )
+    await adapter.login(Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW))
+    try:
+        # The post lands but its reply is a 500; discord.py sends it again, same nonce.
+        api.fail("/channels/4243/messages", 500, lost=True)
+        ref = await adapter.send_briefing(
+            Destination("discord", "900", "channel", "4243"),
+            long_briefing(5),
+            idempotency_key="sb-3",
+        )
+    finally:
+        await adapter.close()
+        await api.close()
+    posts = api.requests("POST", "/channels/4243/messages")
+    assert len(posts) == len(ref.message_ids) + 1
+    assert {p.json["nonce"] for p in posts[:2]} == {"sb-3.0"}
+    assert len(api.messages["4243"]) == len(ref.message_ids)
