@@ -7,6 +7,7 @@ channel messages) before posting it again. The fakes speak those APIs on loopbac
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,17 +15,21 @@ from pathlib import Path
 
 import discord
 import pytest
+from sqlalchemy import select
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.render import render_briefing_messages as discord_render
 from adapters.slack.adapter import SlackAdapter
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
+from bot.delivery.deliver import DeliveryService, RetryPolicy
 from bot.delivery.pacing import Pacer, RateLimit
 from bot.platform import Destination
+from storage.models import Delivery
 from tests.conftest import Database
 from tests.discord_api import BOT_ID, FakeDiscord, user_json
-from tests.killharness import run_fanout
+from tests.killharness import SECTORS, run_fanout, seed_long_news
+from tests.seed import add_subscribers
 from tests.slack_api import TEAM_ID, Failure, SlackAPI
 from tests.test_render_slack import long_briefing
 
@@ -32,9 +37,9 @@ NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 async def test_ten_kills_mid_fanout_leave_every_reader_every_part_once(
-    sqlite_db: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
-    outcome = await run_fanout(sqlite_db, tmp_path, kills=10, seed=11, readers=40)
+    outcome = await run_fanout(db, tmp_path, kills=10, seed=11, readers=40)
     assert outcome.kills == 10 and outcome.restarts == 10
     assert outcome.kills_before_reply > 0  # some parts were posted and never heard of
     assert outcome.readers_with_problems == []
@@ -227,3 +232,34 @@ async def test_discord_enforced_nonce_turns_a_retried_post_into_the_same_message
     assert len(posts) == len(ref.message_ids) + 1
     assert {p.json["nonce"] for p in posts[:2]} == {"sb-3.0"}
     assert len(api.messages["4243"]) == len(ref.message_ids)
+
+
+async def test_a_slack_post_whose_reply_was_lost_is_not_posted_again_on_retry(
+    sqlite_db: Database, slack: tuple[SlackAPI, SlackAdapter]
+) -> None:
+    api, adapter = slack
+    now = datetime.now(UTC)
+    await seed_long_news(sqlite_db, now)
+    [sid] = await add_subscribers(
+        sqlite_db, 1, now=now, platform="slack", tenant=TEAM_ID, sectors=SECTORS
+    )
+    service = DeliveryService(
+        sessionmaker=sqlite_db.sessionmaker,
+        adapters={"slack": adapter},
+        clock=lambda: datetime.now(UTC),
+        worker_id="w",
+        retry=RetryPolicy(base=0.01, cap=0.01),
+    )
+    assert await service.open_digest(sid, now)
+    # Part 0 lands, but Slack's answer is a 500: the worker cannot know it went out.
+    api.fail("chat.postMessage", Failure(status=500, error="internal_error", lost=True))
+    async with asyncio.timeout(30):
+        await service.deliver_all()
+    posted = api.messages["C0000"]
+    parts = [m["metadata"]["event_payload"]["part"] for m in posted]
+    assert parts == [0, 1, 2]
+    async with sqlite_db.sessionmaker() as session:
+        row = (await session.execute(select(Delivery))).scalar_one()
+    assert row.status == "sent" and row.attempts == 2
+    assert row.message_ref is not None
+    assert row.message_ref["message_ids"] == [m["ts"] for m in posted]
