@@ -36,17 +36,29 @@ from tests.test_render_slack import long_briefing
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
-async def test_ten_kills_mid_fanout_leave_every_reader_every_part_once(
-    db: Database, tmp_path: Path
-) -> None:
-    outcome = await run_fanout(db, tmp_path, kills=10, seed=11, readers=40)
-    assert outcome.kills == 10 and outcome.restarts == 10
+async def _kill_and_check(db: Database, tmp_path: Path, kills: int) -> None:
+    outcome = await run_fanout(db, tmp_path, kills=kills, seed=11, readers=40)
+    assert outcome.kills == kills and outcome.restarts == kills
     assert outcome.kills_before_reply > 0  # some parts were posted and never heard of
     assert outcome.readers_with_problems == []
     assert (outcome.duplicates, outcome.losses) == (0, 0)
     assert outcome.parts_expected == 20 * 3 + 20 * 2  # several parts per reader
     assert outcome.posts == outcome.parts_expected
     assert outcome.ledger_disagrees == []
+
+
+async def test_ten_kills_mid_fanout_leave_every_reader_every_part_once(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    await _kill_and_check(sqlite_db, tmp_path, kills=10)
+
+
+@pytest.mark.postgres
+async def test_kills_mid_fanout_on_postgresql_leave_every_reader_every_part_once(
+    postgres_db: Database, tmp_path: Path
+) -> None:
+    # Fewer kills than on SQLite: each restart costs seconds of imports on a busy machine.
+    await _kill_and_check(postgres_db, tmp_path, kills=3)
 
 
 # --- the look-up, one adapter at a time ---------------------------------------------------------

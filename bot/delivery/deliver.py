@@ -106,6 +106,7 @@ class DeliveryService:
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._edition: tuple[datetime, BriefingContext] | None = None
+        self._resumed: tuple[datetime, BriefingContext] | None = None
         self._edition_lock = asyncio.Lock()
 
     # ---- opening ledger rows -------------------------------------------------------------
@@ -430,8 +431,18 @@ class DeliveryService:
                 self._metrics.deliveries_late.labels(platform).inc()
 
     async def _edition_at(self, moment: datetime) -> BriefingContext:
-        async with self._sessionmaker() as session:
-            return await load_edition(session, now=moment, until=moment, seen_before=moment)
+        """The edition composed at ``moment``, rebuilt once for all deliveries resumed from it
+        (after a crash, every digest that was in flight shares one)."""
+        async with self._edition_lock:
+            if self._edition is not None and self._edition[1].now == moment:
+                return self._edition[1]  # still the current one: the very same stories
+            if self._resumed is None or self._resumed[0] != moment:
+                async with self._sessionmaker() as session:
+                    edition = await load_edition(
+                        session, now=moment, until=moment, seen_before=moment
+                    )
+                self._resumed = (moment, edition)
+            return self._resumed[1]
 
     async def _current_edition(self) -> BriefingContext:
         async with self._edition_lock:
