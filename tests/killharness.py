@@ -190,7 +190,7 @@ async def run_fanout(
     seed: int,
     readers: int = 40,
     blind: bool = False,
-    within: float = 240.0,
+    within: float = 600.0,
 ) -> Outcome:
     """Seed a fan-out, run workers until it is done while killing them, then count."""
     now = datetime.now(UTC)
