@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import ClassVar, TextIO
 
 from bot import untrusted
@@ -128,8 +129,12 @@ class ConsoleAdapter:
         start_part: int = 0,
         idempotency_key: str | None = None,
         on_sent: OnSent | None = None,
+        resume_since: datetime | None = None,
     ) -> MessageRef:
-        """Print the briefing as one part; ``start_part`` past it prints nothing."""
+        """Print the briefing as one part; ``start_part`` past it prints nothing.
+
+        ``resume_since`` is ignored: a terminal cannot be asked what it printed.
+        """
         if start_part > 0:
             # The one part was shown already (the engine resumes after what on_sent recorded).
             return MessageRef(platform=self.platform, channel_id=dest.external_id, message_ids=())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from bot.commands.grammar import Invocation
@@ -100,10 +101,16 @@ class PlatformAdapter(Protocol):
     before the next part goes out: a process killed mid-briefing resumes after the last part
     recorded instead of posting the earlier parts again.
 
-    ``idempotency_key`` is stable across retries of one delivery; an adapter whose platform
-    de-duplicates by a client key (Discord's ``nonce`` with ``enforce_nonce``) sends it with each
-    part (suffixed with the part number; Discord allows 25 characters), which closes the gap
-    between "posted" and "recorded".
+    ``idempotency_key`` is stable across retries of one delivery; adapters mark every part with
+    it and the part number (Slack message metadata; Discord's ``nonce`` with ``enforce_nonce``,
+    which Discord honours for a few minutes only).
+
+    ``resume_since`` is set when an earlier attempt at this delivery may have posted parts it
+    never recorded (the process was killed between a post and its record, or a reply was
+    lost): before posting part ``start_part`` onwards, the adapter looks in the destination's
+    messages since that time for parts marked with ``idempotency_key``, reports each one found
+    through ``on_sent`` as if just posted, and posts only the others. So a part goes out once
+    even across ``kill -9``.
     """
 
     platform: ClassVar[str]
@@ -120,6 +127,7 @@ class PlatformAdapter(Protocol):
         start_part: int = 0,
         idempotency_key: str | None = None,
         on_sent: OnSent | None = None,
+        resume_since: datetime | None = None,
     ) -> MessageRef: ...
 
     async def reply(self, invocation: Invocation, reply: Reply) -> None: ...

@@ -241,6 +241,8 @@ class Delivery(Base):
     message_ref: Mapped[dict[str, object] | None] = mapped_column(JSON)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When a worker first claimed the row: parts of it can only have been posted since."""
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

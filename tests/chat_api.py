@@ -17,6 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 import aiohttp
@@ -204,6 +205,7 @@ class HttpChatAdapter:
         start_part: int = 0,
         idempotency_key: str | None = None,
         on_sent: OnSent | None = None,
+        resume_since: datetime | None = None,
     ) -> MessageRef:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)

@@ -2,7 +2,14 @@
 
 The real discord.py client talks to it (``Route.BASE`` points here): logins, channel messages,
 edits, DMs, interaction callbacks and webhook follow-ups. Every call is recorded; tests queue
-failures per path (429 with ``Retry-After`` and ``X-RateLimit-Scope``, 403, 404, 5xx).
+failures per path (429 with ``Retry-After`` and ``X-RateLimit-Scope``, 403, 404, 5xx), also
+after the request took effect (``lost``: the message is posted, the reply is an error).
+
+Channel messages are kept and ``GET /channels/{id}/messages`` reads them back like Discord:
+newest first, ``before``/``after`` as snowflakes, at most ``limit`` (100). Ids are snowflakes of
+the wall clock. A nonce with ``enforce_nonce`` returns the message already posted with that
+nonce within ``nonce_window`` seconds instead of posting another; like Discord, fetched
+messages do not carry their nonce (only the reply to the post does).
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +41,10 @@ class Failure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    lost: bool = False
+
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
 
 
 def user_json(user_id: str, name: str = "reader", *, bot: bool = False) -> dict[str, Any]:
@@ -50,7 +62,14 @@ def user_json(user_id: str, name: str = "reader", *, bot: bool = False) -> dict[
 class FakeDiscord:
     """Records requests and answers like Discord's REST API v10."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, nonce_window: float = 300.0) -> None:
+        self.nonce_window = nonce_window
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        """Posted messages by channel id, oldest first."""
+        self.on_post: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+        """Awaited after a message is stored, before the reply goes out."""
+        self._nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._last_id = 0
         self.calls: list[Call] = []
         self.failures: dict[str, list[Failure | None]] = {}
         self.roles: dict[str, list[dict[str, Any]]] = {}
@@ -71,10 +90,11 @@ class FakeDiscord:
         code: int = 0,
         times: int = 1,
         skip: int = 0,
+        lost: bool = False,
         **headers: str,
     ) -> None:
         """Answer ``times`` requests to ``path`` with an error like Discord's, after letting the
-        next ``skip`` ones through."""
+        next ``skip`` ones through; with ``lost`` the request takes effect all the same."""
         body: dict[str, Any] = {"message": f"error {status}", "code": code}
         if status == 429:
             retry = float(headers.get("Retry-After", "0.05"))
@@ -89,7 +109,7 @@ class FakeDiscord:
             }
         queue = self.failures.setdefault(path, [])
         queue.extend(None for _ in range(skip))
-        queue.extend(Failure(status, body, headers) for _ in range(times))
+        queue.extend(Failure(status, body, headers, lost) for _ in range(times))
 
     def requests(self, method: str | None = None, path_part: str = "") -> list[Call]:
         return [
@@ -120,9 +140,15 @@ class FakeDiscord:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def _snowflake(self) -> int:
+        """A fresh id stamped with the wall clock, increasing like Discord's."""
+        now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last_id = max(now, self._last_id + 1)
+        return self._last_id
+
     def _message(self, channel_id: str, body: dict[str, Any], *, flags: int = 0) -> dict[str, Any]:
         return {
-            "id": str(next(self._ids)),
+            "id": str(self._snowflake()),
             "channel_id": channel_id,
             "author": user_json(BOT_ID, "ShiftBrief", bot=True),
             "content": body.get("content") or "",
@@ -152,8 +178,50 @@ class FakeDiscord:
         queued = self.failures.get(path)
         failure = queued.pop(0) if queued else None
         if failure is not None:
+            if failure.lost:
+                await self._answer_and_notify(request.method, path, body or {}, request.query)
             return _json(failure.body, status=failure.status, headers=failure.headers)
-        return _json(self._answer(request.method, path, body or {}))
+        return _json(await self._answer_and_notify(request.method, path, body or {}, request.query))
+
+    async def _answer_and_notify(
+        self, method: str, path: str, body: dict[str, Any], query: Any
+    ) -> Any:
+        parts = path.strip("/").split("/")
+        if parts[0] == "channels" and parts[-1] == "messages" and len(parts) == 3:
+            if method == "POST":
+                message, new = self._post(parts[1], body)
+                if new and self.on_post is not None:
+                    await self.on_post(parts[1], message)
+                return message
+            if method == "GET":
+                return self._history(parts[1], query)
+        return self._answer(method, path, body)
+
+    def _post(self, channel_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The message posted (and whether it is new: an enforced nonce may find it posted)."""
+        nonce = body.get("nonce")
+        now = time.monotonic()
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self._nonces.get((channel_id, str(nonce)))
+            if earlier is not None and now - earlier[0] <= self.nonce_window:
+                return dict(earlier[1], nonce=nonce), False
+        message = self._message(channel_id, body)
+        self.messages.setdefault(channel_id, []).append(message)
+        if nonce is not None:
+            self._nonces[(channel_id, str(nonce))] = (now, message)
+            return dict(message, nonce=nonce), True
+        return message, True
+
+    def _history(self, channel_id: str, query: Any) -> list[dict[str, Any]]:
+        found = self.messages.get(channel_id, [])
+        limit = max(1, min(100, int(query.get("limit") or 50)))
+        if "after" in query:
+            after = int(query["after"])
+            newer = [m for m in found if int(m["id"]) > after][:limit]
+            return list(reversed(newer))
+        before = int(query["before"]) if "before" in query else None
+        older = [m for m in found if before is None or int(m["id"]) < before]
+        return list(reversed(older[-limit:]))
 
     def _answer(self, method: str, path: str, body: dict[str, Any]) -> Any:
         parts = path.strip("/").split("/")
@@ -182,8 +250,6 @@ class FakeDiscord:
             ]
         if parts[0] == "guilds" and parts[-1] == "roles":
             return self.roles.get(parts[1], [])
-        if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
-            return self._message(parts[1], body)
         if parts[0] == "channels" and "messages" in parts and method == "PATCH":
             message = self._message(parts[1], body)
             message["id"] = parts[3]

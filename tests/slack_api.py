@@ -3,14 +3,21 @@
 Like bolt-python's ``tests/mock_web_api_server``: the real ``AsyncWebClient`` talks to it over
 loopback (``base_url``), every call is recorded with its arguments, and a test can queue
 failures for a method: a 429 with Retry-After, an error code such as ``channel_not_found``,
-or a 500.
+or a 500, optionally after the call took effect (``lost``: the reply is lost, the post is not).
+
+Posted messages are kept per channel and ``conversations.history`` reads them back like Slack:
+newest first, ``oldest``/``latest`` exclusive unless ``inclusive``, pages of ``limit`` with a
+``next_cursor``, and message ``metadata`` only with ``include_all_metadata``. With
+``real_ts`` a message's ``ts`` is the wall clock (as Slack's are), so ``oldest`` means a time.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,6 +41,8 @@ class Failure:
     error: str | None = None
     retry_after: int | None = None
     body: str | None = None
+    lost: bool = False
+    """The call takes effect (a message is posted) and then this failure is answered."""
 
 
 @dataclass
@@ -47,6 +56,12 @@ class SlackAPI:
     runner: web.AppRunner | None = None
     port: int = 0
     ts_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    real_ts: bool = False
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    """Posted messages by channel, oldest first (what conversations.history reads)."""
+    on_post: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+    """Awaited after a message is stored, before the reply goes out (tests kill a worker)."""
+    _last_ts: float = 0.0
 
     @property
     def base_url(self) -> str:
@@ -82,7 +97,7 @@ class SlackAPI:
             return dict(json.loads(raw or "{}"))
         args: dict[str, Any] = dict(parse_qsl(raw))
         args.update(request.query)
-        for key in ("blocks", "view"):
+        for key in ("blocks", "view", "metadata"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         return args
@@ -99,12 +114,78 @@ class SlackAPI:
         self.calls.append(Call(method, args, dict(request.headers)))
         if self.failures[method]:
             failure = self.failures[method].popleft()
+            if failure.lost:
+                await self._answer_and_notify(method, args)
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
             if failure.body is not None:
                 return web.Response(status=failure.status, text=failure.body, headers=headers)
             payload = {"ok": False, "error": failure.error or "ratelimited"}
             return web.json_response(payload, status=failure.status, headers=headers)
-        return web.json_response(self._answer(method, args))
+        return web.json_response(await self._answer_and_notify(method, args))
+
+    async def _answer_and_notify(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        answer = self._answer(method, args)
+        if method == "chat.postMessage" and self.on_post is not None:
+            await self.on_post(str(args.get("channel")), answer["message"])
+        return answer
+
+    def _next_ts(self) -> str:
+        if not self.real_ts:
+            return f"1700000000.{next(self.ts_numbers):06d}"
+        # Unique and increasing, like Slack's within a channel.
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    def _post(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER,
+            "bot_id": "B0001",
+            "text": args.get("text") or "",
+            "ts": self._next_ts(),
+        }
+        if args.get("blocks"):
+            message["blocks"] = args["blocks"]
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as JSON text
+            metadata = json.loads(metadata)
+        if isinstance(metadata, dict) and metadata.get("event_type"):
+            message["metadata"] = {
+                "event_type": metadata["event_type"],
+                "event_payload": metadata.get("event_payload") or {},
+            }
+        self.messages[channel].append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        if channel not in self.messages:
+            return {"ok": True, "messages": [], "has_more": False}
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or time.time() + 86400 * 365 * 100)
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = [m for m in reversed(self.messages[channel]) if within(float(m["ts"]))]
+        start = int(args.get("cursor") or 0)
+        limit = min(999, int(args.get("limit") or 100))
+        page = found[start : start + limit]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        if not with_metadata:
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -125,7 +206,11 @@ class SlackAPI:
             return {"ok": True, "user": {"id": args.get("user"), **user}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
-        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+        if method == "chat.postMessage":
+            return self._post(args)
+        if method == "conversations.history":
+            return self._history(args)
+        if method in ("chat.update", "chat.postEphemeral"):
             ts = f"1700000000.{next(self.ts_numbers):06d}"
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts", ts)}
         if method == "views.publish":

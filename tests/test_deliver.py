@@ -197,7 +197,14 @@ async def test_a_half_sent_briefing_resumes_from_the_next_part(sqlite_db: Databa
             platform = "chat"
 
             async def send_briefing(  # type: ignore[no-untyped-def]
-                self, dest, briefing, *, start_part=0, idempotency_key=None, on_sent=None
+                self,
+                dest,
+                briefing,
+                *,
+                start_part=0,
+                idempotency_key=None,
+                on_sent=None,
+                resume_since=None,
             ):
                 calls.append(start_part)
                 if len(calls) == 1:

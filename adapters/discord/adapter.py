@@ -30,6 +30,7 @@ import platformdirs
 from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.discord import delivery as discord_delivery
 from adapters.discord.render import (
     DiscordMessage,
     FeedbackRow,
@@ -1121,10 +1122,14 @@ class DiscordAdapter:
         start_part: int = 0,
         idempotency_key: str | None = None,
         on_sent: OnSent | None = None,
+        resume_since: datetime | None = None,
     ) -> MessageRef:
         """Post the briefing's messages in order from ``start_part``, paced per channel.
 
         ``on_sent(message_id)`` is awaited after each part is posted, before the next one.
+        With ``idempotency_key`` each part carries an enforced nonce; with ``resume_since``
+        too, the parts already in the channel since then are found (``adapters.discord.
+        delivery``), reported through ``on_sent`` and not posted again.
 
         Raises:
             PermanentDeliveryError: closed DMs, unknown or inaccessible channel (these disable
@@ -1137,31 +1142,73 @@ class DiscordAdapter:
         channel = self.client.get_partial_messageable(channel_id)
         sent: list[str] = []
         messages = render_briefing_messages(briefing)
-        for number, message in enumerate(messages[start_part:], start=start_part):
-            await self._pacer.wait(str(channel_id))
-            nonce = f"{idempotency_key}.{number}"[:25] if idempotency_key else None
+        found: dict[int, str] = {}
+        if resume_since is not None and idempotency_key:
             try:
-                posted = await self._send(channel, message, nonce=nonce)
-            except Exception as exc:
-                error = _delivery_error(exc, tuple(sent))
-                log.warning(
-                    "Discord delivery to %s %s failed: %s",
-                    dest.kind,
-                    dest.external_id,
-                    error.reason,
+                found = (
+                    await discord_delivery.posted_parts(
+                        self.client,
+                        channel_id,
+                        messages,
+                        start_part=start_part,
+                        key=idempotency_key,
+                        since=resume_since,
+                    )
+                    or {}
                 )
-                if (
-                    dest.kind == "user"
-                    and isinstance(error, PermanentDeliveryError)
-                    and error.disable_subscription
-                ):
-                    self._dm_channels.pop(dest.external_id, None)
-                raise error from exc
-            sent.append(str(posted.id))
+            except Exception as exc:
+                raise _delivery_error(exc, ()) from exc
+        for number, message in enumerate(messages[start_part:], start=start_part):
+            message_id = found.get(number)
+            if message_id is not None:
+                log.info(
+                    "part %d of %s is in channel %s already (message %s); not posting it again",
+                    number,
+                    idempotency_key,
+                    channel_id,
+                    message_id,
+                )
+            else:
+                message_id = str(
+                    (
+                        await self._post_part(dest, channel, message, number, idempotency_key, sent)
+                    ).id
+                )
+            sent.append(message_id)
             # Outside the try: an error of the engine's own recording is not Discord's.
             if on_sent is not None:
-                await on_sent(str(posted.id))
+                await on_sent(message_id)
         return MessageRef(self.platform, str(channel_id), tuple(sent))
+
+    async def _post_part(
+        self,
+        dest: Destination,
+        channel: discord.PartialMessageable,
+        message: DiscordMessage,
+        number: int,
+        key: str | None,
+        sent: list[str],
+    ) -> discord.Message:
+        """Post one part (paced), turning a failure into the engine's delivery errors."""
+        await self._pacer.wait(str(channel.id))
+        nonce = discord_delivery.part_nonce(key, number) if key else None
+        try:
+            return await self._send(channel, message, nonce=nonce)
+        except Exception as exc:
+            error = _delivery_error(exc, tuple(sent))
+            log.warning(
+                "Discord delivery to %s %s failed: %s",
+                dest.kind,
+                dest.external_id,
+                error.reason,
+            )
+            if (
+                dest.kind == "user"
+                and isinstance(error, PermanentDeliveryError)
+                and error.disable_subscription
+            ):
+                self._dm_channels.pop(dest.external_id, None)
+            raise error from exc
 
 
 def _delivery_error(exc: BaseException, sent: tuple[str, ...]) -> DeliveryError:

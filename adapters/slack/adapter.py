@@ -19,7 +19,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -32,9 +32,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.slack import delivery as slack_delivery
 from adapters.slack import home
 from adapters.slack.render import (
     MORE,
@@ -67,8 +67,19 @@ from storage.repositories import feedback as feedback_repo
 from storage.repositories import subscribers as sub_repo
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
-SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read")
+SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    # Read back a digest's own parts after a crash (adapters/slack/delivery.py).
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
 """Bot scopes asked for in the OAuth flow (app_manifest.yaml lists the same)."""
 RESPONSE_URL_POSTS = 5
 """Slack accepts at most five posts to one response_url."""
@@ -503,13 +514,15 @@ class SlackAdapter:
         start_part: int = 0,
         idempotency_key: str | None = None,
         on_sent: OnSent | None = None,
+        resume_since: datetime | None = None,
     ) -> MessageRef:
         """Post ``briefing`` to a channel or a user's DM, part ``start_part`` onwards, paced.
 
         ``on_sent(ts)`` is awaited after each part is posted, before the next one goes out.
-        ``idempotency_key`` is not used: chat.postMessage has no client key to de-duplicate by,
-        so the ledger's per-part record (through ``on_sent``) is what keeps a retry from posting
-        a part twice.
+        With ``idempotency_key`` every part carries message metadata naming the delivery and
+        its part number; with ``resume_since`` too, the parts already in the channel since then
+        (an interrupted attempt's, see ``adapters.slack.delivery``) are reported through
+        ``on_sent`` and not posted again.
 
         Raises:
             PermanentDeliveryError: retrying cannot help: the destination is gone or closed
@@ -522,29 +535,49 @@ class SlackAdapter:
         if dest.kind == "user":
             opened = await self._call(client.conversations_open(users=dest.external_id), dest, sent)
             channel = str((opened.get("channel") or {}).get("id") or "")
-        for message in render_briefing_messages(briefing)[start_part:]:
-            await self._pacer.wait(channel)
-            posted = await self._call(
-                client.chat_postMessage(
-                    channel=channel,
-                    text=message.text,
-                    blocks=message.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                ),
-                dest,
-                sent,
-            )
-            ts = str(posted.get("ts"))
+        found: dict[int, str] | None = None
+        if resume_since is not None and idempotency_key:
+            lookup = slack_delivery.posted_parts(client, channel, idempotency_key, resume_since)
+            found = await self._call(lookup, dest, sent)
+        found = found or {}
+        messages = render_briefing_messages(briefing)
+        for number, message in enumerate(messages[start_part:], start=start_part):
+            ts = found.get(number)
+            if ts is not None:
+                log.info(
+                    "part %d of %s is in %s already (ts %s); not posting it again",
+                    number,
+                    idempotency_key,
+                    channel,
+                    ts,
+                )
+            else:
+                await self._pacer.wait(channel)
+                metadata = (
+                    slack_delivery.part_metadata(idempotency_key, number)
+                    if idempotency_key
+                    else None
+                )
+                posted = await self._call(
+                    client.chat_postMessage(
+                        channel=channel,
+                        text=message.text,
+                        blocks=message.blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                        metadata=metadata,
+                    ),
+                    dest,
+                    sent,
+                )
+                ts = str(posted.get("ts"))
             sent.append(ts)
             # Outside _call: an error of the engine's own recording is not a Slack error.
             if on_sent is not None:
                 await on_sent(ts)
         return MessageRef(platform=self.platform, channel_id=channel, message_ids=tuple(sent))
 
-    async def _call(
-        self, request: Awaitable[AsyncSlackResponse], dest: Destination, sent: list[str]
-    ) -> AsyncSlackResponse:
+    async def _call(self, request: Awaitable[_T], dest: Destination, sent: list[str]) -> _T:
         """Await one Web API call, turning its failure into the engine's delivery errors."""
         try:
             return await request

@@ -2,10 +2,13 @@
 
 The ledger row is opened when a digest is due (unique per subscriber and period), claimed by
 a worker with a compare-and-set before anything is sent, and records every part of a long
-briefing as it goes out, so a restart resumes a half-sent digest from the next part instead of
-sending it again. Rate limits are the adapters' pacers; here a 429 waits the ``Retry-After`` the
-platform gave, 5xx and timeouts back off with jitter a bounded number of times, and permanent
-failures (channel gone, bot removed, DMs closed) disable the subscription with the reason.
+briefing as it goes out (committed before the next part is posted), so a restart resumes a
+half-sent digest from the next part instead of sending it again. The one part whose outcome a
+crash leaves unknown (posted, not yet recorded) is looked up on the platform before it is
+posted again (``resume_since``). Rate limits are the adapters' pacers; here a 429 waits the
+``Retry-After`` the platform gave, 5xx and timeouts back off with jitter a bounded number of
+times, and permanent failures (channel gone, bot removed, DMs closed) disable the subscription
+with the reason.
 Every delivery runs as its own task, so one slow destination never delays the others.
 """
 
@@ -103,6 +106,7 @@ class DeliveryService:
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._edition: tuple[datetime, BriefingContext] | None = None
+        self._resumed: tuple[datetime, BriefingContext] | None = None
         self._edition_lock = asyncio.Lock()
 
     # ---- opening ledger rows -------------------------------------------------------------
@@ -308,8 +312,19 @@ class DeliveryService:
         progress = dict(delivery.message_ref or {})
         sent: list[str] = [str(m) for m in progress.get("message_ids") or []]  # type: ignore[attr-defined]
         composed_at = progress.get("composed_at")
-        if sent and composed_at:
-            # A resumed briefing must be the same briefing, or its parts would not line up.
+        # Claimed before: an earlier attempt may have posted a part it never recorded (killed
+        # between the post and the write, or its reply lost), so the adapter looks on the
+        # platform for parts posted since the first claim before posting them again.
+        resume_since = (
+            delivery.started_at
+            if delivery.started_at is not None
+            and delivery.claimed_at is not None
+            and delivery.started_at < delivery.claimed_at
+            else None
+        )
+        if composed_at:
+            # A resumed briefing must be the same briefing, or its parts would not line up
+            # (and a part posted unrecorded could not be recognised on the platform).
             edition = await self._edition_at(datetime.fromisoformat(str(composed_at)))
         else:
             edition = await self._current_edition()
@@ -318,7 +333,11 @@ class DeliveryService:
             self._count(tenant.platform, "skipped")
             await self._finish(delivery_id, status="skipped", error="no news for its sectors")
             return
-        progress["composed_at"] = edition.now.isoformat()
+        if not composed_at:
+            # Durably, before the first part goes out: a resumed attempt composes the same
+            # briefing from it.
+            progress["composed_at"] = edition.now.isoformat()
+            await self._record_parts(delivery_id, {**progress, "message_ids": list(sent)})
         dest = Destination(
             platform=tenant.platform,
             tenant_id=tenant.external_id,
@@ -326,12 +345,13 @@ class DeliveryService:
             external_id=subscriber.external_id,
         )
         log.info(
-            "delivering %s to subscriber %s (%s %s) part %d",
+            "delivering %s to subscriber %s (%s %s) part %d%s",
             delivery_id,
             subscriber.id,
             dest.kind,
             dest.external_id,
             len(sent),
+            " (looking for unrecorded parts first)" if resume_since else "",
             extra={
                 "delivery_id": delivery_id,
                 "subscriber_id": subscriber.id,
@@ -351,6 +371,7 @@ class DeliveryService:
                 start_part=len(sent),
                 idempotency_key=f"sb-{delivery_id}",
                 on_sent=record_part,
+                resume_since=resume_since,
             )
         except (PermanentDeliveryError, TransientDeliveryError) as exc:
             # Adapters report parts through on_sent; an error may name parts it did not report.
@@ -410,8 +431,18 @@ class DeliveryService:
                 self._metrics.deliveries_late.labels(platform).inc()
 
     async def _edition_at(self, moment: datetime) -> BriefingContext:
-        async with self._sessionmaker() as session:
-            return await load_edition(session, now=moment, until=moment, seen_before=moment)
+        """The edition composed at ``moment``, rebuilt once for all deliveries resumed from it
+        (after a crash, every digest that was in flight shares one)."""
+        async with self._edition_lock:
+            if self._edition is not None and self._edition[1].now == moment:
+                return self._edition[1]  # still the current one: the very same stories
+            if self._resumed is None or self._resumed[0] != moment:
+                async with self._sessionmaker() as session:
+                    edition = await load_edition(
+                        session, now=moment, until=moment, seen_before=moment
+                    )
+                self._resumed = (moment, edition)
+            return self._resumed[1]
 
     async def _current_edition(self) -> BriefingContext:
         async with self._edition_lock:

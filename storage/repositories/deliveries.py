@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +86,8 @@ async def claim(
     """Take deliveries for this worker (compare-and-set in one statement).
 
     Returns the ids this worker got; a row another worker claimed in the meantime is left out.
+    The first claim of a row also stamps ``started_at``: no part of it can have been posted
+    before then, which bounds the search for parts an interrupted worker posted unrecorded.
     """
     if not delivery_ids:
         return []
@@ -98,7 +100,12 @@ async def claim(
                 and_(Delivery.status == "sending", Delivery.claimed_at < stale_before),
             ),
         )
-        .values(status="sending", claimed_by=worker, claimed_at=now)
+        .values(
+            status="sending",
+            claimed_by=worker,
+            claimed_at=now,
+            started_at=func.coalesce(Delivery.started_at, literal(now, Delivery.started_at.type)),
+        )
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
