@@ -1,6 +1,6 @@
 """deliveries.started_at: when a digest was first claimed, to look its parts up on resume
 
-Revision ID: 0005_deliver
+Revision ID: 0006_deliver
 Revises: 0004
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0005_deliver"
-down_revision = "0004"
+revision = "0006_deliver"
+down_revision = "0005_edges"
 branch_labels = None
 depends_on = None
 
