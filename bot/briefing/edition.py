@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.sectors import default_sectors
+from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
 from storage.models import Feed, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import sectors as sector_repo
-
-NEWS_WINDOW = timedelta(hours=24)
-"""A briefing covers what was published (or first seen, for undated items) in the last day."""
 
 
 async def load_sector_defs(session: AsyncSession) -> list[SectorDef]:
