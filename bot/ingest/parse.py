@@ -2,7 +2,8 @@
 
 feedparser reads every document, with the response's headers, so encodings, relative links and
 xml:base resolve as the publisher meant and broken or exotic feeds still come through. One
-normalisation follows: HTML to plain text, whitespace collapsed, dates in aware UTC, a language
+normalisation follows: HTML to plain text, whitespace collapsed, publishers' boilerplate
+removed (``bot.ingest.boilerplate``), dates in aware UTC, a language
 detected from the text (feeds often declare the wrong one), and a content hash of title and
 summary that ignores dates and GUIDs. Before feedparser sees a document, its entity declarations
 are checked, so an entity-expansion bomb is refused without being expanded.
@@ -24,6 +25,8 @@ from typing import Any
 import feedparser
 import py3langid
 from selectolax.lexbor import LexborHTMLParser
+
+from bot.ingest.boilerplate import clean
 
 MAX_TITLE_CHARS = 1000
 MAX_SUMMARY_CHARS = 4000
@@ -350,8 +353,9 @@ def _clean_url(value: str | None) -> str | None:
 
 def _normalised_entries(raw: _RawFeed) -> Iterator[tuple[_RawEntry, str, str]]:
     for entry in raw.entries:
-        title = _cut(html_to_text(entry.title), MAX_TITLE_CHARS)
-        summary = _cut(html_to_text(entry.summary), MAX_SUMMARY_CHARS)
+        # Boilerplate goes before the cut, so a cut never leaves half of "The post ...".
+        title = _cut(clean(html_to_text(entry.title), "title"), MAX_TITLE_CHARS)
+        summary = _cut(clean(html_to_text(entry.summary), "summary"), MAX_SUMMARY_CHARS)
         if not title and not summary:
             continue  # nothing a reader could see
         yield entry, title, summary
