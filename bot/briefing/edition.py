@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -39,15 +39,30 @@ async def load_sector_defs(session: AsyncSession) -> list[SectorDef]:
     return defs
 
 
+SectorRows = dict[int, list[tuple[str, float, Sequence[str]]]]
+"""Sector scores by item id, as ``sector_repo.set_item_sectors`` stores them."""
+
+Unsectored = Callable[[AsyncSession, Sequence[Item]], Awaitable[SectorRows]]
+"""Gives sectors to items the keyword rules left without one: items in languages the rules are
+not written for (German, Spanish, Chinese ...) and English or Japanese items no term matched.
+Returns scores only for the items it places; the embedding classifier (``bot.briefing.embed``,
+being built) plugs in here."""
+
+
 class ItemClassifier:
     """Gives newly stored items their sectors; the ingest service's ``after_store`` hook.
 
-    The sector list is read from the database on every call, so a sector an admin adds counts
-    from the next item on, without a restart.
+    The keyword rules run on items in their own languages (``has_keyword_rules``); whatever they
+    leave without a sector goes to ``unsectored`` when one is given. The sector list is read
+    from the database on every call, so a sector an admin adds counts from the next item on,
+    without a restart.
     """
 
-    def __init__(self, *, classifier: Classifier | None = None) -> None:
+    def __init__(
+        self, *, classifier: Classifier | None = None, unsectored: Unsectored | None = None
+    ) -> None:
         self._classifier = classifier or Classifier(sectors=default_sectors())
+        self._unsectored = unsectored
 
     async def __call__(self, session: AsyncSession, items: Sequence[Item]) -> None:
         if not items:
@@ -55,20 +70,32 @@ class ItemClassifier:
         self._classifier = self._classifier.with_sectors(await load_sector_defs(session))
         hints = await _feed_hints(session, {i.feed_id for i in items})
         classifier = self._classifier
-        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id)) for i in items]
+        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id), i.language) for i in items]
 
-        def run() -> dict[int, list[tuple[str, float, Sequence[str]]]]:
+        def run() -> SectorRows:
             return {
                 item_id: [
                     (s.key, s.score, s.matched)
-                    for s in classifier.classify(title, summary, sector_hint=hint)
+                    for s in classifier.classify(
+                        title, summary, sector_hint=hint, language=language
+                    )
                 ]
-                for item_id, title, summary, hint in texts
+                for item_id, title, summary, hint, language in texts
             }
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
         scores = await asyncio.to_thread(run) if len(texts) > 200 else run()
+        if self._unsectored is not None:
+            left = without_keyword_sector(items, scores)
+            if left:
+                placed = await self._unsectored(session, left)
+                scores.update({k: v for k, v in placed.items() if k in scores and v})
         await sector_repo.set_item_sectors(session, scores)
+
+
+def without_keyword_sector(items: Sequence[Item], scores: SectorRows) -> list[Item]:
+    """The items of ``items`` that ``scores`` gives no sector (for an ``Unsectored`` step)."""
+    return [i for i in items if not scores.get(i.id)]
 
 
 async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, str | None]:

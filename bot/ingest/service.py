@@ -32,7 +32,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, detect_language, parse_feed
+from bot.ingest.language import detect_language
+from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, parse_feed
 from bot.ingest.timeline import is_archive, plausible_published
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
