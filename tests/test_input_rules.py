@@ -14,12 +14,16 @@ import feedparser
 import pytest
 from sqlalchemy import select
 
+from bot.briefing.classify import Classifier
+from bot.briefing.compose import FEED_STORIES, FEED_STORIES_PER_SECTION, compose_briefing
+from bot.briefing.sectors import default_sectors
 from bot.config import Settings
 from bot.ingest.boilerplate import clean, load_rules
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.parse import ParsedItem, html_to_text, parse_feed
 from bot.ingest.service import IngestService
 from bot.ingest.timeline import CLOCK_SKEW, NEWS_WINDOW
+from bot.models import Article, Profile
 from storage.models import Item
 from storage.repositories import feeds as feed_repo
 from tests.feedserver import Entry, FeedServer, make_rss
@@ -292,3 +296,72 @@ def test_a_bad_rule_file_is_refused_with_the_rules_name() -> None:
         load_rules('[[rule]]\nname = "greedy"\nfield = "summary"\naction = "strip"\npattern = "("')
     with pytest.raises(ValueError, match="field must be"):
         load_rules('[[rule]]\nname = "x"\nfield = "body"\naction = "strip"\npattern = "a"')
+
+
+# --- one feed cannot fill a briefing ------------------------------------------------------
+
+
+def _articles(corpus: Path, name: str, feed_id: int, source: str) -> list[Article]:
+    classifier = Classifier(sectors=default_sectors())
+    when = datetime(2026, 8, 18, 5, 0, tzinfo=UTC)
+    articles = []
+    for n, item in enumerate(_parsed(corpus, name)):
+        sectors = classifier.classify(item.title, item.summary, language=item.language)
+        if sectors:
+            articles.append(
+                Article(
+                    item_id=feed_id * 10_000 + n,
+                    feed_id=feed_id,
+                    source=source,
+                    title=item.title,
+                    summary=item.summary,
+                    link=item.link,
+                    published_at=when,
+                    first_seen_at=when,
+                    language=item.language,
+                    sectors=sectors,
+                )
+            )
+    return articles
+
+
+def test_one_journal_feed_cannot_fill_every_section(corpus: Path) -> None:
+    # IEEE TGRS publishes 1,408 papers at once, and the classifier finds some in all five
+    # sectors; the news feeds have a few stories each, none about quantum.
+    journal = _articles(corpus, "ieee_tgrs_current_issue_1408items__journal-rss.xml", 1, "TGRS")
+    assert {a.sectors[0].key for a in journal} == {s.key for s in default_sectors()}
+    news = [
+        *_articles(corpus, "techcrunch_ai_category_2026-08__EienMosu-ai-news.xml", 2, "TC"),
+        *_articles(corpus, "electrek_scraped_2026-04__prospect-rss-feeds.xml", 3, "Electrek"),
+        *_articles(corpus, "statnews_scraped_2026-02__prospect-rss-feeds.xml", 4, "STAT"),
+    ]
+    sectors = {s.key: s for s in default_sectors()}
+    now = datetime(2026, 8, 18, 6, 0, tzinfo=UTC)
+    briefing = compose_briefing(
+        [*journal, *news], Profile(sectors=tuple(sectors)), now, sectors=sectors
+    )
+    shown = [
+        (section.key, e) for section in briefing.sections for e in (section.lead, *section.more)
+    ]
+    names = {
+        section.key: [e.sources[0].name for e in (section.lead, *section.more)]
+        for section in briefing.sections
+    }
+    assert set(names) == set(sectors)
+    for key, shown in names.items():
+        if set(shown) != {"TGRS"}:
+            # Where other feeds have news, the journal gets two places at most.
+            assert shown.count("TGRS") <= FEED_STORIES_PER_SECTION, (key, shown)
+    with_journal = [key for key, shown in names.items() if "TGRS" in shown]
+    assert len(with_journal) <= 2, names
+    shared = [shown for shown in names.values() if set(shown) != {"TGRS"}]
+    assert sum(shown.count("TGRS") for shown in shared) <= FEED_STORIES
+
+
+def test_a_reader_with_one_feed_still_gets_full_sections(corpus: Path) -> None:
+    only = _articles(corpus, "techcrunch_ai_category_2026-08__EienMosu-ai-news.xml", 2, "TC")
+    sectors = {s.key: s for s in default_sectors()}
+    now = datetime(2026, 8, 18, 6, 0, tzinfo=UTC)
+    briefing = compose_briefing(only, Profile(sectors=("ai",)), now, sectors=sectors)
+    (section,) = briefing.sections
+    assert 1 + len(section.more) == 5
