@@ -5,6 +5,7 @@ Feeds are served over loopback HTTP and stored in a real SQLite file by the real
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import FEED_STORIES, FEED_STORIES_PER_SECTION, compose_briefing
+from bot.briefing.edition import ItemClassifier, load_edition
 from bot.briefing.sectors import default_sectors
 from bot.config import Settings
 from bot.ingest.boilerplate import clean, load_rules
@@ -23,7 +25,7 @@ from bot.ingest.fetch import FeedFetcher
 from bot.ingest.parse import ParsedItem, html_to_text, parse_feed
 from bot.ingest.service import IngestService
 from bot.ingest.timeline import CLOCK_SKEW, NEWS_WINDOW
-from bot.models import Article, Profile
+from bot.models import Article, Briefing, Language, Profile
 from storage.models import Item
 from storage.repositories import feeds as feed_repo
 from tests.feedserver import Entry, FeedServer, make_rss
@@ -60,13 +62,14 @@ class Ingest:
             feed = await feed_repo.add_feed(session, url=self.server.url(path), now=self.clock())
             return feed.id
 
-    async def run(self) -> None:
+    async def run(self, *, after_store: Any = None) -> None:
         async with FeedFetcher.from_settings(self.settings, clock=self.clock) as fetcher:
             service = IngestService(
                 sessionmaker=self.db.sessionmaker,
                 fetcher=fetcher,
                 clock=self.clock,
                 settings=self.settings,
+                after_store=after_store,
             )
             await service.run_pass(all_feeds=True)
 
@@ -365,3 +368,62 @@ def test_a_reader_with_one_feed_still_gets_full_sections(corpus: Path) -> None:
     briefing = compose_briefing(only, Profile(sectors=("ai",)), now, sectors=sectors)
     (section,) = briefing.sections
     assert 1 + len(section.more) == 5
+
+
+# --- a new feed's recent posts reach the briefing; an empty one says where the rest went ----
+
+ARXIV_QUANT = "arxiv_quant-ph_rss_2025-04__RSSFeeds.jl.xml"
+ARXIV_DAY = datetime(2025, 4, 28, tzinfo=UTC)  # its 81 entries are dated that day
+
+
+async def _quantum_briefing(ingest: Ingest, language: Language = "en") -> Briefing:
+    async with ingest.db.sessionmaker() as session:
+        edition = await load_edition(session, now=ingest.clock.now)
+    return edition.compose(Profile(sectors=("quantum",), language=language))
+
+
+async def test_a_feed_added_after_it_posted_is_in_the_next_briefing(
+    ingest: Ingest, corpus: Path
+) -> None:
+    ingest.clock.now = ARXIV_DAY + timedelta(hours=10)
+    await ingest.add("/quant-ph.xml", _feed(corpus, ARXIV_QUANT))
+    await ingest.run(after_store=ItemClassifier())
+    briefing = await _quantum_briefing(ingest)
+    (section,) = briefing.sections
+    assert section.key == "quantum"
+    assert section.lead.link is not None and "arxiv.org" in section.lead.link
+
+
+async def test_an_empty_briefing_says_the_new_feeds_items_are_in_the_archive(
+    ingest: Ingest, corpus: Path
+) -> None:
+    ingest.clock.now = ARXIV_DAY + timedelta(days=5)
+    await ingest.add("/quant-ph.xml", _feed(corpus, ARXIV_QUANT))
+    await ingest.run(after_store=ItemClassifier())
+    english = await _quantum_briefing(ingest)
+    japanese = await _quantum_briefing(ingest, "ja")
+    assert english.is_empty and japanese.is_empty
+    assert english.empty_note is not None and japanese.empty_note is not None
+    assert "archive" in english.empty_note and "アーカイブ" in japanese.empty_note
+    for note in (english.empty_note, japanese.empty_note):
+        assert "/brief search" in note and "brief --date" in note
+    found = re.search(r"(\d+) earlier items", english.empty_note)
+    assert found is not None and int(found.group(1)) >= 40
+    assert f"{found.group(1)}件" in japanese.empty_note
+
+    # What the note points to: that day, archive included, as `shiftbrief brief --date` shows it.
+    async with ingest.db.sessionmaker() as session:
+        day = await load_edition(
+            session,
+            now=ARXIV_DAY + timedelta(days=1),
+            since=ARXIV_DAY,
+            until=ARXIV_DAY + timedelta(days=1),
+            include_archive=True,
+        )
+    assert day.compose(Profile(sectors=("quantum",))).sections
+
+
+async def test_an_empty_briefing_without_new_feeds_keeps_the_plain_note(ingest: Ingest) -> None:
+    briefing = await _quantum_briefing(ingest)
+    assert briefing.is_empty and briefing.empty_note is not None
+    assert "archive" not in briefing.empty_note

@@ -70,6 +70,17 @@ CATALOG: Catalog = {
         "ja": "まだ分野が登録されていません。"
         "/brief subscribe に続けて分野を指定すると、ニュースが届くようになります。",
     },
+    "empty_archived": {
+        "en": "There is no news in your sectors ({sectors}) for this briefing. {n} earlier "
+        "items from feeds added recently went to the archive rather than the news, since they "
+        "were published before this briefing's window. Find them with /brief search followed "
+        "by a few words, or list a day with shiftbrief brief --date YYYY-MM-DD.",
+        "ja": "今回は、ご登録の分野（{sectors}）に新しいニュースがありませんでした。"
+        "最近追加されたフィードの記事{n}件は、このブリーフィングの対象期間より前に公開されたため、"
+        "ニュースではなくアーカイブに保存されています。"
+        "/brief search に続けて語句を入力すると検索でき、"
+        "shiftbrief brief --date YYYY-MM-DD で日付ごとに一覧できます。",
+    },
     "synergy_why": {"en": "Connects {sectors}.", "ja": "{sectors}をつなぐ動きです。"},
     "list_and": {"en": " and ", "ja": "と"},
     "list_comma": {"en": ", ", "ja": "、"},
@@ -436,6 +447,8 @@ class BriefingContext:
         self.sectors = dict(sectors)
         self.reading = tuple(reading)
         self.min_sector_score = min_sector_score
+        self.archived: Mapping[str, int] = {}
+        """Archive items stored in the window, per sector (set by ``load_edition``)."""
         self.stories = {s.key: s for s in stories}
         self._text = {s.key: story_text(s) for s in stories}
         self._keyword_hits: dict[str, frozenset[str]] = {}
@@ -800,11 +813,16 @@ class BriefingContext:
         else:
             title = phrase(CATALOG, "title_empty", language, date=date_text)
             names = [self.sectors[k].name(language) for k in subscribed] or list(profile.sectors)
-            empty_note = (
-                phrase(CATALOG, "empty_no_news", language, sectors=_join(names, language))
-                if names
-                else phrase(CATALOG, "empty_no_sectors", language)
-            )
+            archived = sum(self.archived.get(k, 0) for k in subscribed)
+            sectors_text = _join(names, language)
+            if names and archived:
+                empty_note = phrase(
+                    CATALOG, "empty_archived", language, sectors=sectors_text, n=archived
+                )
+            elif names:
+                empty_note = phrase(CATALOG, "empty_no_news", language, sectors=sectors_text)
+            else:
+                empty_note = phrase(CATALOG, "empty_no_sectors", language)
         return Briefing(
             title=title,
             language=language,

@@ -118,9 +118,19 @@ async def load_articles(
     since: datetime,
     until: datetime | None = None,
     seen_before: datetime | None = None,
+    include_archive: bool = False,
 ) -> list[Article]:
-    """News items of the window as the engine's Articles, with their stored sector scores."""
-    rows = await archive.news_since(session, since=since, until=until, seen_before=seen_before)
+    """News items of the window as the engine's Articles, with their stored sector scores.
+
+    ``include_archive`` adds the archive items of those dates (new feeds' back issues).
+    """
+    rows = await archive.news_since(
+        session,
+        since=since,
+        until=until,
+        seen_before=seen_before,
+        include_archive=include_archive,
+    )
     scores = await sector_repo.item_sectors(session, [item.id for item, _ in rows])
     articles = []
     for item, feed in rows:
@@ -162,16 +172,33 @@ async def load_edition(
     since: datetime | None = None,
     until: datetime | None = None,
     seen_before: datetime | None = None,
+    include_archive: bool = False,
 ) -> BriefingContext:
     """Everything a briefing of the window draws from, clustered and ranked once.
 
     ``seen_before`` rebuilds an earlier edition: only items stored by then count.
+    ``include_archive`` also draws on archive items published in the window (to look back at
+    a past day); otherwise the edition counts, per sector, the archive items stored in the
+    window, so an empty briefing can say where they went.
     """
     since = since if since is not None else now - NEWS_WINDOW
-    articles = await load_articles(session, since=since, until=until, seen_before=seen_before)
+    articles = await load_articles(
+        session,
+        since=since,
+        until=until,
+        seen_before=seen_before,
+        include_archive=include_archive,
+    )
     sectors = {s.key: s for s in await load_sector_defs(session)}
     reading = await load_reading(session)
-    return await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    archived = (
+        {}
+        if include_archive
+        else await archive.archived_by_sector(session, since=since, until=until)
+    )
+    edition = await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    edition.archived = archived
+    return edition
 
 
 def profile_of(subscriber: Subscriber, *, all_sectors: Sequence[str]) -> Profile:
