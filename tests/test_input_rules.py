@@ -427,3 +427,50 @@ async def test_an_empty_briefing_without_new_feeds_keeps_the_plain_note(ingest: 
     briefing = await _quantum_briefing(ingest)
     assert briefing.is_empty and briefing.empty_note is not None
     assert "archive" not in briefing.empty_note
+
+
+# --- sector false positives -----------------------------------------------------------------
+
+
+def _classify(item: ParsedItem, language: str | None = None) -> list[str]:
+    classifier = Classifier(sectors=default_sectors())
+    scores = classifier.classify(item.title, item.summary, language=language or item.language)
+    return [s.key for s in scores]
+
+
+def test_a_hospital_data_breach_is_not_life_science(corpus: Path) -> None:
+    items = _parsed(corpus, "yahoo_news_jp_it_2022-07__PrcmNovel-extracted.xml")
+    breach = next(i for i in items if i.title.startswith("岐阜県の病院に不正アクセス"))
+    assert "ワクチン" in breach.title
+    assert _classify(breach) == []
+    slashdot = _parsed(corpus, "slashdot_rdf__Feeder.xml")
+    ransomware = next(i for i in slashdot if i.title.startswith("Ransomware Attack Hampers"))
+    assert _classify(ransomware) == []
+
+
+def test_a_conference_discount_advert_is_not_quantum(corpus: Path) -> None:
+    heise = _parsed(corpus, "heise_online_atom_150items__nextcloud-news.xml")
+    advert = next(i for i in heise if "Frühbucherrabatt" in i.title)
+    assert "Post-Quantum" in advert.summary
+    assert _classify(advert, "und") == []  # even if its language were not known
+    english = ParsedItem(
+        guid=None,
+        link=None,
+        title="Early-bird discount ends Friday: secure software conference",
+        summary="From supply-chain security to post-quantum cryptography and quantum-safe TLS.",
+        author=None,
+        published_at=None,
+        language="en",
+        content_hash="",
+    )
+    assert _classify(english) == []
+
+
+def test_real_quantum_security_and_hospital_science_news_keep_their_sectors() -> None:
+    classifier = Classifier(sectors=default_sectors())
+    pqc = classifier.classify("NIST finalises its first post-quantum cryptography standards")
+    assert [s.key for s in pqc][:1] == ["quantum"]
+    hospital = classifier.classify("病院でiPS細胞を使った治験を開始", language="ja")
+    assert [s.key for s in hospital][:1] == ["life"]
+    threat = classifier.classify("AI and quantum computing may enable sophisticated cyberattacks")
+    assert {s.key for s in threat} & {"ai", "quantum"}

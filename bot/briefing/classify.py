@@ -19,7 +19,8 @@ Term syntax (built-in terms in ``bot.briefing.sectors`` and admin keywords alike
 Scoring: each distinct term adds its weight, in full when it is in the title and half when it is
 only in the summary. A sector needs a total of at least 1.0: one strong title term, or two strong
 summary terms. Misleading phrases (a phone's battery life, a Quantum TV, robots.txt) are blanked
-before matching; a shopping post counts for nothing; a share-price headline counts for little.
+before matching; a shopping post or an event's advert counts for nothing; a share-price or a
+security-incident headline counts for little (a hospital's data breach is not life science).
 A feed's sector hint adds a little to a sector that already has evidence, never on its own.
 """
 
@@ -35,6 +36,8 @@ from dataclasses import dataclass
 
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
+    INCIDENT,
+    INCIDENT_TRIGGERS,
     MISLEADING,
     SHARE_PRICE,
     SHARE_PRICE_TRIGGERS,
@@ -50,6 +53,7 @@ SUMMARY_WEIGHT = 0.5
 THRESHOLD = 1.0
 HINT_BOOST = 0.5
 SHARE_PRICE_FACTOR = 0.3
+INCIDENT_FACTOR = 0.3
 SUMMARY_CHARS = 600
 """Only the start of a summary is read: it says what the item is about, the rest wanders."""
 SCORE_SCALE = 2.0
@@ -261,6 +265,7 @@ class Classifier:
         )
         self._share_price = re.compile(SHARE_PRICE)
         self._shopping = re.compile(SHOPPING)
+        self._incident = re.compile(INCIDENT)
 
     @property
     def sectors(self) -> tuple[SectorDef, ...]:
@@ -385,6 +390,10 @@ class Classifier:
             any(t in lowered for t in SHARE_PRICE_TRIGGERS)
             and self._share_price.search(title) is not None
         )
+        incident = (
+            any(t in lowered for t in INCIDENT_TRIGGERS)
+            and self._incident.search(title) is not None
+        )
 
         totals = [0.0] * len(self._sectors)
         title_totals = [0.0] * len(self._sectors)
@@ -413,6 +422,8 @@ class Classifier:
                 continue
             if share_price:
                 total *= SHARE_PRICE_FACTOR
+            if incident:
+                total *= INCIDENT_FACTOR
             if sector_hint is not None and sector.key == sector_hint:
                 total += HINT_BOOST
             if total >= THRESHOLD:
