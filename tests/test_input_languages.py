@@ -3,6 +3,7 @@ items in other languages marked in a briefing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.briefing.classify import Classifier
+from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.compose import compose_briefing
 from bot.briefing.edition import ItemClassifier, SectorRows
 from bot.briefing.render_text import briefing_to_json
@@ -153,3 +154,16 @@ def test_english_items_are_not_marked(corpus: Path) -> None:
     assert briefing.sections[0].lead.title == stripe.title
     assert briefing.sections[0].lead.language is None
     assert len(briefing.watch) == 1
+
+
+def test_shiftbrief_classify_lines_take_a_language() -> None:
+    classifier = Classifier(sectors=default_sectors())
+    lines = [
+        '{"id": 1, "title": "Deep Learning erforscht Eiskristalle", "lang": "de"}',
+        '{"id": 2, "title": "Deep learning maps ice crystals", "lang": "en"}',
+        '{"id": 3, "title": "Deep learning maps ice crystals", "lang": 7}',
+    ]
+    out = [json.loads(line) for line in classify_jsonl(lines, classifier)]
+    assert out[0] == {"id": 1, "sectors": []}
+    assert out[1]["sectors"][0]["key"] == "ai"
+    assert out[2]["error"] == "'lang' must be a string"
