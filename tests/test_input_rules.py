@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.briefing.classify import Classifier
-from bot.briefing.compose import FEED_STORIES, FEED_STORIES_PER_SECTION, compose_briefing
+from bot.briefing.compose import compose_briefing
 from bot.briefing.edition import ItemClassifier, load_edition
 from bot.briefing.sectors import default_sectors
+from bot.briefing.spread import FEED_STORIES, FEED_STORIES_PER_SECTION
 from bot.config import Settings
 from bot.ingest.boilerplate import clean, load_rules
 from bot.ingest.fetch import FeedFetcher

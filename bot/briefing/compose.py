@@ -26,6 +26,7 @@ from bot.briefing.rank import (
     keyword_pattern,
     story_text,
 )
+from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, phrase
 from bot.models import (
     Article,
@@ -287,11 +288,6 @@ LIMITS: Mapping[str, Limits] = {
 }
 
 KEY_POINTS = 3
-FEED_STORIES_PER_SECTION = 2
-"""A section takes more than this many stories led by one feed only when no other feed has one."""
-FEED_STORIES = 4
-"""A briefing's sections take more than this many stories led by one feed only where no other
-feed has one: a journal with a thousand papers a day would otherwise fill every section."""
 MIN_SECTOR_SCORE = 0.1
 """A story counts for a sector from this score (classifier scores run from 0 to 1)."""
 SYNERGY_SCORE = 0.3
@@ -564,67 +560,6 @@ class BriefingContext:
                 del best[n:]
         return [(score, story) for _, score, story in best]
 
-    @classmethod
-    def _top_per_feed(
-        cls,
-        ranked: Sequence[_Candidate],
-        n: int,
-        accept: Callable[[_Candidate], bool],
-        boost_of: Callable[[Story], float],
-        max_boost: float,
-        used: Counter[int],
-    ) -> list[tuple[float, Story]]:
-        """``_top``, sharing the places among feeds.
-
-        A feed leads at most ``FEED_STORIES_PER_SECTION`` of the section's stories and, with
-        ``used`` (its stories in earlier sections), ``FEED_STORIES`` of the briefing's. Places
-        no other feed's story can take still go to a capped feed, after the others: a reader
-        with one feed gets a full briefing, a reader with many gets variety.
-        """
-
-        def room(feed: int) -> int:
-            return max(0, min(FEED_STORIES_PER_SECTION, FEED_STORIES - used[feed]))
-
-        def more(
-            chosen: Sequence[tuple[float, Story]], allow: Callable[[int], bool]
-        ) -> list[tuple[float, Story]]:
-            taken = {story.key for _, story in chosen}
-            return cls._top(
-                ranked,
-                n - len(chosen),
-                lambda c: allow(c.story.lead.feed_id) and c.story.key not in taken and accept(c),
-                boost_of,
-                max_boost,
-            )
-
-        kept: list[tuple[float, Story]] = []
-        capped = {feed for feed in used if not room(feed)}
-        while True:
-            # Each round caps one more feed: keep its allowed stories, look again for the rest.
-            top = more(kept, lambda feed: feed not in capped)
-            count = Counter(story.lead.feed_id for _, story in kept)
-            over = next(
-                (
-                    feed
-                    for feed, many in Counter(s.lead.feed_id for _, s in top).items()
-                    if count[feed] + many > room(feed)
-                ),
-                None,
-            )
-            if over is None:
-                chosen = sorted([*kept, *top], key=lambda p: -p[0])
-                break
-            allowed = room(over)
-            kept.extend([p for p in top if p[1].lead.feed_id == over][:allowed])
-            capped.add(over)
-        if len(chosen) < n and capped:
-            # Places left: first feeds still under the briefing's cap, then any.
-            in_section = Counter(story.lead.feed_id for _, story in chosen)
-            chosen += more(chosen, lambda feed: used[feed] + in_section[feed] < FEED_STORIES)
-        if len(chosen) < n and capped:
-            chosen += more(chosen, lambda feed: True)
-        return chosen
-
     def _entry(self, story: Story, language: Language, role: str, limits: Limits) -> StoryEntry:
         length_key = f"{limits.lead_chars}/{limits.more_chars}"
         cache_key = (story.key, language, role, length_key)
@@ -732,12 +667,15 @@ class BriefingContext:
         per_feed: Counter[int] = Counter()
         for key in subscribed:
 
-            def accept(candidate: _Candidate, key: str = key) -> bool:
-                return home(candidate) == key and not muted(candidate.story)
+            def select(
+                k: int, allow: Callable[[Story], bool], key: str = key
+            ) -> list[tuple[float, Story]]:
+                def accept(c: _Candidate) -> bool:
+                    return home(c) == key and not muted(c.story) and allow(c.story)
 
-            top = self._top_per_feed(
-                self._ranked[key], 1 + limits.more, accept, boost, max_boost, per_feed
-            )
+                return self._top(self._ranked[key], k, accept, boost, max_boost)
+
+            top = spread_over_feeds(select, 1 + limits.more, per_feed)
             if not top:
                 continue
             per_feed.update(s.lead.feed_id for _, s in top)
