@@ -92,6 +92,13 @@ async def ingest(sqlite_db: Any) -> AsyncIterator[Ingest]:
         yield Ingest(server, sqlite_db, Clock(datetime(2026, 8, 18, 6, 0, tzinfo=UTC)))
 
 
+@pytest.fixture
+async def ingest_on_both(db: Any) -> AsyncIterator[Ingest]:
+    """The same, on a SQLite file and on the PostgreSQL server."""
+    async with FeedServer() as server:
+        yield Ingest(server, db, Clock(datetime(2026, 8, 18, 6, 0, tzinfo=UTC)))
+
+
 # --- dates in the future ------------------------------------------------------------------
 
 
@@ -396,8 +403,9 @@ async def test_a_feed_added_after_it_posted_is_in_the_next_briefing(
 
 
 async def test_an_empty_briefing_says_the_new_feeds_items_are_in_the_archive(
-    ingest: Ingest, corpus: Path
+    ingest_on_both: Ingest, corpus: Path
 ) -> None:
+    ingest = ingest_on_both
     ingest.clock.now = ARXIV_DAY + timedelta(days=5)
     await ingest.add("/quant-ph.xml", _feed(corpus, ARXIV_QUANT))
     await ingest.run(after_store=ItemClassifier())
