@@ -346,7 +346,9 @@ def is_right(item: DevItem, scores: Sequence[SectorScore]) -> bool:
 def figures(classifier: Classifier, items: Iterable[DevItem]) -> Figures:
     on = on_right = off = off_right = 0
     for item in items:
-        right = is_right(item, classifier.classify(item.title, item.summary))
+        right = is_right(
+            item, classifier.classify(item.title, item.summary, language=item.language)
+        )
         if item.on_topic:
             on += 1
             on_right += right

@@ -127,6 +127,9 @@ class StoryEntry:
     sources: tuple[SourceRef, ...]
     sectors: tuple[str, ...]
     published_at: datetime | None
+    language: str | None = None
+    """The shown item's language when a reader may not expect it (neither English nor
+    Japanese); the title then starts with its code, "[DE] ..."."""
 
     @property
     def source_count(self) -> int:

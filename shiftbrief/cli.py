@@ -424,7 +424,10 @@ async def brief(
     ),
     date: Annotated[
         str | None,
-        typer.Option(help="YYYY-MM-DD: the news of that day (UTC) instead of the last 24 hours."),
+        typer.Option(
+            help="YYYY-MM-DD: what was published that day (UTC), archive included, instead "
+            "of the last 24 hours' news."
+        ),
     ] = None,
 ) -> None:
     """Print a briefing from what is stored."""
@@ -447,7 +450,10 @@ async def brief(
             since = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
             until = since + dt.timedelta(days=1)
             now = min(now, until)
-        edition = await load_edition(session, now=now, since=since, until=until)
+        # A past day as the archive has it: new feeds' back issues of that day count too.
+        edition = await load_edition(
+            session, now=now, since=since, until=until, include_archive=day is not None
+        )
     profile = Profile(sectors=chosen or tuple(known), language=lang.value, length=length.value)
     briefing = edition.compose(profile, date=day)
     if fmt is OutputFormat.json:

@@ -286,7 +286,7 @@ async def test_edited_entry_is_updated_in_place(harness: Harness) -> None:
     assert len(titles) == 2
 
 
-async def test_first_fetch_is_backlog_and_later_items_are_news(harness: Harness) -> None:
+async def test_old_entries_of_a_first_fetch_are_backlog_later_items_news(harness: Harness) -> None:
     collected: list[Item] = []
 
     async def after_store(session: AsyncSession, items: Sequence[Item]) -> None:
@@ -294,12 +294,15 @@ async def test_first_fetch_is_backlog_and_later_items_are_news(harness: Harness)
         assert session.in_transaction()
         collected.extend(items)
 
-    feed_id = await harness.add("/news.xml", body=make_rss(_entries(3, start=1)))
+    # Older than the news window: a new feed's back issues (recent ones are news, see
+    # tests/test_input_rules.py).
+    old = 25 * 60
+    feed_id = await harness.add("/news.xml", body=make_rss(_entries(3, start=1, date_shift=old)))
     first = await harness.run(after_store=after_store)
     assert first.new_items == 3
     assert all(i.is_backlog for i in await harness.items(feed_id))
 
-    harness.server.set("/news.xml", body=make_rss(_entries(4, start=0)))
+    harness.server.set("/news.xml", body=make_rss(_entries(4, start=0, date_shift=old)))
     harness.clock.advance(hours=1)
     second = await harness.run(after_store=after_store)
     assert second.new_items == 1

@@ -19,7 +19,8 @@ Term syntax (built-in terms in ``bot.briefing.sectors`` and admin keywords alike
 Scoring: each distinct term adds its weight, in full when it is in the title and half when it is
 only in the summary. A sector needs a total of at least 1.0: one strong title term, or two strong
 summary terms. Misleading phrases (a phone's battery life, a Quantum TV, robots.txt) are blanked
-before matching; a shopping post counts for nothing; a share-price headline counts for little.
+before matching; a shopping post or an event's advert counts for nothing; a share-price or a
+security-incident headline counts for little (a hospital's data breach is not life science).
 A feed's sector hint adds a little to a sector that already has evidence, never on its own.
 """
 
@@ -35,6 +36,8 @@ from dataclasses import dataclass
 
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
+    INCIDENT,
+    INCIDENT_TRIGGERS,
     MISLEADING,
     SHARE_PRICE,
     SHARE_PRICE_TRIGGERS,
@@ -50,6 +53,7 @@ SUMMARY_WEIGHT = 0.5
 THRESHOLD = 1.0
 HINT_BOOST = 0.5
 SHARE_PRICE_FACTOR = 0.3
+INCIDENT_FACTOR = 0.3
 SUMMARY_CHARS = 600
 """Only the start of a summary is read: it says what the item is about, the rest wanders."""
 SCORE_SCALE = 2.0
@@ -261,6 +265,7 @@ class Classifier:
         )
         self._share_price = re.compile(SHARE_PRICE)
         self._shopping = re.compile(SHOPPING)
+        self._incident = re.compile(INCIDENT)
 
     @property
     def sectors(self) -> tuple[SectorDef, ...]:
@@ -356,7 +361,12 @@ class Classifier:
         return 0
 
     def classify(
-        self, title: str, summary: str = "", *, sector_hint: str | None = None
+        self,
+        title: str,
+        summary: str = "",
+        *,
+        sector_hint: str | None = None,
+        language: str | None = None,
     ) -> tuple[SectorScore, ...]:
         """The sectors ``title`` and ``summary`` belong to, best first; ``()`` when off-topic.
 
@@ -365,7 +375,12 @@ class Classifier:
             summary: the item's summary; only its start is read.
             sector_hint: the key of the sector the item's feed is about, if any; it adds to that
                 sector only when the text already points there.
+            language: the item's detected language. The term lists are English and Japanese:
+                other languages get ``()`` (their sectors come from elsewhere, see
+                ``has_keyword_rules``); ``None`` or "und" reads the text as it comes.
         """
+        if not has_keyword_rules(language):
+            return ()
         title, publisher = split_publisher(_plain(title or ""))
         summary = _plain((summary or "")[: SUMMARY_CHARS * 3])[:SUMMARY_CHARS]
         lowered = title.lower()
@@ -374,6 +389,10 @@ class Classifier:
         share_price = (
             any(t in lowered for t in SHARE_PRICE_TRIGGERS)
             and self._share_price.search(title) is not None
+        )
+        incident = (
+            any(t in lowered for t in INCIDENT_TRIGGERS)
+            and self._incident.search(title) is not None
         )
 
         totals = [0.0] * len(self._sectors)
@@ -403,6 +422,8 @@ class Classifier:
                 continue
             if share_price:
                 total *= SHARE_PRICE_FACTOR
+            if incident:
+                total *= INCIDENT_FACTOR
             if sector_hint is not None and sector.key == sector_hint:
                 total += HINT_BOOST
             if total >= THRESHOLD:
@@ -418,11 +439,29 @@ class Classifier:
         )
 
 
+KEYWORD_LANGUAGES = ("en", "ja")
+"""Languages the term lists are written for. Japanese text also matches the English terms,
+since Japanese headlines write names and acronyms in Latin letters ("生成AI", "NVIDIA")."""
+
+
+def has_keyword_rules(language: str | None) -> bool:
+    """Whether the keyword rules may read text in ``language`` (unknown: yes).
+
+    German "will" is not the English future, nor is Chinese 量子 matched by Japanese rules:
+    items in other languages get no keyword sector, and are left to the embedding classifier
+    (see ``bot.briefing.edition.ItemClassifier``).
+    """
+    if not language or language == "und":
+        return True
+    return language.lower().split("-")[0] in KEYWORD_LANGUAGES
+
+
 def classify_jsonl(lines: Iterable[str], classifier: Classifier) -> Iterator[str]:
     """Classify JSON Lines items; one output line per input line that is not blank.
 
-    Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary`` and a
-    ``sector_hint`` are optional). Each output line is ``{"id": ..., "sectors": [{"key": ...,
+    Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary``, a
+    ``sector_hint`` and a ``lang`` are optional; with a ``lang`` other than English or
+    Japanese, the item gets no sector). Each output line is ``{"id": ..., "sectors": [{"key": ...,
     "score": ...}, ...]}``, best first, ``[]`` when off-topic. A line that cannot be read gives
     ``{"id": ..., "line": n, "error": "..."}`` (``id`` is null unless it could be read) and the
     run goes on.
@@ -439,18 +478,21 @@ def classify_jsonl(lines: Iterable[str], classifier: Classifier) -> Iterator[str
             title = item.get("title")
             summary = item.get("summary") or ""
             hint = item.get("sector_hint")
+            lang = item.get("lang")
             if not isinstance(title, str):
                 raise ValueError("'title' must be a string")
             if not isinstance(summary, str):
                 raise ValueError("'summary' must be a string")
             if hint is not None and not isinstance(hint, str):
                 raise ValueError("'sector_hint' must be a string")
+            if lang is not None and not isinstance(lang, str):
+                raise ValueError("'lang' must be a string")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             if isinstance(item_id, dict | list):
                 item_id = None
             yield json.dumps({"id": item_id, "line": number, "error": str(exc)}, ensure_ascii=False)
             continue
-        scores = classifier.classify(title, summary, sector_hint=hint)
+        scores = classifier.classify(title, summary, sector_hint=hint, language=lang)
         yield json.dumps(
             {"id": item_id, "sectors": [{"key": s.key, "score": s.score} for s in scores]},
             ensure_ascii=False,

@@ -11,12 +11,14 @@ Feed text stays in its own language; only our fixed phrases (``CATALOG``) follow
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import date as date_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.briefing.classify import has_keyword_rules
 from bot.briefing.cluster import cluster_articles
 from bot.briefing.rank import (
     base_score,
@@ -24,6 +26,7 @@ from bot.briefing.rank import (
     keyword_pattern,
     story_text,
 )
+from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, phrase
 from bot.models import (
     Article,
@@ -67,6 +70,17 @@ CATALOG: Catalog = {
         "Try /brief subscribe followed by a sector to start receiving news.",
         "ja": "まだ分野が登録されていません。"
         "/brief subscribe に続けて分野を指定すると、ニュースが届くようになります。",
+    },
+    "empty_archived": {
+        "en": "There is no news in your sectors ({sectors}) for this briefing. {n} earlier "
+        "items from feeds added recently went to the archive rather than the news, since they "
+        "were published before this briefing's window. Find them with /brief search followed "
+        "by a few words, or list a day with shiftbrief brief --date YYYY-MM-DD.",
+        "ja": "今回は、ご登録の分野（{sectors}）に新しいニュースがありませんでした。"
+        "最近追加されたフィードの記事{n}件は、このブリーフィングの対象期間より前に公開されたため、"
+        "ニュースではなくアーカイブに保存されています。"
+        "/brief search に続けて語句を入力すると検索でき、"
+        "shiftbrief brief --date YYYY-MM-DD で日付ごとに一覧できます。",
     },
     "synergy_why": {"en": "Connects {sectors}.", "ja": "{sectors}をつなぐ動きです。"},
     "list_and": {"en": " and ", "ja": "と"},
@@ -429,6 +443,8 @@ class BriefingContext:
         self.sectors = dict(sectors)
         self.reading = tuple(reading)
         self.min_sector_score = min_sector_score
+        self.archived: Mapping[str, int] = {}
+        """Archive items stored in the window, per sector (set by ``load_edition``)."""
         self.stories = {s.key: s for s in stories}
         self._text = {s.key: story_text(s) for s in stories}
         self._keyword_hits: dict[str, frozenset[str]] = {}
@@ -455,7 +471,9 @@ class BriefingContext:
             if len(good) >= 2:
                 self._good[story.key] = good
                 synergies.append(_Candidate.of(story, base))
-            signal = detect_signal(self._text[story.key])
+            # The signal patterns are English and Japanese ("will" is not future in German).
+            readable = any(has_keyword_rules(a.language) for a in story.articles)
+            signal = detect_signal(self._text[story.key]) if readable else None
             if signal is not None:
                 self._signal[story.key] = signal
                 watch.append(_Candidate.of(story, base))
@@ -570,9 +588,13 @@ class BriefingContext:
         for article in story.articles:
             sources.setdefault(article.feed_id, SourceRef(article.source, article.link))
         dated = [a.published_at for a in story.articles if a.published_at is not None]
+        title = " ".join(shown.title.split())
+        foreign = None if has_keyword_rules(shown.language) else shown.language.lower()
+        if foreign:
+            title = f"[{foreign.upper()}] {title}"
         entry = StoryEntry(
             story_key=story.key,
-            title=" ".join(shown.title.split()),
+            title=title,
             summary=trimmed,
             link=shown.link,
             sources=tuple(sources.values()),
@@ -582,6 +604,7 @@ class BriefingContext:
                 if s.key in self.sectors and s.score >= self.min_sector_score
             ),
             published_at=min(dated) if dated else None,
+            language=foreign,
         )
         self._entries[cache_key] = entry
         return entry
@@ -641,14 +664,21 @@ class BriefingContext:
         sections: list[SectorSection] = []
         section_scores: list[tuple[float, int]] = []
         more_points: list[tuple[float, str, StoryEntry]] = []
+        per_feed: Counter[int] = Counter()
         for key in subscribed:
 
-            def accept(candidate: _Candidate, key: str = key) -> bool:
-                return home(candidate) == key and not muted(candidate.story)
+            def select(
+                k: int, allow: Callable[[Story], bool], key: str = key
+            ) -> list[tuple[float, Story]]:
+                def accept(c: _Candidate) -> bool:
+                    return home(c) == key and not muted(c.story) and allow(c.story)
 
-            top = self._top(self._ranked[key], 1 + limits.more, accept, boost, max_boost)
+                return self._top(self._ranked[key], k, accept, boost, max_boost)
+
+            top = spread_over_feeds(select, 1 + limits.more, per_feed)
             if not top:
                 continue
+            per_feed.update(s.lead.feed_id for _, s in top)
             lead = self._entry(top[0][1], language, "lead", limits)
             more = tuple(self._entry(s, language, "more", limits) for _, s in top[1:])
             stories_here = [s for _, s in top]
@@ -721,11 +751,16 @@ class BriefingContext:
         else:
             title = phrase(CATALOG, "title_empty", language, date=date_text)
             names = [self.sectors[k].name(language) for k in subscribed] or list(profile.sectors)
-            empty_note = (
-                phrase(CATALOG, "empty_no_news", language, sectors=_join(names, language))
-                if names
-                else phrase(CATALOG, "empty_no_sectors", language)
-            )
+            archived = sum(self.archived.get(k, 0) for k in subscribed)
+            sectors_text = _join(names, language)
+            if names and archived:
+                empty_note = phrase(
+                    CATALOG, "empty_archived", language, sectors=sectors_text, n=archived
+                )
+            elif names:
+                empty_note = phrase(CATALOG, "empty_no_news", language, sectors=sectors_text)
+            else:
+                empty_note = phrase(CATALOG, "empty_no_sectors", language)
         return Briefing(
             title=title,
             language=language,

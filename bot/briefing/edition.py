@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,13 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.sectors import default_sectors
+from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
 from storage.models import Feed, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import sectors as sector_repo
-
-NEWS_WINDOW = timedelta(hours=24)
-"""A briefing covers what was published (or first seen, for undated items) in the last day."""
 
 
 async def load_sector_defs(session: AsyncSession) -> list[SectorDef]:
@@ -41,15 +39,30 @@ async def load_sector_defs(session: AsyncSession) -> list[SectorDef]:
     return defs
 
 
+SectorRows = dict[int, list[tuple[str, float, Sequence[str]]]]
+"""Sector scores by item id, as ``sector_repo.set_item_sectors`` stores them."""
+
+Unsectored = Callable[[AsyncSession, Sequence[Item]], Awaitable[SectorRows]]
+"""Gives sectors to items the keyword rules left without one: items in languages the rules are
+not written for (German, Spanish, Chinese ...) and English or Japanese items no term matched.
+Returns scores only for the items it places; the embedding classifier (``bot.briefing.embed``,
+being built) plugs in here."""
+
+
 class ItemClassifier:
     """Gives newly stored items their sectors; the ingest service's ``after_store`` hook.
 
-    The sector list is read from the database on every call, so a sector an admin adds counts
-    from the next item on, without a restart.
+    The keyword rules run on items in their own languages (``has_keyword_rules``); whatever they
+    leave without a sector goes to ``unsectored`` when one is given. The sector list is read
+    from the database on every call, so a sector an admin adds counts from the next item on,
+    without a restart.
     """
 
-    def __init__(self, *, classifier: Classifier | None = None) -> None:
+    def __init__(
+        self, *, classifier: Classifier | None = None, unsectored: Unsectored | None = None
+    ) -> None:
         self._classifier = classifier or Classifier(sectors=default_sectors())
+        self._unsectored = unsectored
 
     async def __call__(self, session: AsyncSession, items: Sequence[Item]) -> None:
         if not items:
@@ -57,20 +70,32 @@ class ItemClassifier:
         self._classifier = self._classifier.with_sectors(await load_sector_defs(session))
         hints = await _feed_hints(session, {i.feed_id for i in items})
         classifier = self._classifier
-        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id)) for i in items]
+        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id), i.language) for i in items]
 
-        def run() -> dict[int, list[tuple[str, float, Sequence[str]]]]:
+        def run() -> SectorRows:
             return {
                 item_id: [
                     (s.key, s.score, s.matched)
-                    for s in classifier.classify(title, summary, sector_hint=hint)
+                    for s in classifier.classify(
+                        title, summary, sector_hint=hint, language=language
+                    )
                 ]
-                for item_id, title, summary, hint in texts
+                for item_id, title, summary, hint, language in texts
             }
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
         scores = await asyncio.to_thread(run) if len(texts) > 200 else run()
+        if self._unsectored is not None:
+            left = without_keyword_sector(items, scores)
+            if left:
+                placed = await self._unsectored(session, left)
+                scores.update({k: v for k, v in placed.items() if k in scores and v})
         await sector_repo.set_item_sectors(session, scores)
+
+
+def without_keyword_sector(items: Sequence[Item], scores: SectorRows) -> list[Item]:
+    """The items of ``items`` that ``scores`` gives no sector (for an ``Unsectored`` step)."""
+    return [i for i in items if not scores.get(i.id)]
 
 
 async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, str | None]:
@@ -93,9 +118,19 @@ async def load_articles(
     since: datetime,
     until: datetime | None = None,
     seen_before: datetime | None = None,
+    include_archive: bool = False,
 ) -> list[Article]:
-    """News items of the window as the engine's Articles, with their stored sector scores."""
-    rows = await archive.news_since(session, since=since, until=until, seen_before=seen_before)
+    """News items of the window as the engine's Articles, with their stored sector scores.
+
+    ``include_archive`` adds the archive items of those dates (new feeds' back issues).
+    """
+    rows = await archive.news_since(
+        session,
+        since=since,
+        until=until,
+        seen_before=seen_before,
+        include_archive=include_archive,
+    )
     scores = await sector_repo.item_sectors(session, [item.id for item, _ in rows])
     articles = []
     for item, feed in rows:
@@ -137,16 +172,33 @@ async def load_edition(
     since: datetime | None = None,
     until: datetime | None = None,
     seen_before: datetime | None = None,
+    include_archive: bool = False,
 ) -> BriefingContext:
     """Everything a briefing of the window draws from, clustered and ranked once.
 
     ``seen_before`` rebuilds an earlier edition: only items stored by then count.
+    ``include_archive`` also draws on archive items published in the window (to look back at
+    a past day); otherwise the edition counts, per sector, the archive items stored in the
+    window, so an empty briefing can say where they went.
     """
     since = since if since is not None else now - NEWS_WINDOW
-    articles = await load_articles(session, since=since, until=until, seen_before=seen_before)
+    articles = await load_articles(
+        session,
+        since=since,
+        until=until,
+        seen_before=seen_before,
+        include_archive=include_archive,
+    )
     sectors = {s.key: s for s in await load_sector_defs(session)}
     reading = await load_reading(session)
-    return await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    archived = (
+        {}
+        if include_archive
+        else await archive.archived_by_sector(session, since=since, until=until)
+    )
+    edition = await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    edition.archived = archived
+    return edition
 
 
 def profile_of(subscriber: Subscriber, *, all_sectors: Sequence[str]) -> Profile:

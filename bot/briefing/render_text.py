@@ -214,6 +214,7 @@ def _entry_json(entry: StoryEntry) -> dict[str, Any]:
         "source_count": entry.source_count,
         "sectors": list(entry.sectors),
         "published_at": _iso(entry.published_at),
+        "language": entry.language,
     }
 
 

@@ -1555,10 +1555,14 @@ SHOPPING: str = (
     r"(?i:\b\d{1,2}% off\b|\bon sale\b|\bbest deals?\b|\bdeal alert\b|\bprime day\b"
     r"|\bblack friday\b|\bcyber monday\b|\blowest price\b|\bsave \$\d|\bfor just \$\d"
     r"|\bdeals? on\b|\bdiscount(?:ed)? to\b|\bprice drop\b|\bcoupons?\b|\bflash sale\b"
-    r"|\b(?:spring|summer|easter|holiday|anniversary|big|early) sale\b)"
-    r"|タイムセール|セール中|特価|割引|クーポン|値下げ|円引き"
+    r"|\b(?:spring|summer|easter|holiday|anniversary|big|early) sale\b"
+    # Event adverts: an early-bird discount for a conference is an advert, not news of the
+    # topics on its programme (heise's "Frühbucherrabatt" for a post-quantum crypto track).
+    r"|\bearly[- ]bird\b|\bdiscount code\b|\bpromo code\b|\bregistration (?:is )?(?:now )?open\b"
+    r"|\btickets? (?:now )?(?:on sale|available)\b|\bfrühbucher\w*|\bheise-angebot\b)"
+    r"|タイムセール|セール中|特価|割引|クーポン|値下げ|円引き|早期割引|早割"
 )
-"""A shopping post (a sale or a coupon) is not news of the sector, whatever it sells."""
+"""A shopping post (a sale, a coupon, an event's discount) is not news of the sector."""
 SHOPPING_TRIGGERS: tuple[str, ...] = (
     "% off",
     "sale",
@@ -1577,8 +1581,41 @@ SHOPPING_TRIGGERS: tuple[str, ...] = (
     "クーポン",
     "値下げ",
     "円引き",
+    "early",
+    "code",
+    "registration",
+    "ticket",
+    "frühbucher",
+    "heise-angebot",
+    "早割",
 )
 """Lower-case substrings one of which every ``SHOPPING`` match contains (a cheap pre-check)."""
+
+INCIDENT: str = (
+    r"(?i:\bdata breach(?:es)? (?:at|of|hits?|exposes?)\b|\bransomware attack\b"
+    r"|\bcyber-?attack (?:on|against|at|hits?)\b|\bhit by (?:a )?(?:cyber|ransomware|hack)"
+    r"|\bpersonal (?:data|information) of\b[^.]{0,40}\b(?:stolen|exposed|leaked)\b"
+    r"|\bpatient (?:data|records)\b[^.]{0,40}\b(?:stolen|exposed|leaked)\b)"
+    r"|不正アクセス|情報漏えい|情報漏洩|個人情報[^。]{0,20}流出|ランサムウェア|サイバー攻撃"
+)
+"""A security incident at an organisation: the victim's field (a hospital, its vaccine records)
+does not make it news of that sector, and such a headline counts for little, like a share-price
+move. Written for the victim ("ransomware attack hampers ...", "病院に不正アクセス"), not for
+technology as a threat or a target ("AI may enable cyberattacks", "accounts hacked")."""
+INCIDENT_TRIGGERS: tuple[str, ...] = (
+    "breach",
+    "ransomware",
+    "attack",
+    "hit by",
+    "personal",
+    "patient",
+    "不正アクセス",
+    "漏",
+    "流出",
+    "ランサムウェア",
+    "サイバー攻撃",
+)
+"""Lower-case substrings one of which every ``INCIDENT`` match contains (a cheap pre-check)."""
 
 
 def default_sectors() -> tuple[SectorDef, ...]:

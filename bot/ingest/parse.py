@@ -2,7 +2,8 @@
 
 feedparser reads every document, with the response's headers, so encodings, relative links and
 xml:base resolve as the publisher meant and broken or exotic feeds still come through. One
-normalisation follows: HTML to plain text, whitespace collapsed, dates in aware UTC, a language
+normalisation follows: HTML to plain text, whitespace collapsed, publishers' boilerplate
+removed (``bot.ingest.boilerplate``), dates in aware UTC, a language (``bot.ingest.language``)
 detected from the text (feeds often declare the wrong one), and a content hash of title and
 summary that ignores dates and GUIDs. Before feedparser sees a document, its entity declarations
 are checked, so an entity-expansion bomb is refused without being expanded.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,8 +22,10 @@ from html import unescape
 from typing import Any
 
 import feedparser
-import py3langid
 from selectolax.lexbor import LexborHTMLParser
+
+from bot.ingest.boilerplate import clean
+from bot.ingest.language import detect_language, item_language
 
 MAX_TITLE_CHARS = 1000
 MAX_SUMMARY_CHARS = 4000
@@ -33,9 +35,6 @@ MAX_URL_CHARS = 2048
 
 _WS = re.compile(r"\s+")
 _TAG_LIKE = re.compile(r"<[a-zA-Z/!][^>]*>")
-_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-_LATIN = re.compile(r"[A-Za-z]")
 _ENTITY_DECL = re.compile(
     r"<!ENTITY\s+(%\s+)?[^\s>]+\s+(SYSTEM|PUBLIC|\"[^\"]*\"|'[^']*')", re.IGNORECASE
 )
@@ -289,43 +288,6 @@ def content_hash(title: str, summary: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-_LANGID_LOCK = threading.Lock()
-
-
-def _classify(text: str) -> str:
-    # py3langid loads its model lazily into a global on first use; ingest parses in several
-    # threads at once, and without the lock each would load its own copy (seconds of CPU and
-    # about 100 MB each).
-    with _LANGID_LOCK:
-        lang, _score = py3langid.classify(text)
-    return str(lang)
-
-
-def detect_language(text: str) -> str:
-    """A language code for ``text``: kana means Japanese; otherwise py3langid; 'und' if empty."""
-    if not text.strip():
-        return "und"
-    if _KANA.search(text):
-        return "ja"
-    return _classify(text[:2000])
-
-
-def _item_language(text: str, feed_language: str) -> str:
-    # py3langid costs about a millisecond a call, so items inherit the feed's language unless
-    # their script disagrees with it.
-    if not text:
-        return feed_language
-    if _KANA.search(text):
-        return "ja"
-    if feed_language in ("ja", "zh"):
-        if _HAN.search(text):
-            return feed_language
-        return detect_language(text) if _LATIN.search(text) else feed_language
-    if _HAN.search(text):
-        return detect_language(text)
-    return feed_language
-
-
 def _sample(entries: Iterable[tuple[str, str]]) -> str:
     parts: list[str] = []
     for title, summary in entries:
@@ -350,8 +312,9 @@ def _clean_url(value: str | None) -> str | None:
 
 def _normalised_entries(raw: _RawFeed) -> Iterator[tuple[_RawEntry, str, str]]:
     for entry in raw.entries:
-        title = _cut(html_to_text(entry.title), MAX_TITLE_CHARS)
-        summary = _cut(html_to_text(entry.summary), MAX_SUMMARY_CHARS)
+        # Boilerplate goes before the cut, so a cut never leaves half of "The post ...".
+        title = _cut(clean(html_to_text(entry.title), "title"), MAX_TITLE_CHARS)
+        summary = _cut(clean(html_to_text(entry.summary), "summary"), MAX_SUMMARY_CHARS)
         if not title and not summary:
             continue  # nothing a reader could see
         yield entry, title, summary
@@ -368,7 +331,7 @@ def _normalise(raw: _RawFeed) -> ParsedFeed:
             summary=summary,
             author=_cut(html_to_text(entry.author), MAX_AUTHOR_CHARS) if entry.author else None,
             published_at=entry.published_at,
-            language=_item_language(f"{title} {summary[:300]}".strip(), feed_language),
+            language=item_language(f"{title} {summary[:300]}", feed_language),
             content_hash=content_hash(title, summary),
         )
         for entry, title, summary in rows

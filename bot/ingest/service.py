@@ -32,7 +32,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, detect_language, parse_feed
+from bot.ingest.language import detect_language
+from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, parse_feed
+from bot.ingest.timeline import is_archive, plausible_published
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
 from storage.repositories.items import (
@@ -630,7 +632,9 @@ def _merge(
             if parsed.content_hash in taken_hashes:
                 continue  # the same text twice in one document
             taken_hashes.add(parsed.content_hash)
-            new_rows.append(_new_item(job.feed_id, parsed, backlog=not job.backlog_done, now=now))
+            new_rows.append(
+                _new_item(job.feed_id, parsed, first_fetch=not job.backlog_done, now=now)
+            )
             continue
         if (
             match.content_hash != parsed.content_hash
@@ -704,7 +708,10 @@ def _match(
     return known.by_hash.get(item.content_hash)
 
 
-def _new_item(feed_id: int, parsed: ParsedItem, *, backlog: bool, now: datetime) -> dict[str, Any]:
+def _new_item(
+    feed_id: int, parsed: ParsedItem, *, first_fetch: bool, now: datetime
+) -> dict[str, Any]:
+    published = parsed.published_at
     return dict(
         feed_id=feed_id,
         guid=parsed.guid,
@@ -714,9 +721,9 @@ def _new_item(feed_id: int, parsed: ParsedItem, *, backlog: bool, now: datetime)
         summary=parsed.summary,
         author=parsed.author,
         language=parsed.language[:8],
-        published_at=parsed.published_at,
+        published_at=plausible_published(published, seen_at=now),
         first_seen_at=now,
-        is_backlog=backlog,
+        is_backlog=is_archive(published, seen_at=now, first_fetch=first_fetch),
     )
 
 

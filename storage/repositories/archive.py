@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Feed, Item
+from storage.models import Feed, Item, ItemSector
 from storage.search import search_terms
 
 
@@ -34,11 +34,15 @@ async def news_since(
     since: datetime,
     until: datetime | None = None,
     seen_before: datetime | None = None,
+    include_archive: bool = False,
 ) -> list[tuple[Item, Feed]]:
     """Items that are news (not backlog) published or first seen in [since, until), and
-    stored no later than ``seen_before`` when given."""
+    stored no later than ``seen_before`` when given; with ``include_archive``, backlog items
+    of those dates too (a past day, as the archive has it)."""
     when = func.coalesce(Item.published_at, Item.first_seen_at)
-    conditions = [Item.is_backlog.is_(False), when >= since]
+    conditions = [when >= since]
+    if not include_archive:
+        conditions.append(Item.is_backlog.is_(False))
     if until is not None:
         conditions.append(when < until)
     if seen_before is not None:
@@ -50,6 +54,26 @@ async def news_since(
         .order_by(when.desc())
     )
     return [(item, feed) for item, feed in (await session.execute(query)).all()]
+
+
+async def archived_by_sector(
+    session: AsyncSession, *, since: datetime, until: datetime | None = None
+) -> dict[str, int]:
+    """How many archive items first seen in [since, until) each sector has.
+
+    These are the back issues of feeds added in that time: stored, searchable, and kept out of
+    briefings. A briefing that is empty because of them says so.
+    """
+    conditions = [Item.is_backlog.is_(True), Item.first_seen_at >= since]
+    if until is not None:
+        conditions.append(Item.first_seen_at < until)
+    query = (
+        select(ItemSector.sector_key, func.count())
+        .join(Item, Item.id == ItemSector.item_id)
+        .where(and_(*conditions))
+        .group_by(ItemSector.sector_key)
+    )
+    return {str(key): int(n) for key, n in (await session.execute(query)).all()}
 
 
 def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed] | None:

@@ -1,0 +1,169 @@
+"""Languages of real feeds: detected per item, keyword rules only on their own language, and
+items in other languages marked in a briefing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.compose import compose_briefing
+from bot.briefing.edition import ItemClassifier, SectorRows
+from bot.briefing.render_text import briefing_to_json
+from bot.briefing.sectors import default_sectors
+from bot.ingest.language import detect_language
+from bot.ingest.parse import ParsedItem, parse_feed
+from bot.models import Article, Profile, SectorScore
+from storage.models import Item
+from storage.repositories import feeds as feed_repo
+from storage.repositories import sectors as sector_repo
+
+pytestmark = pytest.mark.corpus
+
+NOW = datetime(2026, 8, 18, 6, 0, tzinfo=UTC)
+SECTORS = {s.key: s for s in default_sectors()}
+
+
+def _items(corpus: Path, name: str) -> tuple[ParsedItem, ...]:
+    body = (corpus / "realfeeds" / name).read_bytes()
+    return parse_feed(body, url="https://example.com/feed").items
+
+
+@pytest.mark.parametrize(
+    ("name", "language"),
+    [
+        ("heise_online_atom_150items__nextcloud-news.xml", "de"),
+        ("mittechreview_es_scraped_2026-02__prospect-rss-feeds.xml", "es"),  # declares "en"
+        ("itmedia_ja_scraped_2026-02__prospect-rss-feeds.xml", "ja"),  # declares "en"
+        ("geekpark_zh_rss__Feeder.xml", "zh"),
+        ("elsevier_sustainable_cities_society_rss__journal-rss.xml", "en"),  # declares "zh-CN"
+        ("techcrunch_ai_category_2026-08__EienMosu-ai-news.xml", "en"),
+    ],
+)
+def test_every_item_of_a_real_feed_gets_its_texts_language(
+    corpus: Path, name: str, language: str
+) -> None:
+    items = _items(corpus, name)
+    assert items and {i.language for i in items} == {language}
+
+
+def test_short_headlines_in_five_languages() -> None:
+    assert detect_language("Google will weniger Clickbait in der Suche") == "de"
+    assert detect_language("El dilema de Moltbook, la red social para bots") == "es"
+    assert detect_language("ソニー、映像制作拠点を開設へ") == "ja"
+    assert detect_language("充电桩 2020：大火一年，它依然没赚到钱") == "zh"
+    assert detect_language("Groq raises $350M to fuel its pivot from AI chips") == "en"
+    assert detect_language("   ") == "und"
+
+
+def test_keyword_rules_do_not_read_german_as_english(corpus: Path) -> None:
+    # Read as English, 14 heise items match terms ("Deep Learning", "Sensor",
+    # "plug-in hybrid" in a German summary). The term lists are English and Japanese: a German
+    # item gets no keyword sector.
+    classifier = Classifier(sectors=default_sectors())
+    items = _items(corpus, "heise_online_atom_150items__nextcloud-news.xml")
+    as_english = [i for i in items if classifier.classify(i.title, i.summary, language="en")]
+    assert len(as_english) >= 10
+    assert not any(classifier.classify(i.title, i.summary, language=i.language) for i in items)
+    # Japanese text keeps the Latin-letter terms it is written with.
+    assert classifier.classify("生成AIの新モデルを発表", language="ja")[0].key == "ai"
+
+
+async def test_items_without_a_keyword_sector_go_to_the_unsectored_step(
+    sqlite_db: Any, corpus: Path
+) -> None:
+    english = _items(corpus, "techcrunch_ai_category_2026-08__EienMosu-ai-news.xml")[:5]
+    german = _items(corpus, "heise_online_atom_150items__nextcloud-news.xml")[:5]
+    received: list[str] = []
+
+    async def unsectored(session: AsyncSession, items: Sequence[Item]) -> SectorRows:
+        # Stands in for the embedding classifier: places what it is given in "ai".
+        received.extend(i.language for i in items)
+        return {i.id: [("ai", 0.5, ())] for i in items}
+
+    async with sqlite_db.sessionmaker.begin() as session:
+        feed = await feed_repo.add_feed(session, url="https://example.com/feed", now=NOW)
+        rows = [
+            Item(
+                feed_id=feed.id,
+                content_hash=p.content_hash,
+                title=p.title,
+                summary=p.summary,
+                language=p.language,
+                first_seen_at=NOW,
+            )
+            for p in (*english, *german)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        await ItemClassifier(unsectored=unsectored)(session, rows)
+    async with sqlite_db.sessionmaker() as session:
+        ids = list((await session.scalars(select(Item.id).order_by(Item.id))).all())
+        stored = await sector_repo.item_sectors(session, ids)
+    assert received.count("de") == 5
+    assert all(stored[r.id] for r in rows)
+    by_language = {r.id: r.language for r in rows}
+    keyword_placed = [i for i, s in stored.items() if by_language[i] == "en" and s[0].matched]
+    assert keyword_placed  # English items keep their keyword sectors and matched terms
+
+
+def _article(item_id: int, parsed: ParsedItem, sector: str) -> Article:
+    return Article(
+        item_id=item_id,
+        feed_id=item_id,
+        source="heise online" if parsed.language == "de" else "TechCrunch",
+        title=parsed.title,
+        summary=parsed.summary,
+        link=parsed.link,
+        published_at=NOW - timedelta(hours=1),
+        first_seen_at=NOW - timedelta(hours=1),
+        language=parsed.language,
+        sectors=(SectorScore(sector, 0.8, ()),),
+    )
+
+
+def test_a_german_item_is_marked_with_its_language_and_not_read_for_signals(
+    corpus: Path,
+) -> None:
+    heise = _items(corpus, "heise_online_atom_150items__nextcloud-news.xml")
+    clickbait = next(i for i in heise if i.title.endswith("Google will weniger Clickbait"))
+    briefing = compose_briefing(
+        [_article(1, clickbait, "ai")], Profile(sectors=("ai",)), NOW, sectors=SECTORS
+    )
+    lead = briefing.sections[0].lead
+    assert lead.title == "[DE] " + clickbait.title
+    assert lead.language == "de"
+    assert briefing_to_json(briefing)["sections"][0]["lead"]["language"] == "de"
+    # "will" here is "wants": no "coming up" entry for it.
+    assert briefing.watch == ()
+
+
+def test_english_items_are_not_marked(corpus: Path) -> None:
+    tc = _items(corpus, "techcrunch_ai_category_2026-08__EienMosu-ai-news.xml")
+    stripe = next(i for i in tc if i.title.startswith("Stripe will reportedly acquire"))
+    briefing = compose_briefing(
+        [_article(1, stripe, "ai")], Profile(sectors=("ai",)), NOW, sectors=SECTORS
+    )
+    assert briefing.sections[0].lead.title == stripe.title
+    assert briefing.sections[0].lead.language is None
+    assert len(briefing.watch) == 1
+
+
+def test_shiftbrief_classify_lines_take_a_language() -> None:
+    classifier = Classifier(sectors=default_sectors())
+    lines = [
+        '{"id": 1, "title": "Deep Learning erforscht Eiskristalle", "lang": "de"}',
+        '{"id": 2, "title": "Deep learning maps ice crystals", "lang": "en"}',
+        '{"id": 3, "title": "Deep learning maps ice crystals", "lang": 7}',
+    ]
+    out = [json.loads(line) for line in classify_jsonl(lines, classifier)]
+    assert out[0] == {"id": 1, "sectors": []}
+    assert out[1]["sectors"][0]["key"] == "ai"
+    assert out[2]["error"] == "'lang' must be a string"
