@@ -1,7 +1,7 @@
 """deliveries.started_at: when a digest was first claimed, to look its parts up on resume
 
 Revision ID: 0006_deliver
-Revises: 0004
+Revises: 0005_edges
 """
 
 from __future__ import annotations
