@@ -33,7 +33,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.limits import failure_reason, parse_storable
+from bot.ingest.limits import failure_reason, parse_storable, storable_text
 from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, detect_language
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
@@ -346,6 +346,7 @@ class IngestService:
         status: int | None = None,
     ) -> None:
         now = self._clock()
+        message = storable_text(message)  # it may quote the document; PostgreSQL refuses NUL
         errors = job.error_count + 1
         # 15 min, 30 min, 1 h, ... doubling up to the longest interval.
         backoff = min(
