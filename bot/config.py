@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     """Seconds for a whole feed fetch, connect to last byte."""
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, gt=1024)
     """Largest feed body accepted, after decompression."""
+    max_items_per_feed: int = Field(default=5000, ge=10, le=1_000_000)
+    """Entries stored from one feed document: the newest ones are kept, and feed health notes
+    how many were left out (an archive dump of 100,000 entries is no news feed)."""
     per_host_concurrency: int = Field(default=2, ge=1, le=32)
     """Feeds fetched at once from one host."""
     ingest_concurrency: int = Field(default=16, ge=1, le=256)

@@ -164,6 +164,7 @@ async def feeds_list(
             "disabled": f.disabled,
             "errors": f.state.error_count,
             "last_error": f.state.last_error,
+            "note": f.state.note,
             "next_check_at": f.state.next_check_at.isoformat(),
         }
         for f in feeds

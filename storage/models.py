@@ -76,6 +76,8 @@ class FeedState(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     error_count: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    """What the last successful check left out, for feed health (e.g. an oversized feed)."""
     ttl_seconds: Mapped[int | None] = mapped_column(Integer)
     backlog_done: Mapped[bool] = mapped_column(Boolean, default=False)
     """False until the first successful fetch: that fetch's items are backlog, not news."""

@@ -122,6 +122,8 @@ MESSAGES: Catalog = {
     "feeds_title": {"en": "Feeds:", "ja": "フィード一覧:"},
     "feeds_healthy": {"en": "Every feed is healthy.", "ja": "すべてのフィードは正常です。"},
     "feeds_failing": {"en": "Failing feeds:", "ja": "エラーのあるフィード:"},
+    "feeds_noted": {"en": "Feeds read in part:", "ja": "一部だけ読み込んだフィード:"},
+    "feed_note_line": {"en": "{id} {url}: {note}", "ja": "{id} {url}: {note}"},
     "feed_health_line": {
         "en": "{id} {url}: {errors} errors in a row, last: {error}; next try {next} UTC",
         "ja": "{id} {url}: 連続エラー {errors} 回、直近: {error}、次回 {next} UTC",
@@ -567,9 +569,16 @@ class Dispatcher:
         return "\n".join([phrase(MESSAGES, "feeds_title", lang), *lines])
 
     async def _feeds_health(self, session: AsyncSession, lang: Language) -> str:
-        failing = [f for f in await feed_repo.list_feeds(session) if f.state.error_count]
+        feeds = await feed_repo.list_feeds(session)
+        failing = [f for f in feeds if f.state.error_count]
+        noted = [
+            phrase(MESSAGES, "feed_note_line", lang, id=f.id, url=f.url, note=f.state.note)
+            for f in feeds
+            if f.state.note and not f.state.error_count
+        ]
+        notes = [phrase(MESSAGES, "feeds_noted", lang), *noted] if noted else []
         if not failing:
-            return phrase(MESSAGES, "feeds_healthy", lang)
+            return "\n".join(notes or [phrase(MESSAGES, "feeds_healthy", lang)])
         lines = [
             phrase(
                 MESSAGES,
@@ -583,7 +592,7 @@ class Dispatcher:
             )
             for f in sorted(failing, key=lambda f: -f.state.error_count)
         ]
-        return "\n".join([phrase(MESSAGES, "feeds_failing", lang), *lines])
+        return "\n".join([phrase(MESSAGES, "feeds_failing", lang), *lines, *notes])
 
     async def _sectors_add(
         self,

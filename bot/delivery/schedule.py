@@ -1,10 +1,15 @@
 """Digest schedules: our subscriber rows are the truth, APScheduler jobs are derived from them.
 
 Each scheduled subscriber (a user who chose sectors, or an admin's channel digest) gets one job,
-``digest:<subscriber id>``, with a ``CronTrigger`` that always carries the subscriber's zone (a
-bare trigger would use the host's). Jobs live in APScheduler's ``SQLAlchemyJobStore`` on our
+``digest:<subscriber id>``, with a ``DigestTrigger`` that always carries the subscriber's zone (a
+bare cron trigger would use the host's). Jobs live in APScheduler's ``SQLAlchemyJobStore`` on our
 database and are re-synced at start and on every change. When a job fires, the delivery service
 opens the ledger row for that period; the ledger's uniqueness makes a second trigger harmless.
+
+Digest times are local wall times, so each chosen day gives exactly one instant, whatever the
+clocks do (see ``DigestTrigger``): a time in the hour repeated when clocks go back fires once,
+at its first occurrence, and a time skipped when they go forward fires once, an hour later on the
+new clock.
 
 Missed digests are handled by ``catch_up`` with an explicit clock: after downtime, the last
 missed period is sent once if it is within the grace period (marked late) and recorded as skipped
@@ -15,13 +20,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy import or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,32 +39,90 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 JOB_PREFIX = "digest:"
 
 
-def digest_trigger(delivery_time: str, timezone: str, days: Sequence[str]) -> CronTrigger:
-    """The cron trigger of a digest at ``delivery_time`` (HH:MM) local time on ``days``."""
+class DigestTrigger(BaseTrigger):  # type: ignore[misc]
+    """Fires at a local wall time on chosen weekdays: once per chosen local date, across DST.
+
+    APScheduler's ``CronTrigger`` fires twice for a time inside the hour that is repeated when
+    clocks go back (02:30 in Berlin on 25 October 2026 is both 00:30 and 01:30 UTC), skips the
+    day when the time falls in a gap at midnight (00:30 in Santiago on 6 September 2026), and
+    stepping one second past a repeated fire loses ``fold`` and returns the same fire again
+    forever. Here each date's instant is its wall time read with ``fold=0``, as the zone
+    database defines it: the first occurrence of a repeated time, and, for a time the clocks
+    skip, the same moment on the clock before the change (02:30 in a 02:00 -> 03:00 gap fires at
+    03:30 summer time). Both the real scheduler and ``fire_times`` go through this one method.
+
+    Args:
+        hour: local hour, 0-23.
+        minute: local minute, 0-59.
+        weekdays: the days it fires, Monday = 0 (``datetime.weekday``); never empty.
+        timezone: the subscriber's zone.
+    """
+
+    def __init__(self, hour: int, minute: int, weekdays: Sequence[int], timezone: ZoneInfo) -> None:
+        if not weekdays:
+            raise ValueError("a digest trigger needs at least one weekday")
+        self.hour = hour
+        self.minute = minute
+        self.weekdays = tuple(sorted(set(weekdays)))
+        self.timezone = timezone
+
+    def fire_on(self, day: date) -> datetime:
+        """The instant of this trigger's time on the local date ``day`` (whatever its weekday)."""
+        wall = datetime.combine(day, time(self.hour, self.minute), tzinfo=self.timezone)
+        # Through UTC: fold=0 is applied and a skipped wall time comes out as a real one.
+        return wall.astimezone(UTC).astimezone(self.timezone)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The first fire at or after ``now``, and after ``previous_fire_time`` when given.
+
+        APScheduler's contract: with a previous fire, start just after it unless ``now`` is
+        earlier, so missed runs between the two are all found.
+        """
+        start = now.astimezone(UTC)
+        if previous_fire_time is not None:
+            start = min(start, previous_fire_time.astimezone(UTC) + timedelta(microseconds=1))
+        # From the day before: a gap can move a fire past midnight into the next local date.
+        first = start.astimezone(self.timezone).date() - timedelta(days=1)
+        for offset in range(9):
+            day = first + timedelta(days=offset)
+            if day.weekday() in self.weekdays and (fire := self.fire_on(day)) >= start:
+                return fire
+        return None  # unreachable: some weekday comes within a week
+
+    def __repr__(self) -> str:
+        days = ",".join(WEEKDAYS[d] for d in self.weekdays)
+        return f"<DigestTrigger {self.hour:02d}:{self.minute:02d} {days} {self.timezone.key}>"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+
+def digest_trigger(delivery_time: str, timezone: str, days: Sequence[str]) -> DigestTrigger:
+    """The trigger of a digest at ``delivery_time`` (HH:MM) local time on ``days`` (all if none)."""
     hour, minute = (int(part) for part in delivery_time.split(":"))
-    ordered = [d for d in WEEKDAYS if d in set(days)] or list(WEEKDAYS)
-    return CronTrigger(
-        hour=hour, minute=minute, day_of_week=",".join(ordered), timezone=ZoneInfo(timezone)
-    )
+    chosen = [i for i, d in enumerate(WEEKDAYS) if d in set(days)] or list(range(len(WEEKDAYS)))
+    return DigestTrigger(hour, minute, chosen, ZoneInfo(timezone))
 
 
-def trigger_of(subscriber: Subscriber) -> CronTrigger:
+def trigger_of(subscriber: Subscriber) -> DigestTrigger:
     return digest_trigger(subscriber.delivery_time, subscriber.timezone, subscriber.days)
 
 
-def fire_times(trigger: CronTrigger, *, start: datetime, end: datetime) -> list[datetime]:
+def fire_times(trigger: DigestTrigger, *, start: datetime, end: datetime) -> list[datetime]:
     """Every fire time in [start, end), as aware datetimes in the trigger's zone."""
     times: list[datetime] = []
-    previous: datetime | None = None
     moment = start
-    while (fire := trigger.get_next_fire_time(previous, moment)) is not None and fire < end:
+    while (fire := trigger.get_next_fire_time(None, moment)) is not None and fire < end:
         times.append(fire)
-        previous, moment = fire, fire + timedelta(seconds=1)
+        # In UTC: wall-clock arithmetic on the zone's datetime would drop ``fold``.
+        moment = fire.astimezone(UTC) + timedelta(microseconds=1)
     return times
 
 
 def last_fire_at_or_before(
-    trigger: CronTrigger, now: datetime, *, lookback: timedelta = timedelta(days=8)
+    trigger: DigestTrigger, now: datetime, *, lookback: timedelta = timedelta(days=8)
 ) -> datetime | None:
     """The latest fire time not after ``now`` (within ``lookback``), or None."""
     times = fire_times(trigger, start=now - lookback, end=now + timedelta(microseconds=1))
@@ -82,8 +145,7 @@ def next_fire_after(subscriber: Subscriber, now: datetime) -> datetime | None:
     """When the subscriber's next digest is due, or None when it has no schedule."""
     if not is_scheduled(subscriber):
         return None
-    fire: datetime | None = trigger_of(subscriber).get_next_fire_time(None, now)
-    return fire
+    return trigger_of(subscriber).get_next_fire_time(None, now)
 
 
 def sync_database_url(url: str) -> str:

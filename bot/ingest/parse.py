@@ -172,12 +172,11 @@ def response_headers(
     Content-Location is the final URL, which relative links resolve against (after any
     xml:base); Content-Type carries the charset that can override the XML declaration;
     Content-Language is the feed's language when the document does not declare one. A missing
-    Content-Type is left out rather than sent empty: feedparser then reads the document by its
-    own declaration, as a browser would.
+    Content-Type becomes ``application/xml`` without a charset, so the document is decoded by
+    its own declaration (its BOM or ``<?xml encoding=...?>``, else UTF-8, as XML says): given
+    headers without one, feedparser would fall back to ISO-8859-1 and turn UTF-8 into mojibake.
     """
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
     if content_language:
         headers["content-language"] = content_language
     return headers

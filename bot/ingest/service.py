@@ -29,11 +29,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
 from bot.ingest.language import detect_language
-from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError, parse_feed
+from bot.ingest.limits import failure_reason, parse_storable, storable_text
+from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError
 from bot.ingest.timeline import is_archive, plausible_published
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
@@ -149,6 +151,8 @@ class _Parsed:
     fetched: FetchResult
     parsed: ParsedFeed
     body_hash: str
+    note: str | None
+    """For feed health: what of the document was left out (see bot.ingest.limits)."""
 
 
 @dataclass(slots=True)
@@ -276,9 +280,7 @@ class IngestService:
                 job.url,
                 extra={"feed_id": job.feed_id},
             )
-            self._record_failure(
-                job, f"internal error: {exc.__class__.__name__}: {exc}", state=state
-            )
+            self._record_failure(job, f"internal error: {failure_reason(exc)}", state=state)
 
     async def _ingest(self, job: _FeedJob, state: _Pass) -> None:
         fetched = await self._fetcher.fetch(job.url, etag=job.etag, last_modified=job.last_modified)
@@ -300,19 +302,21 @@ class IngestService:
             return
         try:
             async with self._parse_slots:
-                parsed = await self._parse(fetched)
+                parsed, note = await self._parse(fetched)
         except ParseError as exc:
             self._record_failure(job, str(exc), status=fetched.status, state=state)
             return
-        await state.queue.put(_Parsed(job, fetched, parsed, body_hash))
+        await state.queue.put(_Parsed(job, fetched, parsed, body_hash, note))
 
-    async def _parse(self, fetched: FetchResult) -> ParsedFeed:
+    async def _parse(self, fetched: FetchResult) -> tuple[ParsedFeed, str | None]:
+        # Parsed and made storable in one call off the loop: a feed may have 100,000 entries.
         call = functools.partial(
-            parse_feed,
+            parse_storable,
             fetched.body,
             url=fetched.final_url,
             content_type=fetched.headers.get("content-type"),
             content_language=fetched.headers.get("content-language"),
+            max_items=self._settings.max_items_per_feed,
         )
         if not self._parse_processes:
             return await asyncio.to_thread(call)
@@ -344,6 +348,7 @@ class IngestService:
         status: int | None = None,
     ) -> None:
         now = self._clock()
+        message = storable_text(message)  # it may quote the document; PostgreSQL refuses NUL
         errors = job.error_count + 1
         # 15 min, 30 min, 1 h, ... doubling up to the longest interval.
         backoff = min(
@@ -435,11 +440,13 @@ class IngestService:
                 results = await self._store_batch(session, batch)
                 if states:
                     await session.execute(update(FeedState), states)
-        except Exception:
-            if len(batch) + len(states) == 1 and not batch:
-                log.exception("feed %s: could not record its state", states[0]["feed_id"])
-            else:
-                log.warning("a batch of %d feeds failed; writing them one by one", len(batch))
+        except Exception as exc:
+            log.warning(
+                "a batch of %d feeds and %d states failed (%s); writing them one by one",
+                len(batch),
+                len(states),
+                failure_reason(exc),
+            )
             results = await self._write_one_by_one(batch, states)
         for values in states:
             waiting = state.waiting.pop(values["feed_id"], None)
@@ -456,32 +463,33 @@ class IngestService:
             try:
                 async with self._write_lock, self._sessionmaker() as session, session.begin():
                     await session.execute(update(FeedState), [values])
-            except Exception:
-                log.exception("feed %d: could not record its state", values["feed_id"])
+            except Exception as exc:
+                log.error(
+                    "feed %d: could not record its state: %s",
+                    values["feed_id"],
+                    failure_reason(exc),
+                )
         for entry in batch:
             try:
                 async with self._write_lock, self._sessionmaker() as session, session.begin():
                     results.extend(await self._store_batch(session, [entry]))
             except Exception as exc:
-                job = entry.job
-                log.exception(
-                    "feed %d (%s): storing failed",
-                    job.feed_id,
-                    job.url,
-                    extra={"feed_id": job.feed_id},
-                )
-                results.append(await self._store_failed(job, exc))
+                # A database's refusal is logged by its reason only (its text holds every value
+                # of the statement); anything else is a bug, whose traceback helps.
+                if not isinstance(exc, StatementError):
+                    log.exception("feed %d: storing failed", entry.job.feed_id)
+                results.append(await self._store_failed(entry.job, exc))
         return results
 
     async def _store_failed(self, job: _FeedJob, exc: Exception) -> FeedResult:
-        message = f"internal error: {exc.__class__.__name__}: {exc}"
+        message = f"storing failed: {failure_reason(exc)}"
         scratch = _Pass(IngestReport(), None, asyncio.Queue())
         self._record_failure(job, message, state=scratch)
         try:
             async with self._write_lock, self._sessionmaker() as session, session.begin():
                 await session.execute(update(FeedState), scratch.states)
-        except Exception:
-            log.exception("feed %d: could not record the failure", job.feed_id)
+        except Exception as exc:
+            log.error("feed %d: could not record the failure: %s", job.feed_id, failure_reason(exc))
         return scratch.waiting[job.feed_id]
 
     async def _store_batch(self, session: AsyncSession, batch: list[_Parsed]) -> list[FeedResult]:
@@ -520,7 +528,9 @@ class IngestService:
             )
             next_check = now + timedelta(seconds=interval)
             values = _success_values(job.feed_id, fetched, now=now, next_check=next_check)
-            values.update(body_hash=entry.body_hash, ttl_seconds=parsed.ttl_seconds)
+            values.update(
+                body_hash=entry.body_hash, ttl_seconds=parsed.ttl_seconds, note=entry.note
+            )
             values["backlog_done"] = True
             states.append(values)
             current = names[job.feed_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,30 +64,36 @@ async def find_known_items_of_feeds(
     )
     by_feed: dict[int, dict[int, KnownItem]] = {feed_id: {} for feed_id in wanted}
     for group in _key_groups(wanted):
-        guids = sorted({g for f in group for g in wanted[f][0]})
-        links = sorted({u for f in group for u in wanted[f][1]})
-        hashes = sorted({h for f in group for h in wanted[f][2]})
-        conditions = [
-            column.in_(values)
-            for column, values in (
-                (Item.guid, guids),
-                (Item.link, links),
-                (Item.content_hash, hashes),
-            )
-            if values
+        lists = [
+            (column, sorted({key for f in group for key in wanted[f][kind]}))
+            for kind, column in enumerate((Item.guid, Item.link, Item.content_hash))
         ]
-        if not conditions:
-            continue
-        result = await session.execute(
-            select(*columns).where(Item.feed_id.in_(group), or_(*conditions))
-        )
-        for row in result:
-            by_feed[row.feed_id][row.id] = KnownItem(*row[1:])
+        lists = [(column, values) for column, values in lists if values]
+        if sum(len(values) for _c, values in lists) <= _MAX_KEYS_PER_QUERY:
+            conditions = [[column.in_(values) for column, values in lists]]
+        else:
+            # One feed with thousands of entries: each key list in slices, so no statement
+            # binds more values than the database accepts (SQLite 32766, PostgreSQL 32767).
+            conditions = [
+                [column.in_(values[start : start + _MAX_KEYS_PER_QUERY])]
+                for column, values in lists
+                for start in range(0, len(values), _MAX_KEYS_PER_QUERY)
+            ]
+        for condition in conditions:
+            if not condition:
+                continue
+            result = await session.execute(
+                select(*columns).where(Item.feed_id.in_(group), or_(*condition))
+            )
+            for row in result:
+                by_feed[row.feed_id][row.id] = KnownItem(*row[1:])
     return {feed_id: _index(rows.values()) for feed_id, rows in by_feed.items()}
 
 
 _MAX_KEYS_PER_QUERY = 3000
-"""Bound parameters per query: far below SQLite's (32766) and PostgreSQL's (32767) limits."""
+"""Bound key values per query: far below SQLite's (32766) and PostgreSQL's (32767) limits."""
+ROWS_PER_STATEMENT = 500
+"""Rows per multi-row INSERT or UPDATE: with an item's dozen columns, about 6,000 values."""
 
 
 def _key_groups(
@@ -103,8 +109,7 @@ def _key_groups(
         group.append(feed_id)
         size += keys
         if size > _MAX_KEYS_PER_QUERY:
-            # One feed with thousands of entries: its own query, whose IN lists the database
-            # still accepts (a few thousand keys per list).
+            # One feed with thousands of entries: its own queries (see above).
             yield group
             group, size = [], 0
     if group:
@@ -124,7 +129,7 @@ def _index(rows: Iterable[KnownItem]) -> KnownItems:
 
 
 async def update_items_text(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Replace the text of edited items in one batched statement.
+    """Replace the text of edited items, in batched statements of bounded size.
 
     Args:
         rows: ``id``, ``title``, ``summary``, ``content_hash`` and ``language`` of each item;
@@ -132,20 +137,14 @@ async def update_items_text(session: AsyncSession, rows: Sequence[Mapping[str, A
     """
     if not rows:
         return
-    values = [
-        {
-            **row,
-            "search_text": search_text(str(row.get("title") or ""), str(row.get("summary") or "")),
-        }
-        for row in rows
-    ]
-    await session.execute(update(Item), values)
+    for chunk in _chunks(rows):
+        await session.execute(update(Item), _with_search_text(chunk))
 
 
 async def insert_items(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, returning: bool = True
 ) -> list[Item]:
-    """Insert new items in one batched statement and return them as ORM objects with ids.
+    """Insert new items in batched statements and return them as ORM objects with ids.
 
     Args:
         rows: column values of :class:`Item`; ``search_text`` is filled in here.
@@ -159,15 +158,27 @@ async def insert_items(
     """
     if not rows:
         return []
-    values = [
+    inserted: list[Item] = []
+    # In slices: every row binds a dozen values, and a feed may bring thousands of rows.
+    for chunk in _chunks(rows):
+        values = _with_search_text(chunk)
+        if returning:
+            inserted.extend(await session.scalars(insert(Item).returning(Item), values))
+        else:
+            await session.execute(insert(Item), values)
+    return inserted
+
+
+def _chunks(rows: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[str, Any]]]:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        yield rows[start : start + ROWS_PER_STATEMENT]
+
+
+def _with_search_text(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [
         {
             **row,
             "search_text": search_text(str(row.get("title") or ""), str(row.get("summary") or "")),
         }
         for row in rows
     ]
-    if not returning:
-        await session.execute(insert(Item), values)
-        return []
-    result = await session.scalars(insert(Item).returning(Item), values)
-    return list(result)

@@ -52,7 +52,11 @@ async def set_item_sectors(
     """Replace the sector scores of the given items (item id -> (key, score, matched terms))."""
     if not scores:
         return
-    await session.execute(delete(ItemSector).where(ItemSector.item_id.in_(list(scores))))
+    ids = list(scores)
+    # In slices: a large feed brings thousands of items, more ids than a statement may bind.
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        await session.execute(delete(ItemSector).where(ItemSector.item_id.in_(chunk)))
     session.add_all(
         ItemSector(item_id=item_id, sector_key=key, score=score, matched=list(matched))
         for item_id, rows in scores.items()
