@@ -93,9 +93,20 @@ def db(request: pytest.FixtureRequest) -> Database:
     return database
 
 
-@pytest.fixture
-def corpus() -> Path:
-    """The shared real-world corpus; tests skip with a reason when it is absent."""
+def require_corpus() -> Path:
+    """The shared real-world corpus, or a skip with the reason when it is absent.
+
+    Under ``CI`` a missing corpus fails instead: a run that skipped every corpus test would look
+    green while checking none of the real feeds, as with a missing PostgreSQL server.
+    """
     if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared corpus not found at {CORPUS}; CI must provide it")
         pytest.skip(f"shared corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared real-world corpus (see ``require_corpus``)."""
+    return require_corpus()

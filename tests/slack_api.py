@@ -13,6 +13,7 @@ newest first, ``oldest``/``latest`` exclusive unless ``inclusive``, pages of ``l
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -62,6 +63,10 @@ class SlackAPI:
     on_post: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
     """Awaited after a message is stored, before the reply goes out (tests kill a worker)."""
     _last_ts: float = 0.0
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    """response_url names whose posts are held (recorded, then unanswered) until the event."""
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    """Notified on every recorded call, so tests wait for calls instead of sleeping."""
 
     @property
     def base_url(self) -> str:
@@ -76,6 +81,29 @@ class SlackAPI:
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def hold(self, name: str = "cmd") -> asyncio.Event:
+        """Hold posts to response_url ``name`` until the returned event is set."""
+        self.holds[name] = asyncio.Event()
+        return self.holds[name]
+
+    async def wait_calls(self, method: str, count: int = 1) -> list[Call]:
+        """The calls of ``method`` once there are ``count`` of them.
+
+        The timeout only keeps a broken test from hanging; nothing here measures time.
+        """
+        try:
+            async with asyncio.timeout(60), self.arrived:
+                await self.arrived.wait_for(lambda: len(self.called(method)) >= count)
+        except TimeoutError:
+            found = len(self.called(method))
+            raise AssertionError(f"{count} calls of {method} expected, got {found}") from None
+        return self.called(method)
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        async with self.arrived:
+            self.arrived.notify_all()
 
     async def start(self) -> None:
         app = web.Application()
@@ -105,13 +133,16 @@ class SlackAPI:
     async def _respond(self, request: web.Request) -> web.Response:
         args = await self._args(request)
         name = "response_url:" + request.match_info["name"]
-        self.calls.append(Call(name, args, dict(request.headers)))
+        await self._record(Call(name, args, dict(request.headers)))
+        held = self.holds.get(request.match_info["name"])
+        if held is not None:
+            await held.wait()
         return web.Response(text="ok")
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        self.calls.append(Call(method, args, dict(request.headers)))
+        await self._record(Call(method, args, dict(request.headers)))
         if self.failures[method]:
             failure = self.failures[method].popleft()
             if failure.lost:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
 from bot.briefing.cluster import cluster_articles, similar_pairs
@@ -201,11 +200,9 @@ def synthetic(n: int, seed: int = 7) -> list[Article]:
     return out
 
 
-def test_five_thousand_articles_cluster_in_well_under_a_few_seconds() -> None:
-    articles = synthetic(5000)
-    started = time.perf_counter()
-    stories = cluster_articles(articles)
-    elapsed = time.perf_counter() - started
-    assert sum(len(s.articles) for s in stories) == 5000
-    # Typically 1.5-2 s on a loaded 2-core box; all-pairs would take minutes.
-    assert elapsed < 4.0, f"clustering 5,000 articles took {elapsed:.2f}s"
+def test_five_thousand_unrelated_articles_stay_apart() -> None:
+    # Each shares three of eight common words with thousands of others: the field's vocabulary
+    # must not glue them together. (How long 5,000 articles take is measured by
+    # bench/compose.py, not asserted here: wall time flakes on a loaded machine.)
+    stories = cluster_articles(synthetic(5000))
+    assert sorted(len(s.articles) for s in stories) == [1] * 5000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,6 @@ async def test_real_feeds_go_through_the_whole_service(corpus: Path, sqlite_db: 
 def test_feedparser_test_suite_never_escapes_an_exception(corpus: Path) -> None:
     files = sorted((corpus / "feedparser-tests" / "tests").rglob("*.xml"))
     assert len(files) > 1000
-    started = time.monotonic()
     parsed = refused = 0
     for path in files:
         try:
@@ -84,4 +82,3 @@ def test_feedparser_test_suite_never_escapes_an_exception(corpus: Path) -> None:
             assert item.published_at is None or item.published_at.tzinfo is UTC
     assert parsed + refused == len(files)
     assert parsed > refused  # the suite is mostly valid feeds
-    assert time.monotonic() - started < 60
