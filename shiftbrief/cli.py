@@ -482,7 +482,9 @@ async def discord_sync(
     if base.discord_token is None:
         raise UserError("DISCORD_TOKEN is not set")
     async with open_app(base) as ctx:
-        adapter = DiscordAdapter(settings=base, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
+        adapter = DiscordAdapter(
+            settings=base, sessionmaker=ctx.sessionmaker, clock=ctx.clock, sync_at_login=False
+        )
         try:
             await adapter.login(Dispatcher(sessionmaker=ctx.sessionmaker, clock=ctx.clock))
             names = await sync_commands(adapter.client, guild)

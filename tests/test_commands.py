@@ -219,20 +219,6 @@ def test_discord_channel_mention_gives_id() -> None:
     )
 
 
-def test_slack_auto_linked_url_is_stripped_back_to_the_url() -> None:
-    command = parse("admin feeds add <https://example.com/feed|example.com/feed> cloud")
-    assert command == AdminFeedsAdd("https://example.com/feed", "cloud")
-
-
-def test_slack_escaped_ampersand_in_url_is_restored() -> None:
-    command = parse("admin feeds add <https://example.com/rss?a=1&amp;b=2>")
-    assert command == AdminFeedsAdd("https://example.com/rss?a=1&b=2")
-
-
-def test_slack_escaped_angle_brackets_in_keyword_are_restored() -> None:
-    assert parse("follow a&lt;b&gt;") == KeywordChange("follow", "a<b>")
-
-
 def test_japanese_keyword_after_full_width_space() -> None:
     assert parse("follow\u3000半導体") == KeywordChange("follow", "半導体")
 

@@ -44,6 +44,7 @@ from adapters.slack.render import (
     render_briefing_messages,
     render_reply,
 )
+from adapters.slack.text import command_text
 from bot.briefing.edition import load_edition, load_sector_defs, profile_of
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import MESSAGES as DISPATCHER_MESSAGES
@@ -380,7 +381,7 @@ class SlackAdapter:
     async def _run_command(
         self, body: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
-        text = str(body.get("text") or "")
+        text = command_text(str(body.get("text") or ""))
         team = str(body.get("team_id") or "")
         user = str(body.get("user_id") or "")
         channel = body.get("channel_id")
