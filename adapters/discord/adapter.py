@@ -37,12 +37,10 @@ from adapters.discord.sync import (
     sync_if_changed,
 )
 from adapters.discord.views import MoreButton, VoteButton, feedback_view, marked_view
-from bot.briefing.edition import load_sector_defs
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import Dispatcher, Reply
 from bot.config import Settings
 from bot.delivery.pacing import Pacer, RateLimit
-from bot.i18n import Catalog, phrase
 from bot.models import Briefing, SectorDef
 from bot.platform import (
     DeliveryError,
@@ -52,18 +50,9 @@ from bot.platform import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from storage.repositories.feedback import record_feedback
 
 log = logging.getLogger(__name__)
 
-MESSAGES: Catalog = {
-    "thanks_up": {"en": "Thanks, noted 👍", "ja": "ありがとうございます 👍"},
-    "thanks_down": {"en": "Thanks, noted 👎", "ja": "ありがとうございます 👎"},
-    "thanks_more": {
-        "en": "Noted: you want more on this sector.",
-        "ja": "このセクターの記事を増やします。",
-    },
-}
 
 # Discord error codes about the destination, and why each is permanent, for the ledger and the
 # admins; these disable the subscription.
@@ -89,7 +78,8 @@ class DiscordAdapter:
 
     Args:
         settings: token, admin role and ids, REST base URL (tests) and pacing.
-        sessionmaker: for sectors (autocomplete) and feedback buttons.
+        sessionmaker: unused by the adapter (kept for a uniform constructor): sectors,
+            commands and button presses all go through the engine's dispatcher.
         clock: returns the current aware UTC time.
         pacer: paces sends; built from the Discord settings when None.
         sync_state_path: JSON file holding the hash of the last command sync.
@@ -110,7 +100,6 @@ class DiscordAdapter:
         sync_at_login: bool = True,
     ) -> None:
         self._settings = settings
-        self._sessionmaker = sessionmaker
         self._clock = clock
         self._pacer = pacer or Pacer(
             per_destination=RateLimit(
@@ -166,8 +155,9 @@ class DiscordAdapter:
     # --- commands ------------------------------------------------------------------------------
 
     async def sector_defs(self) -> list[SectorDef]:
-        async with self._sessionmaker() as session:
-            return await load_sector_defs(session)
+        if self._dispatcher is None:
+            raise RuntimeError("the Discord adapter was not started")
+        return await self._dispatcher.sector_defs()
 
     async def sector_choices(
         self, interaction: discord.Interaction[Any], current: str
@@ -272,37 +262,25 @@ class DiscordAdapter:
         value: int,
         sector: str | None = None,
     ) -> None:
-        """Store a feedback press and show it: the message's buttons change in DMs; in a shared
-        channel message only the presser sees an acknowledgement. "More on <sector>" answers
-        with the sector's summary, for the presser only."""
-        async with self._sessionmaker.begin() as session:
-            await record_feedback(
-                session,
-                platform=self.platform,
-                tenant_id=str(interaction.guild_id) if interaction.guild_id else "dm",
-                user_id=str(interaction.user.id),
-                story_key=story_key,
-                kind=kind,
-                value=value,
-                now=self._clock(),
-                sector_key=sector,
-            )
+        """A feedback press, as a request to the engine. A vote changes the message's buttons
+        in DMs; in a shared channel only the presser sees the engine's acknowledgement.
+        "More on <sector>" answers with the sector's summary, for the presser only."""
         if kind == "more" and sector:
-            # "More on <sector>" answers with that sector's summary, only for the presser.
-            await self.run_command(interaction, cmd.SectorSummary(sector=sector))
+            await self.run_command(interaction, cmd.MoreOn(sector, story_key))
             return
+        if self._dispatcher is None:
+            raise RuntimeError("the Discord adapter was not started")
+        invocation = self.invocation_of(interaction, is_admin=False)
+        request = cmd.CommandRequest(cmd.Vote(story_key, value, sector), invocation)
+        reply = await self._dispatcher.handle(request)
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
-        if interaction.guild_id is None and interaction.message is not None:
+        if not reply.error and interaction.guild_id is None and interaction.message is not None:
             view = marked_view(interaction.message, custom_id)
             await interaction.response.edit_message(view=view, allowed_mentions=NONE)
             view.stop()
             return
-        language = cmd.language_from_locale(str(interaction.locale))
-        key = "thanks_more" if kind == "more" else "thanks_up" if value > 0 else "thanks_down"
-        await interaction.response.send_message(
-            phrase(MESSAGES, key, language), ephemeral=True, allowed_mentions=NONE
-        )
+        await interaction.response.send_message(reply.text, ephemeral=True, allowed_mentions=NONE)
 
     # --- deliveries ----------------------------------------------------------------------------
 

@@ -159,6 +159,7 @@ def _options(spec: CommandSpec) -> Iterable[tuple[str, Param, int]]:
     options = [
         (name, param, number)
         for param in spec.params
+        if param.offered
         for number, name in enumerate(param.option_names, start=1)
     ]
     return sorted(options, key=lambda o: not (o[1].required and o[2] == 1))

@@ -71,6 +71,8 @@ class Param:
         complete: autocomplete source for typed platforms.
         aliases: other names of the parameter in ``name value`` commands (``settings``).
         what: the catalog name of the argument in "missing ..." errors (``arg_<what>``).
+        offered: offered in typed text and as a typed option; False for values only an
+            adapter's own controls give (Slack's App Home sets the whole sector list).
     """
 
     name: str
@@ -87,6 +89,7 @@ class Param:
     complete: Complete | None = None
     aliases: tuple[str, ...] = ()
     what: str | None = None
+    offered: bool = True
 
     @property
     def option_name(self) -> str:
@@ -122,6 +125,8 @@ class CommandSpec:
         parse_text: a text grammar of its own, for commands positional reading cannot express.
         build_typed: makes the value from typed options when that differs from ``build``.
         typed: whether typed platforms (Discord) list it.
+        listed: whether users can type it at all; False for requests only adapters make
+            (button presses, the App Home view), which are still answered by their handler.
     """
 
     kind: str
@@ -138,6 +143,7 @@ class CommandSpec:
     parse_text: TextParser | None = None
     build_typed: Callable[..., CommandBase] | None = None
     typed: bool = True
+    listed: bool = True
 
     def usage(self, language: str) -> str:
         args = self.usage_ja if language == "ja" else self.usage_en
@@ -180,9 +186,9 @@ def _load_builtins() -> None:
 
 
 def specs() -> tuple[CommandSpec, ...]:
-    """Every declared command, in help order."""
+    """Every command users can type, in help order."""
     _load_builtins()
-    return tuple(_registry.specs.values())
+    return tuple(s for s in _registry.specs.values() if s.listed)
 
 
 def spec_for(kind: str) -> CommandSpec:

@@ -25,7 +25,7 @@ from bot.commands.parse import CommandError, parse_request
 from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.metrics import Metrics
-from bot.models import Language
+from bot.models import Language, SectorDef
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
 
@@ -148,7 +148,7 @@ class Dispatcher:
                     await schedules.send_now(subscriber_id)
             return reply
         except CommandError as exc:
-            return Reply(text=exc.text)
+            return Reply(text=exc.text, error=True)
         except Exception:
             log.exception(
                 "command failed: platform=%s tenant=%s user=%s",
@@ -161,7 +161,12 @@ class Dispatcher:
                     "user_id": inv.user_id,
                 },
             )
-            return Reply(text=phrase(MESSAGES, "apology", language))
+            return Reply(text=phrase(MESSAGES, "apology", language), error=True)
+
+    async def sector_defs(self) -> list[SectorDef]:
+        """The sectors readers can choose, for adapters' pickers and autocomplete."""
+        async with self._sessionmaker() as session:
+            return await load_sector_defs(session)
 
     async def _user(
         self, session: AsyncSession, inv: Invocation, now: datetime, *, default_language: Language

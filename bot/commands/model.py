@@ -123,10 +123,26 @@ class Settings(CommandBase):
     days: tuple[Weekday, ...] | None = None
     lang: Language | None = None
     length: Length | None = None
+    sectors: tuple[str, ...] | None = None
+    """The whole sector list (App Home); typed commands use subscribe and unsubscribe."""
+    follow: tuple[str, ...] | None = None
+    mute: tuple[str, ...] | None = None
 
     @property
     def is_empty(self) -> bool:
-        return all(v is None for v in (self.time, self.tz, self.days, self.lang, self.length))
+        return all(
+            v is None
+            for v in (
+                self.time,
+                self.tz,
+                self.days,
+                self.lang,
+                self.length,
+                self.sectors,
+                self.follow,
+                self.mute,
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +220,28 @@ class AdminReadingAdd(CommandBase):
     title: str
     sector: str | None = None
     keyword: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderView(CommandBase):
+    """The reader's settings, the sectors and today's briefing (Slack's App Home)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Vote(CommandBase):
+    """A 👍 (``value`` 1) or 👎 (-1) on one story of a briefing."""
+
+    story_key: str
+    value: int
+    sector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoreOn(CommandBase):
+    """ "More on <sector>" pressed under a story: noted, and answered with that sector."""
+
+    sector: str
+    story_key: str
 
 
 Command: TypeAlias = (

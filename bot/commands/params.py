@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.declare import Choice, Param
-from bot.commands.model import ChannelRef
+from bot.commands.model import ChannelRef, Weekday
 from bot.commands.values import (
     MAX_ID,
     SECTOR_KEY_RE,
@@ -74,7 +74,13 @@ def sector(name: str, help_en: str, help_ja: str, *, required: bool = True) -> P
 
 
 def sectors(
-    name: str, help_en: str, help_ja: str, *, required: bool = True, repeat: int = 3
+    name: str,
+    help_en: str,
+    help_ja: str,
+    *,
+    required: bool = True,
+    repeat: int = 3,
+    offered: bool = True,
 ) -> Param:
     """Sectors as the rest of the words (``ai cloud``, ``ai,cloud``); read as their keys."""
 
@@ -95,6 +101,7 @@ def sectors(
         repeat=repeat,
         complete="sector",
         what="sector",
+        offered=offered,
     )
 
 
@@ -150,15 +157,15 @@ def zone(name: str, help_en: str, help_ja: str, *, required: bool = True, **kw: 
 
 def days(name: str, help_en: str, help_ja: str, *, required: bool = False, **kw: Any) -> Param:
     """A set of weekdays (``mon-fri``, ``weekdays``, ``sat,sun``, ``月-金``)."""
+
+    def read(p: ArgReader, value: Any) -> tuple[Weekday, ...]:
+        if isinstance(value, list):
+            # Checked boxes; none checked means every day, stored as no days.
+            return p.days_from(",".join(value)) if value else ()
+        return p.days_from(_text(value))
+
     return Param(
-        name,
-        lambda p, v: p.days_from(_text(v)),
-        help_en,
-        help_ja,
-        required=required,
-        choices=DAY_CHOICES,
-        what="value",
-        **kw,
+        name, read, help_en, help_ja, required=required, choices=DAY_CHOICES, what="value", **kw
     )
 
 
@@ -322,3 +329,16 @@ def flag(name: str, words: tuple[str, ...], help_en: str, help_ja: str) -> Param
         raise p.fail("extra_words", words=_text(value))
 
     return Param(name, read, help_en, help_ja, required=False, typed="boolean")
+
+
+def keywords(name: str, help_en: str, help_ja: str, *, limit: int, **kw: Any) -> Param:
+    """A whole list of keywords (an App Home field): each normalised, repeats dropped."""
+
+    def read(p: ArgReader, words: list[str]) -> tuple[str, ...]:
+        found = tuple(dict.fromkeys(k for k in (normalise_keyword(w) for w in words) if k))
+        for word in found:
+            if len(word) > limit:
+                raise p.fail("too_long", what=p.arg_name("keyword"), limit=str(limit))
+        return found
+
+    return Param(name, read, help_en, help_ja, required=False, takes="rest", **kw)

@@ -207,7 +207,7 @@ class ArgReader:
 
     def named(self, params: Iterable[Param]) -> dict[str, Any]:
         """``name value`` (or ``name=value``) pairs in any order, each at most once."""
-        by_name = {alias: p for p in params for alias in (p.name, *p.aliases)}
+        by_name = {alias: p for p in params if p.offered for alias in (p.name, *p.aliases)}
         values: dict[str, Any] = {}
         while (token := self.take_optional()) is not None:
             name_text, eq, value = token.partition("=")
@@ -333,7 +333,12 @@ def parse_options(
     p = ArgReader(spec.kind, [], language, SectorIndex(known_sectors))
     values: dict[str, Any] = {}
     for param in spec.params:
-        given = [options.values.get(name) for name in param.option_names]
+        names = param.option_names if param.option_name in options.values else (param.name,)
+        given = [options.values.get(name) for name in names]
+        if isinstance(given[0], list | tuple):
+            # A whole list from an adapter's own control (App Home checkboxes), empty or not.
+            values[param.name] = param.read(p, [str(v) for v in given[0]])
+            continue
         given = [v for v in given if v is not None and v != ""]
         if param.takes == "rest":
             if given or param.required:

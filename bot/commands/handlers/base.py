@@ -25,13 +25,34 @@ COMMON: Catalog = {
 
 
 @dataclass(frozen=True, slots=True)
+class ReaderSettings:
+    """A reader's saved preferences, for views that show them as controls (App Home)."""
+
+    sectors: tuple[str, ...]
+    delivery_time: str
+    timezone: str
+    days: tuple[str, ...]
+    language: Language
+    length: str
+    follow: tuple[str, ...]
+    mute: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """What the user sees. ``text`` holds only our phrases; feed text comes structured."""
+    """What the user sees. ``text`` holds only our phrases; feed text comes structured.
+
+    ``error`` marks a refused command (``text`` then says why); ``settings`` and ``sectors``
+    come with ``ReaderView`` for views that show the reader's settings.
+    """
 
     text: str = ""
     briefing: Briefing | None = None
     results: tuple[StoryEntry, ...] = ()
     ephemeral: bool = True
+    error: bool = False
+    settings: ReaderSettings | None = None
+    sectors: tuple[SectorDef, ...] = ()
 
 
 class ScheduleControl(Protocol):

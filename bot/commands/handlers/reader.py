@@ -307,10 +307,15 @@ _keyword_command("unmute", "show a muted keyword again", "非表示にしたキ�
         P.days("days", "Which days", "配信する曜日", aliases=("day",)),
         P.language("lang", "Language", "言語", aliases=("language",)),
         P.length("length", "Short or full", "short（短め）または full（詳しく）"),
+        # The whole lists, as Slack's App Home sets them (not typed: see subscribe, follow).
+        P.sectors("sectors", "Sectors", "セクター", required=False, offered=False),
+        P.keywords("follow", "Followed", "フォロー", limit=MAX_KEYWORD_CHARS, offered=False),
+        P.keywords("mute", "Muted", "ミュート", limit=MAX_KEYWORD_CHARS, offered=False),
     ),
 )
 async def settings(ctx: Context, command: Settings) -> Reply:
-    """Change the reader's settings (from ``/brief settings`` and from Slack's App Home)."""
+    """Change the reader's settings: ``/brief settings``, Discord's options and Slack's App
+    Home all arrive here, checked by the same value parsers, and resync the scheduler."""
     ctx.effects.resync = True
     user, changed = ctx.user, False
     if command.time is not None:
@@ -324,6 +329,12 @@ async def settings(ctx: Context, command: Settings) -> Reply:
         ctx.language = command.lang
     if command.length is not None:
         user.length, changed = command.length, True
+    if command.sectors is not None:
+        user.sectors, changed = list(command.sectors), True
+    if command.follow is not None:
+        user.follow, changed = list(command.follow), True
+    if command.mute is not None:
+        user.mute, changed = list(command.mute), True
     text = settings_text(ctx)
     if changed:
         user.updated_at = ctx.now
