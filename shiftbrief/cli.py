@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console import ConsoleAdapter
-from bot.app import AppContext, open_app
+from bot.app import AppContext, open_app, open_ingest
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
@@ -33,10 +33,10 @@ from bot.commands.dispatcher import Dispatcher
 from bot.config import ConfigError, Settings, load_settings
 from bot.datacare import TransferError, export_config, import_config
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
-from bot.ingest.fetch import FeedFetcher
-from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
+from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+from bot.ingest.netguard import AddressPolicy, validate_feed_url
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
-from bot.ingest.service import FeedResult, IngestReport, IngestService
+from bot.ingest.service import FeedResult, IngestReport
 from bot.models import Profile, SectorDef
 from shiftbrief.logs import configure_logging
 from shiftbrief.runner import run_bot
@@ -103,19 +103,8 @@ def settings() -> Settings:
 async def _ingest(
     ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
 ) -> IngestReport:
-    async with FeedFetcher.from_settings(ctx.settings) as fetcher:
-        service = IngestService(
-            sessionmaker=ctx.sessionmaker,
-            fetcher=fetcher,
-            clock=ctx.clock,
-            settings=ctx.settings,
-            after_store=ItemClassifier(),
-            parse_processes=ctx.settings.parse_processes,
-        )
-        try:
-            return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
-        finally:
-            await asyncio.to_thread(service.close)
+    async with open_ingest(ctx, after_store=ItemClassifier()) as service:
+        return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
 
 
 @feeds_app.command("add")
@@ -128,16 +117,18 @@ async def feeds_add(
 ) -> None:
     """Follow a feed. Its current items are kept as archive; later ones are news."""
     base = settings()
-    try:
-        url = validate_feed_url(url, AddressPolicy.from_settings(base))
-    except UnsafeURLError as exc:
-        raise UserError(str(exc)) from None
     async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
         try:
-            feed = await feed_repo.add_feed(session, url=url, sector_hint=sector, now=ctx.clock())
-        except feed_repo.FeedExistsError as exc:
+            feed = await add_feed(
+                session,
+                url=url,
+                sector=sector,
+                policy=AddressPolicy.from_settings(base),
+                now=ctx.clock(),
+            )
+        except (UnsafeURLError, FeedExistsError) as exc:
             raise UserError(str(exc)) from None
-    out.print(f"Added feed {feed.id}: {url}")
+    out.print(f"Added feed {feed.id}: {feed.url}")
 
 
 @feeds_app.command("list")
