@@ -11,8 +11,9 @@ import asyncio
 import datetime as dt
 import enum
 import json
+import re
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -30,6 +31,7 @@ from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
+from bot.commands.values import SectorIndex
 from bot.config import ConfigError, Settings, load_settings
 from bot.datacare import TransferError, export_config, import_config
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
@@ -380,6 +382,24 @@ def classify() -> None:
         sys.stdout.write(line + "\n")
 
 
+def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
+    """Comma-separated sectors as typed (``AI,Green``, ``量子``) -> their keys, as in chat.
+
+    Raises:
+        UserError: one is not a sector; the message names it and the valid ones.
+    """
+    index = SectorIndex(defs)
+    keys: list[str] = []
+    for word in (w.strip() for w in re.split(r"[,、]", text)):
+        if not word:
+            continue
+        if (key := index.find(word)) is None:
+            valid = ", ".join(f"{d.key} ({d.name_en} / {d.name_ja})" for d in defs)
+            raise UserError(f"unknown sector {word!r}: use a key or a name: {valid}")
+        keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
 def _current_sectors() -> list[SectorDef]:
     """The sectors in the database (admins' included), or the defaults when there is none."""
 
@@ -394,7 +414,8 @@ def _current_sectors() -> list[SectorDef]:
 @run_async
 async def brief(
     sectors: Annotated[
-        str | None, typer.Option(help="Comma-separated sector keys (default: all).")
+        str | None,
+        typer.Option(help="Comma-separated sectors, by key or name (default: all)."),
     ] = None,
     lang: Annotated[Lang, typer.Option(help="Language of the briefing.")] = Lang.en,
     length: Annotated[BriefLength, typer.Option(help="short or full.")] = BriefLength.full,
@@ -408,13 +429,9 @@ async def brief(
 ) -> None:
     """Print a briefing from what is stored."""
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
-        known = {s.key: s for s in await load_sector_defs(session)}
-        chosen = tuple(k.strip() for k in sectors.split(",") if k.strip()) if sectors else ()
-        unknown = [k for k in chosen if k not in known]
-        if unknown:
-            raise UserError(
-                f"unknown sector {', '.join(unknown)}; known sectors: {', '.join(known)}"
-            )
+        defs = await load_sector_defs(session)
+        known = [s.key for s in defs]
+        chosen = _sector_keys(sectors, defs) if sectors else ()
         now = ctx.clock()
         since = until = None
         day = None

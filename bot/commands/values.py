@@ -311,27 +311,41 @@ def normalise_keyword(value: str) -> str:
     return " ".join(fold(value).split())
 
 
+_NAME_PARTS = re.compile(r"\s*(?:&|＆|・|/|,|、|\band\b|\s)\s*")
+
+
+def name_parts(name: str) -> list[str]:
+    """The words of a sector name that may stand for it: ``Robotics & Mobility`` gives
+    ``robotics`` and ``mobility``, ``量子・先端技術`` gives ``量子`` and ``先端技術``."""
+    parts = [fold(p).strip().lower() for p in _NAME_PARTS.split(name)]
+    return [p for p in parts if len(p) >= 2]
+
+
 class SectorIndex:
-    """Sector lookup by key (any case) or by English or Japanese name.
+    """Sector lookup, in any case and width: by key, by English or Japanese name, or by a
+    word of either name that only one sector has (``robotics``, ``量子``, ``green``).
 
     Args:
         sectors: sector keys, or ``SectorDef``s (whose names then match too).
     """
 
     def __init__(self, sectors: Iterable[str | SectorDef]) -> None:
-        self.keys: tuple[str, ...] = ()
-        self._lookup: dict[str, str] = {}
         keys: list[str] = []
         names: dict[str, str] = {}
+        parts: dict[str, set[str]] = {}
         for sector in sectors:
             key = sector if isinstance(sector, str) else sector.key
             keys.append(key)
             if isinstance(sector, SectorDef):
                 for name in (sector.name_en, sector.name_ja):
                     names.setdefault(fold(name).strip().lower(), key)
-        self.keys = tuple(sorted(set(keys)))
-        # Keys win over names when the two collide.
-        self._lookup = names | {fold(k).lower(): k for k in self.keys}
+                    for part in name_parts(name):
+                        parts.setdefault(part, set()).add(key)
+        self.keys: tuple[str, ...] = tuple(sorted(set(keys)))
+        # A word two sectors share ("tech") stands for neither; full names win over words,
+        # and keys over everything.
+        aliases = {part: next(iter(found)) for part, found in parts.items() if len(found) == 1}
+        self._lookup: dict[str, str] = aliases | names | {fold(k).lower(): k for k in self.keys}
 
     def find(self, value: str) -> str | None:
         """The canonical key for ``value``, or None."""
