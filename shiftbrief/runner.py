@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import make_url
 
-from adapters.console import ConsoleAdapter
+from adapters import registry
 from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.briefing.edition import ItemClassifier
 from bot.commands.dispatcher import Dispatcher
@@ -65,23 +65,8 @@ class Schedules:
 
 
 def configured_adapters(settings: Settings, ctx: AppContext) -> list[PlatformAdapter]:
-    """Slack and Discord when their tokens are set; the console adapter when neither is."""
-    adapters: list[PlatformAdapter] = []
-    if settings.slack_bot_token or settings.slack_client_id:
-        from adapters.slack.adapter import SlackAdapter
-
-        adapters.append(
-            SlackAdapter(settings=settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
-        )
-    if settings.discord_token:
-        from adapters.discord.adapter import DiscordAdapter
-
-        adapters.append(
-            DiscordAdapter(settings=settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
-        )
-    if not adapters:
-        adapters.append(ConsoleAdapter())
-    return adapters
+    """Every configured platform's adapter (``adapters.registry``); the console when none."""
+    return registry.configured_adapters(settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
 
 
 def worker_name() -> str:
