@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,7 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.briefing.edition import ItemClassifier
 from bot.config import Settings
+from bot.ingest.fetch import FeedFetcher
+from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade
 
 
@@ -39,3 +43,24 @@ async def open_app(
         )
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def open_ingest(
+    ctx: AppContext, *, after_store: ItemClassifier
+) -> AsyncIterator[IngestService]:
+    """The ingest service with its fetcher and parse processes, closed on the way out; the
+    CLI's one-off ``ingest`` and the running bot's loop both use this one."""
+    async with FeedFetcher.from_settings(ctx.settings) as fetcher:
+        service = IngestService(
+            sessionmaker=ctx.sessionmaker,
+            fetcher=fetcher,
+            clock=ctx.clock,
+            settings=ctx.settings,
+            after_store=after_store,
+            parse_processes=ctx.settings.parse_processes,
+        )
+        try:
+            yield service
+        finally:
+            await asyncio.to_thread(service.close)

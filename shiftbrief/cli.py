@@ -11,8 +11,9 @@ import asyncio
 import datetime as dt
 import enum
 import json
+import re
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -26,18 +27,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console import ConsoleAdapter
-from bot.app import AppContext, open_app
+from bot.app import AppContext, open_app, open_ingest
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.render_text import briefing_to_json, clean_text, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
+from bot.commands.values import SectorIndex
 from bot.config import ConfigError, Settings, load_settings
 from bot.datacare import TransferError, export_config, import_config, read_document
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
-from bot.ingest.fetch import FeedFetcher
-from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
+from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+from bot.ingest.netguard import AddressPolicy, validate_feed_url
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
-from bot.ingest.service import FeedResult, IngestReport, IngestService
+from bot.ingest.service import FeedResult, IngestReport
 from bot.models import Profile, SectorDef
 from shiftbrief.logs import configure_logging
 from shiftbrief.runner import run_bot
@@ -110,19 +112,8 @@ def settings() -> Settings:
 async def _ingest(
     ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
 ) -> IngestReport:
-    async with FeedFetcher.from_settings(ctx.settings) as fetcher:
-        service = IngestService(
-            sessionmaker=ctx.sessionmaker,
-            fetcher=fetcher,
-            clock=ctx.clock,
-            settings=ctx.settings,
-            after_store=ItemClassifier(),
-            parse_processes=ctx.settings.parse_processes,
-        )
-        try:
-            return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
-        finally:
-            await asyncio.to_thread(service.close)
+    async with open_ingest(ctx, after_store=ItemClassifier()) as service:
+        return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
 
 
 @feeds_app.command("add")
@@ -135,14 +126,16 @@ async def feeds_add(
 ) -> None:
     """Follow a feed. Its current items are kept as archive; later ones are news."""
     base = settings()
-    try:
-        url = validate_feed_url(url, AddressPolicy.from_settings(base))
-    except UnsafeURLError as exc:
-        raise UserError(str(exc)) from None
     async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
         try:
-            feed = await feed_repo.add_feed(session, url=url, sector_hint=sector, now=ctx.clock())
-        except feed_repo.FeedExistsError as exc:
+            feed = await add_feed(
+                session,
+                url=url,
+                sector=sector,
+                policy=AddressPolicy.from_settings(base),
+                now=ctx.clock(),
+            )
+        except (UnsafeURLError, FeedExistsError) as exc:
             raise UserError(str(exc)) from None
     out.print(Text(f"Added feed {feed.id}: "), shown(url), sep="")
 
@@ -402,6 +395,24 @@ def classify() -> None:
         sys.stdout.write(line + "\n")
 
 
+def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
+    """Comma-separated sectors as typed (``AI,Green``, ``量子``) -> their keys, as in chat.
+
+    Raises:
+        UserError: one is not a sector; the message names it and the valid ones.
+    """
+    index = SectorIndex(defs)
+    keys: list[str] = []
+    for word in (w.strip() for w in re.split(r"[,、]", text)):
+        if not word:
+            continue
+        if (key := index.find(word)) is None:
+            valid = ", ".join(f"{d.key} ({d.name_en} / {d.name_ja})" for d in defs)
+            raise UserError(f"unknown sector {word!r}: use a key or a name: {valid}")
+        keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
 def _current_sectors() -> list[SectorDef]:
     """The sectors in the database (admins' included), or the defaults when there is none."""
 
@@ -416,7 +427,8 @@ def _current_sectors() -> list[SectorDef]:
 @run_async
 async def brief(
     sectors: Annotated[
-        str | None, typer.Option(help="Comma-separated sector keys (default: all).")
+        str | None,
+        typer.Option(help="Comma-separated sectors, by key or name (default: all)."),
     ] = None,
     lang: Annotated[Lang, typer.Option(help="Language of the briefing.")] = Lang.en,
     length: Annotated[BriefLength, typer.Option(help="short or full.")] = BriefLength.full,
@@ -433,13 +445,9 @@ async def brief(
 ) -> None:
     """Print a briefing from what is stored."""
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
-        known = {s.key: s for s in await load_sector_defs(session)}
-        chosen = tuple(k.strip() for k in sectors.split(",") if k.strip()) if sectors else ()
-        unknown = [k for k in chosen if k not in known]
-        if unknown:
-            raise UserError(
-                f"unknown sector {', '.join(unknown)}; known sectors: {', '.join(known)}"
-            )
+        defs = await load_sector_defs(session)
+        known = [s.key for s in defs]
+        chosen = _sector_keys(sectors, defs) if sectors else ()
         now = ctx.clock()
         since = until = None
         day = None
@@ -501,7 +509,9 @@ async def discord_sync(
     if base.discord_token is None:
         raise UserError("DISCORD_TOKEN is not set")
     async with open_app(base) as ctx:
-        adapter = DiscordAdapter(settings=base, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
+        adapter = DiscordAdapter(
+            settings=base, sessionmaker=ctx.sessionmaker, clock=ctx.clock, sync_at_login=False
+        )
         try:
             await adapter.login(Dispatcher(sessionmaker=ctx.sessionmaker, clock=ctx.clock))
             names = await sync_commands(adapter.client, guild)

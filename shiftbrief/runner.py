@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import make_url
 
-from adapters.console import ConsoleAdapter
-from bot.app import AppContext, open_app, utc_now
+from adapters import registry
+from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.briefing.edition import ItemClassifier
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
@@ -31,7 +31,6 @@ from bot.datacare import run_retention
 from bot.delivery.deliver import DeliveryService
 from bot.delivery.leader import SchedulerLeadership
 from bot.delivery.schedule import DigestScheduler
-from bot.ingest.fetch import FeedFetcher
 from bot.ingest.netguard import AddressPolicy
 from bot.ingest.service import IngestService
 from bot.metrics import Metrics
@@ -66,23 +65,8 @@ class Schedules:
 
 
 def configured_adapters(settings: Settings, ctx: AppContext) -> list[PlatformAdapter]:
-    """Slack and Discord when their tokens are set; the console adapter when neither is."""
-    adapters: list[PlatformAdapter] = []
-    if settings.slack_bot_token or settings.slack_client_id:
-        from adapters.slack.adapter import SlackAdapter
-
-        adapters.append(
-            SlackAdapter(settings=settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
-        )
-    if settings.discord_token:
-        from adapters.discord.adapter import DiscordAdapter
-
-        adapters.append(
-            DiscordAdapter(settings=settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
-        )
-    if not adapters:
-        adapters.append(ConsoleAdapter())
-    return adapters
+    """Every configured platform's adapter (``adapters.registry``); the console when none."""
+    return registry.configured_adapters(settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
 
 
 def worker_name() -> str:
@@ -98,19 +82,8 @@ async def ingest_loop(
     metrics: Metrics,
 ) -> None:
     """Fetch the feeds that are due, every ``interval`` seconds, until ``stop``."""
-    async with FeedFetcher.from_settings(ctx.settings) as fetcher:
-        service = IngestService(
-            sessionmaker=ctx.sessionmaker,
-            fetcher=fetcher,
-            clock=ctx.clock,
-            settings=ctx.settings,
-            after_store=after_store,
-            parse_processes=ctx.settings.parse_processes,
-        )
-        try:
-            await _ingest_until(service, stop, interval=interval, metrics=metrics)
-        finally:
-            await asyncio.to_thread(service.close)
+    async with open_ingest(ctx, after_store=after_store) as service:
+        await _ingest_until(service, stop, interval=interval, metrics=metrics)
 
 
 async def _ingest_until(

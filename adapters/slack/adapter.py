@@ -13,7 +13,6 @@ deliveries (``X-Slack-Retry-Num``) are acked and dropped so no command runs twic
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import OrderedDict
@@ -36,23 +35,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.slack import delivery as slack_delivery
 from adapters.slack import home
+from adapters.slack.interactions import Ack, HomeAndButtons, Respond
 from adapters.slack.render import (
     MORE,
     VOTE_DOWN,
     VOTE_UP,
     SlackMessage,
-    mark_vote,
     render_briefing_messages,
     render_reply,
 )
+from adapters.slack.text import command_text
 from adapters.slack.verify import RequestGuard
-from bot.briefing.edition import load_edition, load_sector_defs, profile_of
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import MESSAGES as DISPATCHER_MESSAGES
 from bot.commands.dispatcher import Dispatcher, Reply
 from bot.config import Settings
 from bot.delivery.pacing import Pacer, RateLimit
-from bot.i18n import Catalog, phrase
+from bot.i18n import phrase
 from bot.models import Briefing
 from bot.platform import (
     DeliveryError,
@@ -62,9 +61,6 @@ from bot.platform import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from storage.models import Subscriber
-from storage.repositories import feedback as feedback_repo
-from storage.repositories import subscribers as sub_repo
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -129,20 +125,6 @@ REFUSED_MESSAGE_ERRORS: dict[str, str] = {
 """Slack error codes that refuse this one message: sending it again cannot help, but the
 destination is fine, so the subscription stays on (tomorrow's digest is another message)."""
 
-PHRASES: Catalog = {
-    "vote_thanks": {
-        "en": "Thanks, noted: {choice}",
-        "ja": "ありがとうございます。記録しました: {choice}",
-    },
-    "bad_setting": {
-        "en": "That value could not be saved: {problem}",
-        "ja": "この値は保存できませんでした: {problem}",
-    },
-}
-
-Ack = Callable[..., Awaitable[None]]
-Respond = Callable[..., Awaitable[Any]]
-
 
 def _header(req: AsyncBoltRequest, name: str) -> str | None:
     values = req.headers.get(name) or []
@@ -201,12 +183,13 @@ class UserLocales:
         return len(self._locales)
 
 
-class SlackAdapter:
+class SlackAdapter(HomeAndButtons):
     """Runs ShiftBrief in Slack, in Socket Mode or HTTP mode.
 
     Args:
         settings: tokens, signing secret, mode, HTTP port, API URL, admin ids, pacing.
-        sessionmaker: the database (subscribers, feedback; OAuth installations in HTTP mode).
+        sessionmaker: the database, only for slack_sdk's own OAuth installation tables (HTTP
+            mode); every read and write of ours goes through the engine's dispatcher.
         clock: returns the current aware UTC time.
         pacer: paces posts per channel (default: ``settings.slack_messages_per_second``).
     """
@@ -399,8 +382,10 @@ class SlackAdapter:
             log.exception(
                 "/brief failed after ack: team=%s user=%s", body.get("team_id"), body.get("user_id")
             )
+            team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
+            language = cmd.language_from_locale(self._locales.get(team, user))
             await respond(
-                text=phrase(DISPATCHER_MESSAGES, "apology", "en"),
+                text=phrase(DISPATCHER_MESSAGES, "apology", language),
                 response_type="ephemeral",
                 replace_original=False,
             )
@@ -408,7 +393,7 @@ class SlackAdapter:
     async def _run_command(
         self, body: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
-        text = str(body.get("text") or "")
+        text = command_text(str(body.get("text") or ""))
         team = str(body.get("team_id") or "")
         user = str(body.get("user_id") or "")
         channel = body.get("channel_id")
@@ -623,200 +608,6 @@ class SlackAdapter:
             f"Slack answered {status} {error or 'without an error code'} for {where}",
             sent_message_ids=sent,
         )
-
-    # ------------------------------------------------------------------ App Home
-
-    async def _on_home_opened(
-        self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        await self.publish_home(
-            client, team_id=str(context.get("team_id") or ""), user_id=event["user"]
-        )
-
-    async def _subscriber(
-        self, session: AsyncSession, team_id: str, user_id: str, *, locale: str | None = None
-    ) -> Subscriber:
-        now = self._clock()
-        tenant = await sub_repo.get_or_create_tenant(
-            session, platform=self.platform, external_id=team_id, now=now
-        )
-        subscriber, _ = await sub_repo.get_or_create_subscriber(
-            session,
-            tenant_id=tenant.id,
-            kind="user",
-            external_id=user_id,
-            now=now,
-            # A user who opens the Home tab before any /brief starts in their Slack language.
-            defaults={"language": cmd.language_from_locale(locale)},
-        )
-        return subscriber
-
-    async def publish_home(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> None:
-        """Publish ``user_id``'s Home tab: settings and today's top stories."""
-        locale = await self._locale_of(client, team_id, user_id)
-        async with self._sessionmaker.begin() as session:
-            user = await self._subscriber(session, team_id, user_id, locale=locale)
-            sectors = await load_sector_defs(session)
-            edition = await load_edition(session, now=self._clock())
-            briefing = edition.compose(profile_of(user, all_sectors=[s.key for s in sectors]))
-            settings = home.HomeSettings(
-                sectors=tuple(user.sectors),
-                delivery_time=user.delivery_time,
-                timezone=user.timezone,
-                days=tuple(user.days),
-                language="ja" if user.language == "ja" else "en",
-                length=user.length,
-                follow=tuple(user.follow),
-                mute=tuple(user.mute),
-            )
-        view = home.render_home(settings, sectors, briefing)
-        await client.views_publish(user_id=user_id, view=view)
-
-    async def _on_zone_options(self, ack: Ack, body: dict[str, Any]) -> None:
-        query = str(body.get("value") or "")
-        zones = cmd.zone_choices(query, limit=100) if query else []
-        await ack(options=[{"text": {"type": "plain_text", "text": z}, "value": z} for z in zones])
-
-    async def _on_home_action(
-        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
-    ) -> None:
-        await ack()
-        user_id = str(body["user"]["id"])
-        team_id = str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
-        for action in body.get("actions") or []:
-            change = home.read_home_action(action)
-            if change is None:
-                continue
-            async with self._sessionmaker.begin() as session:
-                user = await self._subscriber(session, team_id, user_id)
-                value = self._checked(change)
-                if value is None:
-                    continue
-                setattr(user, change.field, value)
-                user.updated_at = self._clock()
-                log.info("home: %s/%s set %s", team_id, user_id, change.field)
-        await self.publish_home(client, team_id=team_id, user_id=user_id)
-
-    @staticmethod
-    def _checked(change: home.HomeChange) -> Any:
-        """The value to store, or None when it is not valid (Slack's inputs mostly prevent it)."""
-        value = change.value
-        try:
-            if change.field == "delivery_time":
-                return cmd.parse_time(str(value)).strftime("%H:%M")
-            if change.field == "timezone":
-                return cmd.parse_zone(str(value))
-        except cmd.ValueProblem:
-            return None
-        if change.field == "language":
-            return value if value in ("en", "ja") else None
-        if change.field == "length":
-            return value if value in ("short", "full") else None
-        return value
-
-    # ------------------------------------------------------------------ feedback buttons
-
-    async def _on_vote(
-        self,
-        ack: Ack,
-        body: dict[str, Any],
-        respond: Respond,
-        client: AsyncWebClient,
-        context: dict[str, Any],
-    ) -> None:
-        await ack()
-        action = body["actions"][0]
-        action_id = str(action["action_id"])
-        value = _button_value(action.get("value"))
-        story = value.get("story")
-        if not story:
-            return
-        vote = 1 if action_id.startswith(VOTE_UP) else -1
-        async with self._sessionmaker.begin() as session:
-            await feedback_repo.record_feedback(
-                session,
-                platform=self.platform,
-                tenant_id=str(context.get("team_id") or "") or None,
-                user_id=str(body["user"]["id"]),
-                story_key=story[:64],
-                kind="vote",
-                value=vote,
-                sector_key=(value.get("sector") or None),
-                now=self._clock(),
-            )
-        message = body.get("message")
-        container = body.get("container") or {}
-        if message and message.get("blocks"):
-            blocks = mark_vote(message["blocks"], action_id)
-            if container.get("is_ephemeral"):
-                await respond(blocks=blocks, text=message.get("text", ""), replace_original=True)
-            else:
-                await client.chat_update(
-                    channel=str(container.get("channel_id") or body["channel"]["id"]),
-                    ts=str(message["ts"]),
-                    blocks=blocks,
-                    text=message.get("text", ""),
-                )
-        else:
-            choice = "👍" if vote > 0 else "👎"
-            await respond(
-                text=phrase(PHRASES, "vote_thanks", "en", choice=choice),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-
-    async def _on_more(
-        self,
-        ack: Ack,
-        body: dict[str, Any],
-        respond: Respond,
-        client: AsyncWebClient,
-        context: dict[str, Any],
-    ) -> None:
-        await ack()
-        action = body["actions"][0]
-        value = _button_value(action.get("value"))
-        sector = value.get("sector")
-        if not sector:
-            return
-        team_id = str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
-        user_id = str(body["user"]["id"])
-        async with self._sessionmaker.begin() as session:
-            await feedback_repo.record_feedback(
-                session,
-                platform=self.platform,
-                tenant_id=team_id or None,
-                user_id=user_id,
-                story_key=(value.get("story") or f"sector:{sector}")[:64],
-                kind="more",
-                value=1,
-                sector_key=sector,
-                now=self._clock(),
-            )
-        invocation = cmd.Invocation(
-            platform=self.platform,
-            tenant_id=team_id,
-            user_id=user_id,
-            channel_id=(body.get("channel") or {}).get("id"),
-            locale=await self._locale_of(client, team_id, user_id),
-        )
-        reply = await self._require_dispatcher().handle(
-            cmd.CommandRequest(cmd.CommandText(f"sector {sector}"), invocation)
-        )
-        await self._answer(client, invocation, reply, respond)
-
-
-def _button_value(raw: Any) -> dict[str, str]:
-    """A button's value as we wrote it (JSON), or the bare story key of an older message."""
-    try:
-        value = json.loads(str(raw))
-    except (TypeError, ValueError):
-        return {"story": str(raw)} if raw else {}
-    if not isinstance(value, dict):
-        return {"story": str(raw)}
-    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
 
 
 def _retry_after(headers: Any) -> float | None:

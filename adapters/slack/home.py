@@ -107,7 +107,7 @@ class HomeSettings:
 
 @dataclass(frozen=True, slots=True)
 class HomeChange:
-    """One setting changed on the Home tab: the Subscriber column and its new value."""
+    """One setting changed on the Home tab: the ``settings`` parameter and its new value."""
 
     field: str
     value: Any
@@ -179,15 +179,32 @@ def top_stories(briefing: Briefing | None, limit: int = TOP_STORIES) -> list[Sto
 
 
 def render_home(
-    settings: HomeSettings, sectors: Sequence[SectorDef], briefing: Briefing | None
+    settings: HomeSettings,
+    sectors: Sequence[SectorDef],
+    briefing: Briefing | None,
+    *,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    """The Home tab view (``views.publish``'s ``view``), validated by slack_sdk's models."""
+    """The Home tab view (``views.publish``'s ``view``), validated by slack_sdk's models.
+
+    ``notice`` (plain text, such as why a value was not saved) is shown under the title.
+    """
     lang = settings.language
     zone = Option(text=_plain(settings.timezone), value=settings.timezone)
     days = [_option(phrase(PHRASES, d, lang), d) for d in WEEKDAYS]
     blocks: list[Block] = [
         HeaderBlock(text=_plain(phrase(PHRASES, "title", lang))),
         ContextBlock(elements=[MarkdownTextObject(text=phrase(PHRASES, "intro", lang))]),
+        *(
+            [
+                SectionBlock(
+                    block_id="home_notice",
+                    text=MarkdownTextObject(text=f"⚠️ {escape_mrkdwn(notice)}"),
+                )
+            ]
+            if notice
+            else []
+        ),
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"*{phrase(PHRASES, 'sectors', lang)}*\n"
@@ -266,7 +283,8 @@ def _keywords(text: str | None) -> list[str]:
 def read_home_action(action: Mapping[str, Any]) -> HomeChange | None:
     """The setting a Home tab ``block_actions`` action changes, or None for an unknown one.
 
-    Values are checked by the adapter (zones and times with the command grammar's parsers).
+    ``field`` is the name of the ``settings`` command's parameter; the engine checks the value
+    with the same parsers as ``/brief settings``.
     """
     action_id = action.get("action_id")
     if action_id in (SECTORS, DAYS):
@@ -275,10 +293,10 @@ def read_home_action(action: Mapping[str, Any]) -> HomeChange | None:
             values = [d for d in WEEKDAYS if d in values]
         return HomeChange("sectors" if action_id == SECTORS else "days", values)
     if action_id == TIME:
-        return HomeChange("delivery_time", action.get("selected_time"))
+        return HomeChange("time", action.get("selected_time"))
     if action_id in (ZONE, LANGUAGE, LENGTH):
         selected = action.get("selected_option") or {}
-        field = {ZONE: "timezone", LANGUAGE: "language", LENGTH: "length"}[action_id]
+        field = {ZONE: "tz", LANGUAGE: "lang", LENGTH: "length"}[action_id]
         return HomeChange(field, selected.get("value"))
     if action_id in (FOLLOW, MUTE):
         return HomeChange(

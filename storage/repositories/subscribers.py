@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditLog, Subscriber, Tenant
+
+
+def _insert(session: AsyncSession, table: type[Any]) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` for the session's database (SQLite or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
 async def get_or_create_tenant(
@@ -20,13 +31,18 @@ async def get_or_create_tenant(
     now: datetime,
     name: str | None = None,
 ) -> Tenant:
+    """The workspace or guild, created on first sight.
+
+    An upsert (``INSERT ... ON CONFLICT DO NOTHING``, then a read), so several commands of a
+    new workspace arriving at once all find the one row instead of racing to create it.
+    """
+    await session.execute(
+        _insert(session, Tenant)
+        .values(platform=platform, external_id=external_id, name=name, created_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+    )
     query = select(Tenant).where(Tenant.platform == platform, Tenant.external_id == external_id)
-    tenant = (await session.execute(query)).scalar_one_or_none()
-    if tenant is None:
-        tenant = Tenant(platform=platform, external_id=external_id, name=name, created_at=now)
-        session.add(tenant)
-        await session.flush()
-    return tenant
+    return (await session.execute(query)).scalar_one()
 
 
 async def find_subscriber(
@@ -49,23 +65,33 @@ async def get_or_create_subscriber(
     now: datetime,
     defaults: Mapping[str, Any] | None = None,
 ) -> tuple[Subscriber, bool]:
-    """The subscriber, and whether it was created just now (with ``defaults``)."""
+    """The subscriber, and whether it was created just now (with ``defaults``).
+
+    An upsert like ``get_or_create_tenant``: one user's back-to-back commands (Slack runs
+    them at the same time) both get the one row.
+    """
     found = await find_subscriber(session, tenant_id=tenant_id, kind=kind, external_id=external_id)
     if found is not None:
         return found, False
     values: dict[str, Any] = {"sectors": [], "follow": [], "mute": [], "days": []}
     values.update(defaults or {})
-    subscriber = Subscriber(
-        tenant_id=tenant_id,
-        kind=kind,
-        external_id=external_id,
-        created_at=now,
-        updated_at=now,
-        **values,
+    result = await session.execute(
+        _insert(session, Subscriber)
+        .values(
+            tenant_id=tenant_id,
+            kind=kind,
+            external_id=external_id,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "external_id"])
     )
-    session.add(subscriber)
-    await session.flush()
-    return subscriber, True
+    subscriber = await find_subscriber(
+        session, tenant_id=tenant_id, kind=kind, external_id=external_id
+    )
+    assert subscriber is not None  # inserted now, or by the command that won the race
+    return subscriber, bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def list_subscribers(

@@ -1,0 +1,135 @@
+"""The feedback buttons under a briefing: 👍, 👎 and "More on <sector>".
+
+They are ``DynamicItem``s registered on the client, so a press on a briefing sent before a
+restart still reaches us: the custom id carries the story (and the sector).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from adapters.discord.render import FeedbackRow, truncate
+
+if TYPE_CHECKING:
+    from adapters.discord.adapter import DiscordAdapter
+
+CUSTOM_ID_LIMIT = 100
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"sb:v:(?P<value>up|down):(?P<story>[A-Za-z0-9:_.-]{1,64})",
+):
+    """👍 or 👎 on one story; the custom id carries the story, so it works after a restart."""
+
+    def __init__(self, story_key: str, value: int, *, row: int | None = None) -> None:
+        word = "up" if value > 0 else "down"
+        super().__init__(
+            discord.ui.Button(
+                emoji="👍" if value > 0 else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sb:v:{word}:{story_key}",
+            ),
+            row=row,
+        )
+        self.story_key = story_key
+        self.value = value
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> VoteButton:
+        return cls(match["story"], 1 if match["value"] == "up" else -1)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter: DiscordAdapter = interaction.client.adapter
+        await adapter.record_press(
+            interaction, story_key=self.story_key, kind="vote", value=self.value
+        )
+
+
+class MoreButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"sb:m:(?P<sector>[a-z0-9_-]{1,32}):(?P<story>[A-Za-z0-9:_.-]{1,64})",
+):
+    """ "More on <sector>" under a sector's lead story."""
+
+    def __init__(
+        self, sector_key: str, story_key: str, *, label: str = "More", row: int | None = None
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=truncate(label, 80),
+                style=discord.ButtonStyle.primary,
+                custom_id=f"sb:m:{sector_key}:{story_key}",
+            ),
+            row=row,
+        )
+        self.sector_key = sector_key
+        self.story_key = story_key
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> MoreButton:
+        return cls(match["sector"], match["story"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter: DiscordAdapter = interaction.client.adapter
+        await adapter.record_press(
+            interaction, story_key=self.story_key, kind="more", value=1, sector=self.sector_key
+        )
+
+
+def feedback_view(rows: Sequence[FeedbackRow]) -> discord.ui.View | None:
+    """The buttons of one message (a row per story), or None when there are none."""
+    view = discord.ui.View(timeout=None)
+    for index, row in enumerate(rows[:5]):
+        if len(f"sb:m:{row.sector_key}:{row.story_key}") > CUSTOM_ID_LIMIT:
+            continue
+        view.add_item(VoteButton(row.story_key, 1, row=index))
+        view.add_item(VoteButton(row.story_key, -1, row=index))
+        view.add_item(MoreButton(row.sector_key, row.story_key, label=row.more_label, row=index))
+    return view if view.children else None
+
+
+def marked_view(message: discord.Message, pressed: str) -> discord.ui.View:
+    """The message's buttons again, with the one pressed shown as chosen (green) and its
+    opposite vote reset, so a reader sees their latest choice."""
+    view = discord.ui.View(timeout=None)
+    opposite = (
+        pressed.replace(":up:", ":down:")
+        if ":up:" in pressed
+        else pressed.replace(":down:", ":up:")
+    )
+    for action_row, components in enumerate(message.components):
+        for component in getattr(components, "children", []):
+            if not isinstance(component, discord.Button) or component.custom_id is None:
+                continue
+            style = component.style
+            if component.custom_id == pressed:
+                style = discord.ButtonStyle.success
+            elif component.custom_id == opposite:
+                style = discord.ButtonStyle.secondary
+            view.add_item(
+                discord.ui.Button(
+                    label=component.label,
+                    emoji=component.emoji,
+                    style=style,
+                    custom_id=component.custom_id,
+                    row=action_row,
+                )
+            )
+    return view

@@ -1,0 +1,144 @@
+"""Admin commands for the feeds ShiftBrief follows: add, remove, list, health."""
+
+from __future__ import annotations
+
+from bot.commands import params as P
+from bot.commands.declare import command
+from bot.commands.handlers.base import Context, Reply
+from bot.commands.help import usage
+from bot.commands.model import AdminFeedsAdd, AdminFeedsHealth, AdminFeedsList, AdminFeedsRemove
+from bot.commands.parse import CommandError
+from bot.i18n import Catalog
+from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+from bot.untrusted import quote
+from storage.repositories import feeds as feed_repo
+
+MESSAGES: Catalog = {
+    "feed_added": {
+        "en": "Added feed {id}: {url}. Its current items are kept as archive; "
+        "news starts with its next post.",
+        "ja": "フィード {id} を追加しました: {url}。既存の記事はアーカイブとして保存し、"
+        "次の投稿からニュースとして扱います。",
+    },
+    "feed_exists": {"en": "That feed is followed already.", "ja": "このフィードは登録済みです。"},
+    "feed_removed": {"en": "Removed feed {id}.", "ja": "フィード {id} を削除しました。"},
+    "feed_unknown": {
+        "en": "No feed with id {id}. See `/brief admin feeds list`.",
+        "ja": "ID {id} のフィードはありません。`/brief admin feeds list` で確認できます。",
+    },
+    "feeds_none": {
+        "en": "No feeds yet. Add one with `/brief admin feeds add <url>`.",
+        "ja": "フィードがありません。`/brief admin feeds add <url>` で追加できます。",
+    },
+    "feeds_title": {"en": "Feeds:", "ja": "フィード一覧:"},
+    "feeds_healthy": {"en": "Every feed is healthy.", "ja": "すべてのフィードは正常です。"},
+    "feeds_failing": {"en": "Failing feeds:", "ja": "エラーのあるフィード:"},
+    "feeds_noted": {"en": "Feeds read in part:", "ja": "一部だけ読み込んだフィード:"},
+    "feed_note_line": {"en": "{id} {url}: {note}", "ja": "{id} {url}: {note}"},
+    "feed_health_line": {
+        "en": "{id} {url}: {errors} errors in a row, last: {error}; next try {next} UTC",
+        "ja": "{id} {url}: 連続エラー {errors} 回、直近: {error}、次回 {next} UTC",
+    },
+}
+
+
+@command(
+    "admin feeds add",
+    AdminFeedsAdd,
+    admin=True,
+    usage=("<url> [sector]", "<URL> [セクター]"),
+    help=("add a feed", "フィードを追加"),
+    params=(
+        P.url("url", "The feed's http(s) address", "フィードの http(s) アドレス"),
+        P.sector("sector", "Sector hint", "想定するセクター", required=False),
+    ),
+)
+async def feeds_add(ctx: Context, command: AdminFeedsAdd) -> Reply:
+    try:
+        feed = await add_feed(
+            ctx.session,
+            url=command.url,
+            sector=command.sector,
+            policy=ctx.services.address_policy,
+            now=ctx.now,
+        )
+    except UnsafeURLError as exc:
+        raise CommandError(
+            str(exc), usage(command.kind, ctx.language), language=ctx.language
+        ) from None
+    except FeedExistsError:
+        return Reply(text=ctx.say(MESSAGES, "feed_exists"))
+    await ctx.audit("feeds add", {"url": feed.url, "sector": command.sector})
+    return Reply(text=ctx.say(MESSAGES, "feed_added", id=feed.id, url=quote(feed.url)))
+
+
+@command(
+    "admin feeds remove",
+    AdminFeedsRemove,
+    admin=True,
+    usage=("<id>", "<ID>"),
+    help=("remove a feed", "フィードを削除"),
+    params=(
+        P.ident(
+            "feed_id",
+            "The feed id from feeds-list",
+            "feeds-list に表示されるフィード ID",
+            option="id",
+        ),
+    ),
+)
+async def feeds_remove(ctx: Context, command: AdminFeedsRemove) -> Reply:
+    if not await feed_repo.remove_feed(ctx.session, command.feed_id):
+        return Reply(text=ctx.say(MESSAGES, "feed_unknown", id=command.feed_id))
+    await ctx.audit("feeds remove", {"feed_id": command.feed_id})
+    return Reply(text=ctx.say(MESSAGES, "feed_removed", id=command.feed_id))
+
+
+@command(
+    "admin feeds list",
+    AdminFeedsList,
+    admin=True,
+    help=("list feeds and their ids", "フィードと ID の一覧"),
+)
+async def feeds_list(ctx: Context, command: AdminFeedsList) -> Reply:
+    feeds = await feed_repo.list_feeds(ctx.session)
+    if not feeds:
+        return Reply(text=ctx.say(MESSAGES, "feeds_none"))
+    lines = [
+        f"{f.id} {quote(f.title or '-')} <{quote(f.url)}>"
+        + (f" [{quote(f.sector_hint)}]" if f.sector_hint else "")
+        for f in feeds
+    ]
+    return Reply(text="\n".join([ctx.say(MESSAGES, "feeds_title"), *lines]))
+
+
+@command(
+    "admin feeds health",
+    AdminFeedsHealth,
+    admin=True,
+    help=("feeds that fail or went quiet", "エラーや更新停止中のフィード"),
+)
+async def feeds_health(ctx: Context, command: AdminFeedsHealth) -> Reply:
+    feeds = await feed_repo.list_feeds(ctx.session)
+    failing = [f for f in feeds if f.state.error_count]
+    noted = [
+        ctx.say(MESSAGES, "feed_note_line", id=f.id, url=quote(f.url), note=f.state.note)
+        for f in feeds
+        if f.state.note and not f.state.error_count
+    ]
+    notes = [ctx.say(MESSAGES, "feeds_noted"), *noted] if noted else []
+    if not failing:
+        return Reply(text="\n".join(notes or [ctx.say(MESSAGES, "feeds_healthy")]))
+    lines = [
+        ctx.say(
+            MESSAGES,
+            "feed_health_line",
+            id=f.id,
+            url=quote(f.url),
+            errors=f.state.error_count,
+            error=quote(f.state.last_error or "?"),
+            next=f.state.next_check_at.strftime("%Y-%m-%d %H:%M"),
+        )
+        for f in sorted(failing, key=lambda f: -f.state.error_count)
+    ]
+    return Reply(text="\n".join([ctx.say(MESSAGES, "feeds_failing"), *lines, *notes]))

@@ -1,0 +1,35 @@
+"""Use cases on the catalog of followed feeds, shared by chat admins and the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
+from storage.models import Feed
+from storage.repositories import feeds as feed_repo
+from storage.repositories.feeds import FeedExistsError
+
+__all__ = ["FeedExistsError", "UnsafeURLError", "add_feed"]
+
+
+async def add_feed(
+    session: AsyncSession,
+    *,
+    url: str,
+    sector: str | None,
+    policy: AddressPolicy | None,
+    now: datetime,
+) -> Feed:
+    """Follow a feed: check its address against ``policy``, then store it.
+
+    Its current items become archive when first fetched; later ones are news.
+
+    Raises:
+        UnsafeURLError: the address cannot be a feed's (scheme, credentials, private IP).
+        FeedExistsError: the feed is followed already (the session stays usable).
+    """
+    checked = validate_feed_url(url, policy)
+    async with session.begin_nested():
+        return await feed_repo.add_feed(session, url=checked, sector_hint=sector, now=now)
