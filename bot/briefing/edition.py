@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
+from bot.briefing.editor.base import Editor
 from bot.briefing.sectors import default_sectors
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
 from storage.models import Feed, Item, Subscriber
@@ -137,16 +138,32 @@ async def load_edition(
     since: datetime | None = None,
     until: datetime | None = None,
     seen_before: datetime | None = None,
+    editor: Editor | None = None,
+    languages: Sequence[Language] | None = None,
 ) -> BriefingContext:
-    """Everything a briefing of the window draws from, clustered and ranked once.
+    """Everything a briefing of the window draws from, clustered, ranked and written once.
 
-    ``seen_before`` rebuilds an earlier edition: only items stored by then count.
+    ``seen_before`` rebuilds an earlier edition: only items stored by then count. With an
+    ``editor``, the edition is written for ``languages`` (default: every language a subscriber
+    reads) before anyone's briefing is composed from it.
     """
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(session, since=since, until=until, seen_before=seen_before)
     sectors = {s.key: s for s in await load_sector_defs(session)}
     reading = await load_reading(session)
-    return await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    context = await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    if editor is not None and editor.name != "extractive":
+        if languages is None:
+            languages = await reader_languages(session)
+        await context.edit(editor, languages)
+    return context
+
+
+async def reader_languages(session: AsyncSession) -> list[Language]:
+    """The languages subscribers read (English when there is nobody yet)."""
+    found = (await session.scalars(select(Subscriber.language).distinct())).all()
+    languages: list[Language] = ["ja" if lang == "ja" else "en" for lang in found]
+    return list(dict.fromkeys(languages)) or ["en"]
 
 
 def profile_of(subscriber: Subscriber, *, all_sectors: Sequence[str]) -> Profile:
