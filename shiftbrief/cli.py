@@ -28,6 +28,7 @@ from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
+from bot.briefing.editor.factory import make_editor
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
 from bot.config import ConfigError, Settings, load_settings
@@ -53,6 +54,11 @@ class Lang(enum.StrEnum):
 class BriefLength(enum.StrEnum):
     short = "short"
     full = "full"
+
+
+class EditorChoice(enum.StrEnum):
+    extractive = "extractive"
+    llm = "llm"
 
 
 class OutputFormat(enum.StrEnum):
@@ -414,9 +420,26 @@ async def brief(
         str | None,
         typer.Option(help="YYYY-MM-DD: the news of that day (UTC) instead of the last 24 hours."),
     ] = None,
+    editor: Annotated[
+        EditorChoice | None,
+        typer.Option(
+            help="Who writes it: extractive (no model) or llm (SHIFTBRIEF_LLM_BASE_URL and "
+            "SHIFTBRIEF_LLM_MODEL). Default: SHIFTBRIEF_EDITOR."
+        ),
+    ] = None,
 ) -> None:
     """Print a briefing from what is stored."""
-    async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
+    config = settings()
+    async with open_app(config) as ctx, ctx.sessionmaker() as session:
+        try:
+            writer = make_editor(
+                config,
+                sessionmaker=ctx.sessionmaker,
+                clock=ctx.clock,
+                choice=editor.value if editor else None,
+            )
+        except ValueError as exc:
+            raise UserError(f"--editor llm: {exc}") from None
         known = {s.key: s for s in await load_sector_defs(session)}
         chosen = tuple(k.strip() for k in sectors.split(",") if k.strip()) if sectors else ()
         unknown = [k for k in chosen if k not in known]
@@ -435,7 +458,9 @@ async def brief(
             since = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
             until = since + dt.timedelta(days=1)
             now = min(now, until)
-        edition = await load_edition(session, now=now, since=since, until=until)
+        edition = await load_edition(
+            session, now=now, since=since, until=until, editor=writer, languages=[lang.value]
+        )
     profile = Profile(sectors=chosen or tuple(known), language=lang.value, length=length.value)
     briefing = edition.compose(profile, date=day)
     if fmt is OutputFormat.json:

@@ -28,6 +28,7 @@ from bot.briefing.edition import (
     profile_of,
     reclassify_since,
 )
+from bot.briefing.editor.base import Editor
 from bot.commands import grammar as cmd
 from bot.delivery.schedule import next_fire_after
 from bot.i18n import Catalog, phrase
@@ -211,8 +212,10 @@ class Dispatcher:
         schedules: ScheduleControl | None = None,
         metrics: Metrics | None = None,
         address_policy: AddressPolicy | None = None,
+        editor: Editor | None = None,
     ) -> None:
         self._metrics = metrics
+        self._editor = editor
         self._address_policy = address_policy
         self._sessionmaker = sessionmaker
         self._clock = clock
@@ -314,7 +317,9 @@ class Dispatcher:
             case cmd.Help(topic=topic):
                 return Reply(text=cmd.help_text(lang, topic, include_admin=inv.is_admin))
             case cmd.Today():
-                edition = await load_edition(session, now=now)
+                edition = await load_edition(
+                    session, now=now, editor=self._editor, languages=[lang]
+                )
                 briefing = edition.compose(profile_of(user, all_sectors=keys))
                 tip = "" if user.sectors else phrase(MESSAGES, "not_subscribed_tip", lang)
                 return Reply(text=tip, briefing=briefing)
