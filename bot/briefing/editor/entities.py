@@ -9,7 +9,6 @@ as written since a name is not translated.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -353,7 +352,29 @@ def _looks_like_a_name(word: str) -> bool:
     return any(ch.isupper() for ch in word[1:]) or any(ch.isdigit() for ch in word)
 
 
-@functools.lru_cache(maxsize=50_000)
+_MEMO_LIMIT = 200_000
+_story_memo: dict[str, tuple[Story, frozenset[Entity]]] = {}
+_title_memo: dict[str, tuple[Story, frozenset[Entity]]] = {}
+
+
+def _memo(
+    memo: dict[str, tuple[Story, frozenset[Entity]]], story: Story
+) -> frozenset[Entity] | None:
+    # By key and identity: hashing a whole Story (every article's text) costs more than the
+    # lookup saves, and a key reused by another edition's different story must not match.
+    found = memo.get(story.key)
+    return found[1] if found is not None and found[0] is story else None
+
+
+def _remember(
+    memo: dict[str, tuple[Story, frozenset[Entity]]], story: Story, value: frozenset[Entity]
+) -> frozenset[Entity]:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[story.key] = (story, value)
+    return value
+
+
 def story_entities(story: Story) -> frozenset[Entity]:
     """What ``story`` is about, over all its articles.
 
@@ -361,6 +382,9 @@ def story_entities(story: Story) -> frozenset[Entity]:
     publishers' boilerplate ("Continue reading", the site's own name) that would link
     unrelated stories. A name that is one of the story's sources is not what it is about.
     """
+    known = _memo(_story_memo, story)
+    if known is not None:
+        return known
     found: set[Entity] = set()
     sources = {a.source.casefold() for a in story.articles}
     for article in story.articles:
@@ -375,7 +399,7 @@ def story_entities(story: Story) -> frozenset[Entity]:
             for e in entities_of(article.title, language)
             if e.kind == "organisation" and not any(e.name_en.casefold() in s for s in sources)
         }
-    return frozenset(found)
+    return _remember(_story_memo, story, frozenset(found))
 
 
 def shared(groups: Iterable[set[Entity]]) -> set[Entity]:
@@ -386,10 +410,12 @@ def shared(groups: Iterable[set[Entity]]) -> set[Entity]:
     return result or set()
 
 
-@functools.lru_cache(maxsize=50_000)
 def title_entities(story: Story) -> frozenset[Entity]:
     """What the headlines of ``story`` name (a subset of ``story_entities``)."""
+    known = _memo(_title_memo, story)
+    if known is not None:
+        return known
     found: set[Entity] = set()
     for article in story.articles:
         found |= entities_of(article.title, article.language.lower()[:2])
-    return frozenset(found) & story_entities(story)
+    return _remember(_title_memo, story, frozenset(found) & story_entities(story))
