@@ -268,6 +268,7 @@ class BriefingContext:
             return
         self._written.update(written)
         self.editor_name = editor.name
+        self._entries.clear()  # entries composed before were extractive
 
     def _extractive(self) -> tuple[tuple[SynergyItem, ...], tuple[WatchItem, ...]]:
         if self._found is None:
