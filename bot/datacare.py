@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import transfer
+from storage.repositories import editor_texts, transfer
 from storage.repositories.feeds import list_feeds
 from storage.repositories.sectors import list_reading, list_sectors
 from storage.repositories.subscribers import list_subscribers
@@ -151,6 +151,12 @@ async def run_retention(
         report.items_kept_for_feedback,
         report.deliveries_deleted,
     )
+    if items_days:
+        # What a model wrote about items is kept no longer than the items themselves.
+        async with sessionmaker.begin() as session:
+            texts = await editor_texts.delete_before(session, now - timedelta(days=items_days))
+        if texts:
+            log.info("retention: deleted %d written texts", texts)
     return report
 
 

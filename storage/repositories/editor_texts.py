@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,3 +69,9 @@ async def put_many(
                 index_elements=["content_hash", "language", "model", "prompt_version"]
             )
         )
+
+
+async def delete_before(session: AsyncSession, before: datetime) -> int:
+    """Forget texts written before ``before`` (their stories left the news long ago)."""
+    result = await session.execute(delete(EditorText).where(EditorText.created_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
