@@ -148,6 +148,29 @@ class Settings(BaseSettings):
     retention_deliveries_days: int = Field(default=90, ge=0)
     """Delivery ledger rows older than this many days are deleted (0 keeps them forever)."""
 
+    # --- Editor: summaries by a language model (optional) -----------------------------------
+    editor: Literal["auto", "extractive", "llm"] = "auto"
+    """Who writes briefings: "extractive" (no model), "llm" (needs ``llm_base_url`` and
+    ``llm_model``), or "auto": the model when ``llm_base_url`` is set, else extractive."""
+    llm_base_url: str | None = None
+    """An OpenAI-compatible endpoint: Ollama (http://localhost:11434/v1), vLLM, llama.cpp's
+    server, LM Studio, OpenAI or Azure OpenAI. Unset: no model, extractive text."""
+    llm_model: str | None = None
+    """The model name the endpoint knows (e.g. "qwen2.5:7b-instruct")."""
+    llm_api_key: SecretStr | None = None
+    """Sent as a bearer token when set (local servers usually need none)."""
+    llm_max_calls_per_edition: int = Field(default=200, ge=0)
+    """Model calls one edition may make; stories beyond get extractive text."""
+    llm_timeout: float = Field(default=30.0, gt=0, le=600)
+    """Seconds for one model call, connect to last byte."""
+    llm_concurrency: int = Field(default=4, ge=1, le=64)
+    """Model calls in flight at once."""
+    llm_budget_seconds: float = Field(default=120.0, gt=0, le=3600)
+    """Seconds the editor may spend on one edition, retries included; what is not written by
+    then is extractive, so a slow model never delays a digest by more than this."""
+    llm_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of a call answered 429 or 5xx (after Retry-After, or with backoff)."""
+
     # --- Slack (names as Slack's own tools use them) ----------------------------------------
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SHIFTBRIEF_SLACK_BOT_TOKEN")
@@ -222,6 +245,21 @@ class Settings(BaseSettings):
         if self.slack_client_id and self.slack_client_secret is None:
             raise ValueError("SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET (OAuth installs)")
         return self
+
+    @model_validator(mode="after")
+    def _llm_needs_an_endpoint(self) -> Settings:
+        if self.editor == "llm" and not (self.llm_base_url and self.llm_model):
+            raise ValueError(
+                "SHIFTBRIEF_EDITOR=llm needs SHIFTBRIEF_LLM_BASE_URL and SHIFTBRIEF_LLM_MODEL"
+            )
+        if self.llm_base_url and not self.llm_model and self.editor != "extractive":
+            raise ValueError("SHIFTBRIEF_LLM_BASE_URL needs SHIFTBRIEF_LLM_MODEL")
+        return self
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether briefings are written by the configured model."""
+        return self.editor != "extractive" and bool(self.llm_base_url and self.llm_model)
 
     @model_validator(mode="after")
     def _shards_need_a_count(self) -> Settings:

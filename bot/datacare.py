@@ -30,7 +30,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
-from storage.repositories import transfer
+from storage.repositories import editor_texts, transfer
 from storage.repositories.feeds import list_feeds
 from storage.repositories.sectors import list_reading, list_sectors
 from storage.repositories.subscribers import list_subscribers
@@ -153,6 +153,12 @@ async def run_retention(
         report.items_kept_for_feedback,
         report.deliveries_deleted,
     )
+    if items_days:
+        # What a model wrote about items is kept no longer than the items themselves.
+        async with sessionmaker.begin() as session:
+            texts = await editor_texts.delete_before(session, now - timedelta(days=items_days))
+        if texts:
+            log.info("retention: deleted %d written texts", texts)
     return report
 
 

@@ -43,6 +43,36 @@ class Metrics:
             buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 3600, 21600),
             registry=r,
         )
+        self.editor_calls = Counter(
+            "shiftbrief_editor_calls",
+            "Language-model calls by result (ok, rate_limited, server_error, timeout, "
+            "unreachable, bad_answer).",
+            ["result"],
+            registry=r,
+        )
+        self.editor_tokens = Counter(
+            "shiftbrief_editor_tokens",
+            "Tokens the model reported, by kind (prompt, completion).",
+            ["kind"],
+            registry=r,
+        )
+        self.editor_cache_hits = Counter(
+            "shiftbrief_editor_cache_hits",
+            "Story and edition texts read from the database instead of asking the model.",
+            registry=r,
+        )
+        self.editor_grounding_rejections = Counter(
+            "shiftbrief_editor_grounding_rejections",
+            "Written pieces rejected: a number or date not in the sources, a link or a mention.",
+            registry=r,
+        )
+        self.editor_fallbacks = Counter(
+            "shiftbrief_editor_fallbacks",
+            "Pieces shown with extractive text instead, by reason (call_failed, bad_answer, "
+            "grounding, call_cap, deadline).",
+            ["reason"],
+            registry=r,
+        )
         self.scheduler_leader = Gauge(
             "shiftbrief_scheduler_leader", "1 while this process runs the scheduler.", registry=r
         )

@@ -130,6 +130,10 @@ class StoryEntry:
     language: str | None = None
     """The shown item's language when a reader may not expect it (neither English nor
     Japanese); the title then starts with its code, "[DE] ..."."""
+    why: str = ""
+    """One sentence on why it matters (may be empty)."""
+    machine_written: bool = False
+    """Title, summary and why were written by a language model from the sources."""
 
     @property
     def source_count(self) -> int:
@@ -143,6 +147,9 @@ class KeyPoint:
     text: str
     story_key: str
     link: str | None
+    why: str = ""
+    """Why it matters, in the reader's language (may be empty)."""
+    machine_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +159,22 @@ class SectorSection:
     lead: StoryEntry
     more: tuple[StoryEntry, ...] = ()
     reading: tuple[ReadingLink, ...] = ()
+    overview: str = ""
+    """A short paragraph on the sector's news (machine-written when the briefing says so)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Synergy:
-    """A story or theme that connects two or more sectors."""
+    """Two or more stories in different sectors that share an entity or theme."""
 
     sectors: tuple[str, ...]
     sector_names: tuple[str, ...]
     why: str
+    """The link argued in the reader's language, naming what the stories share."""
     story: StoryEntry
+    """The first story; ``stories`` holds all of them (this one included)."""
+    stories: tuple[StoryEntry, ...] = ()
+    machine_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +184,13 @@ class WatchEntry:
     signal: str
     """The kind of signal, already in the reader's language."""
     story: StoryEntry
+    sentence: str = ""
+    """The forward-looking sentence itself (from the sources, or machine-written)."""
+    due: date | None = None
+    """The date it points to, always after the edition."""
+    due_text: str = ""
+    """``due`` as the reader writes it ("March 2027", "2027年3月")."""
+    machine_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +206,10 @@ class Briefing:
     watch: tuple[WatchEntry, ...] = ()
     empty_note: str | None = None
     """Set when there is nothing to report, in the reader's language."""
+    opening: str = ""
+    """Two or three sentences opening the briefing (may be empty)."""
+    machine_written: bool = False
+    """Some text was written by a language model; renderers say so (``labels["machine"]``)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Fixed phrases for renderers (section headings, "sources", ...), in the reader's language."""
 

@@ -30,6 +30,7 @@ from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app, open_ingest
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
+from bot.briefing.editor.factory import make_editor
 from bot.briefing.render_text import briefing_to_json, clean_text, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.values import SectorIndex
@@ -56,6 +57,11 @@ class Lang(enum.StrEnum):
 class BriefLength(enum.StrEnum):
     short = "short"
     full = "full"
+
+
+class EditorChoice(enum.StrEnum):
+    extractive = "extractive"
+    llm = "llm"
 
 
 class OutputFormat(enum.StrEnum):
@@ -442,9 +448,26 @@ async def brief(
             "of the last 24 hours' news."
         ),
     ] = None,
+    editor: Annotated[
+        EditorChoice | None,
+        typer.Option(
+            help="Who writes it: extractive (no model) or llm (SHIFTBRIEF_LLM_BASE_URL and "
+            "SHIFTBRIEF_LLM_MODEL). Default: SHIFTBRIEF_EDITOR."
+        ),
+    ] = None,
 ) -> None:
     """Print a briefing from what is stored."""
-    async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
+    config = settings()
+    async with open_app(config) as ctx, ctx.sessionmaker() as session:
+        try:
+            writer = make_editor(
+                config,
+                sessionmaker=ctx.sessionmaker,
+                clock=ctx.clock,
+                choice=editor.value if editor else None,
+            )
+        except ValueError as exc:
+            raise UserError(f"--editor llm: {exc}") from None
         defs = await load_sector_defs(session)
         known = [s.key for s in defs]
         chosen = _sector_keys(sectors, defs) if sectors else ()
@@ -461,7 +484,13 @@ async def brief(
             now = min(now, until)
         # A past day as the archive has it: new feeds' back issues of that day count too.
         edition = await load_edition(
-            session, now=now, since=since, until=until, include_archive=day is not None
+            session,
+            now=now,
+            since=since,
+            until=until,
+            include_archive=day is not None,
+            editor=writer,
+            languages=[lang.value],
         )
     profile = Profile(sectors=chosen or tuple(known), language=lang.value, length=length.value)
     briefing = edition.compose(profile, date=day)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from adapters import registry
 from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.briefing.edition import ItemClassifier
+from bot.briefing.editor.factory import make_editor
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.datacare import run_retention
@@ -152,6 +153,9 @@ async def run_bot(
         running = list(adapters) if adapters is not None else configured_adapters(settings, ctx)
         single_process = make_url(settings.database_url).get_backend_name() == "sqlite"
         classifier = ItemClassifier()
+        editor = make_editor(
+            settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock, metrics=metrics
+        )
         deliveries = DeliveryService(
             sessionmaker=ctx.sessionmaker,
             adapters={a.platform: a for a in running},
@@ -160,6 +164,7 @@ async def run_bot(
             exclusive=single_process,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             metrics=metrics,
+            editor=editor,
         )
         leadership = SchedulerLeadership(
             engine=ctx.engine,
@@ -180,6 +185,7 @@ async def run_bot(
             schedules=Schedules(deliveries=deliveries, leadership=leadership),
             metrics=metrics,
             address_policy=AddressPolicy.from_settings(settings),
+            editor=editor,
         )
 
         async def scheduler_ok() -> bool:

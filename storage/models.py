@@ -280,3 +280,26 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class EditorText(Base):
+    """What a language model wrote for a story (or an edition), reused until its input changes.
+
+    Keyed by a hash of exactly what the model was given, the language, the model and the
+    prompt's version: a later edition, or another process on PostgreSQL, with the same story
+    reads it instead of asking again.
+    """
+
+    __tablename__ = "editor_texts"
+    __table_args__ = (UniqueConstraint("content_hash", "language", "model", "prompt_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_version: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    """"story" or "edition"."""
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    """The validated, grounded answer."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

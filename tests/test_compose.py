@@ -177,14 +177,14 @@ def test_key_points_fill_from_one_sector_when_only_it_has_news() -> None:
     assert len({p.story_key for p in b.key_points}) == 3
 
 
-def test_a_story_spanning_two_sectors_becomes_a_synergy_naming_both_and_why() -> None:
+def test_stories_in_two_sectors_sharing_a_technology_become_a_synergy_naming_it() -> None:
     b = brief(Profile(sectors=ALL))
-    assert len(b.synergies) == 1
-    synergy = b.synergies[0]
-    assert "DLR" in synergy.story.title
+    synergy = next(s for s in b.synergies if "quantum" in s.sectors)
+    titles = [e.title for e in synergy.stories]
+    assert any("DLR" in t for t in titles) and any("410MWh" in t for t in titles)
     assert set(synergy.sectors) == {"quantum", "energy"}
     assert "Quantum" in synergy.why and "Energy & climate" in synergy.why
-    assert "battery" in synergy.why and "quantum simulation" in synergy.why
+    assert "batteries" in synergy.why
 
 
 def test_mute_removes_the_story_everywhere() -> None:
@@ -229,7 +229,7 @@ def test_japanese_reader_gets_japanese_labels_title_and_names_with_feed_text_unt
     assert b.title.startswith("2026年1月20日")
     assert b.sections[0].name == "環境・エネルギー"
     assert any("Akaysha" in t for t in shown_titles(b))  # English text is not translated
-    assert "をつなぐ" in b.synergies[0].why
+    assert "蓄電池" in b.synergies[0].why and "量子・先端技術" in b.synergies[0].why
 
 
 def test_watch_lists_forward_looking_stories_with_the_signal_kind() -> None:

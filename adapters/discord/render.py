@@ -193,13 +193,19 @@ def render_header(briefing: Briefing) -> list[discord.Embed]:
     labels = briefing.labels
     footer = f"ShiftBrief · {briefing.date.isoformat()}"
     series = _EmbedSeries(clean_text(briefing.title), HEADER_COLOUR, footer=footer)
+    if briefing.machine_written:
+        # Machine-written text is labelled; every story keeps its source links one click away.
+        series.add_line(f"*{escape_discord(labels.get('machine', 'AI summary'))}*")
+    if briefing.opening:
+        series.add_line(escape_discord(truncate(clean_text(briefing.opening), 1000)))
     if briefing.empty_note:
         series.add_line(escape_discord(briefing.empty_note))
     if briefing.key_points:
         series.add_line(f"**{escape_discord(labels.get('key_points', 'Key points'))}**")
         for point in briefing.key_points:
             sector = escape_discord(truncate(point.sector_name, 60))
-            series.add_line(f"• **{sector}**: {_link(point.text, point.link, limit=300)}")
+            why = f" — {escape_discord(truncate(clean_text(point.why), 300))}" if point.why else ""
+            series.add_line(f"• **{sector}**: {_link(point.text, point.link, limit=300)}{why}")
     embeds = series.finish()
     embeds[0].timestamp = briefing.generated_at
     return embeds
@@ -209,9 +215,13 @@ def render_sector(section: SectorSection, labels: dict[str, str]) -> list[discor
     """One sector: its lead story in the description, the others and related reading as fields."""
     series = _EmbedSeries(clean_text(section.name), sector_colour(section.key))
     lead = section.lead
+    if section.overview:
+        series.add_line(escape_discord(truncate(clean_text(section.overview), 800)))
     series.add_line(f"**{_link(lead.title, lead.link, limit=250)}**")
     if lead.summary:
         series.add_line(escape_discord(truncate(clean_text(lead.summary), 1500)))
+    if lead.why:
+        series.add_line(f"*{escape_discord(truncate(clean_text(lead.why), 400))}*")
     series.add_line(_sources_line(lead, labels))
     more_label = escape_discord(labels.get("more", "More"))
     read_label = escape_discord(labels.get("read", "Read"))
@@ -238,9 +248,10 @@ def render_synergies(briefing: Briefing) -> list[discord.Embed]:
     series = _EmbedSeries(labels.get("synergies", "Across sectors"), SYNERGY_COLOUR)
     for synergy in briefing.synergies:
         names = " × ".join(escape_discord(truncate(n, 60)) for n in synergy.sector_names)
-        story = _link(synergy.story.title, synergy.story.link, limit=250)
         why = escape_discord(truncate(clean_text(synergy.why), 400))
-        series.add_line(f"• **{names}**: {story}. {why}")
+        series.add_line(f"• **{names}**: {why}")
+        for entry in synergy.stories or (synergy.story,):
+            series.add_line(f"  ◦ {_link(entry.title, entry.link, limit=200)}")
     return series.finish()
 
 
@@ -248,8 +259,14 @@ def render_watch(briefing: Briefing) -> list[discord.Embed]:
     labels = briefing.labels
     series = _EmbedSeries(labels.get("watch", "What to watch"), WATCH_COLOUR)
     for number, item in enumerate(briefing.watch, 1):
-        signal = escape_discord(truncate(item.signal, 80))
-        series.add_line(f"{number}\\. **{signal}**: {_link(item.story.title, item.story.link)}")
+        head = item.signal + (f" ({item.due_text})" if item.due_text else "")
+        story = _link(item.story.title, item.story.link)
+        line = f"{number}\\. **{escape_discord(truncate(head, 100))}**: "
+        if item.sentence:
+            line += f"{escape_discord(truncate(clean_text(item.sentence), 400))}\n{story}"
+        else:
+            line += story
+        series.add_line(line)
     return series.finish()
 
 

@@ -190,6 +190,8 @@ def _story_text(entry: StoryEntry, *, bold: bool, bullet: bool = False) -> str:
         text = f"• {text}"
     if entry.summary:
         text += "\n" + escape_mrkdwn(entry.summary, SUMMARY_CHARS)
+    if entry.why:
+        text += "\n_" + escape_mrkdwn(entry.why, SUMMARY_CHARS) + "_"
     return text
 
 
@@ -216,9 +218,13 @@ def _section_units(
         f"{MORE}:{ids.next()}",
         {"sector": section.key, "story": lead.story_key},
     )
+    overview = (
+        [_section(escape_mrkdwn(section.overview, SUMMARY_CHARS))] if section.overview else []
+    )
     yield [
         DividerBlock(),
         HeaderBlock(text=_plain(section.name, HEADER_TEXT)),
+        *overview,
         _section(_story_text(lead, bold=True)),
         _context([sources_line(lead, labels)]),
         ActionsBlock(elements=[*_vote_buttons(lead, section.key, ids, lang), more]),
@@ -243,12 +249,18 @@ def _section_units(
 def _briefing_units(briefing: Briefing) -> Iterator[list[Block]]:
     labels, lang, ids = briefing.labels, briefing.language, _Ids()
     yield [HeaderBlock(text=_plain(briefing.title, HEADER_TEXT))]
+    if briefing.machine_written:
+        # Machine-written text is labelled; every story keeps its source links one click away.
+        yield [_context([f"_{escape_mrkdwn(labels.get('machine', 'AI summary'), 300)}_"])]
+    if briefing.opening:
+        yield [_section(escape_mrkdwn(briefing.opening, SECTION_TEXT))]
     if briefing.empty_note:
         yield [_section(escape_mrkdwn(briefing.empty_note, SECTION_TEXT))]
     if briefing.key_points:
         heading = f"*{escape_mrkdwn(labels.get('key_points', 'Key points'), 200)}*"
         lines = [
             f"• *{escape_mrkdwn(p.sector_name, 100)}*: {mrkdwn_link(p.text, p.link)}"
+            + (f" — {escape_mrkdwn(p.why, 300)}" if p.why else "")
             for p in briefing.key_points
         ]
         for text in _chunks(lines, heading):
@@ -262,19 +274,25 @@ def _briefing_units(briefing: Briefing) -> Iterator[list[Block]]:
         ]
         for synergy in briefing.synergies:
             names = " × ".join(escape_mrkdwn(n, 100) for n in synergy.sector_names)
-            link = mrkdwn_link(synergy.story.title, synergy.story.link)
             why = escape_mrkdwn(synergy.why, SUMMARY_CHARS)
-            yield [_section(f"*{names}*: {link}\n{why}")]
+            links = "\n".join(
+                f"• {mrkdwn_link(e.title, e.link)}" for e in synergy.stories or (synergy.story,)
+            )
+            yield [_section(f"*{names}*: {why}\n{links}"[:SECTION_TEXT])]
     if briefing.watch:
         yield [
             DividerBlock(),
             HeaderBlock(text=_plain(labels.get("watch", "What to watch"), HEADER_TEXT)),
         ]
         for number, item in enumerate(briefing.watch, 1):
-            signal = escape_mrkdwn(item.signal, 100)
-            yield [
-                _section(f"{number}. *{signal}*: {mrkdwn_link(item.story.title, item.story.link)}")
-            ]
+            head = item.signal + (f" ({item.due_text})" if item.due_text else "")
+            story = mrkdwn_link(item.story.title, item.story.link)
+            text = f"{number}. *{escape_mrkdwn(head, 140)}*: "
+            if item.sentence:
+                text += f"{escape_mrkdwn(item.sentence, 600)}\n{story}"
+            else:
+                text += story
+            yield [_section(text)]
 
 
 def block_text_size(blocks: Iterable[Mapping[str, Any]]) -> int:

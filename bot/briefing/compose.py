@@ -5,12 +5,14 @@
 cross-sector and forward-looking candidates and caches keyword matches once; ``compose(profile)``
 then only filters and re-weighs a handful of candidates per reader. Both give the same briefing.
 
-Feed text stays in its own language; only our fixed phrases (``CATALOG``) follow the reader.
+The words come from the editor stage (``bot.briefing.editor``): ``BriefingContext.edit`` runs an
+editor once per edition and language; whatever it did not write (or when none ran) is extractive
+text, in the feed's own language, while our fixed phrases (``CATALOG``) follow the reader.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,12 +22,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing.classify import has_keyword_rules
 from bot.briefing.cluster import cluster_articles
-from bot.briefing.rank import (
-    base_score,
-    follow_boost,
-    keyword_pattern,
-    story_text,
+from bot.briefing.editor.base import Edition, EditionText, Editor, SynergyItem, WatchItem
+from bot.briefing.editor.extractive import (
+    choose_key_points,
+    find_synergies,
+    find_watch,
+    shown_article,
+    story_summary,
 )
+from bot.briefing.editor.phrases import PHRASES, join, synergy_reason, theme_title
+from bot.briefing.editor.text import (
+    format_date,
+    format_due,
+    split_sentences,
+    trim_summary,
+)
+from bot.briefing.rank import base_score, follow_boost, keyword_pattern, story_text
 from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, phrase
 from bot.models import (
@@ -36,7 +48,6 @@ from bot.models import (
     Profile,
     ReadingLink,
     SectorDef,
-    SectorScore,
     SectorSection,
     SourceRef,
     Story,
@@ -44,6 +55,10 @@ from bot.models import (
     Synergy,
     WatchEntry,
 )
+
+__all__ = ["BriefingContext", "compose_briefing", "split_sentences", "trim_summary"]
+
+log = logging.getLogger(__name__)
 
 CATALOG: Catalog = {
     "key_points": {"en": "Key points", "ja": "本日の重要ポイント"},
@@ -57,7 +72,6 @@ CATALOG: Catalog = {
     "sources_many": {"en": "{n} sources", "ja": "{n}件の情報源"},
     "read": {"en": "Read", "ja": "記事を読む"},
     "empty_heading": {"en": "Nothing new today", "ja": "本日の新着はありません"},
-    "title": {"en": "Briefing for {date}: {headline}", "ja": "{date}のブリーフィング：{headline}"},
     "title_empty": {"en": "Briefing for {date}", "ja": "{date}のブリーフィング"},
     "empty_no_news": {
         "en": "There is no news in your sectors ({sectors}) for this briefing. "
@@ -82,17 +96,7 @@ CATALOG: Catalog = {
         "/brief search に続けて語句を入力すると検索でき、"
         "shiftbrief brief --date YYYY-MM-DD で日付ごとに一覧できます。",
     },
-    "synergy_why": {"en": "Connects {sectors}.", "ja": "{sectors}をつなぐ動きです。"},
-    "list_and": {"en": " and ", "ja": "と"},
-    "list_comma": {"en": ", ", "ja": "、"},
-    "terms": {"en": " ({terms})", "ja": "（{terms}）"},
-    "signal_deadline": {"en": "Deadline", "ja": "期限"},
-    "signal_decision": {"en": "Decision due", "ja": "判断・決定待ち"},
-    "signal_announcement": {"en": "Announcement due", "ja": "発表予定"},
-    "signal_launch": {"en": "Launch or start", "ja": "開始・投入"},
-    "signal_plan": {"en": "Plan", "ja": "計画"},
-    "signal_outlook": {"en": "Outlook", "ja": "見通し"},
-    "signal_upcoming": {"en": "Coming up", "ja": "今後の予定"},
+    **PHRASES,
 }
 
 LABEL_KEYS = (
@@ -107,147 +111,10 @@ LABEL_KEYS = (
     "sources_many",
     "read",
     "empty_heading",
+    "machine",
+    "machine_short",
 )
 """The catalog entries handed to renderers in ``Briefing.labels`` ("sources_many" has ``{n}``)."""
-
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
-# Forward-looking signals, most specific first: the first kind that matches names the entry.
-_SIGNALS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "deadline",
-        (
-            r"\bby (?:the )?(?:end of |early |mid-?|late )?(?:19|20)\d\d\b",
-            r"\bdeadlines?\b",
-            r"\bby the end of (?:the|this|next) (?:year|month|quarter)\b",
-            r"\bdue (?:by|on|in) ",
-            r"までに",
-            r"期限",
-            r"締め?切り?",
-        ),
-    ),
-    (
-        "decision",
-        (
-            r"\b(?:will|to|set to|expected to) (?:decide|rule|vote|approve)\b",
-            r"\b(?:vote|ruling|verdict|decision) (?:is )?(?:expected|due|on|next)\b",
-            r"決定へ",
-            r"判断へ",
-            r"採決",
-            r"承認へ",
-            r"判決",
-            r"審議",
-        ),
-    ),
-    (
-        "announcement",
-        (
-            r"\bwill (?:announce|unveil|reveal|present|publish)\b",
-            r"発表へ",
-            r"公開へ",
-            r"公表へ",
-            r"発表する予定",
-        ),
-    ),
-    (
-        "launch",
-        (
-            r"\b(?:will|to|set to|plans to|expected to) (?:launch|release|ship|open|start|begin"
-            r"|debut|roll out|go live|enter service|come online)\b",
-            r"\blaunch(?:es|ing)? (?:in|on|next|later)\b",
-            r"\bcoming soon\b",
-            r"開始へ",
-            r"発売へ",
-            r"稼働へ",
-            r"開業へ",
-            r"提供を?開始する",
-            r"運用を?開始する",
-        ),
-    ),
-    (
-        "plan",
-        (
-            r"\bplans? to\b",
-            r"\bplanned\b",
-            r"\bintends? to\b",
-            r"\baims? to\b",
-            r"\broadmap\b",
-            r"計画",
-            r"予定",
-            r"方針",
-            r"目指す",
-        ),
-    ),
-    (
-        "outlook",
-        (
-            r"\bexpected\b",
-            r"\bforecasts?\b",
-            r"\bprojected\b",
-            r"\boutlook\b",
-            r"\blikely to\b",
-            r"見通し",
-            r"見込み",
-            r"予測",
-            r"予想",
-        ),
-    ),
-    (
-        "upcoming",
-        (
-            r"\bwill\b",
-            r"\bupcoming\b",
-            r"\bnext (?:week|month|year|quarter)\b",
-            r"来週",
-            r"来月",
-            r"来年",
-            r"今後",
-        ),
-    ),
-)
-_SIGNAL_PATTERNS = tuple((kind, re.compile("|".join(p))) for kind, p in _SIGNALS)
-
-_ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "vs",
-        "etc",
-        "jr",
-        "sr",
-        "st",
-        "no",
-        "fig",
-        "approx",
-        "est",
-        "dept",
-        "gov",
-    ]
-)
-_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
-_JA_ENDS = "。！？"
-_EN_ENDS = ".!?"
-_CLOSERS = "」』）)]\"'”’"
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,106 +157,6 @@ LIMITS: Mapping[str, Limits] = {
 KEY_POINTS = 3
 MIN_SECTOR_SCORE = 0.1
 """A story counts for a sector from this score (classifier scores run from 0 to 1)."""
-SYNERGY_SCORE = 0.3
-"""A story links sectors in which it scores at least this much."""
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``: Japanese ends at 。！？, English at .!? before a space or the end.
-
-    "U.S.", "Dr." and "3.5" do not end an English sentence; quotes and brackets that close a
-    sentence stay with it.
-    """
-    sentences: list[str] = []
-    start, i, n = 0, 0, len(text)
-    while i < n:
-        char = text[i]
-        if char in _JA_ENDS or char in _EN_ENDS:
-            j = i + 1
-            while j < n and (text[j] in _JA_ENDS or text[j] in _EN_ENDS or text[j] in _CLOSERS):
-                j += 1
-            if char in _EN_ENDS and j < n and not text[j].isspace():
-                i = j
-                continue
-            if char == ".":
-                before = text[start:i].split()
-                word = before[-1] if before else ""
-                if (
-                    word.lower() in _ABBREVIATIONS
-                    or _INITIALS.fullmatch(word)
-                    or (len(word) == 1 and word.isupper())
-                ):
-                    i = j
-                    continue
-            sentence = text[start:j].strip()
-            if sentence:
-                sentences.append(sentence)
-            start = i = j
-            continue
-        i += 1
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
-
-
-def _ends_sentence(sentence: str) -> bool:
-    return sentence.rstrip(_CLOSERS)[-1:] in _JA_ENDS + _EN_ENDS
-
-
-def _cut(text: str, max_chars: int) -> str:
-    """``text`` cut at a word boundary (any character for Japanese) with an ellipsis."""
-    if len(text) <= max_chars:
-        return text
-    cut = text[: max_chars - 1]
-    space = cut.rfind(" ")
-    if space > max_chars // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:、") + "…"
-
-
-def trim_summary(text: str, *, max_sentences: int, max_chars: int) -> str:
-    """At most ``max_sentences`` whole sentences of ``text`` within ``max_chars``.
-
-    An unfinished trailing fragment (a feed that cut its summary mid-sentence) is dropped when
-    a whole sentence precedes it; a first sentence longer than ``max_chars`` is cut at a word
-    with an ellipsis rather than shown whole.
-    """
-    if max_sentences <= 0 or max_chars <= 0:
-        return ""
-    sentences = split_sentences(" ".join(text.split()))
-    if not sentences:
-        return ""
-    if len(sentences) > 1 and not _ends_sentence(sentences[-1]):
-        sentences.pop()
-    kept: list[str] = []
-    length = 0
-    for sentence in sentences[:max_sentences]:
-        joined = length + len(sentence) + (1 if kept else 0)
-        if joined > max_chars:
-            break
-        kept.append(sentence)
-        length = joined
-    if not kept:
-        return _cut(sentences[0], max_chars)
-    spaced = " ".join(kept)
-    # Japanese sentences follow each other without a space.
-    return re.sub(r"(?<=[。！？」』）]) (?=\S)", "", spaced)
-
-
-def detect_signal(text: str) -> str | None:
-    """The kind of forward-looking signal in normalised ``text`` ("plan", "deadline", ...)."""
-    for kind, pattern in _SIGNAL_PATTERNS:
-        if pattern.search(text):
-            return kind
-    return None
-
-
-def format_date(day: date_type, language: Language) -> str:
-    """``day`` as a reader writes it: "January 20, 2026" or "2026年1月20日"."""
-    if language == "ja":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
 def briefing_date(now: datetime, timezone: str) -> date_type:
@@ -400,17 +167,6 @@ def briefing_date(now: datetime, timezone: str) -> date_type:
     except (ZoneInfoNotFoundError, ValueError):
         zone = None
     return aware.astimezone(zone or UTC).date()
-
-
-def _join(items: Sequence[str], language: Language) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    comma = phrase(CATALOG, "list_comma", language)
-    return comma.join(items[:-1]) + phrase(CATALOG, "list_and", language) + items[-1]
-
-
-def _same_language(article: Article, language: Language) -> bool:
-    return article.language.lower().startswith(language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,15 +192,14 @@ class BriefingContext:
         reading: Sequence[ReadingLink],
         now: datetime,
         min_sector_score: float = MIN_SECTOR_SCORE,
-        synergy_score: float = SYNERGY_SCORE,
     ) -> None:
         """Rank and index ``stories``; prefer ``prepare``, which also accepts articles."""
         self.now = now
         self.sectors = dict(sectors)
-        self.reading = tuple(reading)
-        self.min_sector_score = min_sector_score
         self.archived: Mapping[str, int] = {}
         """Archive items stored in the window, per sector (set by ``load_edition``)."""
+        self.reading = tuple(reading)
+        self.min_sector_score = min_sector_score
         self.stories = {s.key: s for s in stories}
         self._text = {s.key: story_text(s) for s in stories}
         self._keyword_hits: dict[str, frozenset[str]] = {}
@@ -459,26 +214,24 @@ class BriefingContext:
                     ranked.append(_Candidate.of(story, base))
             ranked.sort(key=self._order)
             self._ranked[key] = ranked
-        self._good: dict[str, tuple[SectorScore, ...]] = {}
-        synergies, watch = [], []
-        self._signal: dict[str, str] = {}
+        home: dict[str, str] = {}
+        base_of: dict[str, float] = {}
         for story in stories:
             known = [s for s in story.sectors if s.key in self.sectors]
-            if not known or known[0].score < min_sector_score:
-                continue
-            base = base_score(story, now, relevance=known[0].score)
-            good = tuple(s for s in known if s.score >= synergy_score)
-            if len(good) >= 2:
-                self._good[story.key] = good
-                synergies.append(_Candidate.of(story, base))
-            # The signal patterns are English and Japanese ("will" is not future in German).
-            readable = any(has_keyword_rules(a.language) for a in story.articles)
-            signal = detect_signal(self._text[story.key]) if readable else None
-            if signal is not None:
-                self._signal[story.key] = signal
-                watch.append(_Candidate.of(story, base))
-        self._synergies = sorted(synergies, key=self._order)
-        self._watch = sorted(watch, key=self._order)
+            if known and known[0].score >= min_sector_score:
+                home[story.key] = known[0].key
+                base_of[story.key] = base_score(story, now, relevance=known[0].score)
+        self.edition = Edition(
+            stories=self.stories,
+            sectors=self.sectors,
+            now=now,
+            ranked={k: tuple(c.story.key for c in r) for k, r in self._ranked.items()},
+            home=home,
+            base=base_of,
+        )
+        self._found: tuple[tuple[SynergyItem, ...], tuple[WatchItem, ...]] | None = None
+        self._written: dict[Language, EditionText] = {}
+        self.editor_name = "extractive"
 
     @staticmethod
     def _order(candidate: _Candidate) -> tuple[float, float, str]:
@@ -493,7 +246,6 @@ class BriefingContext:
         now: datetime,
         *,
         min_sector_score: float = MIN_SECTOR_SCORE,
-        synergy_score: float = SYNERGY_SCORE,
     ) -> BriefingContext:
         """Do the per-edition work once: cluster loose articles, rank each sector, index.
 
@@ -503,7 +255,6 @@ class BriefingContext:
             reading: Explainer links attached to sectors or keywords.
             now: The edition's reference time.
             min_sector_score: Score from which a story counts for a sector.
-            synergy_score: Score from which a story links a sector to others.
         """
         items = list(stories)
         ready = [s for s in items if isinstance(s, Story)]
@@ -516,8 +267,29 @@ class BriefingContext:
             reading=reading,
             now=now,
             min_sector_score=min_sector_score,
-            synergy_score=synergy_score,
         )
+
+    async def edit(self, editor: Editor, languages: Iterable[Language]) -> None:
+        """Let ``editor`` write this edition once for each of ``languages`` (before composing).
+
+        An editor that fails leaves the extractive text in place: a digest never waits on it.
+        """
+        wanted = [lang for lang in dict.fromkeys(languages) if lang not in self._written]
+        if not wanted:
+            return
+        try:
+            written = await editor.write(self.edition, wanted)
+        except Exception:  # an editor bug must not cost anyone their digest
+            log.exception("editor %s failed; extractive text is used", editor.name)
+            return
+        self._written.update(written)
+        self.editor_name = editor.name
+        self._entries.clear()  # entries composed before were extractive
+
+    def _extractive(self) -> tuple[tuple[SynergyItem, ...], tuple[WatchItem, ...]]:
+        if self._found is None:
+            self._found = (find_synergies(self.edition), find_watch(self.edition))
+        return self._found
 
     def keyword_hits(self, keyword: str) -> frozenset[str]:
         """Keys of the stories whose titles or summaries contain ``keyword`` (cached)."""
@@ -566,36 +338,30 @@ class BriefingContext:
         cached = self._entries.get(cache_key)
         if cached is not None:
             return cached
-        shown = next((a for a in story.articles if _same_language(a, language)), story.lead)
-        summary = shown.summary
-        if not summary.strip():
-            summary = next(
-                (
-                    a.summary
-                    for a in story.articles
-                    if a.summary.strip() and a.language == shown.language
-                ),
-                "",
-            )
+        shown = shown_article(story, language)
+        written = self._written.get(language)
+        text = written.stories.get(story.key) if written is not None else None
         if role == "lead":
             sentences, chars = limits.lead_sentences, limits.lead_chars
         else:
             sentences, chars = limits.more_sentences, limits.more_chars
-        trimmed = trim_summary(summary, max_sentences=sentences, max_chars=chars)
-        if " ".join(trimmed.split()).casefold() == " ".join(shown.title.split()).casefold():
-            trimmed = ""
+        if text is not None:
+            title, why = text.headline, text.why
+            summary = trim_summary(text.summary, max_sentences=sentences, max_chars=chars)
+        else:
+            title, why = " ".join(shown.title.split()), ""
+            summary = story_summary(story, shown, sentences=sentences, chars=chars)
         sources: dict[int, SourceRef] = {shown.feed_id: SourceRef(shown.source, shown.link)}
         for article in story.articles:
             sources.setdefault(article.feed_id, SourceRef(article.source, article.link))
         dated = [a.published_at for a in story.articles if a.published_at is not None]
-        title = " ".join(shown.title.split())
         foreign = None if has_keyword_rules(shown.language) else shown.language.lower()
-        if foreign:
+        if foreign and text is None:
             title = f"[{foreign.upper()}] {title}"
         entry = StoryEntry(
             story_key=story.key,
             title=title,
-            summary=trimmed,
+            summary=summary,
             link=shown.link,
             sources=tuple(sources.values()),
             sectors=tuple(
@@ -605,6 +371,8 @@ class BriefingContext:
             ),
             published_at=min(dated) if dated else None,
             language=foreign,
+            why=why,
+            machine_written=text is not None and text.machine_written,
         )
         self._entries[cache_key] = entry
         return entry
@@ -626,21 +394,27 @@ class BriefingContext:
                     found[link.url] = link
         return tuple(found.values())
 
-    def _why(self, good: Sequence[SectorScore], language: Language) -> str:
-        parts = []
-        comma = phrase(CATALOG, "list_comma", language)
-        for score in good:
-            name = self.sectors[score.key].name(language)
-            terms = comma.join(score.matched[:3])
-            parts.append(name + (phrase(CATALOG, "terms", language, terms=terms) if terms else ""))
-        return phrase(CATALOG, "synergy_why", language, sectors=_join(parts, language))
+    def _parts(self, language: Language) -> tuple[list[SynergyItem], list[WatchItem]]:
+        """Synergies and watch items: the editor's for ``language`` first, then extractive ones."""
+        synergies, watch = self._extractive()
+        written = self._written.get(language)
+        own_synergies = list(written.synergies or ()) if written is not None else []
+        own_watch = list(written.watch or ()) if written is not None else []
+        taken = {k for item in own_synergies for k in item.story_keys}
+        merged_synergies = own_synergies + [
+            s for s in synergies if not taken.intersection(s.story_keys)
+        ]
+        watched = {w.story_key for w in own_watch}
+        merged_watch = own_watch + [w for w in watch if w.story_key not in watched]
+        return merged_synergies, merged_watch
 
     def compose(self, profile: Profile, *, date: date_type | None = None) -> Briefing:
-        """The briefing for ``profile`` from the prepared stories."""
+        """The briefing for ``profile`` from the prepared stories and the edition's text."""
         language: Language = "ja" if profile.language == "ja" else "en"
         limits = LIMITS.get(profile.length, LIMITS["full"])
         day = date or briefing_date(self.now, profile.timezone)
         subscribed = [k for k in dict.fromkeys(profile.sectors) if k in self.sectors]
+        written = self._written.get(language)
         # Look the reader's keywords up lazily: a popular keyword can match thousands of
         # stories, and only the few near the top of each list are ever asked about.
         mute_hits = [self.keyword_hits(k) for k in dict.fromkeys(profile.mute)]
@@ -662,8 +436,7 @@ class BriefingContext:
             return max(subscribed, key=lambda k: (scores.get(k, 0.0), -rank_of[k]))
 
         sections: list[SectorSection] = []
-        section_scores: list[tuple[float, int]] = []
-        more_points: list[tuple[float, str, StoryEntry]] = []
+        shown: list[tuple[str, Story, float]] = []
         per_feed: Counter[int] = Counter()
         for key in subscribed:
 
@@ -679,80 +452,105 @@ class BriefingContext:
             if not top:
                 continue
             per_feed.update(s.lead.feed_id for _, s in top)
-            lead = self._entry(top[0][1], language, "lead", limits)
-            more = tuple(self._entry(s, language, "more", limits) for _, s in top[1:])
             stories_here = [s for _, s in top]
             sections.append(
                 SectorSection(
                     key=key,
                     name=self.sectors[key].name(language),
-                    lead=lead,
-                    more=more,
+                    lead=self._entry(top[0][1], language, "lead", limits),
+                    more=tuple(self._entry(s, language, "more", limits) for _, s in top[1:]),
                     reading=self._reading_for(key, stories_here, limits.reading),
+                    overview=written.sector_notes.get(key, "") if written is not None else "",
                 )
             )
-            section_scores.append((top[0][0], len(sections) - 1))
-            more_points.extend(
-                (score, key, self._entry(s, language, "more", limits)) for score, s in top[1:]
-            )
+            shown.extend((key, story, score) for score, story in top)
 
-        key_points: list[KeyPoint] = []
-        for _, index in sorted(section_scores, key=lambda p: -p[0])[:KEY_POINTS]:
-            section = sections[index]
-            key_points.append(self._key_point(section.key, section.name, section.lead))
-        if len(key_points) < KEY_POINTS:
-            # Few sectors have news: the best of their other stories fill the key points.
-            more_points.sort(key=lambda p: -p[0])
-            for _, key, entry in more_points[: KEY_POINTS - len(key_points)]:
-                key_points.append(self._key_point(key, self.sectors[key].name(language), entry))
+        key_points = []
+        for key, story in choose_key_points(shown, KEY_POINTS):
+            entry = self._entry(story, language, "more", limits)
+            key_points.append(
+                KeyPoint(
+                    sector=key,
+                    sector_name=self.sectors[key].name(language),
+                    text=entry.title,
+                    story_key=entry.story_key,
+                    link=entry.link,
+                    why=entry.why
+                    or trim_summary(
+                        self._entry(story, language, "lead", limits).summary,
+                        max_sentences=1,
+                        max_chars=200,
+                    ),
+                    machine_written=entry.machine_written,
+                )
+            )
 
         reader = set(subscribed)
-        synergies = tuple(
-            Synergy(
-                sectors=tuple(s.key for s in self._good[story.key]),
-                sector_names=tuple(
-                    self.sectors[s.key].name(language) for s in self._good[story.key]
-                ),
-                why=self._why(self._good[story.key], language),
-                story=self._entry(story, language, "more", limits),
+        synergy_items, watch_items = self._parts(language)
+        synergies: list[Synergy] = []
+        for item in synergy_items:
+            if len(synergies) >= limits.synergies:
+                break
+            stories = [self.stories[k] for k in item.story_keys]
+            if reader.isdisjoint(item.sectors) or any(muted(s) for s in stories):
+                continue
+            entries = tuple(self._entry(s, language, "more", limits) for s in stories)
+            synergies.append(
+                Synergy(
+                    sectors=item.sectors,
+                    sector_names=tuple(self.sectors[k].name(language) for k in item.sectors),
+                    why=item.why or synergy_reason(item, self.sectors, language),
+                    story=entries[0],
+                    stories=entries,
+                    machine_written=item.machine_written,
+                )
             )
-            for _, story in self._top(
-                self._synergies,
-                limits.synergies,
-                lambda c: (
-                    any(g.key in reader for g in self._good[c.story.key]) and not muted(c.story)
-                ),
-                boost,
-                max_boost,
+        watch: list[WatchEntry] = []
+        for w in sorted(
+            watch_items,
+            key=lambda w: (
+                -self.edition.base.get(w.story_key, 0.0) * boost(self.stories[w.story_key])
+            ),
+        ):
+            if len(watch) >= limits.watch:
+                break
+            story = self.stories[w.story_key]
+            if muted(story) or not any(
+                story.sector_score(k) >= self.min_sector_score for k in subscribed
+            ):
+                continue
+            watch.append(
+                WatchEntry(
+                    signal=phrase(CATALOG, f"signal_{w.kind}", language),
+                    story=self._entry(story, language, "more", limits),
+                    sentence=w.sentence,
+                    due=w.due,
+                    due_text=format_due(w.due, w.precision, language),
+                    machine_written=w.machine_written,
+                )
             )
-        )
-        watch = tuple(
-            WatchEntry(
-                signal=phrase(CATALOG, f"signal_{self._signal[story.key]}", language),
-                story=self._entry(story, language, "more", limits),
-            )
-            for _, story in self._top(
-                self._watch,
-                limits.watch,
-                lambda c: (
-                    any(c.scores.get(k, 0.0) >= self.min_sector_score for k in subscribed)
-                    and not muted(c.story)
-                ),
-                boost,
-                max_boost,
-            )
-        )
 
         date_text = format_date(day, language)
+        opening = ""
         if sections:
-            headline = _cut(key_points[0].text, 90)
-            title = phrase(CATALOG, "title", language, date=date_text, headline=headline)
             empty_note = None
+            theme = written.theme if written is not None else ""
+            if theme and written is not None and written.theme_sectors <= reader:
+                title = phrase(CATALOG, "title_theme", language, date=date_text, theme=theme)
+                opening = written.opening
+            else:
+                title = theme_title(
+                    [(k, story) for k, story, _ in shown],
+                    key_points[0].text,
+                    date_text,
+                    self.sectors,
+                    language,
+                )
         else:
             title = phrase(CATALOG, "title_empty", language, date=date_text)
             names = [self.sectors[k].name(language) for k in subscribed] or list(profile.sectors)
             archived = sum(self.archived.get(k, 0) for k in subscribed)
-            sectors_text = _join(names, language)
+            sectors_text = join(names, language)
             if names and archived:
                 empty_note = phrase(
                     CATALOG, "empty_archived", language, sectors=sectors_text, n=archived
@@ -761,6 +559,12 @@ class BriefingContext:
                 empty_note = phrase(CATALOG, "empty_no_news", language, sectors=sectors_text)
             else:
                 empty_note = phrase(CATALOG, "empty_no_sectors", language)
+        machine = (
+            bool(opening)
+            or any(e.machine_written or s.overview for s in sections for e in (s.lead, *s.more))
+            or any(s.machine_written for s in synergies)
+            or any(w.machine_written for w in watch)
+        )
         return Briefing(
             title=title,
             language=language,
@@ -769,20 +573,12 @@ class BriefingContext:
             generated_at=self.now,
             key_points=tuple(key_points),
             sections=tuple(sections),
-            synergies=synergies,
-            watch=watch,
+            synergies=tuple(synergies),
+            watch=tuple(watch),
             empty_note=empty_note,
+            opening=opening,
+            machine_written=machine,
             labels={k: phrase(CATALOG, k, language) for k in LABEL_KEYS},
-        )
-
-    @staticmethod
-    def _key_point(key: str, name: str, entry: StoryEntry) -> KeyPoint:
-        return KeyPoint(
-            sector=key,
-            sector_name=name,
-            text=entry.title,
-            story_key=entry.story_key,
-            link=entry.link,
         )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
+from bot.briefing.editor.base import Editor
 from bot.briefing.sectors import default_sectors
 from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
@@ -173,13 +174,17 @@ async def load_edition(
     until: datetime | None = None,
     seen_before: datetime | None = None,
     include_archive: bool = False,
+    editor: Editor | None = None,
+    languages: Sequence[Language] | None = None,
 ) -> BriefingContext:
-    """Everything a briefing of the window draws from, clustered and ranked once.
+    """Everything a briefing of the window draws from, clustered, ranked and written once.
 
     ``seen_before`` rebuilds an earlier edition: only items stored by then count.
     ``include_archive`` also draws on archive items published in the window (to look back at
     a past day); otherwise the edition counts, per sector, the archive items stored in the
-    window, so an empty briefing can say where they went.
+    window, so an empty briefing can say where they went. With an ``editor``, the edition is
+    written for ``languages`` (default: every language a subscriber reads) before anyone's
+    briefing is composed from it.
     """
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(
@@ -198,7 +203,18 @@ async def load_edition(
     )
     edition = await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
     edition.archived = archived
+    if editor is not None and editor.name != "extractive":
+        if languages is None:
+            languages = await reader_languages(session)
+        await edition.edit(editor, languages)
     return edition
+
+
+async def reader_languages(session: AsyncSession) -> list[Language]:
+    """The languages subscribers read (English when there is nobody yet)."""
+    found = (await session.scalars(select(Subscriber.language).distinct())).all()
+    languages: list[Language] = ["ja" if lang == "ja" else "en" for lang in found]
+    return list(dict.fromkeys(languages)) or ["en"]
 
 
 def profile_of(subscriber: Subscriber, *, all_sectors: Sequence[str]) -> Profile:

@@ -72,13 +72,31 @@ def _md_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
 
 
 def _md_key_point(point: KeyPoint) -> str:
-    return f"- **{escape_markdown(point.sector_name)}**: {_md_link(point.text, point.link)}"
+    line = f"- **{escape_markdown(point.sector_name)}**: {_md_link(point.text, point.link)}"
+    return line + (f" — {escape_markdown(point.why)}" if point.why else "")
+
+
+def machine_note(briefing: Briefing) -> str:
+    """The label saying some text was machine-written (empty when none was)."""
+    if not briefing.machine_written:
+        return ""
+    return briefing.labels.get("machine", "Summaries written by a language model")
+
+
+def watch_line(signal: str, due_text: str, sentence: str) -> str:
+    """ "Plan (March 2027): the sentence" as plain text, escaped by the caller."""
+    head = f"{signal} ({due_text})" if due_text else signal
+    return f"{head}: {sentence}" if sentence else head
 
 
 def render_markdown(briefing: Briefing) -> str:
     """The briefing as Markdown (CommonMark/GFM); feed text cannot inject markup or links."""
     labels = briefing.labels
     out = [f"# {escape_markdown(briefing.title)}", ""]
+    if briefing.machine_written:
+        out += [f"*{escape_markdown(machine_note(briefing))}*", ""]
+    if briefing.opening:
+        out += [escape_markdown(briefing.opening), ""]
     if briefing.empty_note:
         out += [escape_markdown(briefing.empty_note), ""]
     if briefing.key_points:
@@ -89,10 +107,14 @@ def render_markdown(briefing: Briefing) -> str:
         out += [f"## {escape_markdown(labels.get('by_sector', 'By sector'))}", ""]
         for section in briefing.sections:
             out += [f"### {escape_markdown(section.name)}", ""]
+            if section.overview:
+                out += [escape_markdown(section.overview), ""]
             lead = section.lead
             out.append(f"**{_md_link(lead.title, lead.link)}**")
             if lead.summary:
                 out += ["", escape_markdown(lead.summary)]
+            if lead.why:
+                out += ["", f"*{escape_markdown(lead.why)}*"]
             out += ["", _md_sources(lead, labels), ""]
             if section.more:
                 out += [f"*{escape_markdown(labels.get('more', 'More'))}*", ""]
@@ -113,14 +135,19 @@ def render_markdown(briefing: Briefing) -> str:
         out += [f"## {escape_markdown(labels.get('synergies', 'Across sectors'))}", ""]
         for synergy in briefing.synergies:
             names = " × ".join(escape_markdown(n) for n in synergy.sector_names)
-            story = _md_link(synergy.story.title, synergy.story.link)
-            out.append(f"- **{names}**: {story}. {escape_markdown(synergy.why)}")
+            out.append(f"- **{names}**: {escape_markdown(synergy.why)}")
+            for entry in synergy.stories or (synergy.story,):
+                out.append(f"  - {_md_link(entry.title, entry.link)}")
         out.append("")
     if briefing.watch:
         out += [f"## {escape_markdown(labels.get('watch', 'What to watch'))}", ""]
         for number, item in enumerate(briefing.watch, 1):
+            head = item.signal + (f" ({item.due_text})" if item.due_text else "")
             story = _md_link(item.story.title, item.story.link)
-            out.append(f"{number}. **{escape_markdown(item.signal)}**: {story}")
+            text = escape_markdown(item.sentence) if item.sentence else story
+            out.append(f"{number}. **{escape_markdown(head)}**: {text}")
+            if item.sentence:
+                out.append(f"   {story}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -143,20 +170,30 @@ def render_text(briefing: Briefing) -> str:
     """The briefing as plain text for terminals: no markup, control characters removed."""
     labels = briefing.labels
     out = [*_heading(briefing.title, "="), ""]
+    if briefing.machine_written:
+        out += [f"({clean_text(machine_note(briefing))})", ""]
+    if briefing.opening:
+        out += [clean_text(briefing.opening), ""]
     if briefing.empty_note:
         out += [clean_text(briefing.empty_note), ""]
     if briefing.key_points:
         out += [*_heading(labels.get("key_points", "Key points"), "-")]
-        out += [f"* {clean_text(p.sector_name)}: {clean_text(p.text)}" for p in briefing.key_points]
+        for p in briefing.key_points:
+            why = f" - {clean_text(p.why)}" if p.why else ""
+            out.append(f"* {clean_text(p.sector_name)}: {clean_text(p.text)}{why}")
         out.append("")
     if briefing.sections:
         out += [*_heading(labels.get("by_sector", "By sector"), "-"), ""]
         for section in briefing.sections:
             out.append(f"[{clean_text(section.name)}]")
+            if section.overview:
+                out.append(clean_text(section.overview))
             lead = section.lead
             out.append(clean_text(lead.title))
             if lead.summary:
                 out.append(clean_text(lead.summary))
+            if lead.why:
+                out.append(clean_text(lead.why))
             out.append(_text_sources(lead, labels))
             for entry in section.more:
                 line = f"  * {clean_text(entry.title)}"
@@ -177,13 +214,18 @@ def render_text(briefing: Briefing) -> str:
         out += [*_heading(labels.get("synergies", "Across sectors"), "-")]
         for synergy in briefing.synergies:
             names = " x ".join(clean_text(n) for n in synergy.sector_names)
-            out.append(f"* {names}: {clean_text(synergy.story.title)}")
-            out.append(f"  {clean_text(synergy.why)}")
+            out.append(f"* {names}: {clean_text(synergy.why)}")
+            for entry in synergy.stories or (synergy.story,):
+                link = _text_link(entry.link)
+                out.append(f"  - {clean_text(entry.title)}" + (f" {link}" if link else ""))
         out.append("")
     if briefing.watch:
         out += [*_heading(labels.get("watch", "What to watch"), "-")]
         for number, item in enumerate(briefing.watch, 1):
-            out.append(f"{number}. {clean_text(item.signal)}: {clean_text(item.story.title)}")
+            line = watch_line(item.signal, item.due_text, item.sentence or item.story.title)
+            out.append(f"{number}. {clean_text(line)}")
+            if item.sentence:
+                out.append(f"   {clean_text(item.story.title)}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -215,6 +257,8 @@ def _entry_json(entry: StoryEntry) -> dict[str, Any]:
         "sectors": list(entry.sectors),
         "published_at": _iso(entry.published_at),
         "language": entry.language,
+        "why": entry.why,
+        "machine_written": entry.machine_written,
     }
 
 
@@ -232,6 +276,8 @@ def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
         "generated_at": briefing.generated_at.isoformat(),
         "is_empty": briefing.is_empty,
         "empty_note": briefing.empty_note,
+        "opening": briefing.opening,
+        "machine_written": briefing.machine_written,
         "labels": dict(briefing.labels),
         "key_points": [
             {
@@ -240,6 +286,7 @@ def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
                 "text": p.text,
                 "story_key": p.story_key,
                 "link": p.link,
+                "why": p.why,
             }
             for p in briefing.key_points
         ],
@@ -250,6 +297,7 @@ def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
                 "lead": _entry_json(s.lead),
                 "more": [_entry_json(e) for e in s.more],
                 "reading": [_reading_json(r) for r in s.reading],
+                "overview": s.overview,
             }
             for s in briefing.sections
         ],
@@ -259,8 +307,20 @@ def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
                 "sector_names": list(s.sector_names),
                 "why": s.why,
                 "story": _entry_json(s.story),
+                "stories": [_entry_json(e) for e in s.stories],
+                "machine_written": s.machine_written,
             }
             for s in briefing.synergies
         ],
-        "watch": [{"signal": w.signal, "story": _entry_json(w.story)} for w in briefing.watch],
+        "watch": [
+            {
+                "signal": w.signal,
+                "sentence": w.sentence,
+                "due": _iso(w.due),
+                "due_text": w.due_text,
+                "machine_written": w.machine_written,
+                "story": _entry_json(w.story),
+            }
+            for w in briefing.watch
+        ],
     }

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.briefing.edition import ItemClassifier, load_sector_defs
+from bot.briefing.editor.base import Editor
 from bot.commands.declare import spec_of
 from bot.commands.handlers.base import Context, Effects, Reply, ScheduleControl, Services
 from bot.commands.model import CommandRequest, Invocation, language_from_locale
@@ -77,6 +78,7 @@ class Dispatcher:
         schedules: ScheduleControl | None = None,
         metrics: Metrics | None = None,
         address_policy: AddressPolicy | None = None,
+        editor: Editor | None = None,
     ) -> None:
         self._metrics = metrics
         self._sessionmaker = sessionmaker
@@ -85,6 +87,7 @@ class Dispatcher:
             classifier=classifier or ItemClassifier(),
             schedules=schedules,
             address_policy=address_policy,
+            editor=editor,
         )
 
     async def handle(self, request: CommandRequest) -> Reply:

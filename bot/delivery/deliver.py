@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.briefing.compose import BriefingContext
 from bot.briefing.edition import load_edition, profile_of
+from bot.briefing.editor.base import Editor
 from bot.delivery.schedule import is_scheduled, period_key
 from bot.metrics import Metrics
 from bot.platform import (
@@ -89,8 +90,10 @@ class DeliveryService:
         edition_ttl: timedelta = timedelta(seconds=60),
         rand: Callable[[], float] = random.random,
         metrics: Metrics | None = None,
+        editor: Editor | None = None,
     ) -> None:
         self._metrics = metrics
+        self._editor = editor
         self._sessionmaker = sessionmaker
         self._adapters = dict(adapters)
         self._clock = clock
@@ -439,7 +442,11 @@ class DeliveryService:
             if self._resumed is None or self._resumed[0] != moment:
                 async with self._sessionmaker() as session:
                     edition = await load_edition(
-                        session, now=moment, until=moment, seen_before=moment
+                        session,
+                        now=moment,
+                        until=moment,
+                        seen_before=moment,
+                        editor=self._editor,
                     )
                 self._resumed = (moment, edition)
             return self._resumed[1]
@@ -449,7 +456,8 @@ class DeliveryService:
             now = self._clock()
             if self._edition is None or now - self._edition[0] > self._edition_ttl:
                 async with self._sessionmaker() as session:
-                    self._edition = (now, await load_edition(session, now=now))
+                    edition = await load_edition(session, now=now, editor=self._editor)
+                    self._edition = (now, edition)
             return self._edition[1]
 
     async def _finish(

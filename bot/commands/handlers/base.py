@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing.edition import ItemClassifier
+from bot.briefing.editor.base import Editor
 from bot.commands.model import ChannelRef, Invocation
 from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import AddressPolicy
@@ -81,6 +82,8 @@ class Services:
     classifier: ItemClassifier
     schedules: ScheduleControl | None = None
     address_policy: AddressPolicy | None = None
+    editor: Editor | None = None
+    """Who writes the stories of a briefing asked for in chat (None: extractive)."""
 
 
 @dataclass

@@ -131,7 +131,9 @@ async def help_(ctx: Context, command: Help) -> Reply:
 
 @command("today", Today, help=("your briefing, right now", "今すぐあなた向けの要約"))
 async def today(ctx: Context, command: Today) -> Reply:
-    edition = await load_edition(ctx.session, now=ctx.now)
+    edition = await load_edition(
+        ctx.session, now=ctx.now, editor=ctx.services.editor, languages=[ctx.language]
+    )
     briefing = edition.compose(profile_of(ctx.user, all_sectors=[s.key for s in ctx.sectors]))
     tip = "" if ctx.user.sectors else ctx.say(MESSAGES, "not_subscribed_tip")
     return Reply(text=tip, briefing=briefing)
@@ -171,7 +173,14 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
                 usage(command.kind, ctx.language),
                 language=ctx.language,
             ) from None
-    edition = await load_edition(ctx.session, now=until or now, since=since, until=until)
+    edition = await load_edition(
+        ctx.session,
+        now=until or now,
+        since=since,
+        until=until,
+        editor=ctx.services.editor,
+        languages=[ctx.language],
+    )
     base = profile_of(user, all_sectors=[s.key for s in ctx.sectors])
     profile = type(base)(
         sectors=(command.sector,),

@@ -1,7 +1,7 @@
 """feed_states.note: what the last successful check left out (feed health)
 
-Revision ID: 0005_ingesthard
-Revises: 0004
+Revision ID: 0007_ingesthard
+Revises: 0006_deliver
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_ingesthard"
-down_revision = "0004"
+revision = "0007_ingesthard"
+down_revision = "0006_deliver"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The editor stage between ranking and composition (see ``bot.briefing.editor.base``)."""

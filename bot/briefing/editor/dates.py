@@ -1,0 +1,228 @@
+"""Dates in feed sentences, English and Japanese, resolved against the edition's day (pure).
+
+Each language has its own patterns and only runs on text in that language: an English "March"
+means nothing in a Japanese sentence, and a German "will" is not the English future. A date
+found keeps its precision (a day, a month, a year) so "by 2027" is shown as "2027", not as an
+invented January 1st; ``last_day`` is what "after the edition" is measured against.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+Precision = Literal["day", "month", "year"]
+
+_MONTH_NAMES = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NAMES, key=len, reverse=True)) + r")\.?"
+_YEAR = r"(?P<year>20\d\d)"
+
+_EN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("iso", r"\b(?P<year>20\d\d)-(?P<mnum>[01]\d)-(?P<day>[0-3]\d)\b"),
+        ("mdy", rf"\b{_MONTH} (?P<day>[0-3]?\d)(?:st|nd|rd|th)?,? {_YEAR}\b"),
+        ("dmy", rf"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)? {_MONTH},? {_YEAR}\b"),
+        ("my", rf"\b{_MONTH},? {_YEAR}\b"),
+        (
+            "quarter",
+            r"\b(?:Q(?P<q>[1-4])|(?P<qw>first|second|third|fourth) quarter(?: of)?) "
+            r"(?P<year>20\d\d)\b",
+        ),
+        (
+            "md",
+            rf"\b(?:on|from|by|until|in|starting|before|after) {_MONTH} "
+            r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b",
+        ),
+        (
+            "m",
+            rf"\b(?:in|from|by|until|starting|before|after|this|next|early|late|mid-) ?"
+            rf"{_MONTH}\b(?! \d)",
+        ),
+        (
+            "y",
+            r"\b(?:in|by|from|until|before|after|during|for|of|early|mid-|late|end of) ?"
+            r"(?P<year>20\d\d)\b",
+        ),
+        ("rel", r"\bnext (?P<unit>week|month|year|quarter)\b"),
+    )
+)
+_QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+
+_JA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("ymd", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
+        ("ym", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月"),
+        ("md", r"(?<![\d年])(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
+        ("y", r"(?P<year>20\d\d)年(?:度)?(?![\d])"),
+        ("rel", r"来(?P<unit>週|月|年|年度)"),
+    )
+)
+_JA_UNITS = {"週": "week", "月": "month", "年": "year", "年度": "year"}
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDate:
+    """A date named in a sentence: its first day, precision and the text that named it."""
+
+    day: date
+    precision: Precision
+    text: str
+
+    @property
+    def last_day(self) -> date:
+        """The last day the date covers (the year's or month's end for coarse dates)."""
+        if self.precision == "year":
+            return date(self.day.year, 12, 31)
+        if self.precision == "month":
+            return date(
+                self.day.year,
+                self.day.month,
+                calendar.monthrange(self.day.year, self.day.month)[1],
+            )
+        return self.day
+
+
+def _safe(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _relative(unit: str, today: date, text: str) -> FoundDate:
+    if unit == "week":
+        return FoundDate(today + timedelta(days=7 - today.weekday()), "day", text)
+    if unit == "month":
+        return FoundDate(_next_month(today), "month", text)
+    if unit == "quarter":
+        month = ((today.month - 1) // 3 + 1) * 3 + 1
+        year = today.year + (month > 12)
+        return FoundDate(date(year, (month - 1) % 12 + 1, 1), "month", text)
+    return FoundDate(date(today.year + 1, 1, 1), "year", text)
+
+
+def _without_year(month: int, day: int, today: date) -> date | None:
+    """A month (and day) without a year, as news uses it: the nearest such day.
+
+    Up to six months ahead is this coming one ("from March", written in December: next year's);
+    further ahead is the one just past ("in January", written in April: this year's, behind us).
+    """
+    ahead = (month - today.month) % 12
+    year = today.year + (1 if today.month + ahead > 12 else 0) if ahead <= 6 else today.year
+    if ahead > 6 and month > today.month:
+        year -= 1
+    return _safe(year, month, day)
+
+
+def _en_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
+    groups = match.groupdict()
+    text = match.group(0)
+    if kind == "rel":
+        return _relative(groups["unit"].lower(), today, text)
+    if groups.get("month") and not groups["month"][0].isupper():
+        return None  # "may" the verb, "mar" in a word: month names are capitalised
+    month = (
+        _MONTH_NAMES[groups["month"].lower()]
+        if groups.get("month")
+        else int(groups["mnum"])
+        if groups.get("mnum")
+        else None
+    )
+    year = int(groups["year"]) if groups.get("year") else None
+    if kind == "quarter":
+        quarter = int(groups["q"]) if groups.get("q") else _QUARTER_WORDS[groups["qw"].lower()]
+        return FoundDate(date(year or today.year, quarter * 3 - 2, 1), "month", text)
+    if kind in ("iso", "mdy", "dmy") and year and month:
+        found = _safe(year, month, int(groups["day"]))
+        return FoundDate(found, "day", text) if found else None
+    if kind == "my" and year and month:
+        return FoundDate(date(year, month, 1), "month", text)
+    if kind == "md" and month:
+        found = _without_year(month, int(groups["day"]), today)
+        return FoundDate(found, "day", text) if found else None
+    if kind == "m" and month:
+        found = _without_year(month, 1, today)
+        return FoundDate(found, "month", text) if found else None
+    if kind == "y" and year:
+        return FoundDate(date(year, 1, 1), "year", text)
+    return None
+
+
+def _ja_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
+    groups = match.groupdict()
+    text = match.group(0)
+    if kind == "rel":
+        return _relative(_JA_UNITS[groups["unit"]], today, text)
+    year = int(groups["year"]) if groups.get("year") else None
+    month = int(groups["mnum"]) if groups.get("mnum") else None
+    if kind == "ymd" and year and month:
+        found = _safe(year, month, int(groups["day"]))
+        return FoundDate(found, "day", text) if found else None
+    if kind == "ym" and year and month:
+        return FoundDate(date(year, month, 1), "month", text)
+    if kind == "md" and month:
+        found = _without_year(month, int(groups["day"]), today)
+        return FoundDate(found, "day", text) if found else None
+    if kind == "y" and year:
+        return FoundDate(date(year, 1, 1), "year", text)
+    return None
+
+
+def is_japanese(text: str) -> bool:
+    """Whether ``text`` is written in Japanese (it has kana; kanji alone could be Chinese)."""
+    return any("\u3040" <= ch <= "\u30ff" for ch in text)
+
+
+def find_dates(sentence: str, language: str, today: date) -> list[FoundDate]:
+    """Dates named in ``sentence`` (in ``language``: "en" or "ja"), most precise first.
+
+    ``today`` is the day the sentence was written: "next month" and a date without a year
+    count from it (an old article's "September 23" is not next September).
+
+    Spans already claimed by a more precise pattern are not read again ("March 3, 2027" is one
+    date, not also "March" and "2027").
+    """
+    text = unicodedata.normalize("NFKC", sentence)
+    patterns, read = (_JA_PATTERNS, _ja_date) if language == "ja" else (_EN_PATTERNS, _en_date)
+    taken: list[tuple[int, int]] = []
+    found: list[FoundDate] = []
+    for kind, pattern in patterns:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < e and s < end for s, e in taken):
+                continue
+            value = read(kind, match, today)
+            if value is not None:
+                taken.append((start, end))
+                found.append(value)
+    return found

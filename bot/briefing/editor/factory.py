@@ -1,0 +1,56 @@
+"""Build the configured editor (the composition root's one entry point)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import openai
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.briefing.editor.base import Editor
+from bot.briefing.editor.cache import DatabaseCache
+from bot.briefing.editor.extractive import ExtractiveEditor
+from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
+from bot.config import Settings
+from bot.metrics import Metrics
+
+
+def make_editor(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    metrics: Metrics | None = None,
+    choice: str | None = None,
+) -> Editor:
+    """The editor ``choice`` names ("extractive" or "llm"), else the one the settings name.
+
+    Raises:
+        ValueError: "llm" was asked for without an endpoint and model configured.
+    """
+    wanted = choice or settings.editor
+    if wanted == "extractive" or (wanted == "auto" and not settings.uses_llm):
+        return ExtractiveEditor()
+    if not (settings.llm_base_url and settings.llm_model):
+        raise ValueError("the llm editor needs SHIFTBRIEF_LLM_BASE_URL and SHIFTBRIEF_LLM_MODEL")
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    client = openai.AsyncOpenAI(
+        base_url=settings.llm_base_url,
+        api_key=key,
+        timeout=settings.llm_timeout,
+        max_retries=0,  # LLMEditor retries itself, within the edition's budget
+    )
+    return LLMEditor(
+        client=client,
+        model=settings.llm_model,
+        cache=DatabaseCache(
+            sessionmaker, model=settings.llm_model, prompt_version=PROMPT_VERSION, clock=clock
+        ),
+        metrics=metrics,
+        max_calls=settings.llm_max_calls_per_edition,
+        concurrency=settings.llm_concurrency,
+        timeout=settings.llm_timeout,
+        budget=settings.llm_budget_seconds,
+        retries=settings.llm_retries,
+    )

@@ -1,0 +1,234 @@
+"""The extractive editor: watch dates, synergy reasons, key points and the title, EN and JA.
+
+Golden tests run on the bundled demo feeds and on real feeds from the shared corpus, through the
+real parser, classifier, clusterer and composer.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.briefing.compose import BriefingContext
+from bot.briefing.editor.dates import find_dates
+from bot.briefing.editor.extractive import watch_item
+from bot.demo import render_sample_feed, sample_feed_names
+from bot.models import Article, Briefing, Profile, SectorScore, Story
+from tests.editor_feeds import ALL_SECTORS, SECTORS, articles_from
+
+NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+MATCHER_INTERNALS = re.compile(r"\\[dswb]|\(\?|\[\^|\*\)|\|\w+\|")
+
+
+@pytest.fixture(scope="module")
+def demo() -> BriefingContext:
+    documents = [(n, render_sample_feed(n, now=NOW)) for n in sample_feed_names()]
+    articles = [a for a in articles_from(documents, NOW) if a.when >= NOW - timedelta(days=1)]
+    return BriefingContext.prepare(articles, SECTORS, (), NOW)
+
+
+def shown_keys(b: Briefing) -> list[str]:
+    return [e.story_key for s in b.sections for e in (s.lead, *s.more)]
+
+
+def test_demo_watch_items_quote_the_forward_sentence_with_a_date_after_the_edition(
+    demo: BriefingContext,
+) -> None:
+    en = demo.compose(Profile(sectors=ALL_SECTORS))
+    assert en.watch
+    for item in en.watch:
+        assert item.due is not None and item.due > NOW.date()
+        assert item.sentence and item.due_text
+    by_sentence = {w.sentence: w for w in en.watch}
+    trial = by_sentence["A larger phase 2 study is scheduled to begin in 2027."]
+    assert trial.due_text == "2027" and "CRISPR" in trial.story.title
+    perovskite = by_sentence["2030年までに生産能力を10倍に拡大する計画だ。"]
+    assert perovskite.signal == "Deadline" and perovskite.due_text == "2030"
+    # "goes live two months ahead of schedule" already happened: the entry is its next stage.
+    victoria = next(w for w in en.watch if "Victoria" in w.story.title)
+    assert victoria.sentence == "A second stage is planned for 2028."
+    ja = demo.compose(Profile(sectors=ALL_SECTORS, language="ja"))
+    assert {w.due_text for w in ja.watch} >= {"2030年", "2027年"}
+    assert next(w for w in ja.watch if w.due_text == "2030年").signal == "期限"
+
+
+def test_demo_synergy_links_stories_of_different_sectors_and_names_what_they_share(
+    demo: BriefingContext,
+) -> None:
+    en = demo.compose(Profile(sectors=ALL_SECTORS))
+    battery = en.synergies[0]
+    assert len(battery.stories) >= 2 and len(set(battery.sectors)) == len(battery.sectors)
+    assert "batteries" in battery.why
+    assert all(name in battery.why for name in battery.sector_names)
+    titles = " ".join(e.title for e in battery.stories)
+    assert "thermal battery" in titles and "electrolyte" in titles
+    ja = demo.compose(Profile(sectors=ALL_SECTORS, language="ja"))
+    assert "蓄電池" in ja.synergies[0].why and "環境・エネルギー" in ja.synergies[0].why
+    for b in (en, ja):
+        for synergy in b.synergies:
+            assert not MATCHER_INTERNALS.search(synergy.why), synergy.why
+            keys = [e.story_key for e in synergy.stories]
+            assert len(keys) == len(set(keys)) >= 2
+
+
+def test_demo_key_points_follow_importance_and_the_title_names_the_theme(
+    demo: BriefingContext,
+) -> None:
+    en = demo.compose(Profile(sectors=ALL_SECTORS))
+    # The story two sources cover leads; the three points come from three sectors.
+    assert "thermal battery" in en.key_points[0].text
+    assert len({p.sector for p in en.key_points}) == 3
+    assert all(p.why for p in en.key_points)
+    assert en.title == (
+        "Briefing for November 30, 2026: Batteries across Green Tech, "
+        "Quantum & Advanced Tech and AI"
+    )
+    ja = demo.compose(Profile(sectors=ALL_SECTORS, language="ja"))
+    assert ja.title.startswith("2026年11月30日のブリーフィング：") and "蓄電池" in ja.title
+
+
+def test_a_story_appears_once_also_in_a_single_sector_answer(demo: BriefingContext) -> None:
+    for length in ("short", "full"):
+        b = demo.compose(Profile(sectors=("green",), length=length))  # type: ignore[arg-type]
+        keys = shown_keys(b)
+        assert len(keys) == len(set(keys))
+        points = [p.story_key for p in b.key_points]
+        assert len(points) == len(set(points)) >= 2
+        assert set(points) <= set(keys)
+
+
+def _story(*articles: Article) -> Story:
+    return Story(key="s", articles=articles, sectors=articles[0].sectors)
+
+
+def _article(
+    title: str, summary: str, *, language: str = "en", published: datetime | None = NOW
+) -> Article:
+    return Article(
+        item_id=1,
+        feed_id=1,
+        source="Feed",
+        title=title,
+        summary=summary,
+        link="https://news.example/1",
+        published_at=published,
+        first_seen_at=NOW,
+        language=language,
+        sectors=(SectorScore("green", 0.9),),
+    )
+
+
+def test_english_patterns_only_read_english_and_past_events_are_not_coming_up() -> None:
+    today = NOW.date()
+    german = _article(
+        "Neue Fabrik", "Die Firma will 2027 ein Werk in Sachsen eröffnen.", language="de"
+    )
+    assert watch_item(_story(german), today) is None
+    english = _article("New plant", "The company will open a plant in Saxony in 2027.")
+    item = watch_item(_story(english), today)
+    assert item is not None and item.due == date(2027, 1, 1) and item.precision == "year"
+    past = _article("Battery online", "The battery went live on November 2, 2026, early.")
+    assert watch_item(_story(past), today) is None
+    # Japanese patterns do not run on an English sentence and vice versa.
+    assert find_dates("2027年3月に開始する", "en", today) == []
+    assert find_dates("It opens in March 2027.", "ja", today) == []
+    # A date without a year counts from the day it was written, not from the edition.
+    old = _article(
+        "Sale", "The sale will end on September 23.", published=NOW - timedelta(days=800)
+    )
+    assert watch_item(_story(old), today) is None
+
+
+def test_full_width_and_relative_japanese_dates() -> None:
+    today = NOW.date()
+    found = find_dates("２０２７年３月に稼働を開始する予定だ。", "ja", today)
+    assert [(d.day, d.precision) for d in found] == [(date(2027, 3, 1), "month")]
+    ja = _article("新工場", "来月に量産を開始する予定だ。", language="ja")
+    item = watch_item(_story(ja), today)
+    assert item is not None and item.due == date(2026, 12, 1) and item.kind == "launch"
+    done = _article("新工場", "2026年度の方針を聞いた。", language="ja")
+    assert watch_item(_story(done), today) is None
+
+
+def test_an_undated_item_never_outranks_dated_news_as_a_key_point() -> None:
+    # The undated page was first seen just now, so its recency alone would put it on top.
+    dated = [
+        _article(f"Grid operator {n} adds storage", "Operators added storage.") for n in range(3)
+    ]
+    dated = [Article(**{**_fields(a), "published_at": NOW - timedelta(hours=20)}) for a in dated]
+    undated = _article("Evergreen battery explainer", "Batteries store energy.", published=None)
+    stories = [Story(key=f"d{i}", articles=(a,), sectors=a.sectors) for i, a in enumerate(dated)]
+    stories.append(Story(key="u", articles=(undated,), sectors=undated.sectors))
+    b = BriefingContext.prepare(stories, SECTORS, (), NOW).compose(Profile(sectors=("green",)))
+    assert "u" in shown_keys(b)
+    assert sorted(p.story_key for p in b.key_points) == ["d0", "d1", "d2"]
+
+
+def _fields(article: Article) -> dict[str, object]:
+    return {f: getattr(article, f) for f in article.__dataclass_fields__}
+
+
+CORPUS_EN = (
+    "electrek_scraped_2026-04__prospect-rss-feeds.xml",
+    "cleantechnica_scraped_2026-02__prospect-rss-feeds.xml",
+    "newatlas_scraped_2026-02__prospect-rss-feeds.xml",
+    "interestingengineering_scraped_2026-02__prospect-rss-feeds.xml",
+    "statnews_scraped_2026-02__prospect-rss-feeds.xml",
+)
+CORPUS_JA = (
+    "itmedia_ja_scraped_2026-02__prospect-rss-feeds.xml",
+    "impresswatch_ja_scraped_2026-03__prospect-rss-feeds.xml",
+    "ledge_ai_ja_scraped__makeRSS_Ledge.ai.xml",
+    "newspicks_ai_ja_scraped__makeRSS_NewsPicks.xml",
+)
+
+
+def _corpus_edition(corpus: Path, names: tuple[str, ...], now: datetime) -> BriefingContext:
+    documents = [(n, (corpus / "realfeeds" / n).read_bytes()) for n in names]
+    return BriefingContext.prepare(articles_from(documents, now), SECTORS, (), now)
+
+
+def test_real_japanese_feeds(corpus: Path) -> None:
+    now = datetime(2026, 3, 25, 0, 0, tzinfo=UTC)
+    ja = _corpus_edition(corpus, CORPUS_JA, now).compose(
+        Profile(sectors=ALL_SECTORS, language="ja")
+    )
+    turing = next(w for w in ja.watch if "チューリング" in w.sentence)
+    assert "2030年までに完全自動運転車両の開発を目指して" in turing.sentence
+    assert turing.due_text == "2030年" and turing.signal == "期限"
+    assert ":::" not in turing.sentence and "{" not in turing.sentence
+    # "2026年から2027年の間に発売される見込み": the current year alone is not "ahead".
+    apple = next(w for w in ja.watch if "発売される見込み" in w.sentence)
+    assert apple.due_text == "2027年" and apple.signal == "見通し"
+    # "2026年度の方針を聞いた" reports an interview: it is not a thing to watch.
+    assert not any("方針を聞いた" in w.sentence for w in ja.watch)
+    assert all(w.due is not None and w.due > now.date() for w in ja.watch)
+    assert ja.synergies
+    for synergy in ja.synergies:
+        assert len(set(synergy.sectors)) >= 2 and "いずれも" in synergy.why
+        assert not MATCHER_INTERNALS.search(synergy.why)
+
+
+def test_real_english_feeds(corpus: Path) -> None:
+    now = datetime(2026, 4, 30, 0, 0, tzinfo=UTC)
+    en = _corpus_edition(corpus, CORPUS_EN, now).compose(Profile(sectors=ALL_SECTORS))
+    # "...after Ottawa slashed Chinese EV tariffs ... in January": a past January, not next.
+    assert not any("slashed" in w.sentence for w in en.watch)
+    assert all(w.due is not None and w.due > now.date() for w in en.watch)
+    for synergy in en.synergies:
+        assert not MATCHER_INTERNALS.search(synergy.why)
+        assert "CleanTechnica" not in synergy.why  # a publisher's name links nothing
+    assert "CleanTechnica" not in en.title
+    points = [p.story_key for p in en.key_points]
+    assert len(points) == len(set(points)) == 3
+
+
+def test_german_feed_gives_no_english_watch_items_or_english_themes(corpus: Path) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    names = ("heise_online_atom_150items__nextcloud-news.xml",)
+    de = _corpus_edition(corpus, names, now).compose(Profile(sectors=ALL_SECTORS))
+    assert de.watch == ()
+    assert not any("chips" in s.why for s in de.synergies)  # "Chips" in German are snacks

@@ -1,0 +1,96 @@
+"""The configured editor in the places readers get briefings: digests, /brief today, the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import openai
+from sqlalchemy import update
+
+from adapters.console import ConsoleAdapter
+from bot.briefing.edition import load_edition
+from bot.briefing.editor.cache import DatabaseCache
+from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
+from bot.commands.dispatcher import Dispatcher
+from bot.models import Profile
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.models import Subscriber
+from tests.conftest import Database
+from tests.openai_api import OpenAIAPI
+from tests.seed import add_subscribers, seed_news
+from tests.test_cli import Cli
+
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def llm_editor(api: OpenAIAPI, db: Database) -> LLMEditor:
+    client = openai.AsyncOpenAI(base_url=api.base_url, api_key="t", max_retries=0)
+    cache = DatabaseCache(
+        db.sessionmaker, model="m", prompt_version=PROMPT_VERSION, clock=lambda: NOW
+    )
+    return LLMEditor(client=client, model="m", cache=cache)
+
+
+async def test_an_edition_for_500_readers_is_written_once_per_language(db: Database) -> None:
+    await seed_news(db, NOW)
+    ids = await add_subscribers(db, 500, now=NOW)
+    async with db.sessionmaker.begin() as session:
+        await session.execute(
+            update(Subscriber).where(Subscriber.id.in_(ids[::2])).values(language="ja")
+        )
+    async with OpenAIAPI() as api:
+        editor = llm_editor(api, db)
+        async with db.sessionmaker() as session:
+            edition = await load_edition(session, now=NOW, editor=editor)
+        stories = api.count("story")
+        assert api.count("edition") == 2 and stories % 2 == 0
+        assert {r.language for r in api.requests} == {"English", "Japanese"}
+        for language in ("en", "ja"):
+            briefing = edition.compose(Profile(sectors=("green", "ai"), language=language))  # type: ignore[arg-type]
+            assert briefing.sections[0].lead.machine_written
+        # The next edition of the same news (another process, later) asks nothing again.
+        async with db.sessionmaker() as session:
+            await load_edition(session, now=NOW, editor=llm_editor(api, db))
+        assert api.count() == stories + 2
+
+
+async def test_brief_today_uses_the_configured_editor(sqlite_db: Database) -> None:
+    await seed_news(sqlite_db, NOW)
+    async with OpenAIAPI() as api:
+        dispatcher = Dispatcher(
+            sessionmaker=sqlite_db.sessionmaker,
+            clock=lambda: NOW,
+            editor=llm_editor(api, sqlite_db),
+        )
+        console = ConsoleAdapter(user_id="aiko", locale="ja", stdout=io.StringIO())
+        reply = await console.ask(dispatcher, "/brief today")
+        assert {r.language for r in api.requests} == {"Japanese"}
+    assert reply.briefing is not None and reply.briefing.machine_written
+    assert reply.briefing.labels["machine"] in console._stdout.getvalue()  # type: ignore[attr-defined]
+
+
+async def test_cli_brief_with_the_llm_editor_and_without(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    url = cli.env["SHIFTBRIEF_DATABASE_URL"]
+    engine = make_engine(url)
+    await upgrade(engine)
+    await seed_news(Database(url, engine, make_sessionmaker(engine)), datetime.now(UTC))
+    await engine.dispose()
+    async with OpenAIAPI() as api:
+        env = {"SHIFTBRIEF_LLM_BASE_URL": api.base_url, "SHIFTBRIEF_LLM_MODEL": "m"}
+        written = await cli("brief", "--lang", "ja", "--format", "json", "--editor", "llm", **env)
+        assert written.returncode == 0, written.stderr
+        plain = await cli(
+            "brief", "--lang", "ja", "--format", "json", "--editor", "extractive", **env
+        )
+        asked = api.count()
+    data: dict[str, Any] = json.loads(written.stdout)
+    assert data["machine_written"] and data["sections"][0]["lead"]["title"].startswith("要約：")
+    assert asked > 0
+    extractive = json.loads(plain.stdout)
+    assert not extractive["machine_written"]
+    assert not extractive["sections"][0]["lead"]["title"].startswith("要約：")
