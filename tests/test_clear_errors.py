@@ -22,6 +22,8 @@ from tests.conftest import Database
 from tests.test_cli import Cli, _one_line_error
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+STORED_NOW = "2026-11-28 09:00:00.000000"
+"""NOW as the SQLite tables store it (naive UTC)."""
 
 
 async def test_a_removed_feeds_id_is_never_given_to_another_feed(tmp_path: Path) -> None:
@@ -45,18 +47,24 @@ async def test_the_migration_keeps_every_feed_state_and_item(tmp_path: Path) -> 
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     sessionmaker = make_sessionmaker(engine)
     await upgrade(engine, "0004")
-    async with sessionmaker.begin() as session:
+    # Rows written the way revision 0004 stored them: raw SQL, since today's ORM models carry
+    # columns later revisions add.
+    async with engine.begin() as conn:
         for n in range(3):
-            feed = await feed_repo.add_feed(session, url=f"https://{n}.example/rss", now=NOW)
-            session.add(
-                Item(
-                    feed_id=feed.id,
-                    content_hash=f"{n:064d}",
-                    title=f"Story {n}",
-                    summary="",
-                    language="en",
-                    first_seen_at=NOW,
-                )
+            await conn.exec_driver_sql(
+                "INSERT INTO feeds (url, weight, disabled, created_at) VALUES (?, 1.0, 0, ?)",
+                (f"https://{n}.example/rss", STORED_NOW),
+            )
+            feed_id = (await conn.exec_driver_sql("SELECT max(id) FROM feeds")).scalar()
+            await conn.exec_driver_sql(
+                "INSERT INTO feed_states (feed_id, next_check_at, error_count, backlog_done)"
+                " VALUES (?, ?, 0, 0)",
+                (feed_id, STORED_NOW),
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO items (feed_id, content_hash, title, summary, language,"
+                " first_seen_at, is_backlog) VALUES (?, ?, ?, '', 'en', ?, 0)",
+                (feed_id, f"{n:064d}", f"Story {n}", STORED_NOW),
             )
     await upgrade(engine)
     async with sessionmaker.begin() as session:
