@@ -55,6 +55,8 @@ class Article:
     language: str
     sectors: tuple[SectorScore, ...] = ()
     source_weight: float = 1.0
+    embedding: bytes | None = field(default=None, repr=False, compare=False)
+    """The stored sentence vector (``bot.briefing.embed.to_blob``), when the worker made one."""
 
     @property
     def when(self) -> datetime:

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app
 from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.cluster_io import cluster_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
@@ -386,6 +387,18 @@ def classify() -> None:
     """Read JSON Lines {"id", "title", "summary"} on stdin, write their sectors as JSON Lines."""
     classifier = Classifier(sectors=_current_sectors())
     for line in classify_jsonl(sys.stdin, classifier):
+        sys.stdout.write(line + "\n")
+
+
+@app.command("cluster")
+def cluster(
+    lexical: Annotated[
+        bool, typer.Option("--lexical", help="Use only the lexical clusterer (no model).")
+    ] = False,
+) -> None:
+    """Read JSON Lines {"id", "lang", "source", "title", "summary", "published"} on stdin and
+    write {"id", "story"} per item: items of one story share the story value."""
+    for line in cluster_jsonl(sys.stdin, use_embeddings=not lexical):
         sys.stdout.write(line + "\n")
 
 
