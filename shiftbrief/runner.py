@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app, utc_now
 from bot.briefing.edition import ItemClassifier
+from bot.briefing.embed_worker import EmbeddingWorker
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.datacare import run_retention
@@ -96,8 +97,12 @@ async def ingest_loop(
     interval: float,
     after_store: ItemClassifier,
     metrics: Metrics,
+    on_new_items: Callable[[], None] | None = None,
 ) -> None:
-    """Fetch the feeds that are due, every ``interval`` seconds, until ``stop``."""
+    """Fetch the feeds that are due, every ``interval`` seconds, until ``stop``.
+
+    ``on_new_items`` is called after a pass that stored items (it wakes the embedding worker).
+    """
     async with FeedFetcher.from_settings(ctx.settings) as fetcher:
         service = IngestService(
             sessionmaker=ctx.sessionmaker,
@@ -108,13 +113,20 @@ async def ingest_loop(
             parse_processes=ctx.settings.parse_processes,
         )
         try:
-            await _ingest_until(service, stop, interval=interval, metrics=metrics)
+            await _ingest_until(
+                service, stop, interval=interval, metrics=metrics, on_new_items=on_new_items
+            )
         finally:
             await asyncio.to_thread(service.close)
 
 
 async def _ingest_until(
-    service: IngestService, stop: asyncio.Event, *, interval: float, metrics: Metrics
+    service: IngestService,
+    stop: asyncio.Event,
+    *,
+    interval: float,
+    metrics: Metrics,
+    on_new_items: Callable[[], None] | None = None,
 ) -> None:
     while not stop.is_set():
         try:
@@ -122,6 +134,8 @@ async def _ingest_until(
             for result in report.results:
                 metrics.feeds_fetched.labels(result.status).inc()
             metrics.items_ingested.inc(report.new_items)
+            if report.new_items and on_new_items is not None:
+                on_new_items()
         except Exception:
             log.exception("ingest pass failed; trying again in %s s", interval)
         with contextlib.suppress(TimeoutError):
@@ -179,6 +193,8 @@ async def run_bot(
         running = list(adapters) if adapters is not None else configured_adapters(settings, ctx)
         single_process = make_url(settings.database_url).get_backend_name() == "sqlite"
         classifier = ItemClassifier()
+        # Vectors for story clustering, made after ingest; only the scheduler's leader embeds.
+        embedder = EmbeddingWorker(sessionmaker=ctx.sessionmaker, clock=ctx.clock)
         deliveries = DeliveryService(
             sessionmaker=ctx.sessionmaker,
             adapters={a.platform: a for a in running},
@@ -240,8 +256,12 @@ async def run_bot(
                         interval=settings.ingest_interval_seconds,
                         after_store=classifier,
                         metrics=metrics,
+                        on_new_items=embedder.wake,
                     ),
                     name="ingest",
+                )
+                group.create_task(
+                    embedder.run(stop, active=lambda: leadership.is_leader), name="embed"
                 )
                 group.create_task(
                     retention_loop(ctx, stop, leadership=leadership), name="retention"

