@@ -79,7 +79,10 @@ class Story:
 
     @property
     def source_count(self) -> int:
-        return len({a.feed_id for a in self.articles})
+        """Outlets, not feeds: one article carried by two feeds counts once."""
+        from bot.briefing.outlets import distinct_sources
+
+        return len(distinct_sources(self.articles))
 
     @property
     def when(self) -> datetime:

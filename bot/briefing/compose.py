@@ -18,6 +18,7 @@ from datetime import date as date_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing.cluster import cluster_articles
+from bot.briefing.outlets import distinct_sources
 from bot.briefing.rank import (
     base_score,
     follow_boost,
@@ -566,16 +567,15 @@ class BriefingContext:
         trimmed = trim_summary(summary, max_sentences=sentences, max_chars=chars)
         if " ".join(trimmed.split()).casefold() == " ".join(shown.title.split()).casefold():
             trimmed = ""
-        sources: dict[int, SourceRef] = {shown.feed_id: SourceRef(shown.source, shown.link)}
-        for article in story.articles:
-            sources.setdefault(article.feed_id, SourceRef(article.source, article.link))
+        # By outlet: the same article carried by two feeds is one source (bot.briefing.outlets).
+        sources = [SourceRef(a.source, a.link) for a in distinct_sources((shown, *story.articles))]
         dated = [a.published_at for a in story.articles if a.published_at is not None]
         entry = StoryEntry(
             story_key=story.key,
             title=" ".join(shown.title.split()),
             summary=trimmed,
             link=shown.link,
-            sources=tuple(sources.values()),
+            sources=tuple(sources),
             sectors=tuple(
                 s.key
                 for s in story.sectors
