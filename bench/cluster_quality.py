@@ -40,6 +40,7 @@ def load() -> list[dict[str, str]]:
 
 def articles_of(rows: list[dict[str, str]]) -> list[Article]:
     out = []
+    feeds: dict[str, int] = {}
     for n, row in enumerate(rows):
         when = datetime.fromisoformat(row["published"])
         if when.tzinfo is None:  # the news search gives UTC times without a zone
@@ -47,7 +48,7 @@ def articles_of(rows: list[dict[str, str]]) -> list[Article]:
         out.append(
             Article(
                 item_id=n,
-                feed_id=n,
+                feed_id=feeds.setdefault(row["source"], len(feeds) + 1),
                 source=row["source"],
                 title=row["title"],
                 summary=row["summary"],

@@ -340,6 +340,30 @@ def complete_linkage(n: int, pairs: Sequence[tuple[float, int, int]]) -> list[in
     return label
 
 
+BATCH_CENTRING_PRIOR = 50
+"""Items a language needs in a batch before its own mean counts as much as the fixed one."""
+
+
+def _recentred(vectors: npt.NDArray[np.float32], langs: Sequence[str]) -> npt.NDArray[np.float32]:
+    """Subtract each language's mean over this batch, shrunk towards zero for small batches.
+
+    The stored vectors are centred on fixed news means, but a day can be dominated by one
+    kind of text (a journal's papers share a direction news does not); their common part
+    then makes unrelated items look alike. With few items the batch mean is mostly the items
+    themselves, so its weight grows with their number: n / (n + BATCH_CENTRING_PRIOR).
+    """
+    out = vectors.copy()
+    keys = np.array([(lang or "und").split("-")[0].lower() for lang in langs])
+    for key in set(keys.tolist()):
+        rows = keys == key
+        n = int(rows.sum())
+        out[rows] -= (n / (n + BATCH_CENTRING_PRIOR)) * vectors[rows].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    result: npt.NDArray[np.float32] = (out / norms).astype(np.float32)
+    return result
+
+
 def cluster_articles(
     articles: Sequence[Article],
     *,
@@ -374,9 +398,12 @@ def cluster_articles(
     if embedded:
         dims = {len(unique[i].embedding or b"") for i in embedded}
         if len(dims) == 1:
-            matrix = np.stack(
-                [np.frombuffer(unique[i].embedding or b"", dtype="<f4") for i in embedded]
-            ).astype(np.float32)
+            matrix = _recentred(
+                np.stack(
+                    [np.frombuffer(unique[i].embedding or b"", dtype="<f4") for i in embedded]
+                ).astype(np.float32),
+                [unique[i].language for i in embedded],
+            )
             pairs = vector_pairs(
                 matrix,
                 [unique[i].when.timestamp() for i in embedded],
@@ -385,6 +412,11 @@ def cluster_articles(
                 late_threshold=late_threshold,
                 late_window=late_window,
             )
+            # A feed does not report one event twice, but a journal or a topic feed publishes
+            # many close neighbours at once (a day's remote-sensing papers): two items of one
+            # feed are never a pair, so complete linkage keeps them in different stories.
+            feeds = [unique[i].feed_id for i in embedded]
+            pairs = [p for p in pairs if feeds[p[1]] != feeds[p[2]]]
             for local, group in enumerate(complete_linkage(len(embedded), pairs)):
                 groups.union(embedded[local], embedded[group])
         else:
