@@ -26,9 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app
+from bot.briefing import embed
 from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.cluster_io import cluster_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
+from bot.briefing.embed_worker import embed_until_done
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
 from bot.config import ConfigError, Settings, load_settings
@@ -339,6 +341,10 @@ async def demo(
         server.edition = "current"
         second = await _ingest(ctx, all_feeds=True)
         print_ingest_report(second)
+        if embed.available():  # what `run` does in the background, done now for the demo
+            with out.status("Embedding the news items so one event's reports make one story"):
+                done = await embed_until_done(ctx.sessionmaker, ctx.clock)
+            out.print(f"Embedded {done} news items with {embed.model_name()}.")
         async with ctx.sessionmaker() as session:
             items = await archive.recent_items(session, limit=50, include_backlog=False)
         table = Table("feed", "lang", "published (UTC)", "title", title="What came in")

@@ -67,8 +67,12 @@ class EmbeddingWorker:
             self._embedder = embed.default_embedder()
         return self._embedder
 
-    async def run_once(self) -> int:
-        """Embed one batch (window items first); return how many items got a vector."""
+    async def run_once(self, *, older: bool = True) -> int:
+        """Embed one batch (window items first); return how many items got a vector.
+
+        Args:
+            older: When the window is done, embed older items (up to ``BACKLOG_AGE``).
+        """
         embedder = self._model()
         if embedder is None:
             return 0
@@ -78,7 +82,7 @@ class EmbeddingWorker:
             items = await repo.pending(
                 session, model=embedder.name, since=recent, limit=self._batch
             )
-            if not items:
+            if not items and older:
                 items = await repo.pending(
                     session,
                     model=embedder.name,
@@ -122,6 +126,17 @@ class EmbeddingWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._idle):
                     await _first_of(stop, self._wake)
+
+
+async def embed_until_done(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+) -> int:
+    """Embed every item of the window now (the demo; ``run`` does it in the background)."""
+    worker = EmbeddingWorker(sessionmaker=sessionmaker, clock=clock)
+    done = 0
+    while batch := await worker.run_once(older=False):
+        done += batch
+    return done
 
 
 async def _first_of(*events: asyncio.Event) -> None:
