@@ -71,7 +71,23 @@ def corpus_items(limit: int) -> list[tuple[str, str, str]]:
     return items[:limit]
 
 
-def cached_vectors(items: list[tuple[str, str, str]]) -> tuple[np.ndarray, float | None]:
+def filled(vectors: np.ndarray, total: int) -> np.ndarray:
+    """``vectors`` plus random ones up to ``total``, drawn per dimension like the real ones.
+
+    For timing only, when the machine could not embed ``total`` real items in time: the extra
+    vectors have the real vectors' per-dimension mean and spread but no real pairs.
+    """
+    rng = np.random.default_rng(3)
+    extra = rng.normal(
+        vectors.mean(axis=0), vectors.std(axis=0), (total - len(vectors), vectors.shape[1])
+    )
+    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+    return np.concatenate([vectors, extra.astype(np.float32)])
+
+
+def cached_vectors(
+    items: list[tuple[str, str, str]], *, cached_only: bool = False
+) -> tuple[np.ndarray, float | None]:
     """Vectors of ``items`` from the cache, embedding (and timing) what is not cached yet.
 
     The items are a fixed shuffle of the corpus, so the cache holds a prefix of it: a run with
@@ -80,7 +96,7 @@ def cached_vectors(items: list[tuple[str, str, str]]) -> tuple[np.ndarray, float
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"vectors-{embed.model_name().replace('@', '_')}.npy"
     cached = np.load(path) if path.exists() else np.zeros((0, embed.E5.dim), dtype=np.float32)
-    if len(cached) >= len(items):
+    if len(cached) >= len(items) or cached_only:
         return cached[: len(items)], None
     embedder = embed.Embedder(threads=1)
     texts = [embed.article_text(t, s) for t, s, _ in items]
@@ -193,13 +209,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--worker-items", type=int, default=200)
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="embed nothing new: cluster the cached real vectors, then time --items with "
+        "random vectors filling up the rest",
+    )
     args = parser.parse_args()
     items = corpus_items(args.items)
     print(f"{len(items)} corpus items ({sum(1 for i in items if i[2] == 'ja')} Japanese)")
-    vectors, rate = cached_vectors(items)
+    vectors, rate = cached_vectors(items, cached_only=args.cached_only)
     rate = rate if rate is not None else throughput(items)
     print(f"embedding throughput: {rate:.1f} items/s on one core ({embed.model_name()})")
-    cluster_day(items, vectors)
+    cluster_day(items[: len(vectors)], vectors)
+    if len(vectors) < len(items):
+        print(f"(only {len(vectors)} real vectors cached; the rest random, for timing)")
+        cluster_day(items, filled(vectors, len(items)))
     worker_memory(corpus_items(args.worker_items))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"this process: peak RSS {peak:.0f} MiB")
