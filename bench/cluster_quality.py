@@ -136,22 +136,14 @@ def main() -> None:
                 "late_threshold": clustering.LATE_VECTOR_THRESHOLD,
             }
         else:  # the same dev-only grid that chose e5's constants
-            grid = [
-                (
-                    float(
-                        score(
-                            rows, labels_of(parts["dev"], vector_threshold=t1, late_threshold=t2)
-                        )["F1"]
-                    ),
-                    -t2,
-                    t1,
-                    t2,
-                )  # type: ignore[arg-type]
-                for t1 in np.arange(0.10, 0.50, 0.02)
-                for t2 in np.arange(0.30, 0.80, 0.02)
-                if t2 >= t1
-            ]
-            _, _, t1, t2 = max(grid)
+            grid = []
+            for t1 in np.arange(0.20, 0.90, 0.05):
+                for t2 in np.arange(0.30, 1.20, 0.05):
+                    if t2 >= t1:
+                        labels = labels_of(parts["dev"], vector_threshold=t1, late_threshold=t2)
+                        f1 = float(score(rows, labels)["F1"])  # type: ignore[arg-type]
+                        grid.append((f1, -t2, -t1, t1, t2))
+            _, _, _, t1, t2 = max(grid)
             chosen = {
                 "vector_threshold": round(float(t1), 2),
                 "late_threshold": round(float(t2), 2),

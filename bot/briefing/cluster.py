@@ -36,16 +36,20 @@ DEFAULT_WINDOW = timedelta(hours=48)
 SIMILARITY_THRESHOLD = 0.34
 """Cosine at or above which two articles report the same event (tuned on test fixtures)."""
 
-VECTOR_THRESHOLD = 0.28
-"""Cosine of centred e5 embeddings at which two reports within ``DEFAULT_WINDOW`` may join.
-
-Chosen on the dev half of tests/data/cluster_events.jsonl (bench/cluster_quality.py)."""
+VECTOR_THRESHOLD = 0.40
+"""Score (``2 * cosine`` of centred e5 vectors minus both items' hub scores) at which two
+reports within ``DEFAULT_WINDOW`` may join. Chosen on the dev half of
+tests/data/cluster_events.jsonl (bench/cluster_quality.py)."""
 
 LATE_WINDOW = timedelta(days=7)
-LATE_VECTOR_THRESHOLD = 0.40
+LATE_VECTOR_THRESHOLD = 0.70
 """Reports up to ``LATE_WINDOW`` apart join only this close: weekly outlets and slow
 translators cover an event days later, while two events of one company within days rarely
 come this close (chosen on the same dev events)."""
+
+HUB_NEIGHBOURS = 10
+HUB_PRIOR = 200
+"""See ``hub_scores``: the neighbourhood size, and the batch size at which it counts half."""
 
 _MIN_SHARED_TOKENS = 2
 
@@ -274,6 +278,32 @@ def similar_pairs(
     return pairs
 
 
+def hub_scores(
+    vectors: npt.NDArray[np.float32], *, k: int = HUB_NEIGHBOURS, prior: int = HUB_PRIOR
+) -> npt.NDArray[np.float32]:
+    """Each row's mean cosine to its ``k`` nearest rows, shrunk by ``n / (n + prior)``.
+
+    In a large batch every item has some neighbour near any fixed threshold (papers of one
+    field, generic AI news): subtracting how close an item's neighbourhood is anyway (the
+    CSLS correction of cross-lingual retrieval) leaves what is special about a pair. Small
+    batches say little about neighbourhoods, hence the shrinking.
+    """
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    kk = min(k, n - 1)
+    out = np.empty(n, dtype=np.float32)
+    block = 512
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        sims = vectors[start:stop] @ vectors.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -1.0  # not its own neighbour
+        top = np.partition(sims, n - kk, axis=1)[:, n - kk :]
+        out[start:stop] = top.mean(axis=1)
+    shrunk: npt.NDArray[np.float32] = (out * (n / (n + prior))).astype(np.float32)
+    return shrunk
+
+
 def vector_pairs(
     vectors: npt.NDArray[np.float32],
     timestamps: Sequence[float],
@@ -283,12 +313,13 @@ def vector_pairs(
     late_threshold: float = LATE_VECTOR_THRESHOLD,
     late_window: timedelta = LATE_WINDOW,
 ) -> list[tuple[float, int, int]]:
-    """Pairs ``(cosine, i, j)``, ``i < j``, that may belong to one story.
+    """Pairs ``(score, i, j)``, ``i < j``, that may belong to one story.
 
-    A pair qualifies within ``window`` at ``threshold``, or within ``late_window`` at the
-    stricter ``late_threshold`` (some outlets report days later). Rows are compared in blocks
-    against only the rows inside the late window (sorted by time), so memory stays at one
-    block of similarities however many articles there are.
+    The score is ``2 * cosine - hub(i) - hub(j)`` (see ``hub_scores``). A pair qualifies
+    within ``window`` at ``threshold``, or within ``late_window`` at the stricter
+    ``late_threshold`` (some outlets report days later). Rows are compared in blocks against
+    only the rows inside the late window (sorted by time), so memory stays at one block of
+    similarities however many articles there are.
     """
     n = len(timestamps)
     if n < 2:
@@ -297,6 +328,7 @@ def vector_pairs(
     order = np.argsort(times, kind="stable")
     sorted_times = times[order]
     sorted_vectors = vectors[order]
+    hubs = hub_scores(sorted_vectors)
     span = window.total_seconds()
     late_span = max(late_window.total_seconds(), span)
     pairs: list[tuple[float, int, int]] = []
@@ -304,7 +336,8 @@ def vector_pairs(
     for start in range(0, n, block):
         stop = min(start + block, n)
         hi = int(np.searchsorted(sorted_times, sorted_times[stop - 1] + late_span, side="right"))
-        sims = sorted_vectors[start:stop] @ sorted_vectors[start:hi].T
+        sims = 2 * (sorted_vectors[start:stop] @ sorted_vectors[start:hi].T)
+        sims -= hubs[start:stop, None] + hubs[None, start:hi]
         gaps = sorted_times[start:hi][None, :] - sorted_times[start:stop][:, None]
         near = (sims >= threshold) & (gaps <= span)
         late = (sims >= late_threshold) & (gaps <= late_span)
@@ -384,9 +417,9 @@ def cluster_articles(
         articles: Stored items in any language mix; duplicates by ``item_id`` count once.
         window: Articles further apart in time than this are never joined directly.
         threshold: Lexical cosine similarity at which two articles join.
-        vector_threshold: Embedding cosine at which two articles with vectors may join.
+        vector_threshold: Embedding score (see ``vector_pairs``) at which two articles join.
         late_window: Articles with vectors up to this far apart may join at ``late_threshold``.
-        late_threshold: The stricter embedding cosine for reports more than ``window`` apart.
+        late_threshold: The stricter embedding score for reports more than ``window`` apart.
 
     Returns:
         One story per event; ``story.articles[0]`` is the lead (highest source weight, then
