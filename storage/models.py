@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -120,6 +121,23 @@ class Item(Base):
 @event.listens_for(Item, "before_update")
 def _index_item_text(_mapper: object, _conn: object, item: Item) -> None:
     item.search_text = search_text(item.title or "", item.summary or "")
+
+
+class ItemEmbedding(Base):
+    """An item's sentence vector (little-endian float32), made in the background after ingest.
+
+    Kept apart from ``items`` so loading items never drags the blobs along; ``model`` says which
+    model made the vector, so a change of model never compares vectors of two models.
+    """
+
+    __tablename__ = "item_embeddings"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Sector(Base):

@@ -174,7 +174,7 @@ def test_dependency_list_step_reads_pyproject(dockerfile: list[Instruction]) -> 
     # In a shell's double quotes the backslash of '\n' stays, as Python needs it.
     listed = subprocess.run(
         [sys.executable, "-c", code.group(1)], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+    ).stdout.splitlines()
     with (ROOT / "pyproject.toml").open("rb") as f:
         assert listed == tomllib.load(f)["project"]["dependencies"]
 

@@ -1,5 +1,9 @@
 """Group articles about the same event into stories (English and Japanese), without I/O.
 
+Articles carrying a stored sentence embedding (``bot.briefing.embed``) are grouped by complete
+linkage over their vectors, which joins English and Japanese reports of one event and keeps
+two events of one company apart. The rest fall back to the lexical similarity below.
+
 Each article becomes a weighted bag of tokens: English word stems minus stop words, Japanese
 character bigrams of kanji and katakana runs, with numbers carrying units ("410MWh") and named
 entities ("Rondo", "BESS", long katakana names) weighted up because two reports of one event
@@ -22,12 +26,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 from bot.models import Article, SectorScore, Story
 
 DEFAULT_WINDOW = timedelta(hours=48)
 
 SIMILARITY_THRESHOLD = 0.34
 """Cosine at or above which two articles report the same event (tuned on test fixtures)."""
+
+VECTOR_THRESHOLD = 0.40
+"""Score (``2 * cosine`` of centred e5 vectors minus both items' hub scores) at which two
+reports within ``DEFAULT_WINDOW`` may join. Chosen on the dev half of
+tests/data/cluster_events.jsonl (bench/cluster_quality.py)."""
+
+LATE_WINDOW = timedelta(days=7)
+LATE_VECTOR_THRESHOLD = 0.70
+"""Reports up to ``LATE_WINDOW`` apart join only this close: weekly outlets and slow
+translators cover an event days later, while two events of one company within days rarely
+come this close (chosen on the same dev events)."""
+
+HUB_NEIGHBOURS = 10
+HUB_PRIOR = 200
+"""See ``hub_scores``: the neighbourhood size, and the batch size at which it counts half."""
 
 _MIN_SHARED_TOKENS = 2
 
@@ -256,18 +278,148 @@ def similar_pairs(
     return pairs
 
 
+def hub_scores(
+    vectors: npt.NDArray[np.float32], *, k: int = HUB_NEIGHBOURS, prior: int = HUB_PRIOR
+) -> npt.NDArray[np.float32]:
+    """Each row's mean cosine to its ``k`` nearest rows, shrunk by ``n / (n + prior)``.
+
+    In a large batch every item has some neighbour near any fixed threshold (papers of one
+    field, generic AI news): subtracting how close an item's neighbourhood is anyway (the
+    CSLS correction of cross-lingual retrieval) leaves what is special about a pair. Small
+    batches say little about neighbourhoods, hence the shrinking.
+    """
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    kk = min(k, n - 1)
+    out = np.empty(n, dtype=np.float32)
+    block = 512
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        sims = vectors[start:stop] @ vectors.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -1.0  # not its own neighbour
+        top = np.partition(sims, n - kk, axis=1)[:, n - kk :]
+        out[start:stop] = top.mean(axis=1)
+    shrunk: npt.NDArray[np.float32] = (out * (n / (n + prior))).astype(np.float32)
+    return shrunk
+
+
+def vector_pairs(
+    vectors: npt.NDArray[np.float32],
+    timestamps: Sequence[float],
+    *,
+    threshold: float = VECTOR_THRESHOLD,
+    window: timedelta = DEFAULT_WINDOW,
+    late_threshold: float = LATE_VECTOR_THRESHOLD,
+    late_window: timedelta = LATE_WINDOW,
+) -> list[tuple[float, int, int]]:
+    """Pairs ``(score, i, j)``, ``i < j``, that may belong to one story.
+
+    The score is ``2 * cosine - hub(i) - hub(j)`` (see ``hub_scores``). A pair qualifies
+    within ``window`` at ``threshold``, or within ``late_window`` at the stricter
+    ``late_threshold`` (some outlets report days later). Rows are compared in blocks against
+    only the rows inside the late window (sorted by time), so memory stays at one block of
+    similarities however many articles there are.
+    """
+    n = len(timestamps)
+    if n < 2:
+        return []
+    times = np.asarray(timestamps, dtype=np.float64)
+    order = np.argsort(times, kind="stable")
+    sorted_times = times[order]
+    sorted_vectors = vectors[order]
+    hubs = hub_scores(sorted_vectors)
+    span = window.total_seconds()
+    late_span = max(late_window.total_seconds(), span)
+    pairs: list[tuple[float, int, int]] = []
+    block = 512
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        hi = int(np.searchsorted(sorted_times, sorted_times[stop - 1] + late_span, side="right"))
+        sims = 2 * (sorted_vectors[start:stop] @ sorted_vectors[start:hi].T)
+        sims -= hubs[start:stop, None] + hubs[None, start:hi]
+        gaps = sorted_times[start:hi][None, :] - sorted_times[start:stop][:, None]
+        near = (sims >= threshold) & (gaps <= span)
+        late = (sims >= late_threshold) & (gaps <= late_span)
+        rows, cols = np.nonzero(near | late)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            a, b = start + r, start + c
+            if b <= a:
+                continue
+            i, j = int(order[a]), int(order[b])
+            pairs.append((float(sims[r, c]), min(i, j), max(i, j)))
+    return pairs
+
+
+def complete_linkage(n: int, pairs: Sequence[tuple[float, int, int]]) -> list[int]:
+    """Group labels for ``n`` items joined by complete linkage over the given ``pairs``.
+
+    Two groups merge (most similar pair first) only when every member of one is paired with
+    every member of the other: a story never chains from one event to a different one through
+    a report that mentions both, which single linkage would do.
+    """
+    linked: set[tuple[int, int]] = {(i, j) for _, i, j in pairs}
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    label = list(range(n))
+    for _, i, j in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        a, b = label[i], label[j]
+        if a == b:
+            continue
+        if all((min(x, y), max(x, y)) in linked for x in members[a] for y in members[b]):
+            keep, gone = min(a, b), max(a, b)
+            for x in members[gone]:
+                label[x] = keep
+            members[keep].extend(members.pop(gone))
+    return label
+
+
+BATCH_CENTRING_PRIOR = 50
+"""Items a language needs in a batch before its own mean counts as much as the fixed one."""
+
+
+def _recentred(vectors: npt.NDArray[np.float32], langs: Sequence[str]) -> npt.NDArray[np.float32]:
+    """Subtract each language's mean over this batch, shrunk towards zero for small batches.
+
+    The stored vectors are centred on fixed news means, but a day can be dominated by one
+    kind of text (a journal's papers share a direction news does not); their common part
+    then makes unrelated items look alike. With few items the batch mean is mostly the items
+    themselves, so its weight grows with their number: n / (n + BATCH_CENTRING_PRIOR).
+    """
+    out = vectors.copy()
+    keys = np.array([(lang or "und").split("-")[0].lower() for lang in langs])
+    for key in set(keys.tolist()):
+        rows = keys == key
+        n = int(rows.sum())
+        out[rows] -= (n / (n + BATCH_CENTRING_PRIOR)) * vectors[rows].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    result: npt.NDArray[np.float32] = (out / norms).astype(np.float32)
+    return result
+
+
 def cluster_articles(
     articles: Sequence[Article],
     *,
     window: timedelta = DEFAULT_WINDOW,
     threshold: float = SIMILARITY_THRESHOLD,
+    vector_threshold: float = VECTOR_THRESHOLD,
+    late_window: timedelta = LATE_WINDOW,
+    late_threshold: float = LATE_VECTOR_THRESHOLD,
 ) -> list[Story]:
     """Group ``articles`` about the same event into stories, newest story first.
+
+    Articles carrying a stored embedding are grouped by complete linkage over their vectors
+    (which joins English and Japanese reports of one event); articles without one (the model
+    is not installed, or the background worker has not reached them yet) join by the lexical
+    similarity of this module.
 
     Args:
         articles: Stored items in any language mix; duplicates by ``item_id`` count once.
         window: Articles further apart in time than this are never joined directly.
-        threshold: Cosine similarity at which two articles join.
+        threshold: Lexical cosine similarity at which two articles join.
+        vector_threshold: Embedding score (see ``vector_pairs``) at which two articles join.
+        late_window: Articles with vectors up to this far apart may join at ``late_threshold``.
+        late_threshold: The stricter embedding score for reports more than ``window`` apart.
 
     Returns:
         One story per event; ``story.articles[0]`` is the lead (highest source weight, then
@@ -275,8 +427,38 @@ def cluster_articles(
     """
     unique = list({a.item_id: a for a in articles}.values())
     groups = _DisjointSet(len(unique))
-    for i, j, _ in similar_pairs(unique, window=window, threshold=threshold):
-        groups.union(i, j)
+    embedded = [i for i, a in enumerate(unique) if a.embedding]
+    if embedded:
+        dims = {len(unique[i].embedding or b"") for i in embedded}
+        if len(dims) == 1:
+            matrix = _recentred(
+                np.stack(
+                    [np.frombuffer(unique[i].embedding or b"", dtype="<f4") for i in embedded]
+                ).astype(np.float32),
+                [unique[i].language for i in embedded],
+            )
+            pairs = vector_pairs(
+                matrix,
+                [unique[i].when.timestamp() for i in embedded],
+                threshold=vector_threshold,
+                window=window,
+                late_threshold=late_threshold,
+                late_window=late_window,
+            )
+            # A feed does not report one event twice, but a journal or a topic feed publishes
+            # many close neighbours at once (a day's remote-sensing papers): two items of one
+            # feed are never a pair, so complete linkage keeps them in different stories.
+            feeds = [unique[i].feed_id for i in embedded]
+            pairs = [p for p in pairs if feeds[p[1]] != feeds[p[2]]]
+            for local, group in enumerate(complete_linkage(len(embedded), pairs)):
+                groups.union(embedded[local], embedded[group])
+        else:
+            embedded = []  # vectors of different models: compare none of them
+    has_vector = set(embedded)
+    if len(has_vector) < len(unique):
+        for i, j, _ in similar_pairs(unique, window=window, threshold=threshold):
+            if i not in has_vector or j not in has_vector:
+                groups.union(i, j)
     members: dict[int, list[Article]] = defaultdict(list)
     for i, article in enumerate(unique):
         members[groups.find(i)].append(article)

@@ -37,6 +37,7 @@ from bot.briefing.editor.text import (
     split_sentences,
     trim_summary,
 )
+from bot.briefing.outlets import distinct_sources
 from bot.briefing.rank import base_score, follow_boost, keyword_pattern, story_text
 from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, phrase
@@ -351,9 +352,8 @@ class BriefingContext:
         else:
             title, why = " ".join(shown.title.split()), ""
             summary = story_summary(story, shown, sentences=sentences, chars=chars)
-        sources: dict[int, SourceRef] = {shown.feed_id: SourceRef(shown.source, shown.link)}
-        for article in story.articles:
-            sources.setdefault(article.feed_id, SourceRef(article.source, article.link))
+        # By outlet: the same article carried by two feeds is one source (bot.briefing.outlets).
+        sources = [SourceRef(a.source, a.link) for a in distinct_sources((shown, *story.articles))]
         dated = [a.published_at for a in story.articles if a.published_at is not None]
         foreign = None if has_keyword_rules(shown.language) else shown.language.lower()
         if foreign and text is None:
@@ -363,7 +363,7 @@ class BriefingContext:
             title=title,
             summary=summary,
             link=shown.link,
-            sources=tuple(sources.values()),
+            sources=tuple(sources),
             sectors=tuple(
                 s.key
                 for s in story.sectors

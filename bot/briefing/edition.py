@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.briefing import embed
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.base import Editor
@@ -17,6 +18,7 @@ from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
 from storage.models import Feed, Item, Subscriber
 from storage.repositories import archive
+from storage.repositories import embeddings as embedding_repo
 from storage.repositories import sectors as sector_repo
 
 
@@ -132,7 +134,11 @@ async def load_articles(
         seen_before=seen_before,
         include_archive=include_archive,
     )
-    scores = await sector_repo.item_sectors(session, [item.id for item, _ in rows])
+    ids = [item.id for item, _ in rows]
+    scores = await sector_repo.item_sectors(session, ids)
+    # Only stored vectors: the model never runs here (the background worker makes them), and
+    # items it has not reached yet are clustered lexically.
+    vectors = await embedding_repo.vectors_for(session, ids, model=embed.model_name())
     articles = []
     for item, feed in rows:
         sectors = tuple(
@@ -154,6 +160,7 @@ async def load_articles(
                 language=item.language,
                 sectors=sectors,
                 source_weight=feed.weight,
+                embedding=vectors.get(item.id),
             )
         )
     return articles

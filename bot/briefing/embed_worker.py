@@ -1,0 +1,148 @@
+"""Embed stored items in the background so neither ingest nor a slash command waits for the model.
+
+The model embeds a few items per second per core, so each item is embedded once and its vector
+stored. Items of the clustering window come first, newest first (they are what the next
+briefing groups into stories); older items (a newly added feed's backlog, last week's news for
+``brief --date``) follow only when the window is done. The edition clusters with whatever
+vectors exist and falls back to the lexical clusterer for items the worker has not reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.briefing import embed
+from bot.briefing.cluster import DEFAULT_WINDOW
+from storage.repositories import embeddings as repo
+
+log = logging.getLogger(__name__)
+
+BACKLOG_AGE = timedelta(days=7)
+"""Older items are never embedded: no briefing or dated brief reaches back that far."""
+
+
+class EmbeddingWorker:
+    """Embeds items in batches; ``run`` loops until stopped, ``wake`` after new items arrive."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        embedder: embed.Embedder | None = None,
+        batch: int = 16,
+        window: timedelta = DEFAULT_WINDOW,
+        idle: float = 60.0,
+    ) -> None:
+        """Set up the worker.
+
+        Args:
+            sessionmaker: Opens database sessions.
+            clock: The current time (UTC).
+            embedder: The model; by default the packaged one (None when it is not installed).
+            batch: Items per model call and per transaction (small: a batch takes seconds).
+            window: Items published within this of now come first.
+            idle: Seconds to sleep when there is nothing to embed (unless woken).
+        """
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._embedder = embedder
+        self._batch = batch
+        self._window = window
+        self._idle = idle
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New items were stored: look for work now rather than after the idle wait."""
+        self._wake.set()
+
+    def _model(self) -> embed.Embedder | None:
+        if self._embedder is None:
+            self._embedder = embed.default_embedder()
+        return self._embedder
+
+    async def run_once(self, *, older: bool = True) -> int:
+        """Embed one batch (window items first); return how many items got a vector.
+
+        Args:
+            older: When the window is done, embed older items (up to ``BACKLOG_AGE``).
+        """
+        embedder = self._model()
+        if embedder is None:
+            return 0
+        now = self._clock()
+        recent = now - self._window
+        async with self._sessionmaker() as session:
+            items = await repo.pending(
+                session, model=embedder.name, since=recent, limit=self._batch
+            )
+            if not items and older:
+                items = await repo.pending(
+                    session,
+                    model=embedder.name,
+                    since=now - BACKLOG_AGE,
+                    before=recent,
+                    limit=self._batch,
+                )
+            work = [(i.id, embed.article_text(i.title, i.summary or ""), i.language) for i in items]
+        if not work:
+            return 0
+        vectors = await asyncio.to_thread(
+            embedder.embed, [text for _, text, _ in work], [lang for _, _, lang in work]
+        )
+        blobs = {work[n][0]: embed.to_blob(vector) for n, vector in enumerate(vectors)}
+        async with self._sessionmaker() as session, session.begin():
+            await repo.store(session, model=embedder.name, vectors=blobs, now=self._clock())
+        return len(work)
+
+    async def run(self, stop: asyncio.Event, *, active: Callable[[], bool] = lambda: True) -> None:
+        """Embed until ``stop``; sleep while idle, or while ``active()`` is False.
+
+        Args:
+            stop: Set to end the loop (a batch in progress finishes first).
+            active: Whether this process should embed now (only the scheduler's leader does,
+                so several processes never embed the same items).
+        """
+        if self._model() is None:
+            return  # the model is not installed: logged once by bot.briefing.embed
+        while not stop.is_set():
+            # Cleared before looking for work: a wake during the batch means another look.
+            self._wake.clear()
+            done = 0
+            if active():
+                try:
+                    done = await self.run_once()
+                except Exception:
+                    log.exception("embedding batch failed; trying again later")
+            if done:
+                await asyncio.sleep(0)  # let other tasks run between batches
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._idle):
+                    await _first_of(stop, self._wake)
+
+
+async def embed_until_done(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+) -> int:
+    """Embed every item of the window now (the demo; ``run`` does it in the background)."""
+    worker = EmbeddingWorker(sessionmaker=sessionmaker, clock=clock)
+    done = 0
+    while batch := await worker.run_once(older=False):
+        done += batch
+    return done
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
