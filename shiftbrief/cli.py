@@ -33,6 +33,7 @@ from bot.briefing.classify import Classifier, classify_jsonl
 from bot.briefing.cluster_io import cluster_jsonl
 from bot.briefing.edition import ItemClassifier, load_edition, load_sector_defs
 from bot.briefing.editor.factory import make_editor
+from bot.briefing.editor.llm import LLMEditor
 from bot.briefing.embed_worker import embed_until_done
 from bot.briefing.render_text import briefing_to_json, clean_text, render_markdown, render_text
 from bot.commands.dispatcher import Dispatcher
@@ -510,6 +511,13 @@ async def brief(
             include_archive=day is not None,
             editor=writer,
             languages=[lang.value],
+        )
+    if isinstance(writer, LLMEditor) and writer.fallbacks:
+        reasons = ", ".join(f"{n} {why}" for why, n in writer.fallbacks.most_common())
+        err.print(
+            f"note: the language model did not write every piece ({reasons}); "
+            "those use extractive text",
+            markup=False,
         )
     profile = Profile(sectors=chosen or tuple(known), language=lang.value, length=length.value)
     briefing = edition.compose(profile, date=day)

@@ -232,3 +232,16 @@ def test_german_feed_gives_no_english_watch_items_or_english_themes(corpus: Path
     de = _corpus_edition(corpus, names, now).compose(Profile(sectors=ALL_SECTORS))
     assert de.watch == ()
     assert not any("chips" in s.why for s in de.synergies)  # "Chips" in German are snacks
+
+
+def test_a_japanese_headline_is_quoted_as_a_japanese_sentence() -> None:
+    headline = _article("新工場、2027年に稼働を開始する予定", "", language="ja")
+    item = watch_item(_story(headline), NOW.date())
+    assert item is not None and item.sentence == "新工場、2027年に稼働を開始する予定。"
+
+
+def test_watch_items_are_listed_soonest_first(demo: BriefingContext) -> None:
+    for language in ("en", "ja"):
+        watch = demo.compose(Profile(sectors=ALL_SECTORS, language=language)).watch
+        dues = [w.due for w in watch]
+        assert len(dues) >= 2 and dues == sorted(dues), (language, dues)

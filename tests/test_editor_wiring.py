@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,23 @@ async def test_cli_brief_with_the_llm_editor_and_without(tmp_path: Path) -> None
     extractive = json.loads(plain.stdout)
     assert not extractive["machine_written"]
     assert not extractive["sections"][0]["lead"]["title"].startswith("要約：")
+    assert "language model did not write" not in written.stderr
+
+
+async def test_cli_brief_says_when_the_model_could_not_be_reached(tmp_path: Path) -> None:
+    """An unreachable endpoint still gives a briefing, and the operator is told why it is
+    extractive instead of seeing the model's text silently missing."""
+    cli = Cli(tmp_path)
+    url = cli.env["SHIFTBRIEF_DATABASE_URL"]
+    engine = make_engine(url)
+    await upgrade(engine)
+    await seed_news(Database(url, engine, make_sessionmaker(engine)), datetime.now(UTC))
+    await engine.dispose()
+    with socket.socket() as closed:  # a port nothing listens on: connection refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {"SHIFTBRIEF_LLM_BASE_URL": f"http://127.0.0.1:{port}/v1", "SHIFTBRIEF_LLM_MODEL": "m"}
+    done = await cli("brief", "--format", "json", "--editor", "llm", **env)
+    assert done.returncode == 0, done.stderr
+    assert not json.loads(done.stdout)["machine_written"]
+    assert "the language model did not write every piece" in done.stderr

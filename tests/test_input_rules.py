@@ -192,6 +192,9 @@ def test_wordpress_footer_and_continued_marker_are_gone(corpus: Path) -> None:
     xpeng = next(i for i in items if "XPENG" in i.title)
     assert xpeng.summary.startswith("XPENG’s sales abroad")
     assert xpeng.summary.endswith("XPENG is one of…")
+    # The same footer in its other word order (MIT Technology Review en español).
+    spanish = _parsed(corpus, "mittechreview_es_scraped_2026-02__prospect-rss-feeds.xml")
+    assert spanish and not any("first appeared on" in i.summary for i in spanish)
 
 
 def test_arxiv_announcement_header_is_gone_and_the_abstract_stays(corpus: Path) -> None:

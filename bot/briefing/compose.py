@@ -574,7 +574,8 @@ class BriefingContext:
             key_points=tuple(key_points),
             sections=tuple(sections),
             synergies=tuple(synergies),
-            watch=tuple(watch),
+            # Chosen by importance, listed soonest first, as a calendar reads.
+            watch=tuple(sorted(watch, key=lambda w: w.due or date_type.max)),
             empty_note=empty_note,
             opening=opening,
             machine_written=machine,

@@ -116,7 +116,8 @@ def watch_item(story: Story, today: date) -> WatchItem | None:
     best: WatchItem | None = None
     for article in story.articles:
         written = article.published_at.date() if article.published_at else today
-        text = _JUNK.sub(" ", f"{article.title}. {article.summary}")
+        stop = "。" if is_japanese(article.title) else "."
+        text = _JUNK.sub(" ", f"{article.title}{stop} {article.summary}")
         for sentence in split_sentences(" ".join(text.split())):
             language = _language_of(article, sentence)
             if language is None:

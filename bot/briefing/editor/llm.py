@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -224,10 +225,13 @@ class LLMEditor:
         self._budget = budget
         self._retries = retries
         self._sleep = sleep
+        self.fallbacks: Counter[str] = Counter()
+        """Pieces written with extractive text instead, by reason, since this editor was made."""
 
     # ---- counting ------------------------------------------------------------------------
 
     def _fallback(self, reason: str, n: int = 1) -> None:
+        self.fallbacks[reason] += n
         if self._metrics is not None and n:
             self._metrics.editor_fallbacks.labels(reason).inc(n)
 
