@@ -216,3 +216,29 @@ def test_validate_feed_url_keeps_good_urls() -> None:
     assert (
         validate_feed_url("  https://example.com/feed.xml#top ") == "https://example.com/feed.xml"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost/feed",
+        "http://LOCALHOST.:1/x",
+        "http://feeds.localhost/rss",
+        "http://0x7f000001/feed",
+        "http://2130706433/feed",
+        "http://127.1/feed",
+        "http://0177.0.0.1/feed",
+        "http://[::1]/feed",
+    ],
+)
+def test_loopback_in_any_spelling_is_refused_when_a_feed_is_added(url: str) -> None:
+    """Not only at fetch time: an admin learns at once, and no feed is left failing."""
+    with pytest.raises(UnsafeURLError, match="refused"):
+        validate_feed_url(url, AddressPolicy())
+    # The operator's allowance for private networks covers these spellings too.
+    assert validate_feed_url(url, AddressPolicy(allow_private=True))
+
+
+def test_names_that_merely_look_numeric_are_left_to_the_resolver() -> None:
+    assert validate_feed_url("https://1password.example/feed", AddressPolicy())
+    assert validate_feed_url("https://123.example/feed", AddressPolicy())

@@ -112,6 +112,29 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+def _literal_address(host: str) -> str | None:
+    """The address a host stands for without any lookup, or None for a name to resolve.
+
+    Besides plain IP literals, that is ``localhost`` and its subdomains (RFC 6761 reserves
+    them for loopback) and the legacy IPv4 spellings resolvers still accept (``0x7f000001``,
+    ``2130706433``, ``127.1``), so a feed added with one is refused when it is added, not
+    left failing at every fetch.
+    """
+    bare = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if bare == "localhost" or bare.endswith(".localhost"):
+        return "127.0.0.1"
+    if all(part and part[0].isdigit() for part in bare.split(".")):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(bare))  # numeric forms only
+        except OSError:
+            return None
+    return None
+
+
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
@@ -183,6 +206,11 @@ def validate_feed_url(url: str, policy: AddressPolicy | None = None) -> str:
         raise UnsafeURLError("the feed URL has an invalid port") from None
     if policy is not None:
         policy.check_url_host(parsed)
+        # Names are otherwise judged when they resolve, at every fetch; these never need to.
+        address = _literal_address(parsed.host)
+        reason = policy.refusal(address) if address is not None else None
+        if reason is not None:
+            raise UnsafeURLError(f"refused: {parsed.host} is {reason.split(' is ', 1)[-1]}")
     return str(parsed.with_fragment(None))
 
 
