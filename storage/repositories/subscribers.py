@@ -45,6 +45,12 @@ async def get_or_create_tenant(
     return (await session.execute(query)).scalar_one()
 
 
+async def find_tenant(session: AsyncSession, *, platform: str, external_id: str) -> Tenant | None:
+    """The workspace or guild, if it was ever seen."""
+    query = select(Tenant).where(Tenant.platform == platform, Tenant.external_id == external_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def find_subscriber(
     session: AsyncSession, *, tenant_id: int, kind: str, external_id: str
 ) -> Subscriber | None:
