@@ -110,7 +110,7 @@ class Dispatcher:
                 now = self._clock()
                 tenant, user = await self._user(session, inv, now, default_language=language)
                 language = "ja" if user.language == "ja" else "en"
-                sectors = await load_sector_defs(session)
+                sectors = await load_sector_defs(session, tenant.id)
                 command = parse_request(request, known_sectors=sectors, language=language)
                 if command.admin and not inv.is_admin:
                     log.info(
@@ -166,10 +166,18 @@ class Dispatcher:
             )
             return Reply(text=phrase(MESSAGES, "apology", language), error=True)
 
-    async def sector_defs(self) -> list[SectorDef]:
-        """The sectors readers can choose, for adapters' pickers and autocomplete."""
+    async def sector_defs(
+        self, platform: str | None = None, tenant_id: str | None = None
+    ) -> list[SectorDef]:
+        """The sectors readers of a tenant can choose (the shared ones plus its own), for
+        adapters' pickers and autocomplete; without a tenant, the shared ones."""
         async with self._sessionmaker() as session:
-            return await load_sector_defs(session)
+            tenant = None
+            if platform is not None and tenant_id is not None:
+                tenant = await sub_repo.find_tenant(
+                    session, platform=platform, external_id=tenant_id
+                )
+            return await load_sector_defs(session, tenant.id if tenant is not None else None)
 
     async def _user(
         self, session: AsyncSession, inv: Invocation, now: datetime, *, default_language: Language
