@@ -17,6 +17,7 @@ from storage.models import (
     Delivery,
     Feed,
     Feedback,
+    FeedOwner,
     FeedState,
     Item,
     RelatedReading,
@@ -141,10 +142,12 @@ async def sync_feeds(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime
 ) -> SyncCounts:
     """Create or update feeds by URL. A new feed is due at once and its first fetch is stored
-    as backlog, as when an admin adds it; an existing feed keeps what fetching learned.
+    as backlog, as when an admin adds it; an existing feed keeps what fetching learned. A new
+    feed joins the shared catalog (the document carries no owners), which every tenant sees.
     """
     counts = SyncCounts()
     existing = {f.url: f for f in (await session.execute(select(Feed))).scalars()}
+    added: list[Feed] = []
     for row in rows:
         found = existing.get(row["url"])
         values = {k: row[k] for k in FEED_FIELDS}
@@ -152,11 +155,14 @@ async def sync_feeds(
             feed = Feed(url=row["url"], created_at=now, **values)
             feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
             session.add(feed)
+            added.append(feed)
             counts.created += 1
         elif _assign(found, values):
             counts.updated += 1
         else:
             counts.unchanged += 1
+    await session.flush()
+    session.add_all(FeedOwner(feed_id=f.id, tenant_id=None, created_at=now) for f in added)
     await session.flush()
     return counts
 
