@@ -58,17 +58,28 @@ async def test_a_malformed_or_unknown_tenant_is_one_clear_line(cli: Cli) -> None
     _one_line_error(await cli("feeds", "remove", "--tenant", "slack:", "1"), "PLATFORM:ID")
 
 
-async def test_imported_feeds_join_the_shared_catalog(cli: Cli, tmp_path: Path) -> None:
-    assert (
-        await cli("feeds", "add", "--tenant", "slack:T1", "https://own.example/rss")
-    ).returncode == 0
+async def test_export_and_import_keep_who_owns_what(cli: Cli, tmp_path: Path) -> None:
+    """Moving an install keeps a tenant's feeds its own: none turns into the shared catalog
+    (which would show one tenant's intranet feeds to every other)."""
+    own = await cli("feeds", "add", "--tenant", "slack:T1", "https://own.example/rss")
+    assert own.returncode == 0, own.stderr
+    assert (await cli("feeds", "add", "https://shared.example/rss")).returncode == 0
     exported = await cli("export")
     assert exported.returncode == 0, exported.stderr
     document = json.loads(exported.stdout)
-    document["feeds"].append({"url": "https://imported.example/rss"})
+    document["feeds"].append({"url": "https://imported.example/rss"})  # no owners: shared
     (tmp_path / "doc.json").write_text(json.dumps(document))
-    imported = await cli("import", str(tmp_path / "doc.json"))
+    other = Cli(tmp_path, "other.db")
+    imported = await other("import", str(tmp_path / "doc.json"))
     assert imported.returncode == 0, imported.stderr
-    owners = _owners(await cli("feeds", "list", "--json"))
-    assert owners["https://imported.example/rss"] == ["shared"]
-    assert owners["https://own.example/rss"] == ["slack:T1"]
+    assert _owners(await other("feeds", "list", "--json")) == {
+        "https://own.example/rss": ["slack:T1"],
+        "https://shared.example/rss": ["shared"],
+        "https://imported.example/rss": ["shared"],
+    }
+    # A document naming an owner it does not define writes nothing.
+    document["feeds"].append(
+        {"url": "https://x.example/rss", "owners": [{"platform": "slack", "external_id": "T9"}]}
+    )
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    _one_line_error(await other("import", str(tmp_path / "bad.json")), "T9", "not in tenants")
