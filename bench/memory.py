@@ -39,7 +39,7 @@ from sqlalchemy import func, select, update  # noqa: E402
 from bench.compose import make_articles  # noqa: E402
 from bot.briefing.edition import ItemClassifier  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from storage.models import Delivery, Feed, FeedState, Item, Subscriber  # noqa: E402
+from storage.models import Delivery, Feed, FeedOwner, FeedState, Item, Subscriber  # noqa: E402
 from tests.conftest import Database  # noqa: E402
 from tests.seed import add_subscribers  # noqa: E402
 from tests.slack_api import TEAM_ID, SlackAPI  # noqa: E402
@@ -77,6 +77,8 @@ async def seed(db: Database, *, stories: int, readers: int, now: datetime) -> No
             feeds.append(feed)
         session.add_all(feeds)
         await session.flush()
+        # The shared catalog, so every tenant's edition draws on these feeds.
+        session.add_all(FeedOwner(feed_id=f.id, tenant_id=None, created_at=now) for f in feeds)
         items = [
             Item(
                 feed_id=feeds[a.feed_id % 400].id,

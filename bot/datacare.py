@@ -191,12 +191,18 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+class TenantRef(_Row):
+    platform: Platform
+    external_id: ExternalId
+
+
 class SectorRow(_Row):
     key: SectorKey
     name_en: Annotated[str, Field(min_length=1, max_length=100)]
     name_ja: Annotated[str, Field(min_length=1, max_length=100)]
     keywords: list[Keyword] = []
     builtin: bool = False
+    owner: TenantRef | None = None  # null: the shared catalog, as for feeds and reading
 
 
 class FeedRow(_Row):
@@ -206,11 +212,7 @@ class FeedRow(_Row):
     sector_hint: SectorKey | None = None
     weight: Annotated[float, Field(ge=0), AfterValidator(_finite)] = 1.0
     disabled: bool = False
-
-
-class TenantRef(_Row):
-    platform: Platform
-    external_id: ExternalId
+    owners: list[TenantRef | None] = [None]  # who follows it; null: the shared catalog
 
 
 class TenantRow(TenantRef):
@@ -240,6 +242,7 @@ class ReadingRow(_Row):
     url: Url
     title: Annotated[str, Field(min_length=1, max_length=500)]
     created_by: Annotated[str, Field(max_length=100)] | None = None
+    owner: TenantRef | None = None
 
     @model_validator(mode="after")
     def _attached(self) -> ReadingRow:
@@ -264,12 +267,19 @@ class ExportDocument(_Row):
 # --- Export ---------------------------------------------------------------------------------
 
 
+def _ref(tenants: Mapping[int, tuple[str, str]], tenant_id: int | None) -> TenantRef | None:
+    found = tenants.get(tenant_id) if tenant_id is not None else None
+    return None if found is None else TenantRef(platform=found[0], external_id=found[1])
+
+
 async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, Any]:
     """The configuration as a JSON-ready export document (see the module docstring).
 
     Rows are sorted by natural key so two databases with the same configuration export the
     same document (but for ``exported_at``).
     """
+    tenant_keys = {t.id: (t.platform, t.external_id) for t in await transfer.list_tenants(session)}
+    feed_owners = await transfer.feed_owner_ids(session)
     sectors = [
         SectorRow(
             key=s.key,
@@ -277,6 +287,7 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
             name_ja=s.name_ja,
             keywords=list(s.keywords),
             builtin=s.builtin,
+            owner=_ref(tenant_keys, s.tenant_id),
         )
         for s in sorted(await list_sectors(session), key=lambda s: s.key)
     ]
@@ -288,6 +299,7 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
             sector_hint=f.sector_hint,
             weight=f.weight,
             disabled=f.disabled,
+            owners=[_ref(tenant_keys, t) for t in feed_owners.get(f.id, [None])],
         )
         for f in sorted(await list_feeds(session), key=lambda f: f.url)
     ]
@@ -322,6 +334,7 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
                 url=r.url,
                 title=r.title,
                 created_by=r.created_by,
+                owner=_ref(tenant_keys, r.tenant_id),
             )
             for r in await list_reading(session)
         ),
@@ -480,6 +493,14 @@ def _check_references(doc: ExportDocument, stored_sectors: set[str]) -> None:
     sectors = stored_sectors | {s.key for s in doc.sectors}
     tenants = {(t.platform, t.external_id) for t in doc.tenants}
     problems: list[str] = []
+    owners = [(f"feeds[{i}].owners", o) for i, f in enumerate(doc.feeds) for o in f.owners]
+    owners += [(f"sectors[{i}].owner", s.owner) for i, s in enumerate(doc.sectors)]
+    owners += [(f"related_reading[{i}].owner", r.owner) for i, r in enumerate(doc.related_reading)]
+    problems.extend(
+        f"{where}: {o.platform} {o.external_id!r} is not in tenants"
+        for where, o in owners
+        if o is not None and (o.platform, o.external_id) not in tenants
+    )
     for i, f in enumerate(doc.feeds):
         if f.sector_hint is not None and f.sector_hint not in sectors:
             problems.append(f"feeds[{i}].sector_hint: unknown sector {f.sector_hint!r}")
@@ -537,11 +558,22 @@ async def import_config(
     """
     doc = _checked_feed_urls(parse_document(document), address_policy)
     _check_references(doc, set(await transfer.existing_sector_keys(session)))
-    sectors = await transfer.sync_sectors(session, [s.model_dump() for s in doc.sectors], now=now)
-    feeds = await transfer.sync_feeds(session, [f.model_dump() for f in doc.feeds], now=now)
     tenants, tenant_ids = await transfer.sync_tenants(
         session, [t.model_dump() for t in doc.tenants], now=now
     )
+
+    def owner(ref: TenantRef | None) -> int | None:
+        return None if ref is None else tenant_ids[(ref.platform, ref.external_id)]
+
+    sector_rows = [
+        {**s.model_dump(exclude={"owner"}), "tenant_id": owner(s.owner)} for s in doc.sectors
+    ]
+    sectors = await transfer.sync_sectors(session, sector_rows, now=now)
+    feed_rows = [
+        {**f.model_dump(exclude={"owners"}), "owner_ids": [owner(o) for o in f.owners]}
+        for f in doc.feeds
+    ]
+    feeds = await transfer.sync_feeds(session, feed_rows, now=now)
     subscriber_rows = []
     for s in doc.subscribers:
         row = s.model_dump(exclude={"tenant"})
@@ -549,7 +581,12 @@ async def import_config(
         subscriber_rows.append(row)
     subscribers = await transfer.sync_subscribers(session, subscriber_rows, now=now)
     reading_rows = [
-        {**r.model_dump(exclude={"sector"}), "sector_key": r.sector} for r in doc.related_reading
+        {
+            **r.model_dump(exclude={"sector", "owner"}),
+            "sector_key": r.sector,
+            "tenant_id": owner(r.owner),
+        }
+        for r in doc.related_reading
     ]
     reading = await transfer.sync_reading(session, reading_rows, now=now)
     report = ImportReport(

@@ -48,9 +48,11 @@ from bot.ingest.service import FeedResult, IngestReport
 from bot.models import Profile, SectorDef
 from shiftbrief.logs import configure_logging
 from shiftbrief.runner import run_bot
+from shiftbrief.tenancy import TenantOption, TenantSpecError, tenant_id
 from storage.db import current_revision, make_engine, upgrade
 from storage.repositories import archive
 from storage.repositories import feeds as feed_repo
+from storage.scope import EVERY, Scope
 
 
 class Lang(enum.StrEnum):
@@ -133,6 +135,7 @@ async def feeds_add(
     sector: Annotated[
         str | None, typer.Option(help="Sector this feed leans to (a hint, never decisive).")
     ] = None,
+    tenant: TenantOption = None,
 ) -> None:
     """Follow a feed. Its current items are kept as archive; later ones are news."""
     base = settings()
@@ -144,8 +147,9 @@ async def feeds_add(
                 sector=sector,
                 policy=AddressPolicy.from_settings(base),
                 now=ctx.clock(),
+                tenant_id=await tenant_id(session, tenant, now=ctx.clock()),
             )
-        except (UnsafeURLError, FeedExistsError) as exc:
+        except (UnsafeURLError, FeedExistsError, TenantSpecError) as exc:
             raise UserError(str(exc)) from None
     out.print(Text(f"Added feed {feed.id}: "), shown(url), sep="")
 
@@ -154,13 +158,20 @@ async def feeds_add(
 @run_async
 async def feeds_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    tenant: TenantOption = None,
 ) -> None:
-    """List feeds with their health."""
+    """List feeds with their owners and health (with --tenant: what that tenant sees)."""
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
-        feeds = await feed_repo.list_feeds(session)
+        try:
+            scope: Scope = EVERY if tenant is None else await tenant_id(session, tenant)
+        except TenantSpecError as exc:
+            raise UserError(str(exc)) from None
+        feeds = await feed_repo.list_feeds(session, scope)
+        owners = await feed_repo.feed_owners(session)
     rows = [
         {
             "id": f.id,
+            "owners": owners.get(f.id, []),
             "url": f.url,
             "title": f.title,
             "sector": f.sector_hint,
@@ -178,11 +189,12 @@ async def feeds_list(
     if not rows:
         out.print("No feeds yet. Add one with: shiftbrief feeds add URL")
         return
-    table = Table("id", "title", "sector", "errors", "next check (UTC)", "url")
+    table = Table("id", "owners", "title", "sector", "errors", "next check (UTC)", "url")
     for row in rows:
         errors = Text(str(row["errors"]), style="red" if row["errors"] else "")
         table.add_row(
             str(row["id"]),
+            shown(", ".join(owners.get(int(str(row["id"])), []))),
             shown(row["title"]),
             shown(row["sector"]),
             errors,
@@ -195,12 +207,21 @@ async def feeds_list(
 
 @feeds_app.command("remove")
 @run_async
-async def feeds_remove(feed_id: Annotated[int, typer.Argument(help="The feed's id.")]) -> None:
-    """Stop following a feed and delete its items."""
+async def feeds_remove(
+    feed_id: Annotated[int, typer.Argument(help="The feed's id.")],
+    tenant: TenantOption = None,
+) -> None:
+    """Stop following a feed in the shared catalog (or, with --tenant, for that tenant); its
+    items go with its last owner."""
     async with open_app(settings()) as ctx, ctx.sessionmaker.begin() as session:
-        removed = await feed_repo.remove_feed(session, feed_id)
+        try:
+            owner = await tenant_id(session, tenant, now=ctx.clock())
+        except TenantSpecError as exc:
+            raise UserError(str(exc)) from None
+        removed = await feed_repo.remove_feed(session, feed_id, owner)
     if not removed:
-        raise UserError(f"no feed with id {feed_id} (see: shiftbrief feeds list)")
+        whose = f"{tenant} follows" if tenant else "the shared catalog has"
+        raise UserError(f"{whose} no feed with id {feed_id} (see: shiftbrief feeds list)")
     out.print(f"Removed feed {feed_id}.")
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -58,6 +59,34 @@ class Feed(Base):
     state: Mapped[FeedState] = relationship(
         back_populates="feed", cascade="all, delete-orphan", uselist=False, lazy="selectin"
     )
+
+
+class FeedOwner(Base):
+    """Who follows a feed: a tenant, or (``tenant_id`` NULL) the operator's shared catalog.
+
+    A feed row is the fetched source, one per URL, so a URL two tenants follow is fetched once
+    per pass and stored once; each tenant's follow is a row here. A tenant's admins manage only
+    their own rows; every tenant sees the shared catalog read-only.
+    """
+
+    __tablename__ = "feed_owners"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "tenant_id"),
+        # NULLs are distinct in a unique constraint: the shared follow needs its own index.
+        Index(
+            "uq_feed_owners_shared",
+            "feed_id",
+            unique=True,
+            sqlite_where=text("tenant_id IS NULL"),
+            postgresql_where=text("tenant_id IS NULL"),
+        ),
+        Index("ix_feed_owners_tenant_id", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class FeedState(Base):
@@ -151,6 +180,10 @@ class Sector(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    """The tenant whose admins made it; NULL for the shared catalog (the built-in five)."""
 
 
 class ItemSector(Base):
@@ -222,6 +255,10 @@ class RelatedReading(Base):
     title: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    """The tenant whose readers see the link; NULL for the shared catalog."""
 
 
 class AuditLog(Base):

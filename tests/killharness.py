@@ -30,7 +30,16 @@ from adapters.slack.delivery import EVENT_TYPE
 from adapters.slack.render import render_briefing_messages as slack_parts
 from bot.briefing.edition import load_edition, profile_of
 from bot.delivery.deliver import DeliveryService
-from storage.models import Delivery, Feed, FeedState, Item, ItemSector, Subscriber, Tenant
+from storage.models import (
+    Delivery,
+    Feed,
+    FeedOwner,
+    FeedState,
+    Item,
+    ItemSector,
+    Subscriber,
+    Tenant,
+)
 from tests.conftest import Database
 from tests.discord_api import FakeDiscord
 from tests.seed import add_subscribers
@@ -64,6 +73,7 @@ async def seed_long_news(db: Database, now: datetime, per_sector: int = 5) -> No
             feed.state = FeedState(next_check_at=now)
             session.add(feed)
             await session.flush()
+            session.add(FeedOwner(feed_id=feed.id, tenant_id=None, created_at=now))
             for i in range(per_sector):
                 item = Item(
                     feed_id=feed.id,

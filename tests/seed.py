@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.briefing.edition import ItemClassifier
-from storage.models import Feed, FeedState, Item, Subscriber, Tenant
+from storage.models import Feed, FeedOwner, FeedState, Item, Subscriber, Tenant
 from tests.conftest import Database
 
 NEWS: Sequence[tuple[str, str | None, str, str]] = [
@@ -62,6 +62,8 @@ async def seed_news(db: Database, now: datetime) -> None:
                 feed.state = FeedState(next_check_at=now)
                 session.add(feed)
                 await session.flush()
+                # The shared catalog: every tenant's readers see it.
+                session.add(FeedOwner(feed_id=feed.id, tenant_id=None, created_at=now))
                 feeds[source] = feed
             item = Item(
                 feed_id=feeds[source].id,

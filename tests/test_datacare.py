@@ -160,6 +160,7 @@ async def test_the_export_names_rows_by_natural_keys_and_holds_no_items_or_ledge
         "name_ja": "宇宙",
         "keywords": ["satellite", "rocket", "人工衛星"],
         "builtin": False,
+        "owner": None,  # added by the operator: the shared catalog
     }
     assert {s["key"] for s in document["sectors"] if s["builtin"]} == {
         "green",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
 from bot.commands.dispatcher import Dispatcher, Reply
-from storage.models import AuditLog, Delivery, Feed, FeedState, ItemSector, Subscriber
+from storage.models import AuditLog, Delivery, Feed, FeedOwner, FeedState, ItemSector, Subscriber
 from tests.conftest import Database
 from tests.seed import NEWS
 from tests.seed import seed_news as _seed_news
@@ -144,6 +144,8 @@ async def test_feeds_health_lists_failing_feeds_with_reason(
             next_check_at=NOW + timedelta(hours=2), error_count=3, last_error="HTTP 500"
         )
         session.add(feed)
+        await session.flush()
+        session.add(FeedOwner(feed_id=feed.id, tenant_id=None, created_at=NOW))
     admin, _ = _console(user_id="boss", is_admin=True)
     reply = await admin.ask(dispatcher, "/brief admin feeds health")
     assert "https://broken.example/rss" in reply.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage.models import Feed, FeedState, Item
+from storage.models import Feed, FeedOwner, FeedState, Item
 from storage.repositories.archive import search_items
 from storage.search import search_terms
 from tests.conftest import Database
@@ -26,6 +26,7 @@ async def _store(db: Database) -> None:
         feed.state = FeedState(next_check_at=NOW)
         session.add(feed)
         await session.flush()
+        session.add(FeedOwner(feed_id=feed.id, tenant_id=None, created_at=NOW))
         for i, (title, summary) in enumerate(ARTICLES):
             session.add(
                 Item(

@@ -28,7 +28,7 @@ from bot.delivery.pacing import Pacer, RateLimit
 from bot.delivery.schedule import DigestScheduler
 from bot.platform import Destination, PermanentDeliveryError, TransientDeliveryError
 from shiftbrief.runner import Schedules
-from storage.models import AuditLog, Feed, Feedback, Item, ItemSector, Subscriber
+from storage.models import AuditLog, Feed, Feedback, FeedOwner, Item, ItemSector, Subscriber
 from tests.slack_api import TEAM_ID, Failure, SlackAPI
 from tests.test_render_slack import long_briefing
 
@@ -156,6 +156,7 @@ async def add_item(sessionmaker: Any, title: str, sector: str = "ai") -> int:
         feed = Feed(url=f"https://feed.example/{abs(hash(title))}", title="Wire", created_at=NOW)
         session.add(feed)
         await session.flush()
+        session.add(FeedOwner(feed_id=feed.id, tenant_id=None, created_at=NOW))
         item = Item(
             feed_id=feed.id,
             link="https://news.example/1",

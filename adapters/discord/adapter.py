@@ -155,10 +155,11 @@ class DiscordAdapter:
 
     # --- commands ------------------------------------------------------------------------------
 
-    async def sector_defs(self) -> list[SectorDef]:
+    async def sector_defs(self, guild: str | None = None) -> list[SectorDef]:
+        """The sectors of ``guild``'s readers: the shared ones and the server's own."""
         if self._dispatcher is None:
             raise RuntimeError("the Discord adapter was not started")
-        return await self._dispatcher.sector_defs()
+        return await self._dispatcher.sector_defs(self.platform, guild or "dm")
 
     async def sector_choices(
         self, interaction: discord.Interaction[Any], current: str
@@ -168,7 +169,9 @@ class DiscordAdapter:
         wanted = current.strip().casefold()
         found = [
             d
-            for d in await self.sector_defs()
+            for d in await self.sector_defs(
+                str(interaction.guild_id) if interaction.guild_id else None
+            )
             if wanted in d.key or wanted in d.name_en.casefold() or wanted in d.name_ja
         ]
         return [sector_choice(d.name(language), d.key) for d in found[:25]]

@@ -20,13 +20,15 @@ from storage.models import Feed, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import embeddings as embedding_repo
 from storage.repositories import sectors as sector_repo
+from storage.scope import EVERY, Scope
 
 
-async def load_sector_defs(session: AsyncSession) -> list[SectorDef]:
-    """Every sector as the engine sees it (built-in ones keep their curated names)."""
+async def load_sector_defs(session: AsyncSession, scope: Scope = EVERY) -> list[SectorDef]:
+    """The sectors ``scope`` sees (by default every one), as the engine sees them (built-in
+    ones keep their curated names)."""
     builtin = {s.key: s for s in default_sectors()}
     defs = []
-    for row in await sector_repo.list_sectors(session):
+    for row in await sector_repo.list_sectors(session, scope):
         if row.builtin and row.key in builtin:
             defs.append(builtin[row.key])
         else:
@@ -122,8 +124,11 @@ async def load_articles(
     until: datetime | None = None,
     seen_before: datetime | None = None,
     include_archive: bool = False,
+    scope: Scope = EVERY,
 ) -> list[Article]:
     """News items of the window as the engine's Articles, with their stored sector scores.
+
+    ``scope`` keeps the items of the feeds a tenant sees (shared and its own).
 
     ``include_archive`` adds the archive items of those dates (new feeds' back issues).
     """
@@ -133,6 +138,7 @@ async def load_articles(
         until=until,
         seen_before=seen_before,
         include_archive=include_archive,
+        scope=scope,
     )
     ids = [item.id for item, _ in rows]
     scores = await sector_repo.item_sectors(session, ids)
@@ -166,10 +172,11 @@ async def load_articles(
     return articles
 
 
-async def load_reading(session: AsyncSession) -> list[ReadingLink]:
+async def load_reading(session: AsyncSession, scope: Scope = EVERY) -> list[ReadingLink]:
+    """The related reading ``scope`` sees."""
     return [
         ReadingLink(title=r.title, url=r.url, sector=r.sector_key, keyword=r.keyword)
-        for r in await sector_repo.list_reading(session)
+        for r in await sector_repo.list_reading(session, scope)
     ]
 
 
@@ -183,6 +190,7 @@ async def load_edition(
     include_archive: bool = False,
     editor: Editor | None = None,
     languages: Sequence[Language] | None = None,
+    scope: Scope = EVERY,
 ) -> BriefingContext:
     """Everything a briefing of the window draws from, clustered, ranked and written once.
 
@@ -191,7 +199,8 @@ async def load_edition(
     a past day); otherwise the edition counts, per sector, the archive items stored in the
     window, so an empty briefing can say where they went. With an ``editor``, the edition is
     written for ``languages`` (default: every language a subscriber reads) before anyone's
-    briefing is composed from it.
+    briefing is composed from it. ``scope`` prepares a tenant's edition: the shared catalog
+    plus that tenant's own feeds, sectors and reading.
     """
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(
@@ -200,13 +209,14 @@ async def load_edition(
         until=until,
         seen_before=seen_before,
         include_archive=include_archive,
+        scope=scope,
     )
-    sectors = {s.key: s for s in await load_sector_defs(session)}
-    reading = await load_reading(session)
+    sectors = {s.key: s for s in await load_sector_defs(session, scope)}
+    reading = await load_reading(session, scope)
     archived = (
         {}
         if include_archive
-        else await archive.archived_by_sector(session, since=since, until=until)
+        else await archive.archived_by_sector(session, since=since, until=until, scope=scope)
     )
     edition = await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
     edition.archived = archived

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +28,7 @@ from bot.i18n import Catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.metrics import Metrics
 from bot.models import Language, SectorDef
+from bot.untrusted import quote
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
 
@@ -44,10 +46,20 @@ MESSAGES: Catalog = {
         "ja": "`{command}` は{admins}専用のコマンドです。管理者に実行を依頼してください。",
     },
     "workspace_admins": {"en": "workspace admins", "ja": "ワークスペース管理者"},
+    "dm_profile": {
+        "en": "You read ShiftBrief in {count} servers; here are your settings from server "
+        "{server}, where your digest comes from. For another server's, type the command there.",
+        "ja": "{count} つのサーバーで ShiftBrief を利用しています。ここではダイジェストの届く"
+        "サーバー {server} の設定を使います。"
+        "別のサーバーの設定は、そのサーバーで入力してください。",
+    },
     "server_admins": {"en": "server admins", "ja": "サーバー管理者"},
 }
 
 _ADMINS = {"discord": "server_admins"}
+
+DM_TENANT = "dm"
+"""The tenant id adapters give commands typed in the bot's DMs (Discord), outside any server."""
 """Who counts as an admin, by platform, as the refusal names them (Slack: workspace admins)."""
 
 
@@ -108,9 +120,14 @@ class Dispatcher:
         try:
             async with self._sessionmaker.begin() as session:
                 now = self._clock()
-                tenant, user = await self._user(session, inv, now, default_language=language)
+                found = await self._dm_profile(session, inv) if inv.tenant_id == DM_TENANT else None
+                if found is not None:
+                    tenant, user, servers = found
+                else:
+                    tenant, user = await self._user(session, inv, now, default_language=language)
+                    servers = None
                 language = "ja" if user.language == "ja" else "en"
-                sectors = await load_sector_defs(session)
+                sectors = await load_sector_defs(session, tenant.id)
                 command = parse_request(request, known_sectors=sectors, language=language)
                 if command.admin and not inv.is_admin:
                     log.info(
@@ -142,6 +159,10 @@ class Dispatcher:
                     effects=effects,
                 )
                 reply = await spec_of(command).handler(ctx, command)
+                if servers is not None and not reply.error:
+                    count, server = servers
+                    note = phrase(MESSAGES, "dm_profile", language, count=count, server=server)
+                    reply = replace(reply, text="\n".join(t for t in (note, reply.text) if t))
             # After the commit, so the scheduler and the delivery worker see the change.
             schedules = self._services.schedules
             if schedules is not None:
@@ -166,10 +187,36 @@ class Dispatcher:
             )
             return Reply(text=phrase(MESSAGES, "apology", language), error=True)
 
-    async def sector_defs(self) -> list[SectorDef]:
-        """The sectors readers can choose, for adapters' pickers and autocomplete."""
+    async def sector_defs(
+        self, platform: str | None = None, tenant_id: str | None = None
+    ) -> list[SectorDef]:
+        """The sectors readers of a tenant can choose (the shared ones plus its own), for
+        adapters' pickers and autocomplete; without a tenant, the shared ones."""
         async with self._sessionmaker() as session:
-            return await load_sector_defs(session)
+            tenant = None
+            if platform is not None and tenant_id is not None:
+                tenant = await sub_repo.find_tenant(
+                    session, platform=platform, external_id=tenant_id
+                )
+            return await load_sector_defs(session, tenant.id if tenant is not None else None)
+
+    async def _dm_profile(
+        self, session: AsyncSession, inv: Invocation
+    ) -> tuple[Tenant, Subscriber, tuple[int, str] | None] | None:
+        """The profile a reader typing in the bot's DMs means: the one of the server their
+        digest comes from (profiles are kept per server), and, for a reader of several servers,
+        how many and which one answers. None when they have no server profile (the DM's own
+        is used) or the command comes from an admin (admin commands never leave the DM)."""
+        if inv.is_admin:
+            return None
+        found = await sub_repo.profiles_elsewhere(
+            session, platform=inv.platform, user_id=inv.user_id, besides=DM_TENANT
+        )
+        if not found:
+            return None
+        subscriber, server = found[0]
+        servers = (len(found), quote(server.name or server.external_id)) if len(found) > 1 else None
+        return server, subscriber, servers
 
     async def _user(
         self, session: AsyncSession, inv: Invocation, now: datetime, *, default_language: Language

@@ -108,8 +108,10 @@ class DeliveryService:
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._edition: tuple[datetime, BriefingContext] | None = None
-        self._resumed: tuple[datetime, BriefingContext] | None = None
+        # One edition per tenant scope (the shared catalog plus the tenant's own feeds,
+        # sectors and reading), prepared once and composed for every reader of that tenant.
+        self._editions: dict[int, tuple[datetime, BriefingContext]] = {}
+        self._resumed: dict[int, tuple[datetime, BriefingContext]] = {}
         self._edition_lock = asyncio.Lock()
 
     # ---- opening ledger rows -------------------------------------------------------------
@@ -328,9 +330,9 @@ class DeliveryService:
         if composed_at:
             # A resumed briefing must be the same briefing, or its parts would not line up
             # (and a part posted unrecorded could not be recognised on the platform).
-            edition = await self._edition_at(datetime.fromisoformat(str(composed_at)))
+            edition = await self._edition_at(tenant.id, datetime.fromisoformat(str(composed_at)))
         else:
-            edition = await self._current_edition()
+            edition = await self._current_edition(tenant.id)
         briefing = edition.compose(profile_of(subscriber, all_sectors=list(edition.sectors)))
         if briefing.is_empty:
             self._count(tenant.platform, "skipped")
@@ -433,13 +435,15 @@ class DeliveryService:
             if late:
                 self._metrics.deliveries_late.labels(platform).inc()
 
-    async def _edition_at(self, moment: datetime) -> BriefingContext:
-        """The edition composed at ``moment``, rebuilt once for all deliveries resumed from it
-        (after a crash, every digest that was in flight shares one)."""
+    async def _edition_at(self, tenant_id: int, moment: datetime) -> BriefingContext:
+        """The tenant's edition composed at ``moment``, rebuilt once for all its deliveries
+        resumed from it (after a crash, every digest that was in flight shares one)."""
         async with self._edition_lock:
-            if self._edition is not None and self._edition[1].now == moment:
-                return self._edition[1]  # still the current one: the very same stories
-            if self._resumed is None or self._resumed[0] != moment:
+            current = self._editions.get(tenant_id)
+            if current is not None and current[1].now == moment:
+                return current[1]  # still the current one: the very same stories
+            resumed = self._resumed.get(tenant_id)
+            if resumed is None or resumed[0] != moment:
                 async with self._sessionmaker() as session:
                     edition = await load_edition(
                         session,
@@ -447,18 +451,22 @@ class DeliveryService:
                         until=moment,
                         seen_before=moment,
                         editor=self._editor,
+                        scope=tenant_id,
                     )
-                self._resumed = (moment, edition)
-            return self._resumed[1]
+                resumed = self._resumed[tenant_id] = (moment, edition)
+            return resumed[1]
 
-    async def _current_edition(self) -> BriefingContext:
+    async def _current_edition(self, tenant_id: int) -> BriefingContext:
         async with self._edition_lock:
             now = self._clock()
-            if self._edition is None or now - self._edition[0] > self._edition_ttl:
+            current = self._editions.get(tenant_id)
+            if current is None or now - current[0] > self._edition_ttl:
                 async with self._sessionmaker() as session:
-                    edition = await load_edition(session, now=now, editor=self._editor)
-                    self._edition = (now, edition)
-            return self._edition[1]
+                    edition = await load_edition(
+                        session, now=now, editor=self._editor, scope=tenant_id
+                    )
+                current = self._editions[tenant_id] = (now, edition)
+            return current[1]
 
     async def _finish(
         self,

@@ -21,8 +21,10 @@ async def add_feed(
     sector: str | None,
     policy: AddressPolicy | None,
     now: datetime,
+    tenant_id: int | None = None,
 ) -> Feed:
-    """Follow a feed: check its address against ``policy``, then store it.
+    """Follow a feed for ``tenant_id`` (None: the shared catalog): check its address against
+    ``policy``, then store it.
 
     Its current items become archive when first fetched; later ones are news.
 
@@ -32,4 +34,6 @@ async def add_feed(
     """
     checked = validate_feed_url(url, policy)
     async with session.begin_nested():
-        return await feed_repo.add_feed(session, url=checked, sector_hint=sector, now=now)
+        return await feed_repo.add_feed(
+            session, url=checked, sector_hint=sector, now=now, tenant_id=tenant_id
+        )

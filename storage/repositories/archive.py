@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Feed, Item, ItemSector
+from storage.models import Feed, FeedOwner, Item, ItemSector
+from storage.scope import EVERY, Scope, visible
 from storage.search import search_terms
 
 
@@ -35,6 +36,7 @@ async def news_since(
     until: datetime | None = None,
     seen_before: datetime | None = None,
     include_archive: bool = False,
+    scope: Scope = EVERY,
 ) -> list[tuple[Item, Feed]]:
     """Items that are news (not backlog) published or first seen in [since, until), and
     stored no later than ``seen_before`` when given; with ``include_archive``, backlog items
@@ -47,6 +49,8 @@ async def news_since(
         conditions.append(when < until)
     if seen_before is not None:
         conditions.append(Item.first_seen_at <= seen_before)
+    if scope != EVERY:
+        conditions.append(_in_scope(scope))
     query = (
         select(Item, Feed)
         .join(Feed, Feed.id == Item.feed_id)
@@ -56,8 +60,18 @@ async def news_since(
     return [(item, feed) for item, feed in (await session.execute(query)).all()]
 
 
+def _in_scope(scope: Scope) -> ColumnElement[bool]:
+    """Items of the feeds ``scope`` follows."""
+    owned = select(FeedOwner.feed_id).where(visible(FeedOwner.tenant_id, scope))
+    return Item.feed_id.in_(owned)
+
+
 async def archived_by_sector(
-    session: AsyncSession, *, since: datetime, until: datetime | None = None
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    scope: Scope = EVERY,
 ) -> dict[str, int]:
     """How many archive items first seen in [since, until) each sector has.
 
@@ -67,6 +81,8 @@ async def archived_by_sector(
     conditions = [Item.is_backlog.is_(True), Item.first_seen_at >= since]
     if until is not None:
         conditions.append(Item.first_seen_at < until)
+    if scope != EVERY:
+        conditions.append(_in_scope(scope))
     query = (
         select(ItemSector.sector_key, func.count())
         .join(Item, Item.id == ItemSector.item_id)
@@ -97,12 +113,15 @@ def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed] | Non
 
 
 async def search_items(
-    session: AsyncSession, words: str, *, limit: int = 10
+    session: AsyncSession, words: str, *, limit: int = 10, scope: Scope = EVERY
 ) -> list[tuple[Item, Feed]]:
-    """Items matching every word or phrase of ``words`` (EN or JA), newest first."""
+    """Items matching every word or phrase of ``words`` (EN or JA), newest first, of the
+    feeds ``scope`` follows."""
     query = _search_query(session, words)
     if query is None:
         return []
+    if scope != EVERY:
+        query = query.where(_in_scope(scope))
     when = func.coalesce(Item.published_at, Item.first_seen_at)
     rows = (await session.execute(query.order_by(when.desc()).limit(limit))).all()
     return [(item, feed) for item, feed in rows]

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Feed, FeedState
+from storage.models import Feed, FeedOwner, FeedState, Tenant
+from storage.scope import EVERY, Scope, visible
 
 
 class FeedExistsError(Exception):
@@ -30,22 +31,31 @@ async def add_feed(
     now: datetime,
     sector_hint: str | None = None,
     title: str | None = None,
+    tenant_id: int | None = None,
 ) -> Feed:
-    """Configure a feed; it is due at once, and its first fetch is stored as backlog.
+    """Follow a feed for ``tenant_id`` (None: the shared catalog); a new URL is due at once,
+    and its first fetch is stored as backlog. A URL another tenant follows already is not
+    fetched twice: this tenant becomes one more owner of the same feed.
 
     Raises:
-        FeedExistsError: the URL is already configured.
+        FeedExistsError: the tenant (or the shared catalog) follows the URL already.
     """
-    existing = await get_feed_by_url(session, url)
-    if existing is not None:
-        raise FeedExistsError(url, existing.id)
-    feed = Feed(url=url, title=title, sector_hint=sector_hint, created_at=now, weight=1.0)
-    feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
-    session.add(feed)
+    feed = await get_feed_by_url(session, url)
+    if feed is not None:
+        query = select(FeedOwner.tenant_id).where(FeedOwner.feed_id == feed.id)
+        seen = set(await session.scalars(query))
+        if tenant_id in seen or None in seen:
+            raise FeedExistsError(url, feed.id)
+    else:
+        feed = Feed(url=url, title=title, sector_hint=sector_hint, created_at=now, weight=1.0)
+        feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
+        session.add(feed)
     try:
         # A savepoint, so a concurrent insert of the same URL leaves the caller's
         # transaction usable.
         async with session.begin_nested():
+            await session.flush()
+            session.add(FeedOwner(feed_id=feed.id, tenant_id=tenant_id, created_at=now))
             await session.flush()
     except IntegrityError:
         raise FeedExistsError(url) from None
@@ -63,17 +73,60 @@ async def get_feed_by_url(session: AsyncSession, url: str) -> Feed | None:
     return result.first()
 
 
-async def list_feeds(session: AsyncSession) -> list[Feed]:
-    """Every configured feed, oldest first, with its state."""
-    result = await session.scalars(select(Feed).order_by(Feed.id))
-    return list(result)
+def _followed(scope: Scope) -> ColumnElement[bool]:
+    owned = select(FeedOwner.feed_id).where(visible(FeedOwner.tenant_id, scope))
+    return Feed.id.in_(owned)
 
 
-async def remove_feed(session: AsyncSession, feed_id: int) -> bool:
-    """Delete a feed with its state and items. Returns whether it existed."""
-    result = await session.execute(delete(Feed).where(Feed.id == feed_id))
+async def list_feeds(session: AsyncSession, scope: Scope = EVERY) -> list[Feed]:
+    """The feeds ``scope`` sees (by default every feed), oldest first, with their state."""
+    query = select(Feed).order_by(Feed.id)
+    if scope != EVERY:
+        query = query.where(_followed(scope))
+    return list(await session.scalars(query))
+
+
+async def shared_feed_ids(session: AsyncSession) -> set[int]:
+    """The feeds of the shared catalog (read-only to tenants' admins)."""
+    query = select(FeedOwner.feed_id).where(FeedOwner.tenant_id.is_(None))
+    return set(await session.scalars(query))
+
+
+async def feed_owners(session: AsyncSession) -> dict[int, list[str]]:
+    """Each feed's owners as "shared" or "platform:external_id", for the operator's listing."""
+    query = (
+        select(FeedOwner.feed_id, Tenant.platform, Tenant.external_id)
+        .outerjoin(Tenant, Tenant.id == FeedOwner.tenant_id)
+        .order_by(FeedOwner.feed_id, FeedOwner.id)
+    )
+    found: dict[int, list[str]] = {}
+    for feed_id, platform, external_id in (await session.execute(query)).all():
+        label = f"{platform}:{external_id}" if platform is not None else "shared"
+        found.setdefault(feed_id, []).append(label)
+    return found
+
+
+async def remove_feed(session: AsyncSession, feed_id: int, scope: Scope = EVERY) -> bool:
+    """Stop following a feed in ``scope``: a tenant id or None (the shared catalog) drops that
+    owner only; ``EVERY`` drops every owner. The feed, its state and items go with its last
+    owner. Returns whether ``scope`` followed it.
+    """
+    if scope == EVERY:
+        dropped = await session.execute(delete(FeedOwner).where(FeedOwner.feed_id == feed_id))
+        found = bool(getattr(dropped, "rowcount", 0))
+        found = found or await session.get(Feed, feed_id) is not None
+    else:
+        owner = FeedOwner.tenant_id.is_(None) if scope is None else FeedOwner.tenant_id == scope
+        dropped = await session.execute(
+            delete(FeedOwner).where(FeedOwner.feed_id == feed_id, owner)
+        )
+        found = bool(getattr(dropped, "rowcount", 0))
+    if found:
+        left = await session.scalar(select(FeedOwner.id).where(FeedOwner.feed_id == feed_id))
+        if left is None:
+            await session.execute(delete(Feed).where(Feed.id == feed_id))
     session.expunge_all()  # objects loaded before the bulk delete would be stale
-    return bool(getattr(result, "rowcount", 0))
+    return found
 
 
 async def claim_due_feeds(

@@ -9,15 +9,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ItemSector, RelatedReading, Sector
+from storage.scope import EVERY, Scope, visible
 
 
 class SectorExistsError(Exception):
     """A sector with that key exists already."""
 
 
-async def list_sectors(session: AsyncSession) -> list[Sector]:
-    """Every sector: the built-in five first (in seeding order), then admins' by creation."""
-    rows = (await session.execute(select(Sector))).scalars().all()
+async def list_sectors(session: AsyncSession, scope: Scope = EVERY) -> list[Sector]:
+    """The sectors ``scope`` sees: the built-in five first (in seeding order), then the
+    others by creation."""
+    query = select(Sector).where(visible(Sector.tenant_id, scope))
+    rows = (await session.execute(query)).scalars().all()
     builtin_order = {k: i for i, k in enumerate(("green", "quantum", "ai", "mobility", "life"))}
     return sorted(rows, key=lambda s: (builtin_order.get(s.key, 99), s.created_at, s.key))
 
@@ -30,7 +33,14 @@ async def add_sector(
     name_ja: str,
     keywords: Sequence[str],
     now: datetime,
+    tenant_id: int | None = None,
 ) -> Sector:
+    """A sector of ``tenant_id`` (None: the shared catalog). Keys are unique across tenants,
+    since stored items carry their sector scores by key.
+
+    Raises:
+        SectorExistsError: the key is taken.
+    """
     if await session.get(Sector, key) is not None:
         raise SectorExistsError(key)
     sector = Sector(
@@ -40,6 +50,7 @@ async def add_sector(
         keywords=list(keywords),
         builtin=False,
         created_at=now,
+        tenant_id=tenant_id,
     )
     session.add(sector)
     await session.flush()
@@ -77,10 +88,14 @@ async def item_sectors(
     return found
 
 
-async def list_reading(session: AsyncSession) -> list[RelatedReading]:
-    return list(
-        (await session.execute(select(RelatedReading).order_by(RelatedReading.id))).scalars()
+async def list_reading(session: AsyncSession, scope: Scope = EVERY) -> list[RelatedReading]:
+    """The related-reading links ``scope`` sees, oldest first."""
+    query = (
+        select(RelatedReading)
+        .where(visible(RelatedReading.tenant_id, scope))
+        .order_by(RelatedReading.id)
     )
+    return list((await session.execute(query)).scalars())
 
 
 async def add_reading(
@@ -92,8 +107,10 @@ async def add_reading(
     keyword: str | None,
     created_by: str | None,
     now: datetime,
+    tenant_id: int | None = None,
 ) -> RelatedReading:
     link = RelatedReading(
+        tenant_id=tenant_id,
         url=url,
         title=title,
         sector_key=sector_key,

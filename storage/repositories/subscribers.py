@@ -45,6 +45,12 @@ async def get_or_create_tenant(
     return (await session.execute(query)).scalar_one()
 
 
+async def find_tenant(session: AsyncSession, *, platform: str, external_id: str) -> Tenant | None:
+    """The workspace or guild, if it was ever seen."""
+    query = select(Tenant).where(Tenant.platform == platform, Tenant.external_id == external_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def find_subscriber(
     session: AsyncSession, *, tenant_id: int, kind: str, external_id: str
 ) -> Subscriber | None:
@@ -54,6 +60,33 @@ async def find_subscriber(
         Subscriber.external_id == external_id,
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def profiles_elsewhere(
+    session: AsyncSession, *, platform: str, user_id: str, besides: str
+) -> list[tuple[Subscriber, Tenant]]:
+    """A user's own profiles in the platform's tenants other than ``besides`` (e.g. the guilds
+    of someone typing in Discord DMs), the one their digest comes from first: enabled with
+    sectors chosen, then the most recently changed, then the oldest row."""
+    query = (
+        select(Subscriber, Tenant)
+        .join(Tenant, Tenant.id == Subscriber.tenant_id)
+        .where(
+            Tenant.platform == platform,
+            Tenant.external_id != besides,
+            Subscriber.kind == "user",
+            Subscriber.external_id == user_id,
+        )
+    )
+    rows = [(sub, tenant) for sub, tenant in (await session.execute(query)).all()]
+    rows.sort(
+        key=lambda row: (
+            not (row[0].enabled and row[0].sectors),
+            -row[0].updated_at.timestamp(),
+            row[0].id,
+        )
+    )
+    return rows
 
 
 async def get_or_create_subscriber(

@@ -17,6 +17,7 @@ from storage.models import (
     Delivery,
     Feed,
     Feedback,
+    FeedOwner,
     FeedState,
     Item,
     RelatedReading,
@@ -124,7 +125,16 @@ async def sync_sectors(
         found = existing.get(row["key"])
         values = {k: row[k] for k in ("name_en", "name_ja", "keywords")}
         if found is None:
-            session.add(Sector(key=row["key"], builtin=row["builtin"], created_at=now, **values))
+            owner = row.get("tenant_id")
+            session.add(
+                Sector(
+                    key=row["key"],
+                    builtin=row["builtin"],
+                    created_at=now,
+                    tenant_id=owner,
+                    **values,
+                )
+            )
             counts.created += 1
         elif _assign(found, values):
             counts.updated += 1
@@ -141,22 +151,40 @@ async def sync_feeds(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime
 ) -> SyncCounts:
     """Create or update feeds by URL. A new feed is due at once and its first fetch is stored
-    as backlog, as when an admin adds it; an existing feed keeps what fetching learned.
+    as backlog, as when an admin adds it; an existing feed keeps what fetching learned. Each
+    row's ``owner_ids`` (tenant ids, None for the shared catalog; default: shared) are added to
+    the feed's owners; none is taken away.
     """
     counts = SyncCounts()
     existing = {f.url: f for f in (await session.execute(select(Feed))).scalars()}
+    added: list[tuple[Feed, Sequence[int | None]]] = []
+    known = {
+        (f, t)
+        for f, t in (await session.execute(select(FeedOwner.feed_id, FeedOwner.tenant_id))).all()
+    }
     for row in rows:
         found = existing.get(row["url"])
+        owner_ids: Sequence[int | None] = row.get("owner_ids", [None])
         values = {k: row[k] for k in FEED_FIELDS}
         if found is None:
             feed = Feed(url=row["url"], created_at=now, **values)
             feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
             session.add(feed)
+            added.append((feed, owner_ids))
             counts.created += 1
-        elif _assign(found, values):
+            continue
+        new_owners = [t for t in owner_ids if (found.id, t) not in known]
+        added.append((found, new_owners))
+        if _assign(found, values) or new_owners:
             counts.updated += 1
         else:
             counts.unchanged += 1
+    await session.flush()
+    session.add_all(
+        FeedOwner(feed_id=f.id, tenant_id=t, created_at=now)
+        for f, owners in added
+        for t in dict.fromkeys(owners)
+    )
     await session.flush()
     return counts
 
@@ -258,7 +286,12 @@ async def sync_reading(
         values = {"title": row["title"], "created_by": row["created_by"]}
         if found is None:
             link = RelatedReading(
-                sector_key=key[0], keyword=key[1], url=key[2], created_at=now, **values
+                sector_key=key[0],
+                keyword=key[1],
+                url=key[2],
+                created_at=now,
+                tenant_id=row.get("tenant_id"),
+                **values,
             )
             session.add(link)
             existing[key] = link
@@ -269,6 +302,15 @@ async def sync_reading(
             counts.unchanged += 1
     await session.flush()
     return counts
+
+
+async def feed_owner_ids(session: AsyncSession) -> dict[int, list[int | None]]:
+    """Each feed's owners: tenant ids, None for the shared catalog."""
+    query = select(FeedOwner.feed_id, FeedOwner.tenant_id).order_by(FeedOwner.id)
+    found: dict[int, list[int | None]] = {}
+    for feed_id, tenant_id in (await session.execute(query)).all():
+        found.setdefault(feed_id, []).append(tenant_id)
+    return found
 
 
 async def existing_sector_keys(session: AsyncSession) -> Collection[str]:

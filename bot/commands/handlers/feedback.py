@@ -61,7 +61,11 @@ async def more(ctx: Context, command: MoreOn) -> Reply:
 async def reader_view(ctx: Context, command: ReaderView) -> Reply:
     user = ctx.user
     edition = await load_edition(
-        ctx.session, now=ctx.now, editor=ctx.services.editor, languages=[ctx.language]
+        ctx.session,
+        now=ctx.now,
+        editor=ctx.services.editor,
+        languages=[ctx.language],
+        scope=ctx.tenant.id,
     )
     briefing = edition.compose(profile_of(user, all_sectors=[s.key for s in ctx.sectors]))
     settings = ReaderSettings(

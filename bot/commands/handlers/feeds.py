@@ -31,6 +31,11 @@ MESSAGES: Catalog = {
         "ja": "フィードがありません。`/brief admin feeds add <url>` で追加できます。",
     },
     "feeds_title": {"en": "Feeds:", "ja": "フィード一覧:"},
+    "shared_mark": {"en": "(shared, read-only)", "ja": "（共有・読み取り専用）"},
+    "feed_shared": {
+        "en": "Feed {id} is in the shared catalog; only the operator can remove it.",
+        "ja": "フィード {id} は共有カタログのため、運用者だけが削除できます。",
+    },
     "feeds_healthy": {"en": "Every feed is healthy.", "ja": "すべてのフィードは正常です。"},
     "feeds_failing": {"en": "Failing feeds:", "ja": "エラーのあるフィード:"},
     "feeds_noted": {"en": "Feeds read in part:", "ja": "一部だけ読み込んだフィード:"},
@@ -61,6 +66,7 @@ async def feeds_add(ctx: Context, command: AdminFeedsAdd) -> Reply:
             sector=command.sector,
             policy=ctx.services.address_policy,
             now=ctx.now,
+            tenant_id=ctx.tenant.id,
         )
     except UnsafeURLError as exc:
         raise CommandError(
@@ -88,7 +94,10 @@ async def feeds_add(ctx: Context, command: AdminFeedsAdd) -> Reply:
     ),
 )
 async def feeds_remove(ctx: Context, command: AdminFeedsRemove) -> Reply:
-    if not await feed_repo.remove_feed(ctx.session, command.feed_id):
+    if not await feed_repo.remove_feed(ctx.session, command.feed_id, ctx.tenant.id):
+        # Another tenant's feed is answered exactly like a missing one: its id says nothing.
+        if command.feed_id in await feed_repo.shared_feed_ids(ctx.session):
+            return Reply(text=ctx.say(MESSAGES, "feed_shared", id=command.feed_id))
         return Reply(text=ctx.say(MESSAGES, "feed_unknown", id=command.feed_id))
     await ctx.audit("feeds remove", {"feed_id": command.feed_id})
     return Reply(text=ctx.say(MESSAGES, "feed_removed", id=command.feed_id))
@@ -101,12 +110,15 @@ async def feeds_remove(ctx: Context, command: AdminFeedsRemove) -> Reply:
     help=("list feeds and their ids", "フィードと ID の一覧"),
 )
 async def feeds_list(ctx: Context, command: AdminFeedsList) -> Reply:
-    feeds = await feed_repo.list_feeds(ctx.session)
+    feeds = await feed_repo.list_feeds(ctx.session, ctx.tenant.id)
     if not feeds:
         return Reply(text=ctx.say(MESSAGES, "feeds_none"))
+    shared = await feed_repo.shared_feed_ids(ctx.session)
+    mark = ctx.say(MESSAGES, "shared_mark")
     lines = [
         f"{f.id} {quote(f.title or '-')} <{quote(f.url)}>"
         + (f" [{quote(f.sector_hint)}]" if f.sector_hint else "")
+        + (f" {mark}" if f.id in shared else "")
         for f in feeds
     ]
     return Reply(text="\n".join([ctx.say(MESSAGES, "feeds_title"), *lines]))
@@ -119,7 +131,7 @@ async def feeds_list(ctx: Context, command: AdminFeedsList) -> Reply:
     help=("feeds that fail or went quiet", "エラーや更新停止中のフィード"),
 )
 async def feeds_health(ctx: Context, command: AdminFeedsHealth) -> Reply:
-    feeds = await feed_repo.list_feeds(ctx.session)
+    feeds = await feed_repo.list_feeds(ctx.session, ctx.tenant.id)
     failing = [f for f in feeds if f.state.error_count]
     noted = [
         ctx.say(MESSAGES, "feed_note_line", id=f.id, url=quote(f.url), note=f.state.note)

@@ -132,7 +132,11 @@ async def help_(ctx: Context, command: Help) -> Reply:
 @command("today", Today, help=("your briefing, right now", "今すぐあなた向けの要約"))
 async def today(ctx: Context, command: Today) -> Reply:
     edition = await load_edition(
-        ctx.session, now=ctx.now, editor=ctx.services.editor, languages=[ctx.language]
+        ctx.session,
+        now=ctx.now,
+        editor=ctx.services.editor,
+        languages=[ctx.language],
+        scope=ctx.tenant.id,
     )
     briefing = edition.compose(profile_of(ctx.user, all_sectors=[s.key for s in ctx.sectors]))
     tip = "" if ctx.user.sectors else ctx.say(MESSAGES, "not_subscribed_tip")
@@ -180,6 +184,7 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
         until=until,
         editor=ctx.services.editor,
         languages=[ctx.language],
+        scope=ctx.tenant.id,
     )
     base = profile_of(user, all_sectors=[s.key for s in ctx.sectors])
     profile = type(base)(
@@ -210,7 +215,7 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
 )
 async def search(ctx: Context, command: Search) -> Reply:
     query = command.query
-    rows = await archive.search_items(ctx.session, query, limit=10)
+    rows = await archive.search_items(ctx.session, query, limit=10, scope=ctx.tenant.id)
     if not rows:
         return Reply(text=ctx.say(MESSAGES, "search_none", query=query))
     results = tuple(

@@ -65,6 +65,7 @@ async def sectors_add(ctx: Context, command: AdminSectorsAdd) -> Reply:
                 name_ja=name_ja,
                 keywords=command.keywords,
                 now=ctx.now,
+                tenant_id=ctx.tenant.id,
             )
     except sector_repo.SectorExistsError:
         return Reply(text=ctx.say(MESSAGES, "sector_exists", key=key))
@@ -130,6 +131,7 @@ async def reading_add(ctx: Context, command: AdminReadingAdd) -> Reply:
         keyword=command.keyword,
         created_by=ctx.invocation.user_id,
         now=ctx.now,
+        tenant_id=ctx.tenant.id,
     )
     detail = {
         "url": command.url,
