@@ -39,7 +39,7 @@ async def fresh_engine(
 
 async def _old_install(engine: AsyncEngine, tenants: int) -> None:
     """A database at 0008 with two feeds, an admin's sector and a reading link."""
-    await upgrade(engine, "0008_editor")
+    await upgrade(engine, "0009_embed")
     async with engine.begin() as conn:
         for n in range(tenants):
             await conn.execute(

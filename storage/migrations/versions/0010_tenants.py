@@ -5,8 +5,8 @@ related reading, so its admins keep managing them in chat; with several tenants 
 they become the shared catalog, which every tenant sees read-only. Built-in sectors are
 always shared.
 
-Revision ID: 0009_tenants
-Revises: 0008_editor
+Revision ID: 0010_tenants
+Revises: 0009_embed
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0009_tenants"
-down_revision = "0008_editor"
+revision = "0010_tenants"
+down_revision = "0009_embed"
 branch_labels = None
 depends_on = None
 
