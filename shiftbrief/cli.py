@@ -40,7 +40,7 @@ from bot.demo import SECTOR_HINTS, serve_sample_feeds
 from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
 from bot.ingest.netguard import AddressPolicy, validate_feed_url
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
-from bot.ingest.service import FeedResult, IngestReport
+from bot.ingest.report import FeedResult, IngestReport
 from bot.models import Profile, SectorDef
 from shiftbrief.logs import configure_logging
 from shiftbrief.runner import run_bot
