@@ -21,10 +21,12 @@ async def add_feed(
     sector: str | None,
     policy: AddressPolicy | None,
     now: datetime,
+    title: str | None = None,
 ) -> Feed:
     """Follow a feed: check its address against ``policy``, then store it.
 
-    Its current items become archive when first fetched; later ones are news.
+    Its current items become archive when first fetched; later ones are news. ``title`` is
+    shown until the feed's own title is fetched (an OPML import knows it).
 
     Raises:
         UnsafeURLError: the address cannot be a feed's (scheme, credentials, private IP).
@@ -32,4 +34,6 @@ async def add_feed(
     """
     checked = validate_feed_url(url, policy)
     async with session.begin_nested():
-        return await feed_repo.add_feed(session, url=checked, sector_hint=sector, now=now)
+        return await feed_repo.add_feed(
+            session, url=checked, sector_hint=sector, title=title, now=now
+        )

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from bot.app import open_app
 from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
-from bot.ingest.netguard import AddressPolicy, validate_feed_url
+from bot.ingest.netguard import AddressPolicy
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.ingest.report import FeedResult
 from shiftbrief.cli.base import (
@@ -129,21 +129,19 @@ async def feeds_import_opml(
     async with open_app(base) as ctx:
         for entry in entries:
             try:
-                url = validate_feed_url(entry.url, policy)
-            except UnsafeURLError as exc:
-                problems.append(f"{entry.url}: {exc}")
-                continue
-            try:
                 async with ctx.sessionmaker.begin() as session:
-                    await feed_repo.add_feed(
+                    await add_feed(
                         session,
-                        url=url,
+                        url=entry.url,
+                        sector=entry.sector,
                         title=entry.title,
-                        sector_hint=entry.sector,
+                        policy=policy,
                         now=ctx.clock(),
                     )
                 added += 1
-            except feed_repo.FeedExistsError:
+            except UnsafeURLError as exc:
+                problems.append(f"{entry.url}: {exc}")
+            except FeedExistsError:
                 skipped += 1
     for problem in problems:
         err.print(Text("skipped "), shown(problem), sep="")
