@@ -1,4 +1,8 @@
-"""Composition root: settings in, a migrated database and the engine's services out."""
+"""Settings in, a migrated database and the ingest service out, for the composition root.
+
+The composition root is ``shiftbrief.runner`` (the running bot) and ``shiftbrief.cli`` (one-off
+commands); both open the database here so they open it the same way.
+"""
 
 from __future__ import annotations
 

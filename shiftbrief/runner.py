@@ -1,5 +1,9 @@
 """``shiftbrief run``: one asyncio process that owns the scheduler, ingest, delivery and adapters.
 
+This is the composition root of the running bot: ``run_bot`` builds the editor, the delivery
+service, the scheduler leadership, the dispatcher and the configured adapters
+(``adapters.registry``) from the settings, and nothing below it builds any of them.
+
 Everything runs under one ``asyncio.TaskGroup``. SIGINT or SIGTERM sets the stop event: the
 ingest loop and the delivery worker stop taking new work, deliveries in flight finish (bounded
 by ``shutdown_grace``), then the scheduler, the adapters and the HTTP port are closed.

@@ -19,6 +19,8 @@ from shiftbrief.cli import app
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
+ARCHITECTURE = ROOT / "ARCHITECTURE.md"
+DOCUMENTS = [README, ARCHITECTURE, *sorted(DOCS.glob("*.md"))]
 
 
 def env_name(name: str, field: FieldInfo) -> str:
@@ -122,9 +124,7 @@ def shiftbrief_commands(text: str) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize(
-    "document", [README, *sorted(DOCS.glob("*.md"))], ids=lambda p: p.relative_to(ROOT).as_posix()
-)
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_shiftbrief_commands_in_the_docs_exist(document: Path) -> None:
     root = typer.main.get_command(app)
     commands = shiftbrief_commands(document.read_text(encoding="utf-8"))
@@ -160,9 +160,7 @@ def anchors(document: Path) -> set[str]:
     return {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
 
 
-@pytest.mark.parametrize(
-    "document", [README, *sorted(DOCS.glob("*.md"))], ids=lambda p: p.relative_to(ROOT).as_posix()
-)
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_relative_links_and_anchors_resolve(document: Path) -> None:
     text = document.read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
@@ -204,3 +202,13 @@ def test_deployment_guide_covers_what_an_operator_sets_up() -> None:
         "advisory lock",
     ):
         assert needed in guide, needed
+
+
+def test_architecture_names_only_files_that_exist() -> None:
+    """Every repository path ARCHITECTURE.md names in backticks is there (it follows the code)."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:bot|adapters|storage|shiftbrief|tests)/[^`\s<>{}*]+)`", text))
+    assert len(named) > 30
+    missing = sorted(path for path in named if not (ROOT / path.rstrip("/")).exists())
+    assert missing == []
+    assert "composition root" in text and "shiftbrief/runner.py" in text

@@ -21,6 +21,7 @@ import discord
 from bot import untrusted
 from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
+from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, SectorSection, StoryEntry
 
 TITLE_LIMIT = 256
@@ -48,7 +49,7 @@ HEADER_COLOUR = 0x2B2D31
 SYNERGY_COLOUR = 0x00B0F4
 WATCH_COLOUR = 0xFEE75C
 
-_MORE_ON = {"en": "More on {name}", "ja": "{name}をもっと見る"}
+PHRASES: Catalog = catalog("discord.render")
 _MARKDOWN = re.compile(r"([\\*_~|`>#\-\[\]()<:])")
 _ZWSP = "\u200b"
 
@@ -297,7 +298,7 @@ def render_briefing_messages(briefing: Briefing) -> list[DiscordMessage]:
     blocks: list[tuple[discord.Embed, FeedbackRow | None]] = []
     blocks += [(e, None) for e in render_header(briefing)]
     for section in briefing.sections:
-        more = _MORE_ON[briefing.language].format(name=clean_text(section.name))
+        more = phrase(PHRASES, "more_on", briefing.language, name=clean_text(section.name))
         row = FeedbackRow(section.lead.story_key, section.key, truncate(more, 80))
         for i, embed in enumerate(render_sector(section, briefing.labels)):
             blocks.append((embed, row if i == 0 else None))

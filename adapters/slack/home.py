@@ -33,7 +33,7 @@ from slack_sdk.models.views import View
 
 from adapters.slack.render import escape_mrkdwn, mrkdwn, mrkdwn_link, sources_line
 from bot.commands.grammar import WEEKDAYS
-from bot.i18n import Catalog, phrase
+from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, Language, SectorDef, StoryEntry
 
 HOME_BLOCKS = 100
@@ -51,42 +51,7 @@ LENGTH = "home_length"
 FOLLOW = "home_follow"
 MUTE = "home_mute"
 
-PHRASES: Catalog = {
-    "title": {"en": "ShiftBrief settings", "ja": "ShiftBrief の設定"},
-    "intro": {
-        "en": "Changes are saved as soon as you make them.",
-        "ja": "変更はすぐに保存されます。",
-    },
-    "sectors": {"en": "Sectors", "ja": "セクター"},
-    "sectors_hint": {
-        "en": "None chosen means every sector.",
-        "ja": "未選択の場合はすべてのセクターが対象です。",
-    },
-    "when": {"en": "Digest time and zone", "ja": "配信時刻とタイムゾーン"},
-    "zone_placeholder": {"en": "Type a city", "ja": "都市名を入力"},
-    "days": {"en": "Days", "ja": "配信曜日"},
-    "days_hint": {"en": "None chosen means every day.", "ja": "未選択の場合は毎日配信します。"},
-    "language": {"en": "Language and length", "ja": "言語と長さ"},
-    "short": {"en": "Short", "ja": "短め"},
-    "full": {"en": "Full", "ja": "詳しく"},
-    "follow": {
-        "en": "Follow (comma-separated, Enter saves)",
-        "ja": "フォロー（カンマ区切り、Enterで保存）",
-    },
-    "mute": {
-        "en": "Mute (comma-separated, Enter saves)",
-        "ja": "ミュート（カンマ区切り、Enterで保存）",
-    },
-    "top": {"en": "Today's top stories", "ja": "本日の注目ニュース"},
-    "nothing": {"en": "Nothing new yet today.", "ja": "本日の新着はまだありません。"},
-    "mon": {"en": "Mon", "ja": "月"},
-    "tue": {"en": "Tue", "ja": "火"},
-    "wed": {"en": "Wed", "ja": "水"},
-    "thu": {"en": "Thu", "ja": "木"},
-    "fri": {"en": "Fri", "ja": "金"},
-    "sat": {"en": "Sat", "ja": "土"},
-    "sun": {"en": "Sun", "ja": "日"},
-}
+PHRASES: Catalog = catalog("slack.home")
 
 LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 

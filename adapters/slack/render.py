@@ -35,7 +35,7 @@ from slack_sdk.models.blocks import (
 from bot import untrusted
 from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
-from bot.i18n import Catalog, phrase
+from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, Language, SectorSection, StoryEntry
 
 MAX_BLOCKS = 50
@@ -58,12 +58,7 @@ VOTE_DOWN = "sb_vote_down"
 MORE = "sb_more"
 """Action id prefixes; the suffix after ``:`` keeps ids unique within a message."""
 
-PHRASES: Catalog = {
-    "more_on": {"en": "More on {sector}", "ja": "{sector}をもっと見る"},
-    "part": {"en": "{title} (part {n} of {total})", "ja": "{title}（{n}/{total}）"},
-    "up": {"en": "👍", "ja": "👍"},
-    "down": {"en": "👎", "ja": "👎"},
-}
+PHRASES: Catalog = catalog("slack.render")
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 

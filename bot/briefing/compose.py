@@ -31,16 +31,11 @@ from bot.briefing.editor.extractive import (
     story_summary,
 )
 from bot.briefing.editor.phrases import PHRASES, join, synergy_reason, theme_title
-from bot.briefing.editor.text import (
-    format_date,
-    format_due,
-    split_sentences,
-    trim_summary,
-)
+from bot.briefing.editor.text import split_sentences, trim_summary
 from bot.briefing.outlets import distinct_sources
 from bot.briefing.rank import base_score, follow_boost, keyword_pattern, story_text
 from bot.briefing.spread import spread_over_feeds
-from bot.i18n import Catalog, phrase
+from bot.i18n import Catalog, catalog, format_date, format_due, phrase
 from bot.models import (
     Article,
     Briefing,
@@ -61,44 +56,7 @@ __all__ = ["BriefingContext", "compose_briefing", "split_sentences", "trim_summa
 
 log = logging.getLogger(__name__)
 
-CATALOG: Catalog = {
-    "key_points": {"en": "Key points", "ja": "本日の重要ポイント"},
-    "by_sector": {"en": "By sector", "ja": "分野別動向"},
-    "more": {"en": "Also in this sector", "ja": "そのほかの動き"},
-    "related_reading": {"en": "Related reading", "ja": "関連記事"},
-    "synergies": {"en": "Across sectors", "ja": "分野横断のシナジー"},
-    "watch": {"en": "What to watch", "ja": "今後の注目点"},
-    "sources": {"en": "Sources", "ja": "情報源"},
-    "sources_one": {"en": "1 source", "ja": "1件の情報源"},
-    "sources_many": {"en": "{n} sources", "ja": "{n}件の情報源"},
-    "read": {"en": "Read", "ja": "記事を読む"},
-    "empty_heading": {"en": "Nothing new today", "ja": "本日の新着はありません"},
-    "title_empty": {"en": "Briefing for {date}", "ja": "{date}のブリーフィング"},
-    "empty_no_news": {
-        "en": "There is no news in your sectors ({sectors}) for this briefing. "
-        "We will be back with the next one.",
-        "ja": "今回は、ご登録の分野（{sectors}）に新しいニュースがありませんでした。"
-        "次回のブリーフィングをお待ちください。",
-    },
-    "empty_no_sectors": {
-        "en": "You are not subscribed to any sector yet. "
-        "Try /brief subscribe followed by a sector to start receiving news.",
-        "ja": "まだ分野が登録されていません。"
-        "/brief subscribe に続けて分野を指定すると、ニュースが届くようになります。",
-    },
-    "empty_archived": {
-        "en": "There is no news in your sectors ({sectors}) for this briefing. {n} earlier "
-        "items from feeds added recently went to the archive rather than the news, since they "
-        "were published before this briefing's window. Find them with /brief search followed "
-        "by a few words, or list a day with shiftbrief brief --date YYYY-MM-DD.",
-        "ja": "今回は、ご登録の分野（{sectors}）に新しいニュースがありませんでした。"
-        "最近追加されたフィードの記事{n}件は、このブリーフィングの対象期間より前に公開されたため、"
-        "ニュースではなくアーカイブに保存されています。"
-        "/brief search に続けて語句を入力すると検索でき、"
-        "shiftbrief brief --date YYYY-MM-DD で日付ごとに一覧できます。",
-    },
-    **PHRASES,
-}
+CATALOG: Catalog = {**catalog("briefing"), **PHRASES}
 
 LABEL_KEYS = (
     "key_points",

@@ -24,7 +24,7 @@ from bot.commands.declare import spec_of
 from bot.commands.handlers.base import Context, Effects, Reply, ScheduleControl, Services
 from bot.commands.model import CommandRequest, Invocation, language_from_locale
 from bot.commands.parse import CommandError, parse_request
-from bot.i18n import Catalog, phrase
+from bot.i18n import Catalog, catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.metrics import Metrics
 from bot.models import Language, SectorDef
@@ -36,25 +36,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["MESSAGES", "Dispatcher", "Reply", "ScheduleControl"]
 
-MESSAGES: Catalog = {
-    "apology": {
-        "en": "Sorry, something went wrong on our side. The team has been told; please try again.",
-        "ja": "申し訳ありません。内部でエラーが発生しました。時間をおいて再度お試しください。",
-    },
-    "admins_only": {
-        "en": "Sorry, `{command}` is for {admins}. Ask an admin to run it for you.",
-        "ja": "`{command}` は{admins}専用のコマンドです。管理者に実行を依頼してください。",
-    },
-    "workspace_admins": {"en": "workspace admins", "ja": "ワークスペース管理者"},
-    "dm_profile": {
-        "en": "You read ShiftBrief in {count} servers; here are your settings from server "
-        "{server}, where your digest comes from. For another server's, type the command there.",
-        "ja": "{count} つのサーバーで ShiftBrief を利用しています。ここではダイジェストの届く"
-        "サーバー {server} の設定を使います。"
-        "別のサーバーの設定は、そのサーバーで入力してください。",
-    },
-    "server_admins": {"en": "server admins", "ja": "サーバー管理者"},
-}
+MESSAGES: Catalog = catalog("dispatcher")
 
 _ADMINS = {"discord": "server_admins"}
 

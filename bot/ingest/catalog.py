@@ -22,11 +22,13 @@ async def add_feed(
     policy: AddressPolicy | None,
     now: datetime,
     tenant_id: int | None = None,
+    title: str | None = None,
 ) -> Feed:
     """Follow a feed for ``tenant_id`` (None: the shared catalog): check its address against
     ``policy``, then store it.
 
-    Its current items become archive when first fetched; later ones are news.
+    Its current items become archive when first fetched; later ones are news. ``title`` is
+    shown until the feed's own title is fetched (an OPML import knows it).
 
     Raises:
         UnsafeURLError: the address cannot be a feed's (scheme, credentials, private IP).
@@ -35,5 +37,10 @@ async def add_feed(
     checked = validate_feed_url(url, policy)
     async with session.begin_nested():
         return await feed_repo.add_feed(
-            session, url=checked, sector_hint=sector, now=now, tenant_id=tenant_id
+            session,
+            url=checked,
+            sector_hint=sector,
+            title=title,
+            now=now,
+            tenant_id=tenant_id,
         )

@@ -8,7 +8,8 @@ A pass is a bounded pipeline: fetches run concurrently, each changed body is par
 loop (in a thread, or in worker processes when the service is given some), and one writer task
 stores whatever has been parsed meanwhile in one transaction, a handful of statements for many
 feeds. Should such a batch fail, each of its feeds is written again on its own, so a bad feed
-cannot take the others down with it.
+cannot take the others down with it. Which stored item an entry is: ``bot.ingest.matching``;
+what a pass reports: ``bot.ingest.report``.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import itertools
 import logging
 import multiprocessing
-import statistics
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import StatementError
@@ -35,13 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.ingest.fetch import FeedFetcher, FetchResult
 from bot.ingest.language import detect_language
 from bot.ingest.limits import failure_reason, parse_storable, storable_text
-from bot.ingest.parse import ParsedFeed, ParsedItem, ParseError
-from bot.ingest.timeline import is_archive, plausible_published
+from bot.ingest.matching import merge_entries, plan_keys, posting_interval
+from bot.ingest.parse import ParsedFeed, ParseError
+from bot.ingest.report import FeedResult, IngestReport
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
 from storage.repositories.items import (
-    KnownItem,
-    KnownItems,
     find_known_items_of_feeds,
     insert_items,
     update_items_text,
@@ -50,82 +48,18 @@ from storage.repositories.items import (
 if TYPE_CHECKING:
     from bot.config import Settings
 
+__all__ = ["FETCH_LEASE", "FeedResult", "IngestReport", "IngestService", "warm_up"]
+
 log = logging.getLogger(__name__)
 
 FETCH_LEASE = timedelta(minutes=10)
 """A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
 
-FeedStatus = Literal["ok", "not_modified", "failed", "deferred"]
 AfterStore = Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]
 OnProgress = Callable[["FeedResult"], None]
 
 MAX_RETRY_AFTER = timedelta(days=7)
 """A server cannot switch a feed off for longer than this by sending a huge Retry-After."""
-_PACE_SAMPLE = 20
-
-
-@dataclass(frozen=True, slots=True)
-class FeedResult:
-    """What one pass did with one feed."""
-
-    feed_id: int
-    url: str
-    status: FeedStatus
-    new_items: int = 0
-    updated_items: int = 0
-    error: str | None = None
-    next_check_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "feed_id": self.feed_id,
-            "url": self.url,
-            "status": self.status,
-            "new_items": self.new_items,
-            "updated_items": self.updated_items,
-            "error": self.error,
-            "next_check_at": self.next_check_at.isoformat() if self.next_check_at else None,
-        }
-
-
-@dataclass(slots=True)
-class IngestReport:
-    """The outcome of one pass over the due feeds."""
-
-    feeds: int = 0
-    ok: int = 0
-    failed: int = 0
-    not_modified: int = 0
-    deferred: int = 0
-    new_items: int = 0
-    results: list[FeedResult] = field(default_factory=list)
-
-    def add(self, result: FeedResult) -> None:
-        """Count one feed's result."""
-        self.results.append(result)
-        self.feeds += 1
-        self.new_items += result.new_items
-        if result.status == "ok":
-            self.ok += 1
-        elif result.status == "not_modified":
-            self.not_modified += 1
-        elif result.status == "deferred":
-            self.deferred += 1
-        else:
-            self.failed += 1
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict, results ordered by feed id."""
-        return {
-            "feeds": self.feeds,
-            "ok": self.ok,
-            "failed": self.failed,
-            "not_modified": self.not_modified,
-            "deferred": self.deferred,
-            "new_items": self.new_items,
-            "results": [r.to_json() for r in sorted(self.results, key=lambda r: r.feed_id)],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +440,7 @@ class IngestService:
                 results.append(
                     FeedResult(entry.job.feed_id, entry.job.url, "failed", error="feed was removed")
                 )
-        plans = [_plan_keys(e.parsed.items) for e in alive]
+        plans = [plan_keys(e.parsed.items) for e in alive]
         known = await find_known_items_of_feeds(
             session, {e.job.feed_id: plan.keys for e, plan in zip(alive, plans, strict=True)}
         )
@@ -516,14 +450,21 @@ class IngestService:
         feeds: list[dict[str, Any]] = []
         for entry, plan in zip(alive, plans, strict=True):
             job, fetched, parsed = entry.job, entry.fetched, entry.parsed
-            rows, edited = _merge(known[job.feed_id], parsed.items, plan, job=job, now=now)
+            rows, edited = merge_entries(
+                known[job.feed_id],
+                parsed.items,
+                plan,
+                feed_id=job.feed_id,
+                first_fetch=not job.backlog_done,
+                now=now,
+            )
             new_rows.extend(rows)
             edits.extend(edited)
             interval = self._clamp(
                 max(
                     float(parsed.ttl_seconds or 0),
                     float(fetched.max_age or 0),
-                    _posting_interval(parsed.items) or 0.0,
+                    posting_interval(parsed.items) or 0.0,
                 )
             )
             next_check = now + timedelta(seconds=interval)
@@ -601,71 +542,6 @@ def _drain(queue: asyncio.Queue[_Parsed | None], first: _Parsed | None) -> Itera
             return
 
 
-@dataclass(frozen=True, slots=True)
-class _KeyPlan:
-    use_guid: bool
-    use_link: bool
-    keys: tuple[list[str], list[str], list[str]]
-
-
-def _plan_keys(items: Sequence[ParsedItem]) -> _KeyPlan:
-    # Some feeds give every entry the same GUID or link; such keys identify nothing.
-    use_guid = _distinct(i.guid for i in items)
-    use_link = _distinct(i.link for i in items)
-    return _KeyPlan(
-        use_guid,
-        use_link,
-        (
-            [i.guid for i in items if i.guid] if use_guid else [],
-            [i.link for i in items if i.link] if use_link else [],
-            [i.content_hash for i in items],
-        ),
-    )
-
-
-def _merge(
-    known: KnownItems,
-    items: Sequence[ParsedItem],
-    plan: _KeyPlan,
-    *,
-    job: _FeedJob,
-    now: datetime,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """New rows to insert and edited rows to update for one feed's entries."""
-    taken_hashes = set(known.by_hash)
-    new_rows: list[dict[str, Any]] = []
-    edits: list[dict[str, Any]] = []
-    edited_ids: set[int] = set()
-    for parsed in items:
-        match = _match(known, parsed, use_guid=plan.use_guid, use_link=plan.use_link)
-        if match is None:
-            if parsed.content_hash in taken_hashes:
-                continue  # the same text twice in one document
-            taken_hashes.add(parsed.content_hash)
-            new_rows.append(
-                _new_item(job.feed_id, parsed, first_fetch=not job.backlog_done, now=now)
-            )
-            continue
-        if (
-            match.content_hash != parsed.content_hash
-            and parsed.content_hash not in taken_hashes
-            and match.id not in edited_ids
-        ):
-            # The publisher edited the entry: keep one row, with the current text.
-            taken_hashes.add(parsed.content_hash)
-            edited_ids.add(match.id)
-            edits.append(
-                {
-                    "id": match.id,
-                    "title": parsed.title,
-                    "summary": parsed.summary,
-                    "content_hash": parsed.content_hash,
-                    "language": parsed.language[:8],
-                }
-            )
-    return new_rows, edits
-
-
 def _success_values(
     feed_id: int, fetched: FetchResult, *, now: datetime, next_check: datetime
 ) -> dict[str, Any]:
@@ -701,47 +577,3 @@ def _job(feed: Feed) -> _FeedJob:
         error_count=state.error_count,
         last_interval=last_interval,
     )
-
-
-def _distinct(values: Any) -> bool:
-    present = [v for v in values if v]
-    return len(present) == len(set(present))
-
-
-def _match(
-    known: KnownItems, item: ParsedItem, *, use_guid: bool, use_link: bool
-) -> KnownItem | None:
-    if use_guid and item.guid and item.guid in known.by_guid:
-        return known.by_guid[item.guid]
-    if use_link and item.link and item.link in known.by_link:
-        return known.by_link[item.link]
-    return known.by_hash.get(item.content_hash)
-
-
-def _new_item(
-    feed_id: int, parsed: ParsedItem, *, first_fetch: bool, now: datetime
-) -> dict[str, Any]:
-    published = parsed.published_at
-    return dict(
-        feed_id=feed_id,
-        guid=parsed.guid,
-        link=parsed.link,
-        content_hash=parsed.content_hash,
-        title=parsed.title,
-        summary=parsed.summary,
-        author=parsed.author,
-        language=parsed.language[:8],
-        published_at=plausible_published(published, seen_at=now),
-        first_seen_at=now,
-        is_backlog=is_archive(published, seen_at=now, first_fetch=first_fetch),
-    )
-
-
-def _posting_interval(items: Sequence[ParsedItem]) -> float | None:
-    """Median seconds between a feed's recent entries, or None with fewer than two dates."""
-    dates = sorted((i.published_at for i in items if i.published_at is not None), reverse=True)
-    dates = dates[:_PACE_SAMPLE]
-    if len(dates) < 2:
-        return None
-    gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(dates)]
-    return statistics.median(gaps)

@@ -17,7 +17,7 @@ from typing import Literal
 
 Precision = Literal["day", "month", "year"]
 
-_MONTH_NAMES = {
+MONTH_NAMES: dict[str, int] = {
     name: number
     for number, names in enumerate(
         (
@@ -38,7 +38,8 @@ _MONTH_NAMES = {
     )
     for name in names
 }
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NAMES, key=len, reverse=True)) + r")\.?"
+"""English month names and abbreviations, lower case, to their numbers (1 to 12)."""
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>20\d\d)"
 
 _EN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -152,7 +153,7 @@ def _en_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
     if groups.get("month") and not groups["month"][0].isupper():
         return None  # "may" the verb, "mar" in a word: month names are capitalised
     month = (
-        _MONTH_NAMES[groups["month"].lower()]
+        MONTH_NAMES[groups["month"].lower()]
         if groups.get("month")
         else int(groups["mnum"])
         if groups.get("mnum")

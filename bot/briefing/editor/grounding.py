@@ -13,28 +13,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from bot.briefing.editor.dates import MONTH_NAMES
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_MONTHS = {
-    name: n
-    for n, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        1,
-    )
-    for name in names
-}
+_MONTHS = MONTH_NAMES
 _MONTH_WORD = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b")
 _WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,

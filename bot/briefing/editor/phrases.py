@@ -8,52 +8,10 @@ from bot.briefing.editor.base import SynergyItem
 from bot.briefing.editor.entities import story_entities
 from bot.briefing.editor.extractive import day_theme
 from bot.briefing.editor.text import cut
-from bot.i18n import Catalog, phrase
+from bot.i18n import Catalog, catalog, phrase
 from bot.models import Language, SectorDef, Story
 
-PHRASES: Catalog = {
-    "title": {"en": "Briefing for {date}: {headline}", "ja": "{date}のブリーフィング：{headline}"},
-    "title_theme": {"en": "Briefing for {date}: {theme}", "ja": "{date}のブリーフィング：{theme}"},
-    "title_about": {
-        "en": "Briefing for {date}: {theme} across {sectors}",
-        "ja": "{date}のブリーフィング：{sectors}にまたがる{theme}",
-    },
-    "title_about_one": {
-        "en": "Briefing for {date}: {theme} in {sectors}",
-        "ja": "{date}のブリーフィング：{sectors}の{theme}",
-    },
-    "synergy_organisation": {
-        "en": "{thing} appears in news from {sectors}: the same company is behind both moves.",
-        "ja": "{sectors}のニュースにいずれも{thing}が登場します。"
-        "同じ企業が複数の分野で動いています。",
-    },
-    "synergy_material": {
-        "en": "News from {sectors} turns on the same material, {thing}.",
-        "ja": "{sectors}のニュースが、同じ素材である{thing}を軸にしています。",
-    },
-    "synergy_technology": {
-        "en": "News from {sectors} involves the same technology, {thing}.",
-        "ja": "{sectors}のニュースが、いずれも{thing}という同じ技術に関わっています。",
-    },
-    "synergy_place": {
-        "en": "News from {sectors} comes from the same place, {thing}.",
-        "ja": "{sectors}のニュースが、いずれも{thing}での動きです。",
-    },
-    "machine": {
-        "en": "Summaries written by a language model from the linked sources",
-        "ja": "要約は言語モデルがリンク先の情報源をもとに作成しました",
-    },
-    "machine_short": {"en": "AI summary", "ja": "AI要約"},
-    "signal_deadline": {"en": "Deadline", "ja": "期限"},
-    "signal_decision": {"en": "Decision due", "ja": "判断・決定待ち"},
-    "signal_announcement": {"en": "Announcement due", "ja": "発表予定"},
-    "signal_launch": {"en": "Launch or start", "ja": "開始・投入"},
-    "signal_plan": {"en": "Plan", "ja": "計画"},
-    "signal_outlook": {"en": "Outlook", "ja": "見通し"},
-    "signal_upcoming": {"en": "Coming up", "ja": "今後の予定"},
-    "list_and": {"en": " and ", "ja": "と"},
-    "list_comma": {"en": ", ", "ja": "、"},
-}
+PHRASES: Catalog = catalog("editor")
 
 
 def join(items: Sequence[str], language: Language) -> str:

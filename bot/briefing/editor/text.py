@@ -1,26 +1,8 @@
-"""Sentences and dates as readers see them: splitting, trimming, formatting (pure)."""
+"""Sentences as readers see them: splitting and trimming (pure); dates are in ``bot.i18n``."""
 
 from __future__ import annotations
 
 import re
-from datetime import date as date_type
-
-from bot.models import Language
-
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 _ABBREVIATIONS = frozenset(
     [
@@ -133,21 +115,3 @@ def trim_summary(text: str, *, max_sentences: int, max_chars: int) -> str:
     spaced = " ".join(kept)
     # Japanese sentences follow each other without a space.
     return re.sub(r"(?<=[。！？」』）]) (?=\S)", "", spaced)
-
-
-def format_date(day: date_type, language: Language) -> str:
-    """``day`` as a reader writes it: "January 20, 2026" or "2026年1月20日"."""
-    if language == "ja":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
-
-def format_due(day: date_type, precision: str, language: Language) -> str:
-    """A due date at its precision ("day", "month", "year"): "March 2027", "2027年3月"."""
-    if precision == "year":
-        return f"{day.year}年" if language == "ja" else str(day.year)
-    if precision == "month":
-        if language == "ja":
-            return f"{day.year}年{day.month}月"
-        return f"{_MONTHS[day.month - 1]} {day.year}"
-    return format_date(day, language)

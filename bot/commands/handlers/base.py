@@ -12,17 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.base import Editor
 from bot.commands.model import ChannelRef, Invocation
-from bot.i18n import Catalog, phrase
+from bot.i18n import Catalog, catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.models import Briefing, Language, SectorDef, StoryEntry
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
 
-COMMON: Catalog = {
-    "none": {"en": "none", "ja": "なし"},
-    "all_sectors": {"en": "all (none chosen yet)", "ja": "すべて（未選択）"},
-    "every_day": {"en": "every day", "ja": "毎日"},
-}
+COMMON: Catalog = catalog("handlers.common")
 
 
 @dataclass(frozen=True, slots=True)

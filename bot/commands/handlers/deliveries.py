@@ -11,22 +11,11 @@ from bot.commands import params as P
 from bot.commands.declare import command
 from bot.commands.handlers.base import Context, Reply, channel_label_of
 from bot.commands.model import AdminDeliveries
-from bot.i18n import Catalog
+from bot.i18n import Catalog, catalog
 from bot.untrusted import quote
 from storage.repositories import deliveries as delivery_repo
 
-MESSAGES: Catalog = {
-    "deliveries_none": {"en": "No digests in this period.", "ja": "この期間に配信はありません。"},
-    "deliveries_title": {
-        "en": "Digests since {since}: {counts}",
-        "ja": "{since} 以降の配信: {counts}",
-    },
-    "delivery_line": {
-        "en": "{when} {status}{late} → {kind} {dest}{error}",
-        "ja": "{when} {status}{late} → {kind} {dest}{error}",
-    },
-    "late_mark": {"en": " (late)", "ja": "（遅延）"},
-}
+MESSAGES: Catalog = catalog("handlers.deliveries")
 
 
 @command(

@@ -12,13 +12,10 @@ from bot.commands.declare import command
 from bot.commands.handlers.base import Context, ReaderSettings, Reply
 from bot.commands.handlers.reader import sector
 from bot.commands.model import MoreOn, ReaderView, SectorSummary, Vote
-from bot.i18n import Catalog
+from bot.i18n import Catalog, catalog
 from storage.repositories.feedback import record_feedback
 
-MESSAGES: Catalog = {
-    "thanks_up": {"en": "Thanks, noted 👍", "ja": "ありがとうございます 👍"},
-    "thanks_down": {"en": "Thanks, noted 👎", "ja": "ありがとうございます 👎"},
-}
+MESSAGES: Catalog = catalog("handlers.feedback")
 
 MAX_STORY_KEY = 64
 

@@ -8,43 +8,12 @@ from bot.commands.handlers.base import Context, Reply
 from bot.commands.help import usage
 from bot.commands.model import AdminFeedsAdd, AdminFeedsHealth, AdminFeedsList, AdminFeedsRemove
 from bot.commands.parse import CommandError
-from bot.i18n import Catalog
+from bot.i18n import Catalog, catalog
 from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
 from bot.untrusted import quote
 from storage.repositories import feeds as feed_repo
 
-MESSAGES: Catalog = {
-    "feed_added": {
-        "en": "Added feed {id}: {url}. Its current items are kept as archive; "
-        "news starts with its next post.",
-        "ja": "フィード {id} を追加しました: {url}。既存の記事はアーカイブとして保存し、"
-        "次の投稿からニュースとして扱います。",
-    },
-    "feed_exists": {"en": "That feed is followed already.", "ja": "このフィードは登録済みです。"},
-    "feed_removed": {"en": "Removed feed {id}.", "ja": "フィード {id} を削除しました。"},
-    "feed_unknown": {
-        "en": "No feed with id {id}. See `/brief admin feeds list`.",
-        "ja": "ID {id} のフィードはありません。`/brief admin feeds list` で確認できます。",
-    },
-    "feeds_none": {
-        "en": "No feeds yet. Add one with `/brief admin feeds add <url>`.",
-        "ja": "フィードがありません。`/brief admin feeds add <url>` で追加できます。",
-    },
-    "feeds_title": {"en": "Feeds:", "ja": "フィード一覧:"},
-    "shared_mark": {"en": "(shared, read-only)", "ja": "（共有・読み取り専用）"},
-    "feed_shared": {
-        "en": "Feed {id} is in the shared catalog; only the operator can remove it.",
-        "ja": "フィード {id} は共有カタログのため、運用者だけが削除できます。",
-    },
-    "feeds_healthy": {"en": "Every feed is healthy.", "ja": "すべてのフィードは正常です。"},
-    "feeds_failing": {"en": "Failing feeds:", "ja": "エラーのあるフィード:"},
-    "feeds_noted": {"en": "Feeds read in part:", "ja": "一部だけ読み込んだフィード:"},
-    "feed_note_line": {"en": "{id} {url}: {note}", "ja": "{id} {url}: {note}"},
-    "feed_health_line": {
-        "en": "{id} {url}: {errors} errors in a row, last: {error}; next try {next} UTC",
-        "ja": "{id} {url}: 連続エラー {errors} 回、直近: {error}、次回 {next} UTC",
-    },
-}
+MESSAGES: Catalog = catalog("handlers.feeds")
 
 
 @command(

@@ -27,58 +27,11 @@ from bot.commands.model import (
 )
 from bot.commands.parse import CommandError, help_topic
 from bot.commands.values import MAX_KEYWORD_CHARS, MAX_QUERY_CHARS
-from bot.i18n import Catalog
+from bot.i18n import Catalog, catalog
 from bot.models import SourceRef, StoryEntry
 from storage.repositories import archive
 
-MESSAGES: Catalog = {
-    "date_out_of_range": {
-        "en": "{date} is out of range: there can be no news on that day.",
-        "ja": "{date} は範囲外です。その日のニュースはありません。",
-    },
-    "settings_title": {"en": "Your settings", "ja": "現在の設定"},
-    "settings_line": {
-        "en": "Sectors: {sectors}\nDigest: {time} {tz}, {days}\nLanguage: {lang}, length: {length}"
-        "\nFollowing: {follow}\nMuted: {mute}",
-        "ja": "セクター: {sectors}\n配信: {time} {tz}、{days}\n言語: {lang}、長さ: {length}"
-        "\nフォロー: {follow}\nミュート: {mute}",
-    },
-    "not_subscribed_tip": {
-        "en": "Tip: choose sectors with `/brief subscribe ai green` to get a daily digest.",
-        "ja": "ヒント: `/brief subscribe ai green` のようにセクターを選ぶと、"
-        "毎日ダイジェストが届きます。",
-    },
-    "subscribed": {"en": "Subscribed to {sectors}.", "ja": "{sectors} を購読しました。"},
-    "unsubscribed": {"en": "Unsubscribed from {sectors}.", "ja": "{sectors} の購読をやめました。"},
-    "unsubscribed_all": {
-        "en": "Unsubscribed from every sector; no more daily digests.",
-        "ja": "すべての購読をやめました。毎日のダイジェストは届きません。",
-    },
-    "now_subscribed": {"en": "Now: {sectors}.", "ja": "現在: {sectors}"},
-    "follow": {
-        "en": "Following “{keyword}”: such stories rank higher.",
-        "ja": "「{keyword}」をフォローしました。関連ニュースが上位に表示されます。",
-    },
-    "unfollow": {
-        "en": "No longer following “{keyword}”.",
-        "ja": "「{keyword}」のフォローを解除しました。",
-    },
-    "mute": {
-        "en": "Muted “{keyword}”: such stories will not appear.",
-        "ja": "「{keyword}」をミュートしました。該当ニュースは表示されません。",
-    },
-    "unmute": {"en": "Unmuted “{keyword}”.", "ja": "「{keyword}」のミュートを解除しました。"},
-    "keyword_absent": {
-        "en": "“{keyword}” was not in your list.",
-        "ja": "「{keyword}」はリストにありませんでした。",
-    },
-    "settings_saved": {"en": "Settings saved.", "ja": "設定を保存しました。"},
-    "search_none": {
-        "en": "Nothing in the archive matches “{query}”.",
-        "ja": "「{query}」に一致する記事はアーカイブにありません。",
-    },
-    "search_title": {"en": "Archive results for “{query}”:", "ja": "「{query}」の検索結果:"},
-}
+MESSAGES: Catalog = catalog("handlers.reader")
 
 
 def settings_text(ctx: Context) -> str:

@@ -20,44 +20,12 @@ from bot.commands.model import (
 from bot.commands.parse import ArgReader, CommandError
 from bot.commands.values import weekday_index
 from bot.delivery.schedule import next_fire_after
-from bot.i18n import Catalog
+from bot.i18n import Catalog, catalog
 from bot.untrusted import quote
 from storage.models import Subscriber
 from storage.repositories import subscribers as sub_repo
 
-MESSAGES: Catalog = {
-    "no_scheduler": {
-        "en": "Digests are sent by the running bot: start it with `shiftbrief run`.",
-        "ja": "配信は `shiftbrief run` で起動したボットから行われます。",
-    },
-    "sending_now": {
-        "en": "Posting the digest to {channel} now.",
-        "ja": "{channel} にダイジェストを今すぐ投稿します。",
-    },
-    "schedule_saved": {
-        "en": "Digest {id} for {channel}: {time} {tz}, {days}; sectors: {sectors}. Next: {next}.",
-        "ja": "{channel} のダイジェスト（ID {id}）: {time} {tz}、{days}、セクター: {sectors}。"
-        "次回: {next}",
-    },
-    "schedules_none": {
-        "en": "No channel digests yet. Add one with `/brief admin schedule set`.",
-        "ja": "チャンネル配信はまだありません。`/brief admin schedule set` で追加できます。",
-    },
-    "schedules_title": {"en": "Channel digests:", "ja": "チャンネル配信:"},
-    "schedule_line": {
-        "en": "{id} {channel}: {time} {tz}, {days}; {sectors}{state}",
-        "ja": "{id} {channel}: {time} {tz}、{days}、{sectors}{state}",
-    },
-    "schedule_disabled": {"en": " (stopped: {reason})", "ja": "（停止中: {reason}）"},
-    "schedule_removed": {
-        "en": "Removed channel digest {id}.",
-        "ja": "チャンネル配信 {id} を削除しました。",
-    },
-    "schedule_unknown": {
-        "en": "No channel digest with id {id}. See `/brief admin schedule list`.",
-        "ja": "ID {id} のチャンネル配信はありません。`/brief admin schedule list` で確認できます。",
-    },
-}
+MESSAGES: Catalog = catalog("handlers.schedules")
 
 _CHANNEL = P.channel("channel", "Where to post", "投稿先")
 _TIME = P.time("time", "HH:MM (24-hour)", "HH:MM（24 時間表記）")

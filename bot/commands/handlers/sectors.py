@@ -10,26 +10,10 @@ from bot.commands.declare import command
 from bot.commands.handlers.base import Context, Reply
 from bot.commands.model import AdminReadingAdd, AdminSectorsAdd, AdminSectorsList
 from bot.commands.values import MAX_KEYWORD_CHARS
-from bot.i18n import Catalog
+from bot.i18n import Catalog, catalog
 from storage.repositories import sectors as sector_repo
 
-MESSAGES: Catalog = {
-    "sector_added": {
-        "en": "Added sector `{key}` ({name_en} / {name_ja}); {count} recent items "
-        "were classified again.",
-        "ja": "セクター `{key}`（{name_en} / {name_ja}）を追加し、最近の記事 {count} "
-        "件を再分類しました。",
-    },
-    "sector_exists": {
-        "en": "A sector `{key}` exists already.",
-        "ja": "セクター `{key}` はすでに存在します。",
-    },
-    "sectors_title": {"en": "Sectors:", "ja": "セクター一覧:"},
-    "reading_added": {
-        "en": "Added related reading for {target}: {title}",
-        "ja": "{target} の関連記事を追加しました: {title}",
-    },
-}
+MESSAGES: Catalog = catalog("handlers.sectors")
 
 
 @command(

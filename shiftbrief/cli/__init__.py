@@ -1,0 +1,48 @@
+"""The ``shiftbrief`` command line (typer + rich), one module per command group.
+
+Every command reads the validated settings once, opens the database (migrating it first) and
+prints either a rich table for people or JSON for scripts. Errors are one clear line on stderr and
+a non-zero exit, never a traceback. ``shiftbrief run`` hands over to ``shiftbrief.runner``, the
+composition root; the other commands build what they need through ``bot.app`` the same way.
+
+Modules: ``base`` (apps, consoles, shared helpers), ``feeds`` (feeds group, ingest), ``briefs``
+(demo, classify, brief), ``admin`` (db, console, discord sync, export, import, run).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import ConfigError
+from shiftbrief.cli.base import UserError, app, err
+
+# Importing a group's module registers its commands; this order is the order of `--help`.
+# isort: off
+from shiftbrief.cli import feeds
+from shiftbrief.cli import briefs
+from shiftbrief.cli import admin
+# isort: on
+
+__all__ = ["admin", "app", "briefs", "feeds", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``shiftbrief`` console script."""
+    try:
+        app()
+    except (UserError, ConfigError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        reason = str(orig) if orig is not None else str(exc).splitlines()[0]
+        err.print(f"error: database: {reason}", markup=False, highlight=False)
+        sys.exit(1)
+    except OSError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,109 @@
+"""What every command shares: the typer apps, the consoles, one-line errors, async bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from bot.app import AppContext, open_ingest
+from bot.briefing.edition import ItemClassifier
+from bot.briefing.render_text import clean_text
+from bot.config import Settings, load_settings
+from bot.ingest.report import FeedResult, IngestReport
+
+
+class Lang(enum.StrEnum):
+    en = "en"
+    ja = "ja"
+
+
+class BriefLength(enum.StrEnum):
+    short = "short"
+    full = "full"
+
+
+class EditorChoice(enum.StrEnum):
+    extractive = "extractive"
+    llm = "llm"
+
+
+class OutputFormat(enum.StrEnum):
+    markdown = "markdown"
+    text = "text"
+    json = "json"
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="shiftbrief",
+    help="ShiftBrief: personalised daily tech briefings for Slack and Discord.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+feeds_app = typer.Typer(help="Add, list, remove, import and export feeds.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+discord_app = typer.Typer(help="Discord application commands.", no_args_is_help=True)
+app.add_typer(discord_app, name="discord")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class UserError(Exception):
+    """A problem the user can fix; shown as one line."""
+
+
+def shown(text: object) -> Text:
+    """Outside text (a feed's title, an error from a server) for rich: ``clean_text``, the
+    terminal's defusing (no escape sequences), in a ``Text``, which rich never reads as markup."""
+    return Text(clean_text("" if text is None else str(text)))
+
+
+def run_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """Run an async command body on a fresh event loop."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return asyncio.run(func(*args, **kwargs))
+
+    return wrapper
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+async def run_pass(
+    ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
+) -> IngestReport:
+    async with open_ingest(ctx, after_store=ItemClassifier()) as service:
+        return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    out.print(
+        f"{report.feeds} feeds: {report.ok} ok, {report.not_modified} not modified, "
+        f"{report.failed} failed; {report.new_items} new items."
+    )
+    for result in report.results:
+        if result.status == "failed":
+            err.print(
+                Text(f"  feed {result.feed_id} failed: "),
+                shown(result.error),
+                Text(" ("),
+                shown(result.url),
+                Text(")"),
+                sep="",
+            )

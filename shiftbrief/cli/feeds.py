@@ -1,0 +1,220 @@
+"""``shiftbrief feeds ...`` and ``shiftbrief ingest``: the feed list and fetching it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from bot.app import open_app
+from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+from bot.ingest.netguard import AddressPolicy
+from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
+from bot.ingest.report import FeedResult
+from shiftbrief.cli.base import (
+    UserError,
+    app,
+    err,
+    feeds_app,
+    out,
+    print_ingest_report,
+    run_async,
+    run_pass,
+    settings,
+    shown,
+)
+from shiftbrief.tenancy import TenantOption, TenantSpecError, tenant_id
+from storage.repositories import feeds as feed_repo
+from storage.scope import EVERY, Scope
+
+
+@feeds_app.command("add")
+@run_async
+async def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's http(s) URL.")],
+    sector: Annotated[
+        str | None, typer.Option(help="Sector this feed leans to (a hint, never decisive).")
+    ] = None,
+    tenant: TenantOption = None,
+) -> None:
+    """Follow a feed. Its current items are kept as archive; later ones are news."""
+    base = settings()
+    async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
+        try:
+            feed = await add_feed(
+                session,
+                url=url,
+                sector=sector,
+                policy=AddressPolicy.from_settings(base),
+                now=ctx.clock(),
+                tenant_id=await tenant_id(session, tenant, now=ctx.clock()),
+            )
+        except (UnsafeURLError, FeedExistsError, TenantSpecError) as exc:
+            raise UserError(str(exc)) from None
+    out.print(Text(f"Added feed {feed.id}: "), shown(url), sep="")
+
+
+@feeds_app.command("list")
+@run_async
+async def feeds_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    tenant: TenantOption = None,
+) -> None:
+    """List feeds with their owners and health (with --tenant: what that tenant sees)."""
+    async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
+        try:
+            scope: Scope = EVERY if tenant is None else await tenant_id(session, tenant)
+        except TenantSpecError as exc:
+            raise UserError(str(exc)) from None
+        feeds = await feed_repo.list_feeds(session, scope)
+        owners = await feed_repo.feed_owners(session)
+    rows = [
+        {
+            "id": f.id,
+            "owners": owners.get(f.id, []),
+            "url": f.url,
+            "title": f.title,
+            "sector": f.sector_hint,
+            "disabled": f.disabled,
+            "errors": f.state.error_count,
+            "last_error": f.state.last_error,
+            "note": f.state.note,
+            "next_check_at": f.state.next_check_at.isoformat(),
+        }
+        for f in feeds
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        out.print("No feeds yet. Add one with: shiftbrief feeds add URL")
+        return
+    table = Table("id", "owners", "title", "sector", "errors", "next check (UTC)", "url")
+    for row in rows:
+        errors = Text(str(row["errors"]), style="red" if row["errors"] else "")
+        table.add_row(
+            str(row["id"]),
+            shown(", ".join(owners.get(int(str(row["id"])), []))),
+            shown(row["title"]),
+            shown(row["sector"]),
+            errors,
+            str(row["next_check_at"])[:16],
+            shown(row["url"]),
+            end_section=False,
+        )
+    out.print(table)
+
+
+@feeds_app.command("remove")
+@run_async
+async def feeds_remove(
+    feed_id: Annotated[int, typer.Argument(help="The feed's id.")],
+    tenant: TenantOption = None,
+) -> None:
+    """Stop following a feed in the shared catalog (or, with --tenant, for that tenant); its
+    items go with its last owner."""
+    async with open_app(settings()) as ctx, ctx.sessionmaker.begin() as session:
+        try:
+            owner = await tenant_id(session, tenant, now=ctx.clock())
+        except TenantSpecError as exc:
+            raise UserError(str(exc)) from None
+        removed = await feed_repo.remove_feed(session, feed_id, owner)
+    if not removed:
+        whose = f"{tenant} follows" if tenant else "the shared catalog has"
+        raise UserError(f"{whose} no feed with id {feed_id} (see: shiftbrief feeds list)")
+    out.print(f"Removed feed {feed_id}.")
+
+
+@feeds_app.command("import-opml")
+@run_async
+async def feeds_import_opml(
+    file: Annotated[Path, typer.Argument(help="An OPML file exported by a feed reader.")],
+) -> None:
+    """Follow every feed of an OPML file (feeds already followed are skipped)."""
+    try:
+        entries = parse_opml(file.read_bytes())
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror}") from None
+    except OpmlError as exc:
+        raise UserError(f"{file}: {exc}") from None
+    added = skipped = 0
+    problems: list[str] = []
+    base = settings()
+    policy = AddressPolicy.from_settings(base)
+    async with open_app(base) as ctx:
+        for entry in entries:
+            try:
+                async with ctx.sessionmaker.begin() as session:
+                    await add_feed(
+                        session,
+                        url=entry.url,
+                        sector=entry.sector,
+                        title=entry.title,
+                        policy=policy,
+                        now=ctx.clock(),
+                    )
+                added += 1
+            except UnsafeURLError as exc:
+                problems.append(f"{entry.url}: {exc}")
+            except FeedExistsError:
+                skipped += 1
+    for problem in problems:
+        err.print(Text("skipped "), shown(problem), sep="")
+    out.print(f"Imported {added} feeds ({skipped} already followed, {len(problems)} refused).")
+
+
+@feeds_app.command("export-opml")
+@run_async
+async def feeds_export_opml(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write; standard output when left out.")
+    ] = None,
+) -> None:
+    """Write every feed as OPML 2.0, readable by common feed readers."""
+    async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
+        feeds = await feed_repo.list_feeds(session)
+        document = render_opml(
+            (
+                OpmlFeed(url=f.url, title=f.title, site_url=f.site_url, sector=f.sector_hint)
+                for f in feeds
+            ),
+            now=ctx.clock(),
+        )
+    if file is None:
+        sys.stdout.buffer.write(document)
+    else:
+        try:
+            file.write_bytes(document)
+        except OSError as exc:
+            raise UserError(f"cannot write {file}: {exc.strerror}") from None
+        out.print(f"Wrote {len(feeds)} feeds to {file}.")
+
+
+@app.command("ingest")
+@run_async
+async def ingest(
+    all_feeds: Annotated[bool, typer.Option("--all", help="Fetch every feed, due or not.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fetch the feeds that are due, once, and store what is new."""
+    async with open_app(settings()) as ctx:
+        if as_json or not out.is_terminal:
+            report = await run_pass(ctx, all_feeds=all_feeds)
+        else:
+            with Progress(console=out, transient=True) as progress:
+                task = progress.add_task("Fetching feeds", total=None)
+
+                def advance(_result: FeedResult) -> None:
+                    progress.advance(task)
+
+                report = await run_pass(ctx, all_feeds=all_feeds, on_progress=advance)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    print_ingest_report(report)
