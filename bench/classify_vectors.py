@@ -3,9 +3,10 @@
 Run: ``.venv/bin/python bench/classify_vectors.py [--corpus PATH]`` (``bench/classify.py`` calls
 it too when the model is installed).
 
-Figures, per part (tune / held-out) and language, before (keyword rules) and after (rules, veto,
-rescue): on-topic items whose best sector is acceptable, off-topic items with no sector. Then the
-share of items of the corpus's German, Spanish and Chinese feeds that get a sector, with samples.
+Figures, per part (tune / held-out) and language, for the keyword rules alone, with the rescue,
+and with rescue and veto: on-topic items whose best sector is acceptable, off-topic items with no
+sector. Then the share of items of the corpus's German, Spanish and Chinese feeds that get a
+sector, with samples.
 Item vectors are cached under ``$XDG_CACHE_HOME/shiftbrief-bench`` (embedding takes minutes).
 """
 
@@ -64,21 +65,23 @@ def _scores(rows: Sequence[Row]) -> tuple[SectorScore, ...]:
 
 def measure(
     classifier: Classifier, sv: SectorVectors, items: Sequence[DevItem], vectors: embed.Vectors
-) -> tuple[Figures, Figures]:
-    """Figures before and after the embedding steps."""
+) -> tuple[Figures, Figures, Figures]:
+    """Figures before the embedding steps, with the rescue only, and with rescue and veto."""
     found = sv.prototypes(classifier.sectors)
     assert found is not None
     keys, matrix = found
-    counts = [[0, 0, 0, 0], [0, 0, 0, 0]]
+    counts = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     for item, vector in zip(items, vectors, strict=True):
         before = classifier.classify(item.title, item.summary, language=item.language)
-        after = _scores(refine(_rows(before), sv.verdict(vector, keys, matrix), item.language))
-        for n, scores in enumerate((before, after)):
+        verdict = sv.verdict(vector, keys, matrix)
+        rescued = _scores(refine(_rows(before), verdict, item.language, veto=False))
+        after = _scores(refine(_rows(before), verdict, item.language))
+        for n, scores in enumerate((before, rescued, after)):
             right = is_right(item, scores)
             base = 0 if item.on_topic else 2
             counts[n][base] += 1
             counts[n][base + 1] += right
-    return Figures(*counts[0]), Figures(*counts[1])
+    return Figures(*counts[0]), Figures(*counts[1]), Figures(*counts[2])
 
 
 def print_dev(corpus: Path, embedder: embed.Embedder) -> None:
@@ -97,10 +100,11 @@ def print_dev(corpus: Path, embedder: embed.Embedder) -> None:
             if not subset:
                 continue
             vectors_of = np.stack([by_item[i.row] for i in subset])
-            before, after = measure(classifier, sv, subset, vectors_of)
+            before, rescued, after = measure(classifier, sv, subset, vectors_of)
             label = "all" if language == "*" else language
-            print(f"{part:9} {label:3} n={len(subset):4} before {before}")
-            print(f"{'':9} {'':3} {'':6} after  {after}")
+            print(f"{part:9} {label:3} n={len(subset):4} rules  {before}")
+            print(f"{'':9} {'':3} {'':6} +rescue {rescued}")
+            print(f"{'':9} {'':3} {'':6} +veto  {after}")
 
 
 def print_other_languages(corpus: Path, embedder: embed.Embedder) -> None:

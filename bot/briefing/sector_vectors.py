@@ -49,9 +49,6 @@ RESCUE_MIN = 0.30
 """Cosine an item needs with the best prototype to be rescued (centred vectors)."""
 RESCUE_MARGIN = 0.04
 """...and how much closer it must be to that prototype than to the next one."""
-KEYWORD_RESCUE_MIN = 0.5
-"""The same for English and Japanese items, which the rules read and found no term in."""
-KEYWORD_RESCUE_MARGIN = 0.15
 VETO_OFF_MARGIN = 0.05
 """A weak keyword sector is dropped when the off-topic prototype is this much closer to the
 item than the sector's own prototype..."""
@@ -277,14 +274,8 @@ class SectorVectors:
         return hook
 
 
-def rescues(verdict: Verdict, *, keyword_language: bool = False) -> bool:
-    """Whether the vector places an item with no keyword sector in ``verdict.best``.
-
-    An English or Japanese item the rules read and found nothing in is most likely off-topic
-    (embeddings reject off-topic items poorly), so it needs a much clearer vector.
-    """
-    if keyword_language:
-        return verdict.best_sim >= KEYWORD_RESCUE_MIN and verdict.margin >= KEYWORD_RESCUE_MARGIN
+def rescues(verdict: Verdict) -> bool:
+    """Whether the vector places an item with no keyword sector in ``verdict.best``."""
     return verdict.best_sim >= RESCUE_MIN and verdict.margin >= RESCUE_MARGIN
 
 
@@ -301,12 +292,18 @@ def vetoes(verdict: Verdict, sector: str) -> bool:
 Row = tuple[str, float, Sequence[str]]
 
 
-def refine(rows: Sequence[Row], verdict: Verdict | None, language: str | None) -> list[Row]:
+def refine(
+    rows: Sequence[Row], verdict: Verdict | None, language: str | None, *, veto: bool = True
+) -> list[Row]:
     """An item's keyword sector rows after the veto and, if none is left, the rescue."""
     if verdict is None:
         return list(rows)
-    kept = [r for r in rows if not (_is_weak(r) and vetoes(verdict, r[0]))]
-    if not kept and rescues(verdict, keyword_language=has_keyword_rules(language)):
+    kept = [r for r in rows if not (veto and _is_weak(r) and vetoes(verdict, r[0]))]
+    # Only items the rules cannot read are rescued: an English or Japanese item they read and
+    # found no term in is most likely off-topic, and embeddings reject off-topic items poorly
+    # (on the tune rows, rescuing those at cosine 0.5 lost 7 points of off-topic rejection
+    # for one more on-topic item).
+    if not kept and not has_keyword_rules(language) and rescues(verdict):
         # Scored by its cosine (about one keyword term's score), so keyword-placed items of the
         # same story rank above it; "matched" stays empty: no term said so.
         kept = [(verdict.best, round(verdict.best_sim, 3), ())]
