@@ -178,7 +178,7 @@ async def run_bot(
         embedder = EmbeddingWorker(
             sessionmaker=ctx.sessionmaker,
             clock=ctx.clock,
-            after_embed=sector_vectors.after_embed(classifier),
+            after_embed=sector_vectors.after_embed(classifier, clock=ctx.clock),
         )
         deliveries = DeliveryService(
             sessionmaker=ctx.sessionmaker,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.briefing import embed
-from bot.briefing.edition import load_sector_defs
+from bot.briefing.edition import load_sector_defs, reclassify_since
 from bot.briefing.embed_worker import EmbeddingWorker
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.ingest.parse import ParsedItem, parse_feed
@@ -151,7 +151,8 @@ async def test_an_admin_added_sector_gets_a_prototype(sqlite_db: Database, corpu
             now=NOW,
         )
         defs = await load_sector_defs(session)
-    assert sv.prototypes(defs) is None  # not made on a command's path
+    before = sv.prototypes(defs)
+    assert before is not None and "space" not in before[0]  # not made on a command's path
 
     heise = _parsed(corpus, "heise_online_atom_150items__nextcloud-news.xml")
     ids = await _store(
@@ -167,3 +168,24 @@ async def test_an_admin_added_sector_gets_a_prototype(sqlite_db: Database, corpu
     moon, speed_limit = (sv.verdict(embed.from_blob(blobs[i]), keys, matrix) for i in ids)
     assert moon.best == "space"  # the German moon mission is nearest the new sector
     assert speed_limit.best != "space"
+
+
+async def test_adding_a_sector_keeps_the_sectors_items_were_rescued_into(
+    sqlite_db: Database, corpus: Path
+) -> None:
+    heise = _parsed(corpus, "heise_online_atom_150items__nextcloud-news.xml")
+    ids = await _store(sqlite_db, _pick(heise, "Wheelbot: Einrädriger Roboter"))
+    await _embed_all(sqlite_db)
+    assert await _sectors(sqlite_db, ids) == [["mobility"]]
+
+    # A freshly started process: its prototypes of built-in sectors come from the shipped file;
+    # the admin's new sector has none until the worker makes it.
+    fresh = SectorVectors()
+    async with sqlite_db.sessionmaker.begin() as session:
+        await sector_repo.add_sector(
+            session, key="space", name_en="Space", name_ja="宇宙", keywords=["NASA"], now=NOW
+        )
+        await reclassify_since(
+            session, since=NOW - timedelta(days=2), classifier=vector_classifier(fresh)
+        )
+    assert await _sectors(sqlite_db, ids) == [["mobility"]]

@@ -29,6 +29,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing import embed
 from bot.briefing.classify import has_keyword_rules
-from bot.briefing.edition import ItemClassifier, SectorRows, load_sector_defs
+from bot.briefing.edition import ItemClassifier, SectorRows, load_sector_defs, reclassify_since
 from bot.briefing.sectors import BUILTIN_TERMS
+from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import SectorDef
 from storage.models import Item
 from storage.repositories import embeddings as embedding_repo
@@ -181,17 +183,24 @@ class SectorVectors:
         return made
 
     def prototypes(self, sectors: Sequence[SectorDef]) -> tuple[list[str], embed.Vectors] | None:
-        """The cached prototypes of ``sectors`` (rows in order); None unless all are cached."""
-        rows = []
+        """The prototypes of ``sectors`` made so far (rows in order); None when there are none.
+
+        A sector whose prototype the worker has not made yet (one an admin just added) is left
+        out rather than holding back the rest: re-classifying after a sector is added must not
+        take away the sectors other items were rescued into.
+        """
+        keys, rows = [], []
         with self._lock:
             for sector in sectors:
                 vector = self._cache.get(self._key(sector))
-                if vector is None:
-                    return None
-                rows.append(vector)
+                if vector is None and sector.builtin:
+                    vector = self._shipped.get(sector.key)  # a file read, never the model
+                if vector is not None:
+                    keys.append(sector.key)
+                    rows.append(vector)
         if not rows:
             return None
-        return [s.key for s in sectors], np.stack(rows)
+        return keys, np.stack(rows)
 
     def verdict(self, vector: embed.Vectors, keys: Sequence[str], matrix: embed.Vectors) -> Verdict:
         """How close ``vector`` is to each prototype."""
@@ -261,13 +270,22 @@ class SectorVectors:
         return changed
 
     def after_embed(
-        self, classifier: ItemClassifier
+        self, classifier: ItemClassifier, *, clock: Callable[[], datetime] | None = None
     ) -> Callable[[AsyncSession, Sequence[int]], Awaitable[None]]:
-        """The embedding worker's hook: make missing prototypes, classify the items again."""
+        """The embedding worker's hook: make missing prototypes, classify the items again.
+
+        Args:
+            classifier: The classifier with this object's steps (``vector_classifier``).
+            clock: The current time; with it, when a new prototype was made (an admin added a
+                sector), every news item of the window is classified again, not only the batch.
+        """
 
         async def hook(session: AsyncSession, item_ids: Sequence[int]) -> None:
             defs = await load_sector_defs(session)
-            await asyncio.to_thread(self.prepare, defs)
+            made = await asyncio.to_thread(self.prepare, defs)
+            if made and clock is not None:
+                await reclassify_since(session, since=clock() - NEWS_WINDOW, classifier=classifier)
+                return
             items = (await session.scalars(select(Item).where(Item.id.in_(item_ids)))).all()
             await classifier(session, list(items))
 
