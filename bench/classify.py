@@ -35,6 +35,8 @@ from pathlib import Path
 
 import feedparser
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from bot.briefing.classify import Classifier
 from bot.briefing.sectors import default_sectors
 from bot.models import SectorScore
@@ -380,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-external", action="store_true", help="skip the external labelled sets"
     )
     parser.add_argument(
+        "--no-vectors", action="store_true", help="skip the embedding rescue and veto figures"
+    )
+    parser.add_argument(
         "--external-errors", metavar="NAME", help="print tune-part title mistakes of external sets"
     )
     args = parser.parse_args(argv)
@@ -417,6 +422,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rate = throughput(classifier, items)
     print(f"throughput: {rate:,.0f} items/s (title + summary, one core)")
+
+    if not args.no_vectors:
+        # With the model installed: the same dev set before/after the embedding rescue and veto.
+        from bench import classify_vectors
+        from bot.briefing import embed
+
+        embedder = embed.default_embedder()
+        if embedder is not None:
+            print("with embeddings (bench/classify_vectors.py):")
+            classify_vectors.print_dev(args.corpus, embedder)
 
     if args.errors or args.all_errors:
         for item in items:

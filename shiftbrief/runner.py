@@ -31,6 +31,7 @@ from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.factory import make_editor
 from bot.briefing.embed_worker import EmbeddingWorker
+from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.datacare import run_retention
@@ -170,12 +171,19 @@ async def run_bot(
     async with open_app(settings, clock=clock) as ctx:
         running = list(adapters) if adapters is not None else configured_adapters(settings, ctx)
         single_process = make_url(settings.database_url).get_backend_name() == "sqlite"
-        classifier = ItemClassifier()
+        # Keyword rules at ingest; the embedding steps (rescue of items in other languages,
+        # veto of weak matches) once the worker has made an item's vector.
+        sector_vectors = SectorVectors()
+        classifier = vector_classifier(sector_vectors)
         editor = make_editor(
             settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock, metrics=metrics
         )
         # Vectors for story clustering, made after ingest; only the scheduler's leader embeds.
-        embedder = EmbeddingWorker(sessionmaker=ctx.sessionmaker, clock=ctx.clock)
+        embedder = EmbeddingWorker(
+            sessionmaker=ctx.sessionmaker,
+            clock=ctx.clock,
+            after_embed=sector_vectors.after_embed(classifier, clock=ctx.clock),
+        )
         deliveries = DeliveryService(
             sessionmaker=ctx.sessionmaker,
             adapters={a.platform: a for a in running},

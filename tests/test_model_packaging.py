@@ -45,10 +45,10 @@ def test_the_weights_are_files_of_the_installed_package() -> None:
 def test_the_language_means_are_package_data_for_the_model() -> None:
     with (ROOT / "pyproject.toml").open("rb") as f:
         patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["bot"]
-    assert any(
-        list((ROOT / "bot").glob(p)) == [ROOT / "bot/briefing/data/embed_means.json"]
-        for p in patterns
-    )
+    packaged = {path for p in patterns for path in (ROOT / "bot").glob(p)}
+    # The language means and the sector prototypes (bot.briefing.sector_vectors) both ship.
+    assert ROOT / "bot/briefing/data/embed_means.json" in packaged
+    assert ROOT / "bot/briefing/data/sector_prototypes.json" in packaged
     means = json.loads((ROOT / "bot/briefing/data/embed_means.json").read_text("utf-8"))
     assert set(means[embed.E5.name]) == {"en", "ja"}
     assert all(len(v) == embed.E5.dim for v in means[embed.E5.name].values())

@@ -50,24 +50,33 @@ SectorRows = dict[int, list[tuple[str, float, Sequence[str]]]]
 Unsectored = Callable[[AsyncSession, Sequence[Item]], Awaitable[SectorRows]]
 """Gives sectors to items the keyword rules left without one: items in languages the rules are
 not written for (German, Spanish, Chinese ...) and English or Japanese items no term matched.
-Returns scores only for the items it places; the embedding classifier (``bot.briefing.embed``,
-being built) plugs in here."""
+Returns scores only for the items it places; ``bot.briefing.sector_vectors`` plugs in here."""
+
+Veto = Callable[[AsyncSession, Sequence[Item], SectorRows], Awaitable[SectorRows]]
+"""Reviews the keyword scores; returns new rows for the items whose sectors it drops (weak
+matches the embeddings disagree with, ``bot.briefing.sector_vectors``)."""
 
 
 class ItemClassifier:
     """Gives newly stored items their sectors; the ingest service's ``after_store`` hook.
 
     The keyword rules run on items in their own languages (``has_keyword_rules``); whatever they
-    leave without a sector goes to ``unsectored`` when one is given. The sector list is read
+    leave without a sector goes to ``unsectored`` when one is given (after ``veto``, when given,
+    has dropped weak matches it disagrees with). The sector list is read
     from the database on every call, so a sector an admin adds counts from the next item on,
     without a restart.
     """
 
     def __init__(
-        self, *, classifier: Classifier | None = None, unsectored: Unsectored | None = None
+        self,
+        *,
+        classifier: Classifier | None = None,
+        unsectored: Unsectored | None = None,
+        veto: Veto | None = None,
     ) -> None:
         self._classifier = classifier or Classifier(sectors=default_sectors())
         self._unsectored = unsectored
+        self._veto = veto
 
     async def __call__(self, session: AsyncSession, items: Sequence[Item]) -> None:
         if not items:
@@ -90,6 +99,8 @@ class ItemClassifier:
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
         scores = await asyncio.to_thread(run) if len(texts) > 200 else run()
+        if self._veto is not None:
+            scores.update(await self._veto(session, items, scores))
         if self._unsectored is not None:
             left = without_keyword_sector(items, scores)
             if left:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +22,10 @@ from bot.briefing.cluster import DEFAULT_WINDOW
 from storage.repositories import embeddings as repo
 
 log = logging.getLogger(__name__)
+
+AfterEmbed = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
+"""Called with the ids of the items that just got vectors, in the transaction that stored them
+(``bot.briefing.sector_vectors`` classifies them again with their vectors)."""
 
 BACKLOG_AGE = timedelta(days=7)
 """Older items are never embedded: no briefing or dated brief reaches back that far."""
@@ -39,6 +43,7 @@ class EmbeddingWorker:
         batch: int = 16,
         window: timedelta = DEFAULT_WINDOW,
         idle: float = 60.0,
+        after_embed: AfterEmbed | None = None,
     ) -> None:
         """Set up the worker.
 
@@ -49,6 +54,7 @@ class EmbeddingWorker:
             batch: Items per model call and per transaction (small: a batch takes seconds).
             window: Items published within this of now come first.
             idle: Seconds to sleep when there is nothing to embed (unless woken).
+            after_embed: Runs on each batch's items once their vectors are stored.
         """
         self._sessionmaker = sessionmaker
         self._clock = clock
@@ -57,6 +63,7 @@ class EmbeddingWorker:
         self._window = window
         self._idle = idle
         self._wake = asyncio.Event()
+        self._after_embed = after_embed
 
     def wake(self) -> None:
         """New items were stored: look for work now rather than after the idle wait."""
@@ -99,6 +106,8 @@ class EmbeddingWorker:
         blobs = {work[n][0]: embed.to_blob(vector) for n, vector in enumerate(vectors)}
         async with self._sessionmaker() as session, session.begin():
             await repo.store(session, model=embedder.name, vectors=blobs, now=self._clock())
+            if self._after_embed is not None:
+                await self._after_embed(session, list(blobs))
         return len(work)
 
     async def run(self, stop: asyncio.Event, *, active: Callable[[], bool] = lambda: True) -> None:
@@ -129,10 +138,13 @@ class EmbeddingWorker:
 
 
 async def embed_until_done(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    *,
+    after_embed: AfterEmbed | None = None,
 ) -> int:
     """Embed every item of the window now (the demo; ``run`` does it in the background)."""
-    worker = EmbeddingWorker(sessionmaker=sessionmaker, clock=clock)
+    worker = EmbeddingWorker(sessionmaker=sessionmaker, clock=clock, after_embed=after_embed)
     done = 0
     while batch := await worker.run_once(older=False):
         done += batch

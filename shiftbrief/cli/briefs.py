@@ -25,6 +25,7 @@ from bot.briefing.editor.factory import make_editor
 from bot.briefing.editor.llm import LLMEditor
 from bot.briefing.embed_worker import embed_until_done
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
+from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.values import SectorIndex
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
@@ -80,7 +81,12 @@ async def demo(
         print_ingest_report(second)
         if embed.available():  # what `run` does in the background, done now for the demo
             with out.status("Embedding the news items so one event's reports make one story"):
-                done = await embed_until_done(ctx.sessionmaker, ctx.clock)
+                vectors = SectorVectors()  # and sectors for items the keyword rules cannot read
+                done = await embed_until_done(
+                    ctx.sessionmaker,
+                    ctx.clock,
+                    after_embed=vectors.after_embed(vector_classifier(vectors)),
+                )
             out.print(f"Embedded {done} news items with {embed.model_name()}.")
         async with ctx.sessionmaker() as session:
             items = await archive.recent_items(session, limit=50, include_backlog=False)
