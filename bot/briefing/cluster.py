@@ -48,13 +48,14 @@ translators cover an event days later, while two events of one company within da
 come this close (chosen on the same dev events)."""
 
 SURE_VECTOR_THRESHOLD = 1.0
-"""Score at which reports in two languages join on their vectors alone. Below it, where two
-events of one field (a grid battery in Australia, a Japanese subsidy for grid batteries)
-score like two languages' reports of one event, they join only when both name something
-concrete in common: a number with its unit or a name in Latin letters (``concrete_tokens``).
-Every cross-language pair of one event in tests/data/cluster_events.jsonl but one shares
-such a token; the dev half does not bound this from above, so it is set where the cosine is
-about 0.5, above all of them (bench/cluster_quality.py)."""
+"""Score at which reports in two languages, or two Japanese reports, join on their vectors
+alone. Below it, where two events of one field (a grid battery in Australia, a Japanese
+subsidy for grid batteries) score like two reports of one event, they join only when both
+name something concrete in common: a number with its unit, a name in Latin letters or a
+katakana name (``concrete_tokens``). All but one of the cross-language pairs of one event in
+tests/data/cluster_events.jsonl share such a token; the dev half does not bound this from
+above (any value from 0.6 up scores the same), so it sits where the cosine is about 0.5,
+above all of them (bench/cluster_quality.py)."""
 
 HUB_NEIGHBOURS = 10
 HUB_PRIOR = 200
@@ -75,6 +76,8 @@ _KATAKANA_NAME_WEIGHT = 2.0
 _BIGRAM_WEIGHT = 1.0
 
 _NUMBER_WITH_UNIT = re.compile(r"(\d+(?:[.,]\d+)*)\s?([A-Za-z%]+)?")
+_NAMES_STAND_OUT = frozenset({"ja", "zh", "ko"})
+"""Languages whose reports write names in Latin letters that stand out from their script."""
 _GENERIC_TEXT = """ai llm llms gpu cpu it iot dx gx api app ceo ev evs pv bess ess esg co2 h2 ar
     vr xr mw mwh gw gwh kw kwh tb gb"""
 _GENERIC_NAMES = frozenset(_GENERIC_TEXT.split())
@@ -205,7 +208,8 @@ def concrete_tokens(article: Article) -> frozenset[str]:
     Numbers with their unit ("450 MWh" and "450MWh" both give ``450mwh``) and bare numbers of
     three or more characters, years left out; words in Latin letters, minus stop words,
     units and generic acronyms. Only tokens on both sides of a cross-language pair matter,
-    and the Latin words of Japanese text are names ("Gemma", "SIMA", "Aeneas").
+    and the Latin words of Japanese text are names ("Gemma", "SIMA", "Aeneas"), as are its
+    katakana runs of three or more (kept with a leading ``@``).
     """
     text = unicodedata.normalize("NFKC", f"{article.title}\n{article.summary[:_SUMMARY_CHARS]}")
     found: set[str] = set()
@@ -222,6 +226,7 @@ def concrete_tokens(article: Article) -> frozenset[str]:
         generic = lower in _STOP_WORDS or lower in _GENERIC_NAMES
         if word[0].isalpha() and len(word) > 1 and not generic:
             found.add(_stem(lower))
+    found.update("@" + run for run in _KATAKANA_RUN.findall(text) if len(run) >= 3)
     return frozenset(found)
 
 
@@ -516,15 +521,16 @@ def cluster_articles(
             # feed are never a pair, so complete linkage keeps them in different stories.
             feeds = [unique[i].feed_id for i in embedded]
             pairs = [p for p in pairs if feeds[p[1]] != feeds[p[2]]]
-            # Same-language pairs keep joining on vectors alone: the labelled same-language
-            # reports of one event often share no rare name ("Google", "quantum").
+            # Pairs in one Latin-script language keep joining on vectors alone: their Latin
+            # words are any words, and the labelled English reports of one event often
+            # share no rare name at all. In Japanese, Latin words and katakana runs are names.
             langs = [_lang_key(unique[i].language) for i in embedded]
             concrete = _rare_concrete_tokens([unique[i] for i in embedded])
             pairs = [
                 p
                 for p in pairs
                 if p[0] >= sure_threshold
-                or langs[p[1]] == langs[p[2]]
+                or (langs[p[1]] == langs[p[2]] and langs[p[1]] not in _NAMES_STAND_OUT)
                 or concrete[p[1]] & concrete[p[2]]
             ]
             for local, group in enumerate(complete_linkage(len(embedded), pairs)):
