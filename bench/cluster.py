@@ -145,10 +145,12 @@ def cluster_day(items: list[tuple[str, str, str]], vectors: np.ndarray) -> None:
             start = time.perf_counter()
             stories = cluster_articles(batch)
             timings.append(time.perf_counter() - start)
-        multi = sum(1 for s in stories if len(s.articles) > 1)
+        multi = [s for s in stories if len(s.articles) > 1]
+        merged = sum(len(s.articles) for s in multi)
         print(
             f"cluster {len(batch)} items of one day ({label}): best {min(timings):.2f}s, "
-            f"median {sorted(timings)[1]:.2f}s; {len(stories)} stories, {multi} with 2+ items"
+            f"median {sorted(timings)[1]:.2f}s; {len(stories)} stories, {len(multi)} with "
+            f"2+ items ({merged} items merged)"
         )
 
 

@@ -134,6 +134,7 @@ def main() -> None:
             chosen = {
                 "vector_threshold": clustering.VECTOR_THRESHOLD,
                 "late_threshold": clustering.LATE_VECTOR_THRESHOLD,
+                "sure_threshold": clustering.SURE_VECTOR_THRESHOLD,
             }
         else:  # the same dev-only grid that chose e5's constants
             grid = []

@@ -49,6 +49,13 @@ ITEMS = [
         "AI models can help map species, protect forests and listen to birds around the world",
         timedelta(days=4),
     ),
+    (
+        "GIGAZINE",
+        "ja",
+        "Sakana AI、科学研究を完全自動化する「The AI Scientist」を発表",
+        "",
+        timedelta(days=20),
+    ),
 ]
 
 
@@ -99,9 +106,11 @@ async def test_window_items_first_newest_first_then_backlog(db: Database) -> Non
     assert await stored(db) == sorted([ids["Googleの画像生成A"], ids["Google DeepM"]])
     assert await work.run_once() == 1  # the last window item
     assert ids["Mapping, mod"] not in await stored(db)
-    assert await work.run_once() == 1  # then the older one
+    # Then the older ones, newest first: last week's, then one of weeks ago (a dated brief
+    # on that day groups by meaning too).
+    assert await work.run_once() == 2
     assert await work.run_once() == 0
-    assert len(await stored(db)) == 4
+    assert len(await stored(db)) == 5
 
 
 async def test_edition_joins_english_and_japanese_reports_with_stored_vectors(
@@ -141,7 +150,7 @@ async def test_deleting_an_item_deletes_its_vector_and_missing_items_are_skipped
         await repo.store(session, model="m", vectors={999_999: b"\0\0\0\0"}, now=NOW)
     async with db.sessionmaker() as session:
         count = await session.scalar(select(func.count()).select_from(ItemEmbedding))
-    assert count == 3
+    assert count == len(ITEMS) - 1
 
 
 async def test_run_wakes_on_new_items_and_stops(db: Database) -> None:

@@ -2,9 +2,10 @@
 
 The model embeds a few items per second per core, so each item is embedded once and its vector
 stored. Items of the clustering window come first, newest first (they are what the next
-briefing groups into stories); older items (a newly added feed's backlog, last week's news for
-``brief --date``) follow only when the window is done. The edition clusters with whatever
-vectors exist and falls back to the lexical clusterer for items the worker has not reached.
+briefing groups into stories); older items (a newly added feed's backlog, any past day for
+``brief --date``) follow, newest first, only when the window is done. The edition clusters
+with whatever vectors exist and falls back to the lexical clusterer for items the worker has
+not reached.
 """
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ log = logging.getLogger(__name__)
 AfterEmbed = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
 """Called with the ids of the items that just got vectors, in the transaction that stored them
 (``bot.briefing.sector_vectors`` classifies them again with their vectors)."""
-
-BACKLOG_AGE = timedelta(days=7)
-"""Older items are never embedded: no briefing or dated brief reaches back that far."""
 
 
 class EmbeddingWorker:
@@ -78,7 +76,8 @@ class EmbeddingWorker:
         """Embed one batch (window items first); return how many items got a vector.
 
         Args:
-            older: When the window is done, embed older items (up to ``BACKLOG_AGE``).
+            older: When the window is done, embed older items, newest first (a dated brief
+                may ask for any past day).
         """
         embedder = self._model()
         if embedder is None:
@@ -91,11 +90,7 @@ class EmbeddingWorker:
             )
             if not items and older:
                 items = await repo.pending(
-                    session,
-                    model=embedder.name,
-                    since=now - BACKLOG_AGE,
-                    before=recent,
-                    limit=self._batch,
+                    session, model=embedder.name, before=recent, limit=self._batch
                 )
             work = [(i.id, embed.article_text(i.title, i.summary or ""), i.language) for i in items]
         if not work:
