@@ -97,7 +97,7 @@ class HomeAndButtons:
         scheduler resynced) exactly like ``/brief settings``."""
         await ack()
         user_id = str(body["user"]["id"])
-        team_id = str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
+        team_id = _team_of(body, context)
         notice: str | None = None
         for action in body.get("actions") or []:
             change = home.read_home_action(action)
@@ -128,7 +128,7 @@ class HomeAndButtons:
         story = value.get("story")
         if not story:
             return
-        team_id = str(context.get("team_id") or "")
+        team_id = _team_of(body, context)
         invocation = await self._invocation(client, team_id, str(body["user"]["id"]))
         vote = cmd.Vote(story, 1 if action_id.startswith(VOTE_UP) else -1, value.get("sector"))
         reply = await self._require_dispatcher().handle(cmd.CommandRequest(vote, invocation))
@@ -162,7 +162,7 @@ class HomeAndButtons:
         sector = value.get("sector")
         if not sector:
             return
-        team_id = str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
+        team_id = _team_of(body, context)
         channel_id = (body.get("channel") or {}).get("id")
         invocation = await self._invocation(client, team_id, str(body["user"]["id"]), channel_id)
         more = cmd.MoreOn(sector, value.get("story") or f"sector:{sector}")
@@ -179,3 +179,8 @@ def _button_value(raw: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {"story": str(raw)}
     return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+
+
+def _team_of(body: dict[str, Any], context: dict[str, Any]) -> str:
+    """The workspace an action came from: bolt's context, else the payload's own team."""
+    return str(context.get("team_id") or (body.get("team") or {}).get("id") or "")
