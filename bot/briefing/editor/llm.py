@@ -311,7 +311,11 @@ class LLMEditor:
         sectors = []
         for sector, ranked in edition.ranked.items():
             stories = []
-            for key in ranked[:EDITION_STORIES_PER_SECTOR]:
+            # Each story under its home sector, where readers see it and where the answer's
+            # paragraph and synergies about it are checked (``_apply_edition``).
+            for key in [k for k in ranked if edition.home.get(k) == sector][
+                :EDITION_STORIES_PER_SECTOR
+            ]:
                 if key in ids.values():
                     continue
                 short = f"s{len(ids) + 1}"
