@@ -63,7 +63,9 @@ class Metrics:
         )
         self.editor_grounding_rejections = Counter(
             "shiftbrief_editor_grounding_rejections",
-            "Written pieces rejected: a number or date not in the sources, a link or a mention.",
+            "Written pieces rejected, by language (en, ja): a number or date not in the "
+            "sources, a link or a mention.",
+            ["language"],
             registry=r,
         )
         self.editor_fallbacks = Counter(

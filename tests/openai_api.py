@@ -119,8 +119,11 @@ def good_edition(request: Request) -> dict[str, Any]:
 class OpenAIAPI:
     """``async with OpenAIAPI() as api``: ``api.base_url`` for the client, ``api.requests``."""
 
-    def __init__(self, *, delay: float = 0.0, behaviour: Behaviour | None = None) -> None:
+    def __init__(
+        self, *, delay: float = 0.0, behaviour: Behaviour | None = None, port: int = 0
+    ) -> None:
         self.delay = delay
+        self.port = port
         self.behaviour = behaviour
         self.requests: list[Request] = []
         self.prompt_tokens = 0
@@ -135,7 +138,7 @@ class OpenAIAPI:
         app.router.add_post("/v1/chat/completions", self._complete)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}/v1"

@@ -239,7 +239,8 @@ async def test_a_number_not_in_the_sources_is_rejected_for_that_story_only(
         assert sum(e.machine_written for e in entries(b)) >= 3
     # Two for the invented number; two for the toolkit story, whose first sentence (the
     # injected link) the fake model quotes in every scenario.
-    assert metric(metrics, "grounding_rejections") == 4
+    assert metric(metrics, "grounding_rejections", language="en") == 2
+    assert metric(metrics, "grounding_rejections", language="ja") == 2
     assert metric(metrics, "fallbacks", reason="grounding") == 4
 
 
@@ -270,7 +271,8 @@ async def test_an_injected_mention_and_link_reach_no_reader_and_no_other_story(
         assert all(e.machine_written for e in others)
         for e in entries(b):
             assert "@everyone" not in e.title and "evil.example" not in e.title + e.why
-    assert metric(metrics, "grounding_rejections") == 2
+    assert metric(metrics, "grounding_rejections", language="en") == 1
+    assert metric(metrics, "grounding_rejections", language="ja") == 1
 
 
 async def test_429_waits_for_retry_after_then_writes(sqlite_db: Any) -> None:

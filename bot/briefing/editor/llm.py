@@ -227,6 +227,9 @@ class LLMEditor:
         self._sleep = sleep
         self.fallbacks: Counter[str] = Counter()
         """Pieces written with extractive text instead, by reason, since this editor was made."""
+        self.rejections: Counter[str] = Counter()
+        """Pieces the grounding check refused, by language, since this editor was made."""
+        self._unattributed = 0
 
     # ---- counting ------------------------------------------------------------------------
 
@@ -235,9 +238,17 @@ class LLMEditor:
         if self._metrics is not None and n:
             self._metrics.editor_fallbacks.labels(reason).inc(n)
 
-    def _rejected(self) -> None:
-        if self._metrics is not None:
-            self._metrics.editor_grounding_rejections.inc()
+    def _rejected(self, language: Language | None = None, n: int = 1) -> None:
+        """Count ``n`` pieces refused by the grounding check, by language in ``/metrics``.
+
+        Without a language (inside ``_apply_edition``), ``_edition`` counts them for its own.
+        """
+        if language is None:
+            self._unattributed += n
+            return
+        self.rejections[language] += n
+        if self._metrics is not None:  # the language's series shows in /metrics from 0 on
+            self._metrics.editor_grounding_rejections.labels(language).inc(n)
 
     def _call_result(self, result: str) -> None:
         if self._metrics is not None:
@@ -300,7 +311,11 @@ class LLMEditor:
         sectors = []
         for sector, ranked in edition.ranked.items():
             stories = []
-            for key in ranked[:EDITION_STORIES_PER_SECTOR]:
+            # Each story under its home sector, where readers see it and where the answer's
+            # paragraph and synergies about it are checked (``_apply_edition``).
+            for key in [k for k in ranked if edition.home.get(k) == sector][
+                :EDITION_STORIES_PER_SECTOR
+            ]:
                 if key in ids.values():
                     continue
                 short = f"s{len(ids) + 1}"
@@ -343,7 +358,7 @@ class LLMEditor:
             if answer is None:
                 self._fallback(failure)
                 return
-            payload = self._story_payload(answer, story)
+            payload = self._story_payload(answer, story, language)
             run.new[(digest, language)] = ("story", payload)
         if "rejected" in payload:
             self._fallback(str(payload["rejected"]))
@@ -355,7 +370,7 @@ class LLMEditor:
             machine_written=True,
         )
 
-    def _story_payload(self, answer: str, story: Story) -> dict[str, object]:
+    def _story_payload(self, answer: str, story: Story, language: Language) -> dict[str, object]:
         """The validated, grounded answer, or ``{"rejected": reason}`` (cached as well)."""
         try:
             parsed = StoryAnswer.model_validate_json(answer)
@@ -366,7 +381,7 @@ class LLMEditor:
             (parsed.headline, parsed.summary, parsed.why), _source_texts(story)
         )
         if problem is not None:
-            self._rejected()
+            self._rejected(language)
             return {"rejected": "grounding"}
         return parsed.model_dump()
 
@@ -402,7 +417,10 @@ class LLMEditor:
         if "rejected" in payload:
             self._fallback(str(payload["rejected"]))
             return
+        self._unattributed = 0  # _apply_edition runs without awaiting: nothing interleaves
         self._apply_edition(EditionAnswer.model_validate(payload), edition, ids, out)
+        self._rejected(language, self._unattributed)
+        self._unattributed = 0
 
     def _apply_edition(
         self, answer: EditionAnswer, edition: Edition, ids: dict[str, str], out: EditionText
