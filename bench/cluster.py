@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.briefing import embed  # noqa: E402
 from bot.briefing.cluster import cluster_articles  # noqa: E402
-from bot.models import Article  # noqa: E402
+from bot.models import Article, Story  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus")
 for candidate in (ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"):
@@ -119,7 +120,11 @@ def throughput(items: list[tuple[str, str, str]], sample: int = 64) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def cluster_day(items: list[tuple[str, str, str]], vectors: np.ndarray) -> None:
+def cluster_day(
+    items: list[tuple[str, str, str]],
+    vectors: np.ndarray,
+    clusterer: Callable[..., list[Story]] = cluster_articles,
+) -> None:
     rng = random.Random(11)
     articles = []
     for n, ((title, summary, lang), vector) in enumerate(zip(items, vectors, strict=True)):
@@ -143,7 +148,7 @@ def cluster_day(items: list[tuple[str, str, str]], vectors: np.ndarray) -> None:
         timings = []
         for _ in range(3):
             start = time.perf_counter()
-            stories = cluster_articles(batch)
+            stories = clusterer(batch)
             timings.append(time.perf_counter() - start)
         multi = [s for s in stories if len(s.articles) > 1]
         merged = sum(len(s.articles) for s in multi)
@@ -212,6 +217,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--worker-items", type=int, default=200)
     parser.add_argument(
+        "--baseline", help="time the clusterer of this git revision (bench/cluster_quality.py)"
+    )
+    parser.add_argument("--no-worker", action="store_true", help="skip the worker memory run")
+    parser.add_argument(
         "--cached-only",
         action="store_true",
         help="embed nothing new: cluster the cached real vectors, then time --items with "
@@ -223,11 +232,18 @@ def main() -> None:
     vectors, rate = cached_vectors(items, cached_only=args.cached_only)
     rate = rate if rate is not None else throughput(items)
     print(f"embedding throughput: {rate:.1f} items/s on one core ({embed.model_name()})")
-    cluster_day(items[: len(vectors)], vectors)
+    clusterer = cluster_articles
+    if args.baseline:
+        from cluster_quality import baseline_clusterer
+
+        clusterer = baseline_clusterer(args.baseline)
+        print(f"clusterer of {args.baseline}")
+    cluster_day(items[: len(vectors)], vectors, clusterer)
     if len(vectors) < len(items):
         print(f"(only {len(vectors)} real vectors cached; the rest random, for timing)")
-        cluster_day(items, filled(vectors, len(items)))
-    worker_memory(corpus_items(args.worker_items))
+        cluster_day(items, filled(vectors, len(items)), clusterer)
+    if not args.no_worker:
+        worker_memory(corpus_items(args.worker_items))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"this process: peak RSS {peak:.0f} MiB")
 

@@ -1,26 +1,49 @@
-"""Story clustering quality on our labelled EN/JA events: lexical vs e5 vs USE.
+"""Story clustering quality on tests/data/cluster_stories.jsonl, cross-validated by event.
 
-tests/data/cluster_events.jsonl holds 86 real reports of 46 events (43 English, 43 Japanese;
-8 events reported in both languages; several different events of one company within days),
-split by event into dev and held-out halves. Thresholds are chosen on dev only; the figures
-that count are the held-out ones.
+The set (see tests/data/README.md) holds 613 real reports of 437 events in English and
+Japanese, with a dev part in five folds and a test split. For each dev fold the constants of
+the pair rule (``bot.briefing.story_rule``: the two cosine thresholds and the time window) and
+the linkage are chosen on the other four folds, then measured on the fold; the spread over the
+folds shows whether a choice carries. The constants the bot ships are then chosen on all dev
+folds, and the test split, chosen on by nobody, is measured last.
 
-Metrics: pairwise precision/recall/F1 over item pairs; cross-lingual recall (EN-JA pairs of one
-event joined); same-company merges (pairs of different events with one topic within 4 days
-that were wrongly joined).
+Every figure is computed on items embedded as the bot embeds them (the packaged model, fixed
+per-language centring; vectors are cached in bench/.cache) and clustered by
+``bot.briefing.cluster.cluster_articles``:
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python bench/cluster_quality.py`` (about a minute).
+- pairwise precision, recall and F1 over all pairs of reports;
+- cross-lingual recall: pairs of one event in two languages that were joined;
+- hard negatives: pairs of different events that share a topic (company), start within 4 days
+  of each other and are reported by different outlets; "merged" when any report of one was
+  joined with any report of the other;
+- stability: the items are clustered all at once and again in quiet-day batches of 20 (four
+  pairs of one event and twelve other reports each, 40 batches); of the pairs joined in
+  either run, the share decided differently.
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python bench/cluster_quality.py [--baseline REV]``
+(about five minutes; the first run embeds the 613 reports). ``--baseline main`` measures the
+clusterer of another git revision on the same splits instead.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import importlib.util
 import itertools
 import json
+import random
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import replace
-from datetime import UTC, datetime
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,23 +51,41 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.briefing import cluster as clustering  # noqa: E402
-from bot.briefing.embed import E5, USE, Embedder, ModelSpec, article_text, to_blob  # noqa: E402
-from bot.models import Article  # noqa: E402
+from bot.briefing.embed import DEFAULT_MODEL, Embedder, article_text, to_blob  # noqa: E402
+from bot.briefing.story_rule import CROSS_LANGUAGE_SURE, StoryRule  # noqa: E402
+from bot.models import Article, Story  # noqa: E402
 
-DATA = ROOT / "tests" / "data" / "cluster_events.jsonl"
+DATA = ROOT / "tests" / "data" / "cluster_stories.jsonl"
+CACHE = ROOT / "bench" / ".cache"
+HARD_NEGATIVE_DAYS = 4
+
+Clusterer = Callable[[Sequence[Article]], list[Story]]
 
 
-def load() -> list[dict[str, str]]:
+def load() -> list[dict[str, Any]]:
     return [json.loads(line) for line in DATA.open(encoding="utf-8")]
 
 
-def articles_of(rows: list[dict[str, str]]) -> list[Article]:
-    out = []
+def embedded_articles(rows: list[dict[str, Any]]) -> list[Article]:
+    """One Article per row, with the vector the bot would store (cached by text)."""
+    texts = [article_text(r["title"], r["summary"]) for r in rows]
+    langs = [r["lang"] for r in rows]
+    key = hashlib.sha256(
+        json.dumps([DEFAULT_MODEL.name, texts, langs], ensure_ascii=False).encode()
+    ).hexdigest()[:16]
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"stories-{key}.npy"
+    if path.exists():
+        vectors = np.load(path)
+    else:
+        start = time.perf_counter()
+        vectors = Embedder(DEFAULT_MODEL, threads=1).embed(texts, langs)
+        np.save(path, vectors)
+        print(f"embedded {len(texts)} reports in {time.perf_counter() - start:.0f}s")
     feeds: dict[str, int] = {}
-    for n, row in enumerate(rows):
-        when = datetime.fromisoformat(row["published"])
-        if when.tzinfo is None:  # the news search gives UTC times without a zone
-            when = when.replace(tzinfo=UTC)
+    out = []
+    for n, (row, vector) in enumerate(zip(rows, vectors, strict=True)):
+        when = datetime.fromisoformat(row["published"]).astimezone(UTC)
         out.append(
             Article(
                 item_id=n,
@@ -56,102 +97,358 @@ def articles_of(rows: list[dict[str, str]]) -> list[Article]:
                 published_at=when,
                 first_seen_at=when,
                 language=row["lang"],
+                embedding=to_blob(vector),
             )
         )
     return out
 
 
-def score(rows: list[dict[str, str]], labels: dict[int, str]) -> dict[str, object]:
-    tp = fp = fn = xl = xl_total = neg = neg_bad = 0
-    times = {i: datetime.fromisoformat(rows[i]["published"][:19]) for i in labels}
-    for i, j in itertools.combinations(sorted(labels), 2):
-        same = rows[i]["event"] == rows[j]["event"]
-        joined = labels[i] == labels[j]
-        tp += same and joined
-        fp += joined and not same
-        fn += same and not joined
+@dataclass
+class Counts:
+    """Pair counts of one run; they add up over folds."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    xl: int = 0
+    xl_total: int = 0
+    neg_merged: int = 0
+    neg_total: int = 0
+    differ: int = 0
+    joined_either: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            *(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True))
+        )
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def line(self) -> str:
+        xl = f"{self.xl}/{self.xl_total} = {self.xl / self.xl_total:.2f}" if self.xl_total else "-"
+        stab = (
+            f"{self.differ}/{self.joined_either} = {self.differ / self.joined_either:.1%}"
+            if self.joined_either
+            else "-"
+        )
+        return (
+            f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  "
+            f"cross-lingual recall {xl}  hard negatives merged "
+            f"{self.neg_merged}/{self.neg_total}  decided differently in batches of 20 {stab}"
+        )
+
+
+def labels_of(clusterer: Clusterer, articles: Sequence[Article]) -> dict[int, str]:
+    return {a.item_id: s.key for s in clusterer(articles) for a in s.articles}
+
+
+def hard_negative_pairs(rows: list[dict[str, Any]], ids: Sequence[int]) -> list[tuple[str, str]]:
+    events: dict[str, list[int]] = defaultdict(list)
+    for i in ids:
+        events[rows[i]["event"]].append(i)
+    first = {
+        e: min(datetime.fromisoformat(rows[i]["published"]) for i in m) for e, m in events.items()
+    }
+    pairs = []
+    for a, b in itertools.combinations(sorted(events), 2):
+        if not set(rows[events[a][0]]["topics"]) & set(rows[events[b][0]]["topics"]):
+            continue
+        if abs((first[a] - first[b]).total_seconds()) > HARD_NEGATIVE_DAYS * 86400:
+            continue
+        if any(rows[x]["source"] != rows[y]["source"] for x in events[a] for y in events[b]):
+            pairs.append((a, b))
+    return pairs
+
+
+def score(
+    rows: list[dict[str, Any]],
+    articles: list[Article],
+    ids: Sequence[int],
+    clusterer: Clusterer,
+    *,
+    stability: bool = True,
+) -> Counts:
+    subset = [articles[i] for i in ids]
+    labels = labels_of(clusterer, subset)
+    c = Counts()
+    for i, j in itertools.combinations(ids, 2):
+        same, joined = rows[i]["event"] == rows[j]["event"], labels[i] == labels[j]
+        c.tp += same and joined
+        c.fp += joined and not same
+        c.fn += same and not joined
         if same and rows[i]["lang"] != rows[j]["lang"]:
-            xl_total += 1
-            xl += joined
-        near = abs((times[i] - times[j]).total_seconds()) <= 4 * 86400
-        if not same and rows[i]["topic"] == rows[j]["topic"] and near:
-            neg += 1
-            neg_bad += joined
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "P": round(precision, 3),
-        "R": round(recall, 3),
-        "F1": round(f1, 3),
-        "cross-lingual recall": f"{xl}/{xl_total}"
-        + (f" = {xl / xl_total:.2f}" if xl_total else ""),
-        "same-topic different events joined": f"{neg_bad}/{neg}",
-    }
+            c.xl_total += 1
+            c.xl += joined
+    story_of_event: dict[str, set[str]] = defaultdict(set)
+    for i in ids:
+        story_of_event[rows[i]["event"]].add(labels[i])
+    for a, b in hard_negative_pairs(rows, ids):
+        c.neg_total += 1
+        c.neg_merged += bool(story_of_event[a] & story_of_event[b])
+    if stability:
+        c.differ, c.joined_either = batch_stability(rows, articles, ids, labels, clusterer)
+    return c
 
 
-def _ratio(part: int, whole: int) -> str:
-    return f"{part}/{whole} = {part / whole:.2f}" if whole else "0/0"
+def batch_stability(
+    rows: list[dict[str, Any]],
+    articles: list[Article],
+    ids: Sequence[int],
+    whole: dict[int, str],
+    clusterer: Clusterer,
+    *,
+    batches: int = 40,
+    seed: int = 16,
+) -> tuple[int, int]:
+    """(pairs decided differently, pairs joined in either run) over quiet-day batches of 20."""
+    rng = random.Random(seed)
+    events: dict[str, list[int]] = defaultdict(list)
+    for i in ids:
+        events[rows[i]["event"]].append(i)
+    multi = sorted(e for e, m in events.items() if len(m) >= 2)
+    if len(multi) < 4:
+        return 0, 0
+    differ = either = 0
+    for _ in range(batches):
+        chosen = rng.sample(multi, 4)
+        batch = [i for e in chosen for i in rng.sample(events[e], 2)]
+        others = [i for i in ids if rows[i]["event"] not in chosen]
+        batch += rng.sample(others, min(12, len(others)))
+        local = labels_of(clusterer, [articles[i] for i in batch])
+        for i, j in itertools.combinations(batch, 2):
+            in_batch, in_whole = local[i] == local[j], whole[i] == whole[j]
+            either += in_batch or in_whole
+            differ += in_batch != in_whole
+    return differ, either
 
 
-def split_of(rows: list[dict[str, str]], articles: list[Article], name: str) -> list[Article]:
-    return [a for a in articles if rows[a.item_id]["split"] == name]
+def rule_clusterer(rule: StoryRule, linkage: clustering.Linkage) -> Clusterer:
+    def run(articles: Sequence[Article]) -> list[Story]:
+        return clustering.cluster_articles(articles, rule=rule, linkage=linkage)
+
+    return run
 
 
-def labels_of(articles: list[Article], **kwargs: float) -> dict[int, str]:
-    return {
-        a.item_id: story.key
-        for story in clustering.cluster_articles(articles, **kwargs)  # type: ignore[arg-type]
-        for a in story.articles
-    }
+def grid(
+    *,
+    windows: Sequence[int] = (24, 48, 72, 96),
+    linkages: Sequence[clustering.Linkage] = ("complete", "majority", "single"),
+    one_threshold: bool = False,
+    sure: Sequence[float] = (CROSS_LANGUAGE_SURE,),
+    **flags: Any,
+) -> list[tuple[StoryRule, clustering.Linkage]]:
+    """The candidate rules: both thresholds on a 0.025 grid, the cosine from which a pair in
+    two languages needs no shared name (0: never needs one), windows, linkages."""
+    same_values = np.arange(0.45, 0.751, 0.025).round(3).tolist()
+    cross_values = np.arange(0.20, 0.451, 0.025).round(3).tolist()
+    pairs = (
+        [(t, t) for t in sorted(set(same_values + cross_values))]
+        if one_threshold
+        else [(s, c) for s in same_values for c in cross_values]
+    )
+    return [
+        (
+            StoryRule(
+                same_language=s,
+                cross_language=c,
+                cross_language_sure=u,
+                window=timedelta(hours=h),
+                **flags,
+            ),
+            link,
+        )
+        for s, c in pairs
+        for u in sure
+        if u == 0.0 or u > c
+        for h in windows
+        for link in linkages
+    ]
 
 
-def embedded(articles: list[Article], spec: ModelSpec) -> tuple[list[Article], float]:
-    embedder = Embedder(spec)
-    texts = [article_text(a.title, a.summary) for a in articles]
-    embedder.raw(texts[:2])  # load lazily-built parts before timing
-    start = time.perf_counter()
-    vectors = embedder.embed(texts, [a.language for a in articles])
-    rate = len(texts) / (time.perf_counter() - start)
-    return [replace(a, embedding=to_blob(v)) for a, v in zip(articles, vectors, strict=True)], rate
+PRECISION_FLOOR = 0.95
+"""A rule chosen on training folds must keep this precision there: a wrong merge puts a
+second event under a story's headline, which a reader notices more than a missed copy."""
+
+
+def objective(
+    per_fold: Sequence[Counts], rule: StoryRule
+) -> tuple[bool, float, float, float, float]:
+    """Precision at the floor on every fold, then mean F1 over the folds (each fold counts
+    the same, however many pairs it has), then fewer hard negatives merged, then the stricter
+    thresholds (a tie is not evidence for the looser rule)."""
+    pooled = sum(per_fold, Counts())
+    return (
+        min(c.precision for c in per_fold) >= PRECISION_FLOOR,
+        round(statistics.mean(c.f1 for c in per_fold), 3),
+        -pooled.neg_merged / max(pooled.neg_total, 1),
+        rule.same_language,
+        rule.cross_language,
+    )
+
+
+def cross_validate(
+    rows: list[dict[str, Any]],
+    articles: list[Article],
+    folds: dict[int, list[int]],
+    candidates: list[tuple[StoryRule, clustering.Linkage]],
+    *,
+    verbose: bool,
+) -> tuple[list[Counts], tuple[StoryRule, clustering.Linkage]]:
+    """Held-out counts per fold (rule chosen on the other folds), and the rule all folds choose."""
+    table = [
+        {
+            k: score(rows, articles, ids, rule_clusterer(rule, link), stability=False)
+            for k, ids in folds.items()
+        }
+        for rule, link in candidates
+    ]
+    held: list[Counts] = []
+    chosen = []
+    for k, ids in folds.items():
+        best = max(
+            range(len(candidates)),
+            key=lambda g: objective([table[g][j] for j in folds if j != k], candidates[g][0]),
+        )
+        rule, link = candidates[best]
+        c = score(rows, articles, ids, rule_clusterer(rule, link), stability=verbose)
+        held.append(c)
+        chosen.append(candidates[best])
+        if verbose:
+            print(f"fold {k} (chosen on the other four: {describe(rule, link)}):\n  {c.line()}")
+    if verbose:
+        for name, values in (
+            ("same-language", [r.same_language for r, _ in chosen]),
+            ("cross-language", [r.cross_language for r, _ in chosen]),
+            ("names needed below", [r.cross_language_sure for r, _ in chosen]),
+            ("window hours", [r.window.total_seconds() / 3600 for r, _ in chosen]),
+        ):
+            print(f"  {name} chosen per fold: {values}")
+        print(f"  linkage chosen per fold: {[link for _, link in chosen]}")
+    best = max(
+        range(len(candidates)),
+        key=lambda g: objective(list(table[g].values()), candidates[g][0]),
+    )
+    return held, candidates[best]
+
+
+def spread(held: list[Counts]) -> str:
+    f1 = [c.f1 for c in held]
+    p = [c.precision for c in held]
+    total = sum(held, Counts())
+    return (
+        f"held-out folds: F1 mean {statistics.mean(f1):.3f} sd {statistics.stdev(f1):.3f}, "
+        f"P mean {statistics.mean(p):.3f} sd {statistics.stdev(p):.3f}; pooled {total.line()}"
+    )
+
+
+def describe(rule: StoryRule, link: str) -> str:
+    hours = rule.window.total_seconds() / 3600
+    sure = (
+        f", names needed below {rule.cross_language_sure:.2f}" if rule.cross_language_sure else ""
+    )
+    return (
+        f"same-language {rule.same_language:.3f}, cross-language {rule.cross_language:.3f}"
+        f"{sure}, window {hours:.0f}h, {link} linkage"
+    )
+
+
+def baseline_clusterer(rev: str) -> Clusterer:
+    """``cluster_articles`` of another git revision (its bot/briefing/cluster.py alone)."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:bot/briefing/cluster.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "baseline_cluster.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("baseline_cluster", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.cluster_articles  # type: ignore[no-any-return]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--baseline", help="measure the clusterer of this git revision")
+    parser.add_argument(
+        "--test", action="store_true", help="also measure the test split (report it last)"
+    )
+    args = parser.parse_args()
     rows = load()
-    articles = articles_of(rows)
-    split = {
-        name: [a for a in articles if rows[a.item_id]["split"] == name] for name in ("dev", "held")
-    }
-    print(f"{len(rows)} items, {len({r['event'] for r in rows})} events")
-    for name in ("dev", "held"):
-        print(f"lexical   {name:4}", score(rows, labels_of(split[name])))
-    for spec in (E5, USE):
-        with_vectors, rate = embedded(articles, spec)
-        parts = {
-            n: [a for a in with_vectors if rows[a.item_id]["split"] == n] for n in ("dev", "held")
-        }
-        if spec is E5:
-            chosen = {
-                "vector_threshold": clustering.VECTOR_THRESHOLD,
-                "late_threshold": clustering.LATE_VECTOR_THRESHOLD,
-                "sure_threshold": clustering.SURE_VECTOR_THRESHOLD,
-            }
-        else:  # the same dev-only grid that chose e5's constants
-            grid = []
-            for t1 in np.arange(0.20, 0.90, 0.05):
-                for t2 in np.arange(0.30, 1.20, 0.05):
-                    if t2 >= t1:
-                        labels = labels_of(parts["dev"], vector_threshold=t1, late_threshold=t2)
-                        f1 = float(score(rows, labels)["F1"])  # type: ignore[arg-type]
-                        grid.append((f1, -t2, -t1, t1, t2))
-            _, _, _, t1, t2 = max(grid)
-            chosen = {
-                "vector_threshold": round(float(t1), 2),
-                "late_threshold": round(float(t2), 2),
-            }
-        print(f"{spec.name}: {rate:.1f} items/s on this process's threads; thresholds {chosen}")
-        for name in ("dev", "held"):
-            print(f"  {name:4}", score(rows, labels_of(parts[name], **chosen)))
+    articles = embedded_articles(rows)
+    folds = {k: [i for i, r in enumerate(rows) if r.get("fold") == k] for k in range(5)}
+    test = [i for i, r in enumerate(rows) if r["split"] == "test"]
+    print(f"{len(rows)} reports; dev folds {[len(f) for f in folds.values()]}; test {len(test)}")
+    if args.baseline:
+        old = baseline_clusterer(args.baseline)
+        total = Counts()
+        for k, ids in folds.items():
+            c = score(rows, articles, ids, old)
+            total += c
+            print(f"{args.baseline} fold {k}: {c.line()}")
+        print(f"{args.baseline} dev total: {total.line()}")
+        if args.test:
+            print(f"{args.baseline} TEST: {score(rows, articles, test, old).line()}")
+        return
+    start = time.perf_counter()
+    held, (rule, link) = cross_validate(
+        rows,
+        articles,
+        folds,
+        grid(windows=(72, 96, 120, 168), linkages=("complete",)),
+        verbose=True,
+    )
+    print(spread(held))
+    print(f"chosen on all dev folds: {describe(rule, link)}")
+    shipped_link, shipped = clustering.DEFAULT_LINKAGE, clustering.DEFAULT_RULE
+    print(f"shipped in bot/: {describe(shipped, shipped_link)}")
+    dev = [i for ids in folds.values() for i in ids]
+    ship = rule_clusterer(shipped, shipped_link)
+    print(f"dev, all folds at once (shipped rule): {score(rows, articles, dev, ship).line()}")
+    print("ablations, each cross-validated the same way (120h window):")
+    for name, candidates in (
+        ("the rule as shipped", grid(windows=(120,), linkages=(shipped_link,))),
+        ("no shared name needed", grid(windows=(120,), linkages=(shipped_link,), sure=(0.0,))),
+        (
+            "a shared name needed only below 0.30 (what the folds prefer)",
+            grid(windows=(120,), linkages=(shipped_link,), sure=(0.3,)),
+        ),
+        (
+            "one threshold for all languages",
+            grid(windows=(120,), linkages=(shipped_link,), one_threshold=True),
+        ),
+        (
+            "items of one feed may join",
+            grid(windows=(120,), linkages=(shipped_link,), same_feed=True),
+        ),
+        (
+            "no near-identical-text rule",
+            grid(windows=(120,), linkages=(shipped_link,), copies=False),
+        ),
+        ("complete linkage", grid(windows=(120,), linkages=("complete",))),
+        ("majority linkage", grid(windows=(120,), linkages=("majority",))),
+        ("single linkage", grid(windows=(120,), linkages=("single",))),
+    ):
+        ablated, _ = cross_validate(rows, articles, folds, candidates, verbose=False)
+        print(f"  {name}: {spread(ablated)}")
+    print(f"({time.perf_counter() - start:.0f}s)")
+    if args.test:
+        print(f"TEST (shipped rule): {score(rows, articles, test, ship).line()}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot.briefing.cluster import cluster_articles, similar_pairs
+from bot.briefing.cluster import cluster_articles
+from bot.briefing.cluster_lexical import similar_pairs
 from bot.models import Article, SectorScore
 
 T0 = datetime(2026, 1, 20, 6, 0, tzinfo=UTC)

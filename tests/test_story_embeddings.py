@@ -94,9 +94,7 @@ def test_held_out_events_grouped_across_languages(held_out_stories: dict[str, An
         ("claude-watermark", "gemini-watermark"),  # watermark news, two companies, same days
         ("anthropic-revenue", "anthropic-ceo-trust"),  # one company, two stories, a day apart
         ("nvqlink", "nvidia-5t"),  # Nvidia's GTC week: EN and JA, different events
-        # Two announcements of one GTC keynote, EN and JA: they score above the threshold
-        # but name nothing in common, so they stay two stories.
-        ("nvqlink", "nvidia-solstice"),
+        ("nvqlink", "nvidia-solstice"),  # two announcements of one GTC keynote, EN and JA
         ("conde-nast", "gpt4o-finetune"),  # two OpenAI announcements on one day (JA)
     ],
 )
@@ -136,7 +134,9 @@ def test_bad_lines_get_a_message_and_the_rest_is_clustered() -> None:
     assert "story" in out[0] and "story" in out[4]
 
 
-def _article(item_id: int, title: str, vector: list[float] | None, hours: float = 0) -> Article:
+def _article(
+    item_id: int, title: str, vector: list[float] | None, hours: float = 0, language: str = "en"
+) -> Article:
     when = datetime(2026, 8, 1, tzinfo=UTC) + timedelta(hours=hours)
     return Article(
         item_id=item_id,
@@ -147,7 +147,7 @@ def _article(item_id: int, title: str, vector: list[float] | None, hours: float 
         link=None,
         published_at=when,
         first_seen_at=when,
-        language="en",
+        language=language,
         embedding=None
         if vector is None
         else embed.to_blob(np.array(vector) / np.linalg.norm(vector)),
@@ -163,15 +163,33 @@ def test_complete_linkage_does_not_chain_two_events_through_a_third() -> None:
 @pytest.mark.parametrize(
     ("other", "hours", "joined"),
     [
-        ([1.0, 3.9], 1, True),  # cosine 0.25: the same story when a few hours apart
-        ([1.0, 3.9], 72, False),  # ... but not three days later
-        ([1.0, 0.8], 120, True),  # cosine 0.78: a late report five days on still joins
-        ([1.0, 0.8], 24 * 8, False),  # ... but nothing joins beyond the late window
+        ([1.0, 1.0], 1, True),  # cosine 0.71, one language: the same story hours apart
+        ([1.0, 1.0], 24 * 3, True),  # ... and three days later (weekly outlets)
+        ([1.0, 1.0], 24 * 6, False),  # ... but not beyond the window
+        ([1.0, 2.5], 1, False),  # cosine 0.37: two stories in one language
     ],
 )
-def test_window_and_late_threshold(other: list[float], hours: float, joined: bool) -> None:
+def test_window_and_threshold(other: list[float], hours: float, joined: bool) -> None:
     stories = cluster_articles([_article(1, "a", [1.0, 0.0]), _article(2, "b", other, hours)])
     assert (len(stories) == 1) is joined
+
+
+@pytest.mark.parametrize(
+    ("english", "japanese", "joined"),
+    [
+        ("Qualcomm unveils AI200 data center chips", "QualcommがAIアクセラレータを発表", True),
+        ("Qualcomm unveils AI200 data center chips", "データセンター向けAIチップが登場", False),
+        # A company in the news every day is no evidence of one event.
+        ("Nvidia launches NVQLink interconnect", "NVIDIAが時価総額5兆ドルに到達", False),
+    ],
+)
+def test_a_weak_pair_in_two_languages_needs_a_name_in_common(
+    english: str, japanese: str, joined: bool
+) -> None:
+    # Cosine 0.32: above the cross-language threshold, below the one that needs no name.
+    en = _article(1, english, [1.0, 0.0])
+    ja = _article(2, japanese, [1.0, 3.0], hours=12, language="ja")
+    assert (len(cluster_articles([en, ja])) == 1) is joined
 
 
 def test_items_without_a_vector_fall_back_to_lexical() -> None:

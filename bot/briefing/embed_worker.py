@@ -1,7 +1,7 @@
 """Embed stored items in the background so neither ingest nor a slash command waits for the model.
 
 The model embeds a few items per second per core, so each item is embedded once and its vector
-stored. Items of the clustering window come first, newest first (they are what the next
+stored. Items of the last two days come first, newest first (they are what the next
 briefing groups into stories); older items (a newly added feed's backlog, any past day for
 ``brief --date``) follow, newest first, only when the window is done. The edition clusters
 with whatever vectors exist and falls back to the lexical clusterer for items the worker has
@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.briefing import embed
-from bot.briefing.cluster import DEFAULT_WINDOW
 from storage.repositories import embeddings as repo
 
 log = logging.getLogger(__name__)
+
+PRIORITY_WINDOW = timedelta(hours=48)
+"""Items this recent are embedded first: the next briefings read them."""
 
 AfterEmbed = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
 """Called with the ids of the items that just got vectors, in the transaction that stored them
@@ -39,7 +41,7 @@ class EmbeddingWorker:
         clock: Callable[[], datetime],
         embedder: embed.Embedder | None = None,
         batch: int = 16,
-        window: timedelta = DEFAULT_WINDOW,
+        window: timedelta = PRIORITY_WINDOW,
         idle: float = 60.0,
         after_embed: AfterEmbed | None = None,
     ) -> None:
