@@ -130,15 +130,24 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
                 usage(command.kind, ctx.language),
                 language=ctx.language,
             ) from None
+    # A past day as the archive has it (as `shiftbrief brief --date` shows it): feeds' back
+    # issues of that day count too, and the reply says so.
     edition = await load_edition(
         ctx.session,
         now=until or now,
         since=since,
         until=until,
+        include_archive=until is not None,
         editor=ctx.services.editor,
         languages=[ctx.language],
         scope=ctx.tenant.id,
     )
+    origin = ""
+    if until is not None:
+        items, archived, feeds = await archive.day_origins(
+            ctx.session, sector=command.sector, since=since, until=until, scope=ctx.tenant.id
+        )
+        origin = ctx.say(MESSAGES, "day_origin", n=items, feeds=feeds, archived=archived)
     base = profile_of(user, all_sectors=[s.key for s in ctx.sectors])
     profile = type(base)(
         sectors=(command.sector,),
@@ -148,7 +157,7 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
         mute=base.mute,
         timezone=base.timezone,
     )
-    return Reply(briefing=edition.compose(profile, date=date))
+    return Reply(text=origin, briefing=edition.compose(profile, date=date))
 
 
 @command(
