@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -139,7 +140,7 @@ async def day_origins(
     return int(items), int(archived), int(feeds)
 
 
-def _search_query(session: AsyncSession, words: str) -> Select[tuple[Item, Feed, float]] | None:
+def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed, float] | None:
     """Items matching every phrase of ``words``, with a relevance score (higher is better)."""
     phrases = [p for p in search_terms(words) if p]
     if not phrases:
@@ -160,7 +161,7 @@ def _search_query(session: AsyncSession, words: str) -> Select[tuple[Item, Feed,
     # PostgreSQL: the same phrases as tsquery phrase operators over the GIN-indexed tsvector.
     vector = func.to_tsvector(literal_column("'simple'"), Item.search_text)
     queries = [func.phraseto_tsquery(literal_column("'simple'"), " ".join(p)) for p in phrases]
-    combined = queries[0]
+    combined: ColumnElement[Any] = queries[0]
     for query in queries[1:]:
         combined = combined.op("&&")(query)
     score = func.ts_rank_cd(vector, combined).label("score")
@@ -191,7 +192,7 @@ async def search_items(
     rows = (await session.execute(query.limit(max(CANDIDATES, limit)))).all()
     wanted = query_words(words)
 
-    def relevance(row: Row[tuple[Item, Feed, float]]) -> tuple[int, float, float]:
+    def relevance(row: Row[Item, Feed, float]) -> tuple[int, float, float]:
         item, _feed, score = row
         when = item.published_at or item.first_seen_at
         return (-_title_hits(item.title, wanted), -float(score or 0.0), -when.timestamp())
