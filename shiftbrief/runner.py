@@ -28,6 +28,8 @@ from sqlalchemy.engine import make_url
 
 from adapters import registry
 from bot.app import AppContext, open_app, open_ingest, utc_now
+from bot.ask.answer import make_answer_writer
+from bot.ask.service import Asker
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.factory import make_editor
 from bot.briefing.embed_worker import EmbeddingWorker
@@ -214,6 +216,7 @@ async def run_bot(
             metrics=metrics,
             address_policy=AddressPolicy.from_settings(settings),
             editor=editor,
+            asker=Asker(writer=make_answer_writer(settings)),
         )
 
         async def scheduler_ok() -> bool:

@@ -145,3 +145,17 @@ async def test_a_word_glued_to_japanese_text_is_still_found(db: Database) -> Non
     await _add(db, [("高輪GWシティで自動運転バスを運行", "", NOW)])
     assert await _titles(db, "自動運転バス") == ["高輪GWシティで自動運転バスを運行"]
     assert await _titles(db, "GWシティ") == ["高輪GWシティで自動運転バスを運行"]
+
+
+async def test_a_question_without_the_model_is_answered_by_full_text_on_both_backends(
+    db: Database,
+) -> None:
+    from bot.ask.retrieve import Retriever
+
+    await _store(db)
+    retriever = Retriever(embedder=lambda: None)  # the model is not installed
+    async with db.sessionmaker() as session:
+        found = await retriever.retrieve(session, "Which battery plant recovers lithium?")
+        japanese = await retriever.retrieve(session, "自動運転バスはどこで運行される？")
+    assert found.relevant[0].story.lead.title == ARTICLES[4][0]
+    assert japanese.relevant[0].story.lead.title == ARTICLES[3][0]

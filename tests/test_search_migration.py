@@ -38,3 +38,20 @@ async def test_old_search_text_is_rewritten_so_japanese_words_are_found(
     await upgrade(fresh_engine)
     async with sessionmaker() as session:
         assert [item.title for item, _ in await search_items(session, "自動運転バス")] == [TITLE]
+
+
+async def test_the_vector_times_index_comes_and_goes_with_its_migration(
+    fresh_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    from sqlalchemy import inspect
+
+    async def indexes() -> set[str]:
+        async with fresh_engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: {i["name"] for i in inspect(c).get_indexes("item_embeddings")}
+            )
+
+    await upgrade(fresh_engine, "0015_search_words")
+    assert "ix_item_embeddings_created_at" not in await indexes()
+    await upgrade(fresh_engine, "0016_embedding_times")
+    assert "ix_item_embeddings_created_at" in await indexes()

@@ -88,6 +88,13 @@ class Search(CommandBase):
 
 
 @dataclass(frozen=True, slots=True)
+class Ask(CommandBase):
+    """A question for the archive, as typed."""
+
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe(CommandBase):
     sectors: tuple[str, ...]
     """Canonical sector keys, in the order given, without repeats."""

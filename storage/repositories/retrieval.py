@@ -1,0 +1,90 @@
+"""Reads for answering questions from the archive: ranked full-text candidates, items by id,
+and stored vectors as they arrive (for an in-memory index)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Feed, FeedOwner, Item, ItemEmbedding
+from storage.scope import EVERY, Scope, visible
+
+
+def _in_scope(scope: Scope) -> ColumnElement[bool]:
+    owned = select(FeedOwner.feed_id).where(visible(FeedOwner.tenant_id, scope))
+    return Item.feed_id.in_(owned)
+
+
+async def rank_any_terms(
+    session: AsyncSession, terms: Sequence[str], *, limit: int = 50, scope: Scope = EVERY
+) -> list[tuple[int, float]]:
+    """Items holding any of ``terms`` (index tokens of ``storage.search``), best first.
+
+    A question is not a search: few items hold every word of it, so any term counts and the
+    full-text score (bm25 on SQLite, ts_rank_cd on PostgreSQL) ranks items that hold more of
+    the rarer ones first.
+
+    Returns:
+        (item id, score) pairs, higher scores first.
+    """
+    terms = [t.replace('"', "") for t in dict.fromkeys(terms) if t.replace('"', "")]
+    if not terms:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        fts = table("items_fts", column("rowid"), column("rank"))
+        match = " OR ".join(f'"{t}"' for t in terms)
+        query = (
+            select(Item.id, -fts.c.rank)
+            .join(fts, fts.c.rowid == Item.id)
+            .where(text("items_fts MATCH :q").bindparams(q=match))
+            .order_by(fts.c.rank)
+        )
+    else:
+        vector = func.to_tsvector(literal_column("'simple'"), Item.search_text)
+        combined: ColumnElement[Any] = func.plainto_tsquery(literal_column("'simple'"), terms[0])
+        for term in terms[1:]:
+            combined = combined.op("||")(func.plainto_tsquery(literal_column("'simple'"), term))
+        score = func.ts_rank_cd(vector, combined)
+        query = select(Item.id, score).where(vector.op("@@")(combined)).order_by(score.desc())
+    query = query.join(Feed, Feed.id == Item.feed_id).where(Feed.disabled.is_(False))
+    if scope != EVERY:
+        query = query.where(_in_scope(scope))
+    rows = (await session.execute(query.limit(limit))).all()
+    return [(int(item_id), float(score or 0.0)) for item_id, score in rows]
+
+
+async def items_by_ids(
+    session: AsyncSession, ids: Sequence[int], *, scope: Scope = EVERY
+) -> dict[int, tuple[Item, Feed]]:
+    """The items of ``ids`` that still exist, of enabled feeds ``scope`` sees, with their feed."""
+    if not ids:
+        return {}
+    query = (
+        select(Item, Feed)
+        .join(Feed, Feed.id == Item.feed_id)
+        .where(Item.id.in_(list(ids)), Feed.disabled.is_(False))
+    )
+    if scope != EVERY:
+        query = query.where(_in_scope(scope))
+    return {item.id: (item, feed) for item, feed in (await session.execute(query)).all()}
+
+
+async def vectors_since(
+    session: AsyncSession, *, model: str, since: datetime | None
+) -> list[tuple[int, bytes, datetime]]:
+    """Stored vectors of ``model`` made at or after ``since`` (all when None), oldest first.
+
+    At or after: a batch stored in the same instant as the last one read is not lost; the
+    caller keeps the newest vector per item.
+    """
+    query = select(ItemEmbedding.item_id, ItemEmbedding.vector, ItemEmbedding.created_at).where(
+        ItemEmbedding.model == model
+    )
+    if since is not None:
+        query = query.where(ItemEmbedding.created_at >= since)
+    query = query.order_by(ItemEmbedding.created_at, ItemEmbedding.item_id)
+    return [(int(i), bytes(v), when) for i, v, when in (await session.execute(query)).all()]
