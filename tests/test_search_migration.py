@@ -1,4 +1,4 @@
-"""Migration 0015: items stored with the old search text are found after the upgrade."""
+"""Migrations 0015-0017: search text rewritten, vector times indexed, the story tables."""
 
 from __future__ import annotations
 
@@ -55,3 +55,32 @@ async def test_the_vector_times_index_comes_and_goes_with_its_migration(
     assert "ix_item_embeddings_created_at" not in await indexes()
     await upgrade(fresh_engine, "0016_embedding_times")
     assert "ix_item_embeddings_created_at" in await indexes()
+
+
+async def test_the_story_tables_come_and_go_with_their_migration(
+    fresh_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    from alembic import command
+    from sqlalchemy.engine import Connection
+
+    from storage.db import alembic_config
+
+    async def tables() -> set[str]:
+        from sqlalchemy import inspect
+
+        async with fresh_engine.connect() as conn:
+            return await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+
+    await upgrade(fresh_engine, "0016_embedding_times")
+    assert "stories" not in await tables()
+    await upgrade(fresh_engine)
+    assert {"stories", "story_items", "story_receipts"} <= await tables()
+
+    def downgrade(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0016_embedding_times")
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    assert not {"stories", "story_items", "story_receipts"} & await tables()

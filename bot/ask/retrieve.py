@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ask.index import VectorIndex
 from bot.briefing import embed
-from bot.models import Article, Story
+from bot.models import Story
 from bot.stories.membership import group_reports
-from storage.models import Feed, Item
-from storage.repositories import embeddings as embedding_repo
+from bot.stories.reports import as_articles
+from storage.models import Item
 from storage.repositories import retrieval
 from storage.scope import EVERY, Scope
 from storage.search import search_terms
@@ -180,7 +180,7 @@ class Retriever:
             fused[item_id] = fused.get(item_id, 0.0) + weight / (RRF_K + rank + 1)
         ordered = sorted(fused, key=lambda i: -fused[i])
         chosen = ordered[:GROUPED]
-        articles = await _articles(session, [rows[i] for i in chosen])
+        articles = await as_articles(session, [rows[i] for i in chosen])
         found_stories = []
         for story in group_reports(articles):
             ids = [a.item_id for a in story.articles]
@@ -205,26 +205,3 @@ def _coverage(item: Item, wanted: set[str]) -> float:
     if not wanted:
         return 0.0
     return len(wanted & set(item.search_text.split())) / len(wanted)
-
-
-async def _articles(session: AsyncSession, rows: Sequence[tuple[Item, Feed]]) -> list[Article]:
-    """The items as the engine's Articles, with their stored vectors (for grouping)."""
-    vectors = await embedding_repo.vectors_for(
-        session, [item.id for item, _ in rows], model=embed.model_name()
-    )
-    return [
-        Article(
-            item_id=item.id,
-            feed_id=feed.id,
-            source=feed.title or feed.url,
-            title=item.title,
-            summary=item.summary,
-            link=item.link,
-            published_at=item.published_at,
-            first_seen_at=item.first_seen_at,
-            language=item.language,
-            source_weight=feed.weight,
-            embedding=vectors.get(item.id),
-        )
-        for item, feed in rows
-    ]

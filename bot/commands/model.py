@@ -95,6 +95,13 @@ class Ask(CommandBase):
 
 
 @dataclass(frozen=True, slots=True)
+class WhyStory(CommandBase):
+    """Which story the reader asks about: words of its title, or its key (from a button)."""
+
+    story: str
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe(CommandBase):
     sectors: tuple[str, ...]
     """Canonical sector keys, in the order given, without repeats."""
