@@ -27,7 +27,7 @@ class VectorIndex:
         self._ids: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._matrix: Vectors = np.zeros((0, 0), dtype=np.float32)
         self._row: dict[int, int] = {}
-        self._seen_until: datetime | None = None
+        self._seen_until: tuple[datetime, int] | None = None
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
@@ -43,7 +43,7 @@ class VectorIndex:
             rows = await retrieval.vectors_since(session, model=self.model, since=self._seen_until)
             if not rows:
                 return 0
-            self._seen_until = rows[-1][2]
+            self._seen_until = (rows[-1][2], rows[-1][0])
             new_ids: list[int] = []
             new_rows: list[Vectors] = []
             added = 0

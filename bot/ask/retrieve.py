@@ -123,13 +123,22 @@ class Retriever:
     def index(self) -> VectorIndex | None:
         return self._index
 
+    async def warm(self, session: AsyncSession) -> int:
+        """Load the model and the stored vectors; returns how many vectors are in memory."""
+        model = await asyncio.to_thread(self._embedder)
+        if model is None:
+            return 0
+        if self._index is None or self._index.model != model.name:
+            self._index = VectorIndex(model.name)
+        await self._index.refresh(session)
+        return len(self._index)
+
     async def _nearest(self, session: AsyncSession, question: str, k: int) -> dict[int, float]:
         model = await asyncio.to_thread(self._embedder)
         if model is None:
             return {}
-        if self._index is None or self._index.model != model.name:
-            self._index = VectorIndex(model.name)
-        await self._index.refresh(session)
+        await self.warm(session)
+        assert self._index is not None
         vector = await asyncio.to_thread(model.embed_query, question, question_language(question))
         return dict(self._index.nearest(vector, k))
 

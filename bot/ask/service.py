@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ask.answer import Answer, AnswerWriter, extractive_answer, grounded_answer
 from bot.ask.retrieve import Retriever
 from bot.models import Language
 from storage.scope import EVERY, Scope
+
+log = logging.getLogger(__name__)
 
 
 class Asker:
@@ -23,6 +27,14 @@ class Asker:
     ) -> None:
         self.retriever = retriever or Retriever()
         self._writer = writer
+
+    async def warm(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Load the model and every stored vector ahead of the first question (at start)."""
+        try:
+            async with sessionmaker() as session:
+                await self.retriever.warm(session)
+        except Exception:  # a cold first question is slower, never wrong
+            log.exception("could not warm the ask index")
 
     async def ask(
         self, session: AsyncSession, question: str, *, language: Language, scope: Scope = EVERY

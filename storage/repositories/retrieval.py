@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Feed, FeedOwner, Item, ItemEmbedding
@@ -74,17 +84,23 @@ async def items_by_ids(
 
 
 async def vectors_since(
-    session: AsyncSession, *, model: str, since: datetime | None
+    session: AsyncSession, *, model: str, since: tuple[datetime, int] | None
 ) -> list[tuple[int, bytes, datetime]]:
-    """Stored vectors of ``model`` made at or after ``since`` (all when None), oldest first.
+    """Stored vectors of ``model`` after ``since`` (all when None), oldest first.
 
-    At or after: a batch stored in the same instant as the last one read is not lost; the
-    caller keeps the newest vector per item.
+    ``since`` is the (created_at, item_id) of the last vector read: vectors stored in one
+    instant (a batch) are told apart by item id, so none is lost and none read twice.
     """
     query = select(ItemEmbedding.item_id, ItemEmbedding.vector, ItemEmbedding.created_at).where(
         ItemEmbedding.model == model
     )
     if since is not None:
-        query = query.where(ItemEmbedding.created_at >= since)
+        when, last_id = since
+        query = query.where(
+            or_(
+                ItemEmbedding.created_at > when,
+                and_(ItemEmbedding.created_at == when, ItemEmbedding.item_id > last_id),
+            )
+        )
     query = query.order_by(ItemEmbedding.created_at, ItemEmbedding.item_id)
     return [(int(i), bytes(v), when) for i, v, when in (await session.execute(query)).all()]
