@@ -57,8 +57,11 @@ async def track(session: AsyncSession, stories: Sequence[Story], *, now: datetim
         else:
             story_id = await repo.new_story(session, now=now)
         new = [a.item_id for a in story.articles if a.item_id not in owner]
-        await repo.add_items(session, story_id, new, now=now)
-        owner.update({i: story_id for i in new})
+        placed = await repo.add_items(session, story_id, new, now=now)
+        owner.update(placed)
+        if placed and story_id not in placed.values():
+            # Another process stored these reports a moment ago: theirs is the story.
+            story_id = Counter(placed.values()).most_common(1)[0][0]
         grouped.setdefault(story_id, []).append(story)
     tracked = []
     for story_id, parts in grouped.items():

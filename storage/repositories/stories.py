@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import StoryItem, StoryReceipt, StoryRow
@@ -63,15 +65,24 @@ async def new_story(session: AsyncSession, *, now: datetime) -> int:
 
 async def add_items(
     session: AsyncSession, story_id: int, item_ids: Sequence[int], *, now: datetime
-) -> None:
-    """Join reports to a story and mark it changed."""
+) -> dict[int, int]:
+    """Join reports to a story and mark it changed; returns item id -> the story it is in.
+
+    A report another process placed meanwhile (two workers preparing the same edition) keeps
+    that story: the insert skips it, and the answer says where it is.
+    """
     if not item_ids:
-        return
-    session.add_all(StoryItem(item_id=i, story_id=story_id, added_at=now) for i in item_ids)
+        return {}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    rows = [{"item_id": i, "story_id": story_id, "added_at": now} for i in item_ids]
+    await session.execute(
+        insert(StoryItem).values(rows).on_conflict_do_nothing(index_elements=["item_id"])
+    )
     story = await session.get(StoryRow, story_id)
     if story is not None:
         story.last_changed_at = max(story.last_changed_at, now)
     await session.flush()
+    return await stories_of_items(session, item_ids)
 
 
 async def receipts(
