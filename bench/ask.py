@@ -270,6 +270,8 @@ async def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--big", type=Path, help="the 100,000-item archive (kept)")
+    parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
     questions, unanswerable = load_questions()
     cross = sum(q.cross for q in questions)
@@ -279,12 +281,15 @@ async def main() -> None:
         db = args.db or Path(tmp) / "archive.db"
         if not db.exists():
             await build_archive(db)
-        await quality(db, questions, unanswerable)
+        if not args.skip_quality:
+            await quality(db, questions, unanswerable)
         if not args.skip_latency:
-            big = Path(tmp) / "big.db"
-            started = time.perf_counter()
-            await big_archive(db, big, args.items)
-            print(f"\nbuilt a {args.items}-item archive in {time.perf_counter() - started:.0f} s")
+            big = args.big or Path(tmp) / "big.db"
+            if not big.exists():
+                started = time.perf_counter()
+                await big_archive(db, big, args.items)
+                elapsed = time.perf_counter() - started
+                print(f"\nbuilt a {args.items}-item archive in {elapsed:.0f} s")
             await latency(big, questions, args.rounds)
 
 

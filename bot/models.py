@@ -106,6 +106,8 @@ class Profile:
     """Stories this reader received already and that have no news since (``bot.stories``)."""
     updates: tuple[tuple[str, str], ...] = ()
     """(story key, what is new) for stories this reader received that have news since."""
+    learned: tuple[tuple[str, float], ...] = ()
+    """(facet, weight) this reader's votes taught (``bot.stories.learning``)."""
 
 
 @dataclass(frozen=True, slots=True)

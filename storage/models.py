@@ -241,6 +241,8 @@ class Subscriber(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     tenant: Mapped[Tenant] = relationship(lazy="selectin")
+    learning_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Votes before this do not teach the ranking (``/brief settings reset-learning``)."""
 
 
 class RelatedReading(Base):

@@ -1,4 +1,5 @@
-"""Migrations 0015-0017: search text rewritten, vector times indexed, the story tables."""
+"""Migrations 0015-0018: search text rewritten, vector times indexed, the story tables, and
+when a reader last reset what their votes taught."""
 
 from __future__ import annotations
 
@@ -84,3 +85,33 @@ async def test_the_story_tables_come_and_go_with_their_migration(
     async with fresh_engine.begin() as conn:
         await conn.run_sync(downgrade)
     assert not {"stories", "story_items", "story_receipts"} & await tables()
+
+
+async def test_learning_since_is_added_to_subscribers_and_removed_again(
+    fresh_engine: AsyncEngine,  # noqa: F811
+) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import Connection
+
+    from storage.db import alembic_config
+
+    async def columns() -> set[str]:
+        async with fresh_engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("subscribers")}
+            )
+
+    await upgrade(fresh_engine, "0017_stories")
+    assert "learning_since" not in await columns()
+    await upgrade(fresh_engine)
+    assert "learning_since" in await columns()
+
+    def downgrade(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0017_stories")
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    assert "learning_since" not in await columns()

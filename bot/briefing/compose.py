@@ -51,6 +51,7 @@ from bot.models import (
     Synergy,
     WatchEntry,
 )
+from bot.stories import taste
 
 __all__ = ["BriefingContext", "compose_briefing", "split_sentences", "trim_summary"]
 
@@ -398,11 +399,16 @@ class BriefingContext:
                 update=note,
             )
 
+        learned = dict(profile.learned)
+
         def boost(story: Story) -> float:
-            return follow_boost(sum(1 for hits in follow_hits if story.key in hits))
+            followed = follow_boost(sum(1 for hits in follow_hits if story.key in hits))
+            if not learned:
+                return followed
+            return followed * taste.factor(learned, taste.story_facets(story))
 
         # The largest boost this reader can give bounds how far down each list to look.
-        max_boost = follow_boost(len(follow_hits))
+        max_boost = follow_boost(len(follow_hits)) * (taste.MAX_FACTOR if learned else 1.0)
         rank_of = {k: i for i, k in enumerate(subscribed)}
 
         def home(candidate: _Candidate) -> str:

@@ -102,6 +102,16 @@ class WhyStory(CommandBase):
 
 
 @dataclass(frozen=True, slots=True)
+class LearnedView(CommandBase):
+    """What the reader's votes taught the ranking."""
+
+
+@dataclass(frozen=True, slots=True)
+class LearningReset(CommandBase):
+    """Forget what the reader's votes taught."""
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe(CommandBase):
     sectors: tuple[str, ...]
     """Canonical sector keys, in the order given, without repeats."""

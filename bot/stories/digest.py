@@ -1,7 +1,8 @@
 """Since your last briefing: a reader's digest leaves out what they received, unless it has news.
 
 ``for_reader`` turns a reader's profile into one that hides the tracked stories they received
-with nothing new since, and marks those with news as updates that say what is new;
+with nothing new since, marks those with news as updates that say what is new, and carries
+what the reader's votes taught the ranking (``bot.stories.learning``);
 ``remember`` records, once a digest (or ``/brief today``) went out, what it held.
 """
 
@@ -15,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.briefing.compose import BriefingContext
 from bot.models import Briefing, Profile
 from bot.stories.identity import story_id_of
+from bot.stories.learning import learned_weights
 from bot.stories.news import news_since, snapshot, update_note
+from storage.models import Subscriber
 from storage.repositories import stories as repo
 
 
@@ -41,7 +44,14 @@ async def for_reader(
             updates.append((key, update_note(news, profile.language)))
         else:
             hide.add(key)
-    view = dataclasses.replace(profile, hide=frozenset(hide), updates=tuple(updates))
+    reader = await session.get(Subscriber, subscriber_id)
+    learned = await learned_weights(session, reader, now=edition.now) if reader else {}
+    view = dataclasses.replace(
+        profile,
+        hide=frozenset(hide),
+        updates=tuple(updates),
+        learned=tuple(sorted(learned.items())),
+    )
     return ReaderView(profile=view, hidden=len(hide))
 
 

@@ -9,11 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
     column,
     func,
     literal_column,
-    or_,
     select,
     table,
     text,
@@ -91,16 +89,23 @@ async def vectors_since(
     ``since`` is the (created_at, item_id) of the last vector read: vectors stored in one
     instant (a batch) are told apart by item id, so none is lost and none read twice.
     """
-    query = select(ItemEmbedding.item_id, ItemEmbedding.vector, ItemEmbedding.created_at).where(
-        ItemEmbedding.model == model
+    columns = (ItemEmbedding.item_id, ItemEmbedding.vector, ItemEmbedding.created_at)
+    order = (ItemEmbedding.created_at, ItemEmbedding.item_id)
+    if since is None:
+        query = select(*columns).where(ItemEmbedding.model == model).order_by(*order)
+        rows = (await session.execute(query)).all()
+        return [(int(i), bytes(v), when) for i, v, when in rows]
+    when, last_id = since
+    # Two queries rather than one OR: each can use the index on created_at (an OR of the two
+    # makes SQLite read every vector to find none new).
+    same_instant = select(*columns).where(
+        ItemEmbedding.model == model,
+        ItemEmbedding.created_at == when,
+        ItemEmbedding.item_id > last_id,
     )
-    if since is not None:
-        when, last_id = since
-        query = query.where(
-            or_(
-                ItemEmbedding.created_at > when,
-                and_(ItemEmbedding.created_at == when, ItemEmbedding.item_id > last_id),
-            )
-        )
-    query = query.order_by(ItemEmbedding.created_at, ItemEmbedding.item_id)
-    return [(int(i), bytes(v), when) for i, v, when in (await session.execute(query)).all()]
+    later = select(*columns).where(ItemEmbedding.model == model, ItemEmbedding.created_at > when)
+    rows = [
+        *(await session.execute(same_instant.order_by(*order))).all(),
+        *(await session.execute(later.order_by(*order))).all(),
+    ]
+    return [(int(i), bytes(v), at) for i, v, at in rows]
