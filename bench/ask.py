@@ -185,7 +185,7 @@ async def big_archive(source: Path, target: Path, items: int) -> None:
     cols = [r[1] for r in src.execute("PRAGMA table_info(items)")]
     rows = src.execute(f"SELECT {', '.join(cols)} FROM items ORDER BY id").fetchall()
     vectors = dict(src.execute("SELECT item_id, vector FROM item_embeddings").fetchall())
-    model = src.execute("SELECT model FROM item_embeddings LIMIT 1").fetchone()[0]
+    model, stamp = src.execute("SELECT model, created_at FROM item_embeddings LIMIT 1").fetchone()
     at = {c: n for n, c in enumerate(cols)}
     next_id, copy = 1, 0
     placeholders = ", ".join("?" for _ in cols)
@@ -209,7 +209,7 @@ async def big_archive(source: Path, target: Path, items: int) -> None:
                 if copy:
                     vector = vector + rng.normal(0, 0.02, vector.shape).astype(np.float32)
                     vector = vector / np.linalg.norm(vector)
-                embedded.append((next_id, model, vector.astype("<f4").tobytes(), NOW.isoformat()))
+                embedded.append((next_id, model, vector.astype("<f4").tobytes(), stamp))
             next_id += 1
         dst.executemany(f"INSERT INTO items ({', '.join(cols)}) VALUES ({placeholders})", batch)
         dst.executemany(

@@ -48,6 +48,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subject", default="openai")
     parser.add_argument("--days", type=int, default=10)
+    parser.add_argument("--debug", action="store_true")
     args = parser.parse_args()
     subject = f"subject:{args.subject.casefold()}"
     recorded = record(ROOT.parent / "shared" / "corpus" / "realfeeds" / FEED)
@@ -92,6 +93,11 @@ async def main() -> None:
                         ).one()
                         base = profile_of(reader, all_sectors=list(edition.sectors))
                         view = await digest.for_reader(session, reader.id, edition, base)
+                        if user == "voter" and "--debug" in sys.argv:
+                            ranked = edition.edition.ranked.get("ai", ())
+                            print("   ai candidates:", len(ranked), "hidden", view.hidden)
+                            strongest = sorted(view.profile.learned, key=lambda x: -abs(x[1]))
+                            print("   learned:", strongest[:6])
                         briefing = edition.compose(view.profile)
                         if user == "quiet":
                             plain = edition.compose(dataclasses.replace(view.profile, learned=()))
@@ -112,13 +118,15 @@ async def main() -> None:
                     f"{shares['voter'][-1]:.0%}, never votes {shares['quiet'][-1]:.0%}"
                 )
         await engine.dispose()
-    first, last = shares["voter"][:3], shares["voter"][-3:]
+    # From the second day on, when the first votes count: the share against the same days
+    # for the reader who never votes (how many such stories a day brings varies a lot).
+    voter, quiet = shares["voter"][1:], shares["quiet"][1:]
     print(
-        f"voter: first three days {sum(first) / len(first):.0%}, last three "
-        f"{sum(last) / len(last):.0%}; the reader who never votes got the unlearned digest "
+        f"days 2-{len(shares['voter'])}: {args.subject!r} share for the voter "
+        f"{sum(voter) / len(voter):.0%}, for the reader who never votes "
+        f"{sum(quiet) / len(quiet):.0%}; the reader who never votes got the unlearned digest "
         f"every day: {same}"
     )
-
 
 if __name__ == "__main__":
     asyncio.run(main())

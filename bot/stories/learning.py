@@ -1,7 +1,8 @@
 """Readers teach the ranking: "More like this" / "Less like this" (buttons and reactions).
 
 Each vote on a tracked story counts for the story's facets: its sector, its subjects (the
-terms that placed it in that sector) and its outlets, +1 or -1, halving every two weeks. The
+terms that placed it in that sector) and its outlets, +1 or -1, halving every two weeks; each
+facet then counts against the others of its kind (more like this outlet than the others). The
 weights a reader has built raise or lower stories with those facets in that reader's briefing
 (by at most a factor of two either way); they never bring back a muted subject, and a reader
 who never votes gets the same briefing as before.
@@ -74,4 +75,15 @@ async def learned_weights(
         weight = (1 if vote.value > 0 else -1) * 0.5 ** (age / HALF_LIFE)
         for facet, share in (await _voted_facets(session, story_id, vote.sector_key)).items():
             weights[facet] = weights.get(facet, 0.0) + weight * share
-    return {k: round(v, 4) for k, v in weights.items() if abs(v) >= 0.01}
+    return {k: round(v, 4) for k, v in _relative(weights).items() if abs(v) >= 0.01}
+
+
+def _relative(weights: dict[str, float]) -> dict[str, float]:
+    """Each facet against the others of its kind: a reader who votes on stories of one outlet
+    only says nothing about outlets, and what all their voted stories share (the one sector
+    they read) would otherwise push every story down alike and drown the subjects."""
+    kinds: dict[str, list[float]] = {}
+    for facet, weight in weights.items():
+        kinds.setdefault(facet.partition(":")[0], []).append(weight)
+    means = {kind: sum(ws) / len(ws) for kind, ws in kinds.items()}
+    return {f: w - means[f.partition(":")[0]] for f, w in weights.items()}

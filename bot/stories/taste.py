@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 
 from bot.models import Story
 
-STRENGTH = 0.35
-"""How far one fresh vote moves a facet's factor (exp(0.35) = 1.42)."""
+STRENGTH = 0.8
+"""How far a fresh vote's share moves a story's factor (a whole vote: exp(0.8) = 2.2)."""
 MAX_FACTOR = 2.0
 
 
