@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -342,6 +342,7 @@ class DeliveryService:
                 subscriber.id,
                 edition,
                 profile_of(subscriber, all_sectors=list(edition.sectors)),
+                before=edition.now,  # a resumed digest sees what its first attempt saw
             )
         briefing = edition.compose(view.profile)
         if briefing.is_empty:
@@ -397,12 +398,17 @@ class DeliveryService:
             await self._after_error(exc, delivery_id, subscriber.id, tenant.platform)
         else:
             self._count(tenant.platform, "sent", late=delivery.late)
-            async with self._sessionmaker.begin() as session:
+
+            async def remember(session: AsyncSession) -> None:
                 await stories_digest.remember(session, subscriber.id, briefing, edition)
+
+            # In the transaction that marks it sent: a digest killed before that is resumed
+            # and must compose the same briefing, which what it would have recorded would change.
             await self._finish(
                 delivery_id,
                 status="sent",
                 ref={**progress, "channel_id": ref.channel_id, "message_ids": list(sent)},
+                also=remember,
             )
 
     async def _after_error(
@@ -488,10 +494,13 @@ class DeliveryService:
         status: str,
         ref: dict[str, Any] | None = None,
         error: str | None = None,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         now = self._clock()
         async with self._sessionmaker.begin() as session:
             delivery = await self._owned(session, delivery_id)
+            if also is not None:
+                await also(session)
             delivery.status = status
             delivery.attempts += 1
             delivery.last_error = error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,11 +31,19 @@ class ReaderView:
 
 
 async def for_reader(
-    session: AsyncSession, subscriber_id: int, edition: BriefingContext, profile: Profile
+    session: AsyncSession,
+    subscriber_id: int,
+    edition: BriefingContext,
+    profile: Profile,
+    *,
+    before: datetime | None = None,
 ) -> ReaderView:
-    """``profile`` with the edition's stories this reader already received hidden or marked."""
+    """``profile`` with the edition's stories this reader already received hidden or marked;
+    with ``before``, only what they had received by then counts (a resumed digest)."""
     tracked = {sid: key for key in edition.stories if (sid := story_id_of(key)) is not None}
     received = await repo.receipts(session, subscriber_id, tracked)
+    if before is not None:
+        received = {k: r for k, r in received.items() if r.received_at < before}
     hide: set[str] = set()
     updates: list[tuple[str, str]] = []
     for story_id, receipt in received.items():
