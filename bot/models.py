@@ -102,6 +102,12 @@ class Profile:
     follow: tuple[str, ...] = ()
     mute: tuple[str, ...] = ()
     timezone: str = "UTC"
+    hide: frozenset[str] = frozenset()
+    """Stories this reader received already and that have no news since (``bot.stories``)."""
+    updates: tuple[tuple[str, str], ...] = ()
+    """(story key, what is new) for stories this reader received that have news since."""
+    learned: tuple[tuple[str, float], ...] = ()
+    """(facet, weight) this reader's votes taught (``bot.stories.learning``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,8 @@ class StoryEntry:
     """One sentence on why it matters (may be empty)."""
     machine_written: bool = False
     """Title, summary and why were written by a language model from the sources."""
+    update: str = ""
+    """For a story the reader received before: what is new since (empty otherwise)."""
 
     @property
     def source_count(self) -> int:

@@ -28,6 +28,8 @@ from sqlalchemy.engine import make_url
 
 from adapters import registry
 from bot.app import AppContext, open_app, open_ingest, utc_now
+from bot.ask.answer import make_answer_writer
+from bot.ask.service import Asker
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.factory import make_editor
 from bot.briefing.embed_worker import EmbeddingWorker
@@ -206,6 +208,7 @@ async def run_bot(
             interval=settings.scheduler_takeover_seconds,
             metrics=metrics,
         )
+        asker = Asker(writer=make_answer_writer(settings))
         dispatcher = Dispatcher(
             sessionmaker=ctx.sessionmaker,
             clock=ctx.clock,
@@ -214,6 +217,7 @@ async def run_bot(
             metrics=metrics,
             address_policy=AddressPolicy.from_settings(settings),
             editor=editor,
+            asker=asker,
         )
 
         async def scheduler_ok() -> bool:
@@ -257,6 +261,8 @@ async def run_bot(
                 group.create_task(
                     retention_loop(ctx, stop, leadership=leadership), name="retention"
                 )
+                # Load the model and the stored vectors now, not on the first /brief ask.
+                group.create_task(asker.warm(ctx.sessionmaker), name="ask-warm")
                 adapter_tasks = [
                     group.create_task(adapter.start(dispatcher), name=f"adapter-{adapter.platform}")
                     for adapter in running

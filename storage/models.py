@@ -166,7 +166,7 @@ class ItemEmbedding(Base):
     )
     model: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Sector(Base):
@@ -241,6 +241,8 @@ class Subscriber(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     tenant: Mapped[Tenant] = relationship(lazy="selectin")
+    learning_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Votes before this do not teach the ranking (``/brief settings reset-learning``)."""
 
 
 class RelatedReading(Base):
@@ -358,3 +360,40 @@ class EditorText(Base):
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     """The validated, grounded answer."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class StoryRow(Base):
+    """A story that lasts across editions: its reports are ``StoryItem`` rows."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """When a report last joined it."""
+
+
+class StoryItem(Base):
+    """Which story a report belongs to (one story per report)."""
+
+    __tablename__ = "story_items"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StoryReceipt(Base):
+    """What one subscriber last received of a story: its outlets, figures and languages then,
+    so a later digest can leave it out, or say what is new."""
+
+    __tablename__ = "story_receipts"
+    __table_args__ = (UniqueConstraint("subscriber_id", "story_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    snapshot: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)

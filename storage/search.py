@@ -13,7 +13,9 @@ import re
 import unicodedata
 
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶー"
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+# A Latin word stops where CJK starts: "GWシティで自動運転バス" is the word "gw" and a CJK run,
+# not one long token that no query of its parts would ever match.
+_TOKEN = re.compile(rf"[{_CJK}]+|(?:(?![{_CJK}])[^\W_])+", re.UNICODE)
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
 
 
@@ -30,6 +32,11 @@ def search_terms(text: str) -> list[list[str]]:
     for token in _TOKEN.findall(text):
         phrases.append(_bigrams(token) if _CJK_RUN.fullmatch(token) else [token])
     return phrases
+
+
+def query_words(text: str) -> list[str]:
+    """The words and CJK runs of ``text`` as typed, normalised like the index (for ranking)."""
+    return _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
 
 
 def search_text(*parts: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import date as date_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,12 +51,14 @@ from bot.models import (
     Synergy,
     WatchEntry,
 )
+from bot.stories import taste
 
 __all__ = ["BriefingContext", "compose_briefing", "split_sentences", "trim_summary"]
 
 log = logging.getLogger(__name__)
 
 CATALOG: Catalog = {**catalog("briefing"), **PHRASES}
+CATALOG_STORIES: Catalog = catalog("stories")
 
 LABEL_KEYS = (
     "key_points",
@@ -378,14 +380,35 @@ class BriefingContext:
         mute_hits = [self.keyword_hits(k) for k in dict.fromkeys(profile.mute)]
         follow_hits = [self.keyword_hits(k) for k in dict.fromkeys(profile.follow)]
 
+        updates = dict(profile.updates)
+
         def muted(story: Story) -> bool:
-            return any(story.key in hits for hits in mute_hits)
+            # Hidden too: received before with nothing new since (bot.stories).
+            return story.key in profile.hide or any(story.key in hits for hits in mute_hits)
+
+        def reader_entry(story: Story, role: str) -> StoryEntry:
+            shown = self._entry(story, language, role, limits)
+            note = updates.get(story.key)
+            if not note:
+                return shown
+            mark = phrase(CATALOG_STORIES, "update_mark", language)
+            return replace(
+                shown,
+                title=f"{mark}: {shown.title}",
+                summary=f"{note} {shown.summary}".strip(),
+                update=note,
+            )
+
+        learned = dict(profile.learned)
 
         def boost(story: Story) -> float:
-            return follow_boost(sum(1 for hits in follow_hits if story.key in hits))
+            followed = follow_boost(sum(1 for hits in follow_hits if story.key in hits))
+            if not learned:
+                return followed
+            return followed * taste.factor(learned, taste.story_facets(story))
 
         # The largest boost this reader can give bounds how far down each list to look.
-        max_boost = follow_boost(len(follow_hits))
+        max_boost = follow_boost(len(follow_hits)) * (taste.MAX_FACTOR if learned else 1.0)
         rank_of = {k: i for i, k in enumerate(subscribed)}
 
         def home(candidate: _Candidate) -> str:
@@ -415,8 +438,8 @@ class BriefingContext:
                 SectorSection(
                     key=key,
                     name=self.sectors[key].name(language),
-                    lead=self._entry(top[0][1], language, "lead", limits),
-                    more=tuple(self._entry(s, language, "more", limits) for _, s in top[1:]),
+                    lead=reader_entry(top[0][1], "lead"),
+                    more=tuple(reader_entry(s, "more") for _, s in top[1:]),
                     reading=self._reading_for(key, stories_here, limits.reading),
                     overview=written.sector_notes.get(key, "") if written is not None else "",
                 )

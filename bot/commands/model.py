@@ -88,6 +88,30 @@ class Search(CommandBase):
 
 
 @dataclass(frozen=True, slots=True)
+class Ask(CommandBase):
+    """A question for the archive, as typed."""
+
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
+class WhyStory(CommandBase):
+    """Which story the reader asks about: words of its title, or its key (from a button)."""
+
+    story: str
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedView(CommandBase):
+    """What the reader's votes taught the ranking."""
+
+
+@dataclass(frozen=True, slots=True)
+class LearningReset(CommandBase):
+    """Forget what the reader's votes taught."""
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe(CommandBase):
     sectors: tuple[str, ...]
     """Canonical sector keys, in the order given, without repeats."""

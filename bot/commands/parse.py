@@ -251,9 +251,17 @@ def _command_words(text: str, language: Language) -> tuple[CommandSpec | None, s
             raise _unknown(word, choices, prefix, language)
         words.append(word)
         kind = " ".join(words)
-        if kind in kinds:
+        following, after = _split_word(rest)
+        if kind in kinds and not (
+            following
+            and any(
+                k == f"{kind} {following}" or k.startswith(f"{kind} {following} ") for k in kinds
+            )
+        ):
             return spec_for(kind), rest
-        word, rest = _split_word(rest)
+        # A command that is also a group ("settings", "settings learned"): the next word
+        # decides.
+        word, rest = following, after
 
 
 def _unknown(word: str, choices: tuple[str, ...], group: str, language: Language) -> CommandError:

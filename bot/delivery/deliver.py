@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from bot.platform import (
     PlatformAdapter,
     TransientDeliveryError,
 )
+from bot.stories import digest as stories_digest
 from storage.models import Delivery, Subscriber, Tenant
 from storage.repositories import deliveries as ledger
 from storage.repositories import subscribers as sub_repo
@@ -333,7 +334,17 @@ class DeliveryService:
             edition = await self._edition_at(tenant.id, datetime.fromisoformat(str(composed_at)))
         else:
             edition = await self._current_edition(tenant.id)
-        briefing = edition.compose(profile_of(subscriber, all_sectors=list(edition.sectors)))
+        # Since the reader's last briefing: stories they received with nothing new are left out,
+        # those with news come back marked as updates (bot.stories).
+        async with self._sessionmaker() as session:
+            view = await stories_digest.for_reader(
+                session,
+                subscriber.id,
+                edition,
+                profile_of(subscriber, all_sectors=list(edition.sectors)),
+                before=edition.now,  # a resumed digest sees what its first attempt saw
+            )
+        briefing = edition.compose(view.profile)
         if briefing.is_empty:
             self._count(tenant.platform, "skipped")
             await self._finish(delivery_id, status="skipped", error="no news for its sectors")
@@ -387,10 +398,17 @@ class DeliveryService:
             await self._after_error(exc, delivery_id, subscriber.id, tenant.platform)
         else:
             self._count(tenant.platform, "sent", late=delivery.late)
+
+            async def remember(session: AsyncSession) -> None:
+                await stories_digest.remember(session, subscriber.id, briefing, edition)
+
+            # In the transaction that marks it sent: a digest killed before that is resumed
+            # and must compose the same briefing, which what it would have recorded would change.
             await self._finish(
                 delivery_id,
                 status="sent",
                 ref={**progress, "channel_id": ref.channel_id, "message_ids": list(sent)},
+                also=remember,
             )
 
     async def _after_error(
@@ -444,7 +462,7 @@ class DeliveryService:
                 return current[1]  # still the current one: the very same stories
             resumed = self._resumed.get(tenant_id)
             if resumed is None or resumed[0] != moment:
-                async with self._sessionmaker() as session:
+                async with self._sessionmaker.begin() as session:
                     edition = await load_edition(
                         session,
                         now=moment,
@@ -452,6 +470,7 @@ class DeliveryService:
                         seen_before=moment,
                         editor=self._editor,
                         scope=tenant_id,
+                        track=True,
                     )
                 resumed = self._resumed[tenant_id] = (moment, edition)
             return resumed[1]
@@ -461,9 +480,9 @@ class DeliveryService:
             now = self._clock()
             current = self._editions.get(tenant_id)
             if current is None or now - current[0] > self._edition_ttl:
-                async with self._sessionmaker() as session:
+                async with self._sessionmaker.begin() as session:
                     edition = await load_edition(
-                        session, now=now, editor=self._editor, scope=tenant_id
+                        session, now=now, editor=self._editor, scope=tenant_id, track=True
                     )
                 current = self._editions[tenant_id] = (now, edition)
             return current[1]
@@ -475,10 +494,13 @@ class DeliveryService:
         status: str,
         ref: dict[str, Any] | None = None,
         error: str | None = None,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
         now = self._clock()
         async with self._sessionmaker.begin() as session:
             delivery = await self._owned(session, delivery_id)
+            if also is not None:
+                await also(session)
             delivery.status = status
             delivery.attempts += 1
             delivery.last_error = error

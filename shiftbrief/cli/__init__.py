@@ -6,7 +6,8 @@ a non-zero exit, never a traceback. ``shiftbrief run`` hands over to ``shiftbrie
 composition root; the other commands build what they need through ``bot.app`` the same way.
 
 Modules: ``base`` (apps, consoles, shared helpers), ``feeds`` (feeds group, ingest), ``briefs``
-(demo, classify, brief), ``admin`` (db, console, discord sync, export, import, run).
+(demo, classify, brief), ``archive`` (embed, ask), ``admin`` (db, console, discord sync,
+export, import, run).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from shiftbrief.cli.base import UserError, app, err
 # isort: off
 from shiftbrief.cli import feeds
 from shiftbrief.cli import briefs
+from shiftbrief.cli import archive
 from shiftbrief.cli import admin
 # isort: on
 
-__all__ = ["admin", "app", "briefs", "feeds", "main"]
+__all__ = ["admin", "app", "archive", "briefs", "feeds", "main"]
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
 from bot.ingest.netguard import AddressPolicy
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.ingest.report import FeedResult
+from shiftbrief.cli.archive import embed_archive
 from shiftbrief.cli.base import (
     UserError,
     app,
@@ -201,8 +202,12 @@ async def feeds_export_opml(
 async def ingest(
     all_feeds: Annotated[bool, typer.Option("--all", help="Fetch every feed, due or not.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    embed: Annotated[
+        bool, typer.Option("--embed", help="Then embed every item not embedded yet.")
+    ] = False,
 ) -> None:
     """Fetch the feeds that are due, once, and store what is new."""
+    embedded: int | None = None
     async with open_app(settings()) as ctx:
         if as_json or not out.is_terminal:
             report = await run_pass(ctx, all_feeds=all_feeds)
@@ -214,7 +219,14 @@ async def ingest(
                     progress.advance(task)
 
                 report = await run_pass(ctx, all_feeds=all_feeds, on_progress=advance)
+        if embed:
+            embedded = await embed_archive(ctx, quiet=as_json)
     if as_json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        payload = report.to_json()
+        if embedded is not None:
+            payload["embedded"] = embedded
+        print(json.dumps(payload, ensure_ascii=False))
         return
     print_ingest_report(report)
+    if embedded is not None:
+        out.print(f"Embedded {embedded} items.")

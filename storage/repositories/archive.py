@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Feed, FeedOwner, Item, ItemSector
 from storage.scope import EVERY, Scope, visible
-from storage.search import search_terms
+from storage.search import query_words, search_terms
 
 
 async def recent_items(
@@ -92,36 +106,95 @@ async def archived_by_sector(
     return {str(key): int(n) for key, n in (await session.execute(query)).all()}
 
 
-def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed] | None:
+CANDIDATES = 200
+"""How many best full-text matches are ranked further (title hits, then recency)."""
+
+
+async def day_origins(
+    session: AsyncSession,
+    *,
+    sector: str,
+    since: datetime,
+    until: datetime,
+    scope: Scope = EVERY,
+) -> tuple[int, int, int]:
+    """Where a past day's items of ``sector`` came from: (items, of which archive, feeds).
+
+    Archive items are feeds' back issues, stored when the feed was added rather than as news.
+    """
+    when = func.coalesce(Item.published_at, Item.first_seen_at)
+    conditions = [when >= since, when < until, ItemSector.sector_key == sector]
+    if scope != EVERY:
+        conditions.append(_in_scope(scope))
+    query = (
+        select(
+            func.count(Item.id.distinct()),
+            func.count(Item.id.distinct()).filter(Item.is_backlog.is_(True)),
+            func.count(Item.feed_id.distinct()),
+        )
+        .join(ItemSector, ItemSector.item_id == Item.id)
+        .join(Feed, Feed.id == Item.feed_id)
+        .where(and_(*conditions), Feed.disabled.is_(False))
+    )
+    items, archived, feeds = (await session.execute(query)).one()
+    return int(items), int(archived), int(feeds)
+
+
+def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed, float] | None:
+    """Items matching every phrase of ``words``, with a relevance score (higher is better)."""
     phrases = [p for p in search_terms(words) if p]
     if not phrases:
         return None
-    base = select(Item, Feed).join(Feed, Feed.id == Item.feed_id)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        # FTS5: each phrase quoted (tokens in a row), phrases ANDed.
+        # FTS5: each phrase quoted (tokens in a row), phrases ANDed; bm25 is lower when better.
         match = " AND ".join('"' + " ".join(p).replace('"', "") + '"' for p in phrases)
-        ids = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q").bindparams(q=match)
-        return base.where(Item.id.in_(ids.columns(literal_column("rowid"))))
+        fts = table("items_fts", column("rowid"), column("rank"))
+        score = (-fts.c.rank).label("score")
+        return (
+            select(Item, Feed, score)
+            .join(fts, fts.c.rowid == Item.id)
+            .join(Feed, Feed.id == Item.feed_id)
+            .where(text("items_fts MATCH :q").bindparams(q=match))
+            .order_by(fts.c.rank)
+        )
     # PostgreSQL: the same phrases as tsquery phrase operators over the GIN-indexed tsvector.
     vector = func.to_tsvector(literal_column("'simple'"), Item.search_text)
-    conditions = [
-        vector.op("@@")(func.phraseto_tsquery(literal_column("'simple'"), " ".join(p)))
-        for p in phrases
-    ]
-    return base.where(and_(*conditions))
+    queries = [func.phraseto_tsquery(literal_column("'simple'"), " ".join(p)) for p in phrases]
+    combined: ColumnElement[Any] = queries[0]
+    for query in queries[1:]:
+        combined = combined.op("&&")(query)
+    score = func.ts_rank_cd(vector, combined).label("score")
+    return (
+        select(Item, Feed, score)
+        .join(Feed, Feed.id == Item.feed_id)
+        .where(and_(*(vector.op("@@")(q) for q in queries)))
+        .order_by(score.desc())
+    )
+
+
+def _title_hits(title: str, words: Sequence[str]) -> int:
+    folded = unicodedata.normalize("NFKC", title).lower()
+    return sum(1 for w in words if w in folded)
 
 
 async def search_items(
     session: AsyncSession, words: str, *, limit: int = 10, scope: Scope = EVERY
 ) -> list[tuple[Item, Feed]]:
-    """Items matching every word or phrase of ``words`` (EN or JA), newest first, of the
-    feeds ``scope`` follows."""
+    """Items matching every word or phrase of ``words`` (EN or JA) of the feeds ``scope``
+    follows, most relevant first: headlines that contain the words, then the full-text score,
+    then the newest."""
     query = _search_query(session, words)
     if query is None:
         return []
     if scope != EVERY:
         query = query.where(_in_scope(scope))
-    when = func.coalesce(Item.published_at, Item.first_seen_at)
-    rows = (await session.execute(query.order_by(when.desc()).limit(limit))).all()
-    return [(item, feed) for item, feed in rows]
+    rows = (await session.execute(query.limit(max(CANDIDATES, limit)))).all()
+    wanted = query_words(words)
+
+    def relevance(row: Row[Item, Feed, float]) -> tuple[int, float, float]:
+        item, _feed, score = row
+        when = item.published_at or item.first_seen_at
+        return (-_title_hits(item.title, wanted), -float(score or 0.0), -when.timestamp())
+
+    return [(item, feed) for item, feed, _score in sorted(rows, key=relevance)[:limit]]

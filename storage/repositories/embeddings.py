@@ -49,6 +49,20 @@ async def pending(
     return list((await session.execute(query)).scalars().all())
 
 
+async def count_pending(session: AsyncSession, *, model: str) -> int:
+    """How many items of enabled feeds have no vector of ``model`` yet."""
+    done = select(ItemEmbedding.item_id).where(
+        ItemEmbedding.item_id == Item.id, ItemEmbedding.model == model
+    )
+    query = (
+        select(func.count())
+        .select_from(Item)
+        .join(Feed, Feed.id == Item.feed_id)
+        .where(~done.exists(), Feed.disabled.is_(False))
+    )
+    return int(await session.scalar(query) or 0)
+
+
 async def store(
     session: AsyncSession, *, model: str, vectors: Mapping[int, bytes], now: datetime
 ) -> None:

@@ -48,3 +48,21 @@ async def record_feedback(
         row.value, row.created_at = value, now
     await session.flush()
     return row
+
+
+async def votes_since(
+    session: AsyncSession, *, platform: str, user_id: str, since: datetime
+) -> list[Feedback]:
+    """A reader's votes (+1 / -1) since ``since``, newest first."""
+    query = (
+        select(Feedback)
+        .where(
+            Feedback.platform == platform,
+            Feedback.user_id == user_id,
+            Feedback.kind == "vote",
+            Feedback.created_at >= since,
+        )
+        .order_by(Feedback.created_at.desc())
+        .limit(500)
+    )
+    return list((await session.scalars(query)).all())

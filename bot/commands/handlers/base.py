@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ask.service import Asker
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.base import Editor
 from bot.commands.model import ChannelRef, Invocation
@@ -80,6 +81,8 @@ class Services:
     address_policy: AddressPolicy | None = None
     editor: Editor | None = None
     """Who writes the stories of a briefing asked for in chat (None: extractive)."""
+    asker: Asker | None = None
+    """Answers ``/brief ask`` from the archive (holds the process's vector index)."""
 
 
 @dataclass

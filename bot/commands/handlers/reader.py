@@ -29,9 +29,11 @@ from bot.commands.parse import CommandError, help_topic
 from bot.commands.values import MAX_KEYWORD_CHARS, MAX_QUERY_CHARS
 from bot.i18n import Catalog, catalog
 from bot.models import SourceRef, StoryEntry
+from bot.stories import digest as stories_digest
 from storage.repositories import archive
 
 MESSAGES: Catalog = catalog("handlers.reader")
+STORIES: Catalog = catalog("stories")
 
 
 def settings_text(ctx: Context) -> str:
@@ -90,9 +92,20 @@ async def today(ctx: Context, command: Today) -> Reply:
         editor=ctx.services.editor,
         languages=[ctx.language],
         scope=ctx.tenant.id,
+        track=True,
     )
-    briefing = edition.compose(profile_of(ctx.user, all_sectors=[s.key for s in ctx.sectors]))
+    # After the morning digest: what arrived since, and updates to what the reader received.
+    view = await stories_digest.for_reader(
+        ctx.session,
+        ctx.user.id,
+        edition,
+        profile_of(ctx.user, all_sectors=[s.key for s in ctx.sectors]),
+    )
+    briefing = edition.compose(view.profile)
     tip = "" if ctx.user.sectors else ctx.say(MESSAGES, "not_subscribed_tip")
+    if briefing.is_empty and view.hidden:
+        return Reply(text=ctx.say(STORIES, "nothing_new", n=view.hidden))
+    await stories_digest.remember(ctx.session, ctx.user.id, briefing, edition)
     return Reply(text=tip, briefing=briefing)
 
 
@@ -130,15 +143,24 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
                 usage(command.kind, ctx.language),
                 language=ctx.language,
             ) from None
+    # A past day as the archive has it (as `shiftbrief brief --date` shows it): feeds' back
+    # issues of that day count too, and the reply says so.
     edition = await load_edition(
         ctx.session,
         now=until or now,
         since=since,
         until=until,
+        include_archive=until is not None,
         editor=ctx.services.editor,
         languages=[ctx.language],
         scope=ctx.tenant.id,
     )
+    origin = ""
+    if until is not None:
+        items, archived, feeds = await archive.day_origins(
+            ctx.session, sector=command.sector, since=since, until=until, scope=ctx.tenant.id
+        )
+        origin = ctx.say(MESSAGES, "day_origin", n=items, feeds=feeds, archived=archived)
     base = profile_of(user, all_sectors=[s.key for s in ctx.sectors])
     profile = type(base)(
         sectors=(command.sector,),
@@ -148,7 +170,7 @@ async def sector(ctx: Context, command: SectorSummary) -> Reply:
         mute=base.mute,
         timezone=base.timezone,
     )
-    return Reply(briefing=edition.compose(profile, date=date))
+    return Reply(text=origin, briefing=edition.compose(profile, date=date))
 
 
 @command(

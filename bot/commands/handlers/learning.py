@@ -1,0 +1,59 @@
+"""``/brief settings learned`` and ``settings reset-learning``: what votes taught the ranking.
+
+Text platforms only (Slack, the console): on Discord ``settings`` is one command with options,
+which cannot also hold subcommands.
+"""
+
+from __future__ import annotations
+
+from bot.commands.declare import command
+from bot.commands.handlers.base import Context, Reply
+from bot.commands.model import LearnedView, LearningReset
+from bot.i18n import Catalog, catalog
+from bot.stories.learning import learned_weights
+from bot.untrusted import quote
+
+MESSAGES: Catalog = catalog("handlers.learning")
+SHOWN = 6
+
+
+def _facet(ctx: Context, facet: str, weight: float) -> str:
+    kind, _, value = facet.partition(":")
+    names = {s.key: s.name(ctx.language) for s in ctx.sectors}
+    shown = names.get(value, value) if kind == "sector" else value
+    label = ctx.say(MESSAGES, f"facet_{kind}")
+    return f"{quote(shown)} ({label}, {weight:+.1f})"
+
+
+@command(
+    "settings learned",
+    LearnedView,
+    help=("what your votes taught your ranking", "評価から学んだ並び順の好み"),
+    typed=False,
+)
+async def learned(ctx: Context, command: LearnedView) -> Reply:
+    weights = await learned_weights(ctx.session, ctx.user, now=ctx.now)
+    if not weights:
+        return Reply(text=ctx.say(MESSAGES, "nothing"))
+    ranked = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[: SHOWN * 2]
+    more = [_facet(ctx, f, w) for f, w in ranked if w > 0][:SHOWN]
+    less = [_facet(ctx, f, w) for f, w in ranked if w < 0][:SHOWN]
+    lines = [ctx.say(MESSAGES, "title")]
+    if more:
+        lines.append(ctx.say(MESSAGES, "more", facets=", ".join(more)))
+    if less:
+        lines.append(ctx.say(MESSAGES, "less", facets=", ".join(less)))
+    lines.append(ctx.say(MESSAGES, "how"))
+    return Reply(text="\n".join(lines))
+
+
+@command(
+    "settings reset-learning",
+    LearningReset,
+    help=("forget what your votes taught", "評価から学んだ好みを消去"),
+    typed=False,
+)
+async def reset_learning(ctx: Context, command: LearningReset) -> Reply:
+    ctx.user.learning_since = ctx.now
+    ctx.user.updated_at = ctx.now
+    return Reply(text=ctx.say(MESSAGES, "reset"))
