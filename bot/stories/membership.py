@@ -1,8 +1,9 @@
 """Which reports are one story: the one place this package asks the clustering module.
 
 Everything in ``bot.stories`` that needs "are these reports one event" calls here, so the rule
-can change (``bot.briefing.cluster`` is being rewritten to decide per pair of reports rather than
-per batch) by pointing these functions at the new one.
+can change in one place. Both rest on the batch-independent pair rule of
+``bot.briefing.story_rule``: whether a late report joins a story told days ago depends on the
+two, never on what else arrived that day.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from bot.briefing.cluster import cluster_articles
+from bot.briefing.cluster import cluster_articles, story_for
 from bot.models import Article, Story
 
 
@@ -21,23 +22,24 @@ def group_reports(articles: Sequence[Article]) -> list[Story]:
 
 def join_known(stories: Sequence[Story], known: Mapping[int, Sequence[Article]]) -> dict[str, int]:
     """Which known story each of ``stories`` joins, by key (stories that join none are left
-    out): the known story most of whose reports fall in one story with it when everything is
-    grouped together. This is how a report that arrives days later finds its story.
+    out): the known story most of its reports join by ``story_for``, the clustering rule for
+    one report and the stories already told. This is how a report that arrives days later
+    finds its story; nothing but the two stories' own reports is looked at.
     """
     if not stories or not known:
         return {}
-    owner = {a.item_id: story_id for story_id, reports in known.items() for a in reports}
-    new_of = {a.item_id: s.key for s in stories for a in s.articles}
-    pool = [a for s in stories for a in s.articles]
-    pool += [a for reports in known.values() for a in reports if a.item_id not in new_of]
+    told = [
+        Story(key=str(story_id), articles=tuple(reports), sectors=())
+        for story_id, reports in sorted(known.items())
+        if reports
+    ]
     joined: dict[str, int] = {}
-    for group in cluster_articles(pool):
-        ids = [a.item_id for a in group.articles]
-        owners = Counter(owner[i] for i in ids if i in owner and i not in new_of)
-        if not owners:
-            continue
-        story_id = owners.most_common(1)[0][0]
-        for i in ids:
-            if i in new_of:
-                joined.setdefault(new_of[i], story_id)
+    for story in stories:
+        votes: Counter[int] = Counter()
+        for article in story.articles:
+            found = story_for(article, told)
+            if found is not None:
+                votes[int(found.key)] += 1
+        if votes:
+            joined[story.key] = votes.most_common(1)[0][0]
     return joined
