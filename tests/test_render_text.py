@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 from bot.briefing.cluster import cluster_articles
@@ -41,10 +42,27 @@ def test_markdown_escapes_hostile_feed_titles() -> None:
     assert "](http://evil" not in md
     assert "http://evil" not in md  # not even as a bare autolink
     assert "**x**" not in md
-    assert "<script>" not in md
-    assert "\\[click\\]\\(http\\:" in md
-    assert "javascript:" not in md  # the hostile link field is shown as text, not linked
+    assert not re.search(r"(?<!\\)<script>", md)  # HTML is escaped
+    assert "\\[click\\](http\\://evil)" in md
+    # The hostile link field is shown as text, not linked; its text links nothing either.
+    assert not re.search(r"(?<!\\)\]\(javascript:", md)
+    assert "\\[more\\](javascript:alert(1))" in md
     assert "\x1b" not in md
+
+
+def test_markdown_escapes_only_what_markdown_needs() -> None:
+    assert escape_markdown("Briefing for March 24, 2026: 3.5% more (U.S.)") == (
+        "Briefing for March 24, 2026: 3.5% more (U.S.)"
+    )
+    assert escape_markdown("GPT-4o vs. Claude! = 2") == "GPT-4o vs. Claude! = 2"
+    # What would start a block at the start of a line, and links GFM makes by itself.
+    assert escape_markdown("# 1") == "\\# 1"
+    assert escape_markdown("2026. A year") == "2026\\. A year"
+    assert escape_markdown("- a") == "\\- a"
+    assert escape_markdown("see www.evil.example or a@evil.example") == (
+        "see www\\.evil.example or a\\@evil.example"
+    )
+    assert escape_markdown("AT&T &amp; ~~x~~ a|b") == "AT&T \\&amp; \\~\\~x\\~\\~ a\\|b"
 
 
 def test_markdown_links_come_only_from_http_link_fields() -> None:

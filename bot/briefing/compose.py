@@ -32,7 +32,7 @@ from bot.briefing.editor.extractive import (
 )
 from bot.briefing.editor.phrases import PHRASES, join, synergy_reason, theme_title
 from bot.briefing.editor.text import split_sentences, trim_summary
-from bot.briefing.outlets import distinct_sources
+from bot.briefing.outlets import distinct_sources, shown_link
 from bot.briefing.rank import base_score, follow_boost, keyword_pattern, story_text
 from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, catalog, format_date, format_due, phrase
@@ -311,7 +311,10 @@ class BriefingContext:
             title, why = " ".join(shown.title.split()), ""
             summary = story_summary(story, shown, sentences=sentences, chars=chars)
         # By outlet: the same article carried by two feeds is one source (bot.briefing.outlets).
-        sources = [SourceRef(a.source, a.link) for a in distinct_sources((shown, *story.articles))]
+        sources = [
+            SourceRef(a.source, shown_link(a.link))
+            for a in distinct_sources((shown, *story.articles))
+        ]
         dated = [a.published_at for a in story.articles if a.published_at is not None]
         foreign = None if has_keyword_rules(shown.language) else shown.language.lower()
         if foreign and text is None:
@@ -320,7 +323,7 @@ class BriefingContext:
             story_key=story.key,
             title=title,
             summary=summary,
-            link=shown.link,
+            link=shown_link(shown.link),
             sources=tuple(sources),
             sectors=tuple(
                 s.key
