@@ -67,7 +67,7 @@ def test_markdown_escapes_only_what_markdown_needs() -> None:
 
 def test_markdown_links_come_only_from_http_link_fields() -> None:
     md = render_markdown(hostile_briefing())
-    assert "(https://news.example/1)" in md
+    assert "(https://energy-storage-news.example/1)" in md
     assert "(https://explain.example/a_%28b%29)" in md
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("https://x.example/p) [y](z") == "https://x.example/p%29%20[y]%28z"
@@ -94,7 +94,7 @@ def test_plain_text_has_no_markup_and_no_control_characters() -> None:
     text = render_text(hostile_briefing())
     assert "\x1b" not in text
     assert "**" not in text.replace(HOSTILE, "")
-    assert "https://news.example/1" in text
+    assert "https://energy-storage-news.example/1" in text
     assert "Key points" in text and "2 sources" in text
     assert "javascript:" not in text.replace("[more](javascript:alert(1))", "")
 

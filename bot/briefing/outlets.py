@@ -18,7 +18,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
 
-from bot.models import Article
+from bot.models import Article, Story
 
 _TRACKING_PREFIXES = ("utm_",)
 _TRACKING = frozenset(
@@ -102,3 +102,17 @@ def distinct_sources(articles: Sequence[Article]) -> list[Article]:
         if not seen:
             chosen.append(article)
     return chosen
+
+
+def outlet_keys(story: Story) -> frozenset[str]:
+    """Where ``story``'s articles come from: their feeds and the hosts their links are on.
+
+    Two stories share an outlet when these meet: one feed, or one publisher's two feeds (a
+    main feed and its AI section), or one aggregator.
+    """
+    keys = {f"feed:{a.feed_id}" for a in story.articles}
+    for article in story.articles:
+        link = canonical_link(article.link)
+        if link is not None:
+            keys.add("host:" + link.split("/", 1)[0])
+    return frozenset(keys)

@@ -267,7 +267,8 @@ def _entry_json(entry: StoryEntry) -> dict[str, Any]:
         "sectors": list(entry.sectors),
         "published_at": _iso(entry.published_at),
         "language": entry.language,
-        "why": entry.why,
+        # A reason when there is one; never an empty string standing for none.
+        **({"why": entry.why} if entry.why else {}),
         "machine_written": entry.machine_written,
     }
 
@@ -296,7 +297,7 @@ def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
                 "text": p.text,
                 "story_key": p.story_key,
                 "link": p.link,
-                "why": p.why,
+                **({"why": p.why} if p.why else {}),
             }
             for p in briefing.key_points
         ],
