@@ -371,18 +371,17 @@ class BriefingContext:
         return tuple(found.values())
 
     def _parts(self, language: Language) -> tuple[list[SynergyItem], list[WatchItem]]:
-        """Synergies and watch items: the editor's for ``language`` first, then extractive ones."""
-        synergies, watch = self._extractive()
+        """Synergies and watch items for ``language``: the editor's when it framed the edition
+        (even none), else the extractive ones. The two are never mixed."""
         written = self._written.get(language)
-        own_synergies = list(written.synergies or ()) if written is not None else []
-        own_watch = list(written.watch or ()) if written is not None else []
-        taken = {k for item in own_synergies for k in item.story_keys}
-        merged_synergies = own_synergies + [
-            s for s in synergies if not taken.intersection(s.story_keys)
-        ]
-        watched = {w.story_key for w in own_watch}
-        merged_watch = own_watch + [w for w in watch if w.story_key not in watched]
-        return merged_synergies, merged_watch
+        if written is not None and written.synergies is not None and written.watch is not None:
+            return list(written.synergies), list(written.watch)
+        synergies, watch = self._extractive()
+        if written is not None and written.synergies is not None:
+            synergies = written.synergies
+        if written is not None and written.watch is not None:
+            watch = written.watch
+        return list(synergies), list(watch)
 
     def compose(self, profile: Profile, *, date: date_type | None = None) -> Briefing:
         """The briefing for ``profile`` from the prepared stories and the edition's text."""
