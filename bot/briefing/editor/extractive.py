@@ -268,22 +268,41 @@ def choose_key_points(
         n: How many key points.
         readable: Whether the reader gets a story in their own language.
     """
+    weight = {c[1].key: importance(c[1], c[2]) for c in candidates}
     ranked = sorted(
         candidates,
-        key=lambda c: (readable(c[1]), importance(c[1], c[2])[0], c[3], importance(c[1], c[2])),
+        key=lambda c: (readable(c[1]), weight[c[1].key][0], c[3], weight[c[1].key]),
         reverse=True,
     )
     chosen: list[tuple[str, Story]] = []
     seen: set[str] = set()
     for lead_pass in (True, False):
-        for sector, story, score, lead in ranked:
+        for sector, story, _, lead in ranked:
             # An undated page (an explainer first seen today) is no key point over dated news.
-            first = lead and importance(story, score)[0] == 1
+            first = lead and weight[story.key][0] == 1
             if len(chosen) < n and first == lead_pass and story.key not in seen:
                 chosen.append((sector, story))
                 seen.add(story.key)
     chosen.sort(key=lambda c: not readable(c[1]))
     return chosen
+
+
+_Facts = tuple[frozenset[Entity], frozenset[str], int]
+_theme_memo: dict[str, tuple[Story, _Facts]] = {}
+
+
+def _theme_facts(story: Story) -> _Facts:
+    """The subjects of ``story`` that could name a day, its outlets and how many sources it
+    has (memoised: every reader's title asks again)."""
+    known = _theme_memo.get(story.key)
+    if known is not None and known[0] is story:
+        return known[1]
+    if len(_theme_memo) >= 100_000:
+        _theme_memo.clear()
+    named = frozenset(e for e in subjects(story) if e.kind in _THEME_KINDS)
+    facts = (named, outlet_keys(story), story.source_count)
+    _theme_memo[story.key] = (story, facts)
+    return facts
 
 
 def _one_outlet(keys: set[str]) -> bool:
@@ -316,32 +335,34 @@ def day_theme(stories: Sequence[tuple[str, Story]], language: Language) -> DayTh
     it and it has a report in the reader's ``language``. A subject three stories share beats a
     story two outlets cover.
     """
-    sources = {a.source for _, s in stories for a in s.articles}
     count: dict[Entity, set[str]] = defaultdict(set)
     outlets: dict[Entity, set[str]] = defaultdict(set)
     for sector, story in stories:
-        for entity in subjects(story):
-            if (
-                entity.kind in _THEME_KINDS
-                and sector not in entity.field_of
-                and not is_publisher(entity, sources)
-            ):
+        named, where, _ = _theme_facts(story)
+        for entity in named:
+            if sector not in entity.field_of:
                 count[entity].add(story.key)
-                outlets[entity] |= outlet_keys(story)
+                outlets[entity] |= where
     # One outlet's habit of naming a thing (arXiv titles) is no theme: two stories of two
     # outlets, or three of one, are.
+    sources = {a.source for _, s in stories for a in s.articles}
     shared = [
         (len(keys), len(outlets[e]), e.key, e)
         for e, keys in count.items()
-        if len(keys) >= 3 or (len(keys) == 2 and not _one_outlet(outlets[e]))
+        if (len(keys) >= 3 or (len(keys) == 2 and not _one_outlet(outlets[e])))
+        and not is_publisher(e, sources)
     ]
     subject = max(shared, key=lambda s: s[:3]) if shared else None
-    covered = [s for _, s in stories if s.source_count >= 2 and reads(s, language)]
-    top = max(covered, key=lambda s: s.source_count, default=None)
+    covered = [(_theme_facts(s)[2], s) for _, s in stories]
+    top = max(
+        ((n, s) for n, s in covered if n >= 2 and reads(s, language)),
+        key=lambda c: c[0],
+        default=None,
+    )
     if subject is not None and (subject[0] >= 3 or top is None):
         return DayTheme(subject=subject[3], count=subject[0])
     if top is not None:
-        return DayTheme(story=top, count=top.source_count)
+        return DayTheme(story=top[1], count=top[0])
     return None
 
 
