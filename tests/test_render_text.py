@@ -129,3 +129,15 @@ def test_japanese_headings_are_underlined_to_their_display_width() -> None:
     )
     lines = text.splitlines()
     assert lines[1] == "=" * min(60, display_width(lines[0]))
+
+
+def test_every_key_point_keeps_its_link_in_plain_text() -> None:
+    # One sector: two of the three key points are stories no section lists again.
+    b = compose_briefing(
+        cluster_articles(ARTICLES), Profile(sectors=("energy",)), NOW, sectors=SECTORS
+    )
+    listed = {e.story_key for s in b.sections for e in (s.lead, *s.more)}
+    alone = [p for p in b.key_points if p.story_key not in listed]
+    assert alone
+    text = render_text(b)
+    assert all(p.link and p.link in text for p in b.key_points)

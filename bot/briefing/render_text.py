@@ -191,6 +191,10 @@ def render_text(briefing: Briefing) -> str:
         for p in briefing.key_points:
             why = f" - {clean_text(p.why)}" if p.why else ""
             out.append(f"* {clean_text(p.sector_name)}: {clean_text(p.text)}{why}")
+            # A key point may be a story no section lists again: its link is here.
+            link = _text_link(p.link)
+            if link:
+                out.append(f"  {link}")
         out.append("")
     if briefing.sections:
         out += [*_heading(labels.get("by_sector", "By sector"), "-"), ""]
