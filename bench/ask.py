@@ -229,8 +229,10 @@ async def latency(target: Path, questions: list[Question], rounds: int) -> None:
     invocation = Invocation(platform="console", tenant_id="bench", user_id="u1", locale="en")
     started = time.perf_counter()
     await dispatcher.handle(CommandRequest(CommandText("/brief ask warm up"), invocation))
-    print(f"\nfirst /brief ask (loads the model and the vector index): "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"\nfirst /brief ask (loads the model and the vector index): "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     times = []
     for _ in range(rounds):
         for q in questions:
@@ -275,8 +277,10 @@ async def main() -> None:
     args = parser.parse_args()
     questions, unanswerable = load_questions()
     cross = sum(q.cross for q in questions)
-    print(f"{len(questions)} questions ({cross} answered across languages), "
-          f"{len(unanswerable)} that nothing answers")
+    print(
+        f"{len(questions)} questions ({cross} answered across languages), "
+        f"{len(unanswerable)} that nothing answers"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "archive.db"
         if not db.exists():

@@ -44,8 +44,11 @@ async def main(digests: int) -> dict[str, float | int]:
         await seed_news(db, now)
         ids = await add_subscribers(db, digests, now=now)
         config = ChatApiConfig(
-            per_channel=(5, 5.0), overall=(OVERALL_PER_SECOND, 1.0), rate_429=0.05,
-            rate_5xx=0.02, retry_after=0.5,
+            per_channel=(5, 5.0),
+            overall=(OVERALL_PER_SECOND, 1.0),
+            rate_429=0.05,
+            rate_5xx=0.02,
+            retry_after=0.5,
         )
         with serve_chat_api(config) as api:
             pacer = Pacer(
@@ -53,9 +56,12 @@ async def main(digests: int) -> dict[str, float | int]:
             )
             adapter = HttpChatAdapter(base_url=api.base_url, pacer=pacer, timeout=5.0)
             service = DeliveryService(
-                sessionmaker=db.sessionmaker, adapters={"chat": adapter},
-                clock=lambda: datetime.now(UTC), worker_id="bench",
-                retry=RetryPolicy(max_attempts=8, base=0.2, cap=2.0), concurrency=256,
+                sessionmaker=db.sessionmaker,
+                adapters={"chat": adapter},
+                clock=lambda: datetime.now(UTC),
+                worker_id="bench",
+                retry=RetryPolicy(max_attempts=8, base=0.2, cap=2.0),
+                concurrency=256,
             )
             for sid in ids:
                 await service.open_digest(sid, now)
@@ -66,9 +72,9 @@ async def main(digests: int) -> dict[str, float | int]:
             per_channel = api.per_channel()
             requests, limited, injected = api.requests, api.limited, dict(api.injected)
         async with db.sessionmaker() as session:
-            sent = (await session.execute(
-                select(func.count()).where(Delivery.status == "sent")
-            )).scalar_one()
+            sent = (
+                await session.execute(select(func.count()).where(Delivery.status == "sent"))
+            ).scalar_one()
         await engine.dispose()
     floor = digests / OVERALL_PER_SECOND
     duplicates = sum(n - 1 for n in per_channel.values() if n > 1)

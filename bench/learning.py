@@ -128,5 +128,6 @@ async def main() -> None:
         f"every day: {same}"
     )
 
+
 if __name__ == "__main__":
     asyncio.run(main())

@@ -18,9 +18,7 @@ from tests.conftest import Database
 from tests.feedserver import FeedServer
 
 
-async def ingest_corpus(
-    db: Database, corpus: Path, names: Sequence[str], *, now: datetime
-) -> int:
+async def ingest_corpus(db: Database, corpus: Path, names: Sequence[str], *, now: datetime) -> int:
     """Ingest the named ``realfeeds/`` files once; returns how many items were stored."""
     settings = Settings(database_url=db.url, allowed_private_networks=("127.0.0.1/32",))
     async with FeedServer() as server:

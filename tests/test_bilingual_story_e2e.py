@@ -127,8 +127,11 @@ async def test_english_and_japanese_reports_make_one_story_with_both_sources(
     assert len(sima) == 1, [e.title for e in entries]
     assert sima[0].source_count == 2
     assert {s.name for s in sima[0].sources} == {"Google DeepMind", "GIGAZINE"}
-    # The other Google story of the week stays a story of its own.
-    assert any("Nano Banana" in e.title for e in entries)
+    # The other Google story of the week stays a story of its own (here, a key point marked
+    # as Japanese for this English reader, after the English one).
+    points = [p.text for p in briefing.key_points]
+    assert any("Nano Banana" in t for t in [e.title for e in entries] + points)
+    assert "Nano Banana" not in points[0]
     text = render_text(briefing)
     assert "Sources: Google DeepMind, GIGAZINE (2 sources)" in text
     section = text.split("[AI]", 1)[1]

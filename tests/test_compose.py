@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from bot.briefing.cluster import cluster_articles
@@ -26,6 +27,11 @@ SECTORS = {
 }
 
 
+def _host(source: str) -> str:
+    slug = "-".join(w for w in re.split(r"[^a-z0-9]+", source.lower()) if w)
+    return f"{slug or 'news'}.example"
+
+
 def art(
     item_id: int,
     title: str,
@@ -45,7 +51,8 @@ def art(
         source=source,
         title=title,
         summary=summary,
-        link=f"https://news.example/{item_id}",
+        # One host per outlet, as on the web: a story's outlets are told apart by them.
+        link=f"https://{_host(source)}/{item_id}",
         published_at=when,
         first_seen_at=when,
         language=language,
@@ -183,8 +190,8 @@ def test_stories_in_two_sectors_sharing_a_technology_become_a_synergy_naming_it(
     titles = [e.title for e in synergy.stories]
     assert any("DLR" in t for t in titles) and any("410MWh" in t for t in titles)
     assert set(synergy.sectors) == {"quantum", "energy"}
-    assert "Quantum" in synergy.why and "Energy & climate" in synergy.why
-    assert "batteries" in synergy.why
+    # It says what they share, not why: no cause is claimed.
+    assert synergy.why == "Both stories involve batteries."
 
 
 def test_mute_removes_the_story_everywhere() -> None:
@@ -203,18 +210,33 @@ def position(b: Briefing, word: str) -> int:
     return next(i for i, t in enumerate(shown_titles(b)) if word in t)
 
 
+def reading_order(b: Briefing) -> list[str]:
+    """Titles as a reader meets them: the key points, then the sections' other stories."""
+    points = [p.text for p in b.key_points]
+    return points + [t for t in shown_titles(b) if t not in points]
+
+
 def test_follow_moves_a_story_up() -> None:
     plain = brief(Profile(sectors=("energy",)))
     followed = brief(Profile(sectors=("energy",), follow=("bitcoin",)))
-    assert position(followed, "Crypto") < position(plain, "Crypto")
-    assert position(followed, "Crypto") == 1  # right after the two-source lead
+    crypto = [
+        reading_order(b).index(next(t for t in reading_order(b) if "Crypto" in t))
+        for b in (plain, followed)
+    ]
+    assert crypto[1] < crypto[0]
+    assert crypto[1] == 1  # right after the two-source lead
 
 
 def test_short_shows_fewer_stories_and_shorter_summaries_than_full() -> None:
     full = brief(Profile(sectors=("energy",), length="full"))
     short = brief(Profile(sectors=("energy",), length="short"))
+    # Short: a lead and one more story; a key point that is not the lead leaves the section
+    # and the next story takes its place.
     assert len(short.sections[0].more) == 1
-    assert len(full.sections[0].more) > len(short.sections[0].more)
+    assert not {p.story_key for p in short.key_points} & {
+        e.story_key for e in short.sections[0].more
+    }
+    assert len(reading_order(full)) > len(reading_order(short))
     assert len(full.sections[0].more) <= 4
     assert short.sections[0].lead.summary.count(".") <= 1
     assert len(short.sections[0].lead.summary) <= len(full.sections[0].lead.summary)
@@ -228,8 +250,10 @@ def test_japanese_reader_gets_japanese_labels_title_and_names_with_feed_text_unt
     assert b.labels["sources_many"].format(n=2) == "2件の情報源"
     assert b.title.startswith("2026年1月20日")
     assert b.sections[0].name == "環境・エネルギー"
-    assert any("Akaysha" in t for t in shown_titles(b))  # English text is not translated
-    assert "蓄電池" in b.synergies[0].why and "量子・先端技術" in b.synergies[0].why
+    # English text is not translated, and it is marked as English.
+    assert any(t.startswith("[EN] ") and "Akaysha" in t for t in shown_titles(b))
+    assert b.synergies[0].why == "いずれも蓄電池に関わるニュースです。"
+    assert set(b.synergies[0].sector_names) == {"量子・先端技術", "環境・エネルギー"}
 
 
 def test_watch_lists_forward_looking_stories_with_the_signal_kind() -> None:

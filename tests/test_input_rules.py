@@ -292,6 +292,42 @@ def test_continue_reading_is_gone() -> None:
     assert [i.summary for i in items] == ["Utilities add storage.", "Panels get cheaper…"]
 
 
+def test_newsletter_lead_ins_are_no_summary(corpus: Path) -> None:
+    items = _parsed(corpus, "statnews_scraped_2026-02__prospect-rss-feeds.xml")
+    readout = next(i for i in items if i.title == "Pediatricians confront HHS in vaccine showdown")
+    assert readout.summary == ""
+    assert not any("brought to you by" in i.summary or "And other" in i.summary for i in items)
+    assert sum(bool(i.summary) for i in items) == 7  # the three newsletters' teasers are gone
+    assert clean("It works. This issue is brought to you by Acme.", "summary") == "It works."
+
+
+def test_newspicks_publisher_suffixes_are_gone_from_japanese_titles(corpus: Path) -> None:
+    picks = _parsed(corpus, "newspicks_ai_ja_scraped__makeRSS_NewsPicks.xml")
+    assert not any(
+        i.title.endswith((" - 日本経済新聞", " - Reuters", " - ITmedia NEWS")) for i in picks
+    )
+    assert any(i.title == "群知能で生成AIの次 「トランスフォーマー」生みの親" for i in picks)
+    ledge = _parsed(corpus, "ledge_ai_ja_scraped__makeRSS_Ledge.ai.xml")
+    assert any(
+        i.title.endswith(" - テキストからの画像生成AI開発を支援") for i in ledge
+    )  # a subtitle
+    # An English title keeps its dash.
+    assert clean("GPT-4 - a review", "title") == "GPT-4 - a review"
+
+
+def test_a_feeds_name_is_never_its_query_string(corpus: Path) -> None:
+    feed = parse_feed(
+        _feed(corpus, "arxiv_api_csAI-LG-CL_2026-08__personal-news-feed.xml"),
+        url="https://export.arxiv.org/api/query?search_query=cat:cs.AI",
+    )
+    assert feed.title == "arXiv"
+    impress = parse_feed(
+        _feed(corpus, "impresswatch_ja_scraped_2026-03__prospect-rss-feeds.xml"),
+        url="https://example.com/feed",
+    )
+    assert impress.title == "Impress Watch"
+
+
 def test_rules_never_cut_more_than_boilerplate_from_any_corpus_feed(corpus: Path) -> None:
     # A rule gone greedy would eat real text: across all 45 feeds, what the strip rules remove
     # from a summary is short (or, in long Markdown pages, a small share of it).
@@ -310,6 +346,7 @@ def test_a_bad_rule_file_is_refused_with_the_rules_name() -> None:
         load_rules('[[rule]]\nname = "greedy"\nfield = "summary"\naction = "strip"\npattern = "("')
     with pytest.raises(ValueError, match="field must be"):
         load_rules('[[rule]]\nname = "x"\nfield = "body"\naction = "strip"\npattern = "a"')
+    assert load_rules('[[rule]]\nname = "x"\nfield = "feed"\naction = "strip"\npattern = "a"')
 
 
 # --- one feed cannot fill a briefing ------------------------------------------------------

@@ -24,7 +24,7 @@ VERGE = "AI | The Verge"
 
 
 async def _briefing(db: Database, user: str) -> list[tuple[str, str, str]]:
-    """(story key, outlet, title) of the reader's AI section, as their digest would show it."""
+    """(story key, outlet, title) of what the reader's digest shows, in the order they meet it."""
     async with db.sessionmaker.begin() as session:
         edition = await load_edition(session, now=NOW, track=True)
         reader = (
@@ -34,11 +34,19 @@ async def _briefing(db: Database, user: str) -> list[tuple[str, str, str]]:
             session, reader.id, edition, profile_of(reader, all_sectors=list(edition.sectors))
         )
         briefing = edition.compose(view.profile)
-    return [
+    # As the reader meets them: the key points first, then the sections' other stories.
+    shown = []
+    for point in briefing.key_points:
+        story = edition.stories[point.story_key]
+        shown.append((point.story_key, story.lead.source, point.text))
+    pointed = {key for key, _, _ in shown}
+    shown.extend(
         (e.story_key, e.sources[0].name, e.title)
         for section in briefing.sections
         for e in (section.lead, *section.more)
-    ]
+        if e.story_key not in pointed
+    )
+    return shown
 
 
 async def test_votes_move_one_readers_ranking_and_can_be_seen_and_reset(
@@ -63,8 +71,9 @@ async def test_votes_move_one_readers_ranking_and_can_be_seen_and_reset(
         await say("voter", Vote(key, -1 if outlet == VERGE else 1, "ai"))
     after = await _briefing(sqlite_db, "voter")
     verge = lambda shown: sum(1 for _, outlet, _ in shown if outlet == VERGE)  # noqa: E731
-    assert verge(after) < verge(before)
-    assert {k for k, _, _ in after} - {k for k, _, _ in before}  # something new came up
+    # The stories met first (the key points) turn from The Verge to TechCrunch.
+    assert verge(after[:3]) < verge(before[:3])
+    assert [k for k, _, _ in after] != [k for k, _, _ in before]
     assert await _briefing(sqlite_db, "quiet") == before  # nobody else's briefing moved
 
     learned = await say("voter", "/brief settings learned")

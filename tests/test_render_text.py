@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 from bot.briefing.cluster import cluster_articles
@@ -41,15 +42,32 @@ def test_markdown_escapes_hostile_feed_titles() -> None:
     assert "](http://evil" not in md
     assert "http://evil" not in md  # not even as a bare autolink
     assert "**x**" not in md
-    assert "<script>" not in md
-    assert "\\[click\\]\\(http\\:" in md
-    assert "javascript:" not in md  # the hostile link field is shown as text, not linked
+    assert not re.search(r"(?<!\\)<script>", md)  # HTML is escaped
+    assert "\\[click\\](http\\://evil)" in md
+    # The hostile link field is shown as text, not linked; its text links nothing either.
+    assert not re.search(r"(?<!\\)\]\(javascript:", md)
+    assert "\\[more\\](javascript:alert(1))" in md
     assert "\x1b" not in md
+
+
+def test_markdown_escapes_only_what_markdown_needs() -> None:
+    assert escape_markdown("Briefing for March 24, 2026: 3.5% more (U.S.)") == (
+        "Briefing for March 24, 2026: 3.5% more (U.S.)"
+    )
+    assert escape_markdown("GPT-4o vs. Claude! = 2") == "GPT-4o vs. Claude! = 2"
+    # What would start a block at the start of a line, and links GFM makes by itself.
+    assert escape_markdown("# 1") == "\\# 1"
+    assert escape_markdown("2026. A year") == "2026\\. A year"
+    assert escape_markdown("- a") == "\\- a"
+    assert escape_markdown("see www.evil.example or a@evil.example") == (
+        "see www\\.evil.example or a\\@evil.example"
+    )
+    assert escape_markdown("AT&T &amp; ~~x~~ a|b") == "AT&T \\&amp; \\~\\~x\\~\\~ a\\|b"
 
 
 def test_markdown_links_come_only_from_http_link_fields() -> None:
     md = render_markdown(hostile_briefing())
-    assert "(https://news.example/1)" in md
+    assert "(https://energy-storage-news.example/1)" in md
     assert "(https://explain.example/a_%28b%29)" in md
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("https://x.example/p) [y](z") == "https://x.example/p%29%20[y]%28z"
@@ -76,7 +94,7 @@ def test_plain_text_has_no_markup_and_no_control_characters() -> None:
     text = render_text(hostile_briefing())
     assert "\x1b" not in text
     assert "**" not in text.replace(HOSTILE, "")
-    assert "https://news.example/1" in text
+    assert "https://energy-storage-news.example/1" in text
     assert "Key points" in text and "2 sources" in text
     assert "javascript:" not in text.replace("[more](javascript:alert(1))", "")
 
@@ -111,3 +129,15 @@ def test_japanese_headings_are_underlined_to_their_display_width() -> None:
     )
     lines = text.splitlines()
     assert lines[1] == "=" * min(60, display_width(lines[0]))
+
+
+def test_every_key_point_keeps_its_link_in_plain_text() -> None:
+    # One sector: two of the three key points are stories no section lists again.
+    b = compose_briefing(
+        cluster_articles(ARTICLES), Profile(sectors=("energy",)), NOW, sectors=SECTORS
+    )
+    listed = {e.story_key for s in b.sections for e in (s.lead, *s.more)}
+    alone = [p for p in b.key_points if p.story_key not in listed]
+    assert alone
+    text = render_text(b)
+    assert all(p.link and p.link in text for p in b.key_points)

@@ -227,7 +227,9 @@ async def test_readers_get_shared_feeds_plus_their_own_tenants(
     for tenant, reader in ((A, "reader-a"), (B, "reader-b")):
         reply = await ask(dispatcher, tenant, "/brief today", user=reader, is_admin=False)
         assert reply.briefing is not None
-        seen[tenant] = {e.title for s in reply.briefing.sections for e in (s.lead, *s.more)}
+        b = reply.briefing
+        seen[tenant] = {e.title for s in b.sections for e in (s.lead, *s.more)}
+        seen[tenant] |= {p.text for p in b.key_points}  # a key point is listed once, up there
     assert any("Lab A" in t for t in seen[A]) and not any("Lab B" in t for t in seen[A])
     assert any("Lab B" in t for t in seen[B]) and not any("Lab A" in t for t in seen[B])
     found_a = await ask(dispatcher, A, "/brief search lab", user="reader-a", is_admin=False)

@@ -20,19 +20,20 @@ from datetime import UTC, datetime
 from datetime import date as date_type
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.briefing.classify import has_keyword_rules
 from bot.briefing.cluster import cluster_articles
 from bot.briefing.editor.base import Edition, EditionText, Editor, SynergyItem, WatchItem
 from bot.briefing.editor.extractive import (
     choose_key_points,
     find_synergies,
     find_watch,
+    reads,
     shown_article,
     story_summary,
 )
 from bot.briefing.editor.phrases import PHRASES, join, synergy_reason, theme_title
+from bot.briefing.editor.reasons import why_sentence
 from bot.briefing.editor.text import split_sentences, trim_summary
-from bot.briefing.outlets import distinct_sources
+from bot.briefing.outlets import distinct_sources, shown_link
 from bot.briefing.rank import base_score, follow_boost, keyword_pattern, story_text
 from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, catalog, format_date, format_due, phrase
@@ -310,19 +311,31 @@ class BriefingContext:
             title, why = text.headline, text.why
             summary = trim_summary(text.summary, max_sentences=sentences, max_chars=chars)
         else:
-            title, why = " ".join(shown.title.split()), ""
-            summary = story_summary(story, shown, sentences=sentences, chars=chars)
+            title, why = " ".join(shown.title.split()), why_sentence(story, shown)
+            # A lead shows its reason apart from its summary; a one-line entry keeps its line
+            # and has no reason when that line is the reason.
+            leave_out = why if role == "lead" else ""
+            summary = story_summary(
+                story, shown, sentences=sentences, chars=chars, leave_out=leave_out
+            )
+            if why and why in summary:
+                why = ""
         # By outlet: the same article carried by two feeds is one source (bot.briefing.outlets).
-        sources = [SourceRef(a.source, a.link) for a in distinct_sources((shown, *story.articles))]
+        sources = [
+            SourceRef(a.source, shown_link(a.link))
+            for a in distinct_sources((shown, *story.articles))
+        ]
         dated = [a.published_at for a in story.articles if a.published_at is not None]
-        foreign = None if has_keyword_rules(shown.language) else shown.language.lower()
-        if foreign and text is None:
+        # Feed text in another language than the reader's is marked: "[EN]", "[JA]", "[DE]".
+        written_in = shown.language.lower().split("-")[0]
+        foreign = written_in if text is None and written_in not in ("", "und", language) else None
+        if foreign:
             title = f"[{foreign.upper()}] {title}"
         entry = StoryEntry(
             story_key=story.key,
             title=title,
             summary=summary,
-            link=shown.link,
+            link=shown_link(shown.link),
             sources=tuple(sources),
             sectors=tuple(
                 s.key
@@ -336,6 +349,11 @@ class BriefingContext:
         )
         self._entries[cache_key] = entry
         return entry
+
+    def _readable(self, story: Story, language: Language) -> bool:
+        """Whether a reader of ``language`` gets ``story`` in that language."""
+        written = self._written.get(language)
+        return reads(story, language) or (written is not None and story.key in written.stories)
 
     def _reading_for(
         self, key: str, stories: Sequence[Story], limit: int
@@ -355,18 +373,17 @@ class BriefingContext:
         return tuple(found.values())
 
     def _parts(self, language: Language) -> tuple[list[SynergyItem], list[WatchItem]]:
-        """Synergies and watch items: the editor's for ``language`` first, then extractive ones."""
-        synergies, watch = self._extractive()
+        """Synergies and watch items for ``language``: the editor's when it framed the edition
+        (even none), else the extractive ones. The two are never mixed."""
         written = self._written.get(language)
-        own_synergies = list(written.synergies or ()) if written is not None else []
-        own_watch = list(written.watch or ()) if written is not None else []
-        taken = {k for item in own_synergies for k in item.story_keys}
-        merged_synergies = own_synergies + [
-            s for s in synergies if not taken.intersection(s.story_keys)
-        ]
-        watched = {w.story_key for w in own_watch}
-        merged_watch = own_watch + [w for w in watch if w.story_key not in watched]
-        return merged_synergies, merged_watch
+        if written is not None and written.synergies is not None and written.watch is not None:
+            return list(written.synergies), list(written.watch)
+        synergies, watch = self._extractive()
+        if written is not None and written.synergies is not None:
+            synergies = written.synergies
+        if written is not None and written.watch is not None:
+            watch = written.watch
+        return list(synergies), list(watch)
 
     def compose(self, profile: Profile, *, date: date_type | None = None) -> Briefing:
         """The briefing for ``profile`` from the prepared stories and the edition's text."""
@@ -416,9 +433,10 @@ class BriefingContext:
             scores = candidate.scores
             return max(subscribed, key=lambda k: (scores.get(k, 0.0), -rank_of[k]))
 
-        sections: list[SectorSection] = []
-        shown: list[tuple[str, Story, float]] = []
+        placed: list[tuple[str, list[tuple[float, Story]]]] = []
+        shown: list[tuple[str, Story, float, bool]] = []
         per_feed: Counter[int] = Counter()
+        places = 1 + limits.more
         for key in subscribed:
 
             def select(
@@ -429,26 +447,27 @@ class BriefingContext:
 
                 return self._top(self._ranked[key], k, accept, boost, max_boost)
 
-            top = spread_over_feeds(select, 1 + limits.more, per_feed)
+            # A few stories in reserve take the places of the ones that become key points.
+            top = spread_over_feeds(select, places + KEY_POINTS - 1, per_feed)
             if not top:
                 continue
-            per_feed.update(s.lead.feed_id for _, s in top)
-            stories_here = [s for _, s in top]
-            sections.append(
-                SectorSection(
-                    key=key,
-                    name=self.sectors[key].name(language),
-                    lead=reader_entry(top[0][1], "lead"),
-                    more=tuple(reader_entry(s, "more") for _, s in top[1:]),
-                    reading=self._reading_for(key, stories_here, limits.reading),
-                    overview=written.sector_notes.get(key, "") if written is not None else "",
-                )
+            # The section leads with the best story the reader can read in their language.
+            first = next(
+                (i for i, (_, s) in enumerate(top[:places]) if self._readable(s, language)), 0
             )
-            shown.extend((key, story, score) for score, story in top)
+            top.insert(0, top.pop(first))
+            per_feed.update(s.lead.feed_id for _, s in top[:places])
+            placed.append((key, top))
+            shown.extend(
+                (key, story, score, i == 0) for i, (score, story) in enumerate(top[:places])
+            )
 
         key_points = []
-        for key, story in choose_key_points(shown, KEY_POINTS):
-            entry = self._entry(story, language, "more", limits)
+        for key, story in choose_key_points(
+            shown, KEY_POINTS, lambda s: self._readable(s, language)
+        ):
+            # A key point's reason is the one its lead shows: a whole sentence, or none.
+            entry = self._entry(story, language, "lead", limits)
             key_points.append(
                 KeyPoint(
                     sector=key,
@@ -456,13 +475,24 @@ class BriefingContext:
                     text=entry.title,
                     story_key=entry.story_key,
                     link=entry.link,
-                    why=entry.why
-                    or trim_summary(
-                        self._entry(story, language, "lead", limits).summary,
-                        max_sentences=1,
-                        max_chars=200,
-                    ),
+                    why=entry.why,
                     machine_written=entry.machine_written,
+                )
+            )
+        # A story appears once: a key point that is not its section's lead leaves the section,
+        # and the next story takes its place.
+        pointed = {p.story_key for p in key_points}
+        sections: list[SectorSection] = []
+        for key, top in placed:
+            more = [s for _, s in top[1:] if s.key not in pointed][: limits.more]
+            sections.append(
+                SectorSection(
+                    key=key,
+                    name=self.sectors[key].name(language),
+                    lead=reader_entry(top[0][1], "lead"),
+                    more=tuple(reader_entry(s, "more") for s in more),
+                    reading=self._reading_for(key, [top[0][1], *more], limits.reading),
+                    overview=written.sector_notes.get(key, "") if written is not None else "",
                 )
             )
 
@@ -480,7 +510,7 @@ class BriefingContext:
                 Synergy(
                     sectors=item.sectors,
                     sector_names=tuple(self.sectors[k].name(language) for k in item.sectors),
-                    why=item.why or synergy_reason(item, self.sectors, language),
+                    why=item.why or synergy_reason(item, language),
                     story=entries[0],
                     stories=entries,
                     machine_written=item.machine_written,
@@ -521,10 +551,9 @@ class BriefingContext:
                 opening = written.opening
             else:
                 title = theme_title(
-                    [(k, story) for k, story, _ in shown],
+                    [(k, story) for k, story, _, _ in shown],
                     key_points[0].text,
                     date_text,
-                    self.sectors,
                     language,
                 )
         else:

@@ -14,6 +14,7 @@ from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.base import Editor
 from bot.briefing.sectors import default_sectors
+from bot.ingest.boilerplate import clean
 from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import (
     Article,
@@ -179,7 +180,7 @@ async def load_articles(
             Article(
                 item_id=item.id,
                 feed_id=feed.id,
-                source=feed.title or feed.url,
+                source=clean(feed.title or "", "feed") or feed.url,
                 title=item.title,
                 summary=item.summary,
                 link=item.link,

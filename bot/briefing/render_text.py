@@ -16,7 +16,13 @@ from urllib.parse import quote, urlsplit
 from bot.models import Briefing, KeyPoint, ReadingLink, SourceRef, StoryEntry
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=&:])")
+_MARKDOWN_INLINE = re.compile(
+    r"[\\`*_\[\]<|~]|&(?=#?\w+;)|(?<=[A-Za-z]):(?=//)|(?<=\bwww)\.|(?<=\w)@(?=\w)"
+)
+"""What starts markup anywhere in a line: emphasis, code, links, HTML, tables, strikethrough,
+entities (``&lt;``), and the ``http://``, ``www.`` and ``a@b.c`` that GFM turns into links."""
+_MARKDOWN_LINE_START = re.compile(r"^(?:[#>+=-]|\d+[.)])")
+"""What starts a block at the start of a line: a heading, quote, list item or rule."""
 
 
 def clean_text(text: str) -> str:
@@ -31,12 +37,16 @@ def clean_lines(text: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Feed-derived ``text`` made inert in Markdown: all markup characters backslash-escaped.
+    """Feed-derived ``text`` made inert in Markdown, escaping only what could start markup.
 
-    Escaping ":" as well keeps "http://..." from being auto-linked by GFM renderers, and "&"
-    keeps entities such as "&lt;" from decoding into markup.
+    Inline, that is emphasis, code, links, HTML, tables and strikethrough characters, entities
+    such as ``&lt;`` (they would decode into markup), and the ``:`` of ``http://``, the ``.``
+    of ``www.`` and the ``@`` of an address (GFM would link them). At the start, a character
+    that would open a block (``#``, ``>``, ``-``, ``+``, ``=``, ``1.``). "Briefing for March
+    24, 2026: 3.5% more" stays as it reads.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean_text(text))
+    escaped = _MARKDOWN_INLINE.sub(lambda m: "\\" + m.group(0), clean_text(text))
+    return _MARKDOWN_LINE_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], escaped)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -181,6 +191,10 @@ def render_text(briefing: Briefing) -> str:
         for p in briefing.key_points:
             why = f" - {clean_text(p.why)}" if p.why else ""
             out.append(f"* {clean_text(p.sector_name)}: {clean_text(p.text)}{why}")
+            # A key point may be a story no section lists again: its link is here.
+            link = _text_link(p.link)
+            if link:
+                out.append(f"  {link}")
         out.append("")
     if briefing.sections:
         out += [*_heading(labels.get("by_sector", "By sector"), "-"), ""]
@@ -257,7 +271,8 @@ def _entry_json(entry: StoryEntry) -> dict[str, Any]:
         "sectors": list(entry.sectors),
         "published_at": _iso(entry.published_at),
         "language": entry.language,
-        "why": entry.why,
+        # A reason when there is one; never an empty string standing for none.
+        **({"why": entry.why} if entry.why else {}),
         "machine_written": entry.machine_written,
     }
 
@@ -286,7 +301,7 @@ def briefing_to_json(briefing: Briefing) -> dict[str, Any]:
                 "text": p.text,
                 "story_key": p.story_key,
                 "link": p.link,
-                "why": p.why,
+                **({"why": p.why} if p.why else {}),
             }
             for p in briefing.key_points
         ],

@@ -3,7 +3,8 @@
 The rules live in ``boilerplate.toml`` next to this module (see its header for the format), so
 adding one is an edit to a data file with a test, not to code. Each was seen on a real feed: a
 WordPress "The post ... appeared first on ...", arXiv's announcement header, Hacker News scores,
-journal citations and author lists standing in for a summary, "Continue reading", "[…]".
+journal citations and author lists standing in for a summary, "Continue reading", "[…]",
+newsletter lead-ins, aggregators' publisher suffixes, a query string as a feed's name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-Field = Literal["title", "summary"]
+Field = Literal["title", "summary", "feed"]
+"""What a rule reads: an item's title or summary, or the feed's own title (its display name)."""
 Action = Literal["strip", "drop"]
 _WS = re.compile(r"\s+")
 
@@ -43,8 +45,8 @@ def load_rules(text: str) -> tuple[Rule, ...]:
     for number, raw in enumerate(tomllib.loads(text).get("rule", []), start=1):
         name = raw.get("name") or f"rule {number}"
         field, action = raw.get("field"), raw.get("action")
-        if field not in ("title", "summary"):
-            raise ValueError(f"boilerplate {name}: field must be 'title' or 'summary'")
+        if field not in ("title", "summary", "feed"):
+            raise ValueError(f"boilerplate {name}: field must be 'title', 'summary' or 'feed'")
         if action not in ("strip", "drop"):
             raise ValueError(f"boilerplate {name}: action must be 'strip' or 'drop'")
         try:

@@ -335,7 +335,7 @@ def _normalise(raw: _RawFeed) -> ParsedFeed:
         )
         for entry, title, summary in rows
     )
-    title = html_to_text(raw.title) if raw.title else None
+    title = clean(html_to_text(raw.title), "feed") if raw.title else None
     return ParsedFeed(
         title=_cut(title, 500) if title else None,
         site_url=_clean_url(raw.site_url),

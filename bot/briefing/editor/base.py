@@ -3,8 +3,9 @@
 An editor reads an ``Edition`` (the stories of one period, ranked per sector) and writes, for
 each language its readers use, an ``EditionText``: story texts, synergies, things to watch, a
 theme. ``BriefingContext.compose`` then only picks from it per reader, so a story is written once
-per language, never once per reader. Anything an editor leaves out is filled by the extractive
-editor, which needs no model and never fails.
+per language, never once per reader. A story text or a title an editor leaves out is filled
+by the extractive editor, which needs no model and never fails; synergies and watch items are
+an editor's own once it frames the edition, and extractive only for an edition it did not.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ class SynergyItem:
 
 @dataclass(slots=True)
 class EditionText:
-    """One language's writing for an edition; empty parts fall back to extractive text."""
+    """One language's writing for an edition; empty parts fall back to extractive text.
+
+    ``synergies`` and ``watch`` are None when the editor did not frame the edition (the
+    extractive ones are used); a tuple, even an empty one, is all there is.
+    """
 
     language: Language
     stories: dict[str, StoryText] = field(default_factory=dict)

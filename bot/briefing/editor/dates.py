@@ -9,6 +9,7 @@ invented January 1st; ``last_day`` is what "after the edition" is measured again
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ _EN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "md",
-            rf"\b(?:on|from|by|until|in|starting|before|after) {_MONTH} "
+            rf"\b(?:on|from|by|until|till|through|to|in|starting|before|after) {_MONTH} "
             r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b",
         ),
         (
@@ -70,6 +71,11 @@ _EN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?P<year>20\d\d)\b",
         ),
         ("rel", r"\bnext (?P<unit>week|month|year|quarter)\b"),
+        (
+            "this_year",
+            r"\b(?:later this year|by (?:the )?end of (?:this|the) year|by year-end"
+            r"|(?:before|by) the year is out)\b",
+        ),
     )
 )
 _QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
@@ -81,7 +87,10 @@ _JA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("ym", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月"),
         ("md", r"(?<![\d年])(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
         ("y", r"(?P<year>20\d\d)年(?:度)?(?![\d])"),
-        ("rel", r"来(?P<unit>週|月|年|年度)"),
+        ("rel", r"来(?P<unit>週|月|年度|年)"),
+        ("this_year", r"年内|今年中|本年中|年末まで"),
+        ("this_fiscal", r"(?:今|本)?年度(?:内|中|末)"),
+        ("this_month", r"今月(?:中|末)|月内"),
     )
 )
 _JA_UNITS = {"週": "week", "月": "month", "年": "year", "年度": "year"}
@@ -94,6 +103,8 @@ class FoundDate:
     day: date
     precision: Precision
     text: str
+    end: FoundDate | None = None
+    """The end of a range ("3月28日から5月10日まで"), whose start this date is."""
 
     @property
     def last_day(self) -> date:
@@ -145,9 +156,22 @@ def _without_year(month: int, day: int, today: date) -> date | None:
     return _safe(year, month, day)
 
 
+def _this_period(kind: str, today: date, text: str) -> FoundDate | None:
+    """The current year, fiscal year (to March) or month, for "年内", "年度内", "今月中"."""
+    if kind == "this_year":
+        return FoundDate(date(today.year, 12, 31), "year", text)
+    if kind == "this_fiscal":
+        return FoundDate(date(today.year + (today.month > 3), 3, 1), "month", text)
+    if kind == "this_month":
+        return FoundDate(date(today.year, today.month, 1), "month", text)
+    return None
+
+
 def _en_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
     groups = match.groupdict()
     text = match.group(0)
+    if kind.startswith("this_"):
+        return _this_period(kind, today, text)
     if kind == "rel":
         return _relative(groups["unit"].lower(), today, text)
     if groups.get("month") and not groups["month"][0].isupper():
@@ -182,6 +206,8 @@ def _en_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
 def _ja_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
     groups = match.groupdict()
     text = match.group(0)
+    if kind.startswith("this_"):
+        return _this_period(kind, today, text)
     if kind == "rel":
         return _relative(_JA_UNITS[groups["unit"]], today, text)
     year = int(groups["year"]) if groups.get("year") else None
@@ -204,6 +230,18 @@ def is_japanese(text: str) -> bool:
     return any("\u3040" <= ch <= "\u30ff" for ch in text)
 
 
+_RANGE_JOINS = frozenset(["から", "より", "～", "〜", "~", "－", "-", "–", "—", "to", "and"])
+"""What joins the two ends of a range: "3月28日から5月10日", "March 28 to May 10"."""
+_RANGE_ENDS = ("to ", "until ", "till ", "through ", "thru ")
+"""How the second date of a range can begin when its pattern took the word ("until May 10")."""
+
+
+def _a_range(gap: str, second: str) -> bool:
+    """Whether ``gap`` (the text between two dates) and the second date make them a range."""
+    gap = gap.strip().lower()
+    return gap in _RANGE_JOINS or (not gap and second.lower().startswith(_RANGE_ENDS))
+
+
 def find_dates(sentence: str, language: str, today: date) -> list[FoundDate]:
     """Dates named in ``sentence`` (in ``language``: "en" or "ja"), most precise first.
 
@@ -211,19 +249,25 @@ def find_dates(sentence: str, language: str, today: date) -> list[FoundDate]:
     count from it (an old article's "September 23" is not next September).
 
     Spans already claimed by a more precise pattern are not read again ("March 3, 2027" is one
-    date, not also "March" and "2027").
+    date, not also "March" and "2027"). Two dates joined as a range ("3月28日から5月10日まで",
+    "from March 28 to May 10") are one date, its start, that knows its ``end``.
     """
     text = unicodedata.normalize("NFKC", sentence)
     patterns, read = (_JA_PATTERNS, _ja_date) if language == "ja" else (_EN_PATTERNS, _en_date)
-    taken: list[tuple[int, int]] = []
-    found: list[FoundDate] = []
+    spans: list[tuple[int, int, FoundDate]] = []
     for kind, pattern in patterns:
         for match in pattern.finditer(text):
             start, end = match.span()
-            if any(start < e and s < end for s, e in taken):
+            if any(start < e and s < end for s, e, _ in spans):
                 continue
             value = read(kind, match, today)
             if value is not None:
-                taken.append((start, end))
-                found.append(value)
-    return found
+                spans.append((start, end, value))
+    order = sorted(spans, key=lambda span: span[0])
+    merged: dict[int, FoundDate] = {}
+    ends: set[int] = set()
+    for (_, end, first), (start, _, second) in itertools.pairwise(order):
+        if _a_range(text[end:start], second.text) and second.last_day >= first.day:
+            merged[id(first)] = FoundDate(first.day, first.precision, first.text, end=second)
+            ends.add(id(second))
+    return [merged.get(id(f), f) for _, _, f in spans if id(f) not in ends]

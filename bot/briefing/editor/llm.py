@@ -34,7 +34,6 @@ from bot.briefing.editor import grounding
 from bot.briefing.editor.base import Edition, EditionText, StoryText, SynergyItem, WatchItem
 from bot.briefing.editor.cache import Key, TextCache
 from bot.briefing.editor.dates import FoundDate
-from bot.briefing.editor.extractive import find_synergies, find_watch
 from bot.briefing.editor.text import trim_summary
 from bot.metrics import Metrics
 from bot.models import Language, Story
@@ -425,7 +424,13 @@ class LLMEditor:
     def _apply_edition(
         self, answer: EditionAnswer, edition: Edition, ids: dict[str, str], out: EditionText
     ) -> None:
-        """Keep each grounded piece of ``answer``; every other piece stays extractive."""
+        """Keep each grounded piece of ``answer``.
+
+        A theme, opening or sector paragraph the check refuses leaves the extractive title and
+        no paragraph. Synergies and watch items are the model's only: a refused one is left out,
+        and none is made up around the ones it wrote (extractive ones are for editions the
+        model did not frame at all).
+        """
 
         def texts_of(keys: Sequence[str]) -> list[str]:
             return [t for k in keys for t in _source_texts(edition.stories[k])]
@@ -458,13 +463,8 @@ class LLMEditor:
             synergies.append(
                 SynergyItem(tuple(keys), tuple(sectors), (), synergy.why, machine_written=True)
             )
-        if synergies:
-            extra = [
-                s
-                for s in find_synergies(edition)
-                if not {*s.story_keys} & {k for m in synergies for k in m.story_keys}
-            ]
-            out.synergies = tuple(synergies + extra)
+        # The model framed this edition: its links and dates are the edition's, none added.
+        out.synergies = tuple(synergies)
         watch = []
         for item in answer.watch:
             key = ids.get(item.story_id)
@@ -482,9 +482,7 @@ class LLMEditor:
                     key, item.kind, item.sentence, due.day, due.precision, machine_written=True
                 )
             )
-        if watch:
-            seen = {w.story_key for w in watch}
-            out.watch = tuple(watch + [w for w in find_watch(edition) if w.story_key not in seen])
+        out.watch = tuple(watch)
 
     # ---- one call ------------------------------------------------------------------------
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from bot.briefing.editor.base import SynergyItem
-from bot.briefing.editor.entities import story_entities
-from bot.briefing.editor.extractive import day_theme
+from bot.briefing.editor.extractive import day_theme, shown_article
 from bot.briefing.editor.text import cut
 from bot.i18n import Catalog, catalog, phrase
-from bot.models import Language, SectorDef, Story
+from bot.models import Language, Story
 
 PHRASES: Catalog = catalog("editor")
 
@@ -22,40 +21,38 @@ def join(items: Sequence[str], language: Language) -> str:
     return comma.join(items[:-1]) + phrase(PHRASES, "list_and", language) + items[-1]
 
 
-def synergy_reason(item: SynergyItem, sectors: Mapping[str, SectorDef], language: Language) -> str:
-    """Why the stories of ``item`` belong together, naming what they share, in ``language``."""
-    names = [sectors[s].name(language) for s in dict.fromkeys(item.sectors)]
-    entity = item.shared[0]
+def synergy_reason(item: SynergyItem, language: Language) -> str:
+    """What the stories of ``item`` share, in ``language``: a fact, never a cause."""
     return phrase(
         PHRASES,
-        f"synergy_{entity.kind}",
+        "synergy_two" if len(item.story_keys) == 2 else "synergy_many",
         language,
-        sectors=join(names, language),
-        thing=entity.name(language),
+        thing=item.shared[0].name(language),
+        n=len(item.story_keys),
     )
 
 
 def theme_title(
-    shown: Sequence[tuple[str, Story]],
-    headline: str,
-    date_text: str,
-    sectors: Mapping[str, SectorDef],
-    language: Language,
+    shown: Sequence[tuple[str, Story]], headline: str, date_text: str, language: Language
 ) -> str:
-    """The title: the day's theme (what most shown stories share), else the top headline."""
-    theme = day_theme(shown)
-    if theme is None:
-        return phrase(PHRASES, "title", language, date=date_text, headline=cut(headline, 90))
-    name = theme.name(language)
-    if language == "en" and theme.kind != "organisation":
-        name = name[:1].upper() + name[1:]
-    about = [key for key, story in shown if theme in story_entities(story)]
-    names = [sectors[k].name(language) for k in dict.fromkeys(about)]
-    return phrase(
-        PHRASES,
-        "title_about" if len(names) > 1 else "title_about_one",
-        language,
-        date=date_text,
-        theme=name,
-        sectors=join(names, language),
-    )
+    """The title: the day's most covered story or subject, else the first key point's headline.
+
+    Args:
+        shown: (sector, story) for every story the reader's sections show.
+        headline: The first key point's headline (the fallback).
+        date_text: The briefing's date as the reader reads it.
+        language: The reader's language.
+    """
+    theme = day_theme(shown, language)
+    if theme is not None and theme.subject is not None:
+        return phrase(
+            PHRASES,
+            "title_subject",
+            language,
+            date=date_text,
+            theme=theme.subject.name(language),
+            n=theme.count,
+        )
+    if theme is not None and theme.story is not None:
+        headline = shown_article(theme.story, language).title
+    return phrase(PHRASES, "title", language, date=date_text, headline=cut(headline, 120))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot.briefing.editor.dates import MONTH_NAMES
+
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -28,6 +30,8 @@ _ABBREVIATIONS = frozenset(
         "gov",
     ]
 )
+_MONTHS = frozenset(MONTH_NAMES)
+"""A month ends no sentence before its day: "effective from November. 10", "Jan. 5"."""
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _JA_ENDS = "。！？"
 _EN_ENDS = ".!?"
@@ -58,6 +62,7 @@ def split_sentences(text: str) -> list[str]:
                     word.lower() in _ABBREVIATIONS
                     or _INITIALS.fullmatch(word)
                     or (len(word) == 1 and word.isupper())
+                    or (word.lower() in _MONTHS and text[j + 1 : j + 2].isdigit())
                 ):
                     i = j
                     continue
