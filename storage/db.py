@@ -95,25 +95,39 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def _upgrade_sqlite(engine: AsyncEngine, revision: str) -> None:
-    """Migrate SQLite with foreign keys off, as SQLite's own recipe for rebuilding a table asks.
+    """Migrate SQLite in one transaction, with foreign keys off, as SQLite's own recipe for
+    rebuilding a table asks.
+
+    Python's sqlite3 module opens a transaction only before INSERT, UPDATE and DELETE, so each
+    CREATE TABLE of a migration would commit on its own: a process killed half-way left tables
+    without a recorded revision, and every later start failed with "table feeds already
+    exists". SQLite's DDL is transactional, so this connection issues its own ``BEGIN
+    IMMEDIATE`` (the driver's implicit transactions off, SQLAlchemy's AUTOCOMMIT level) and
+    the whole chain commits at once or not at all.
 
     A batch migration rebuilds a table by copying it and dropping the original; with foreign
     keys on, that drop would cascade into every child row (dropping ``feeds`` would delete all
-    items). The pragma only takes effect outside a transaction, hence before ``begin``; the
+    items). The pragma only takes effect outside a transaction, hence before ``BEGIN``; the
     result is checked with ``foreign_key_check`` before the migration commits.
     """
     async with engine.connect() as conn:
         await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await conn.commit()
+        own = await conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            async with conn.begin():
-                await conn.run_sync(_upgrade, revision)
-                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+            await own.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                await own.run_sync(_upgrade, revision)
+                broken = (await own.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
                 if broken:
                     raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+            except BaseException:
+                await own.exec_driver_sql("ROLLBACK")
+                raise
+            await own.exec_driver_sql("COMMIT")
         finally:
-            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-            await conn.commit()
+            await own.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await own.commit()
 
 
 def _current(connection: Connection) -> str | None:
