@@ -30,6 +30,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from storage.postgres_url import asyncpg_connect
+
 ENV_PREFIX = "SHIFTBRIEF_"
 
 
@@ -53,8 +55,9 @@ def async_database_url(value: str) -> str:
 
     Operators paste URLs from their hosting: ``postgres://`` (Heroku, Render), ``postgresql://``
     or ``sqlite:///path``, which SQLAlchemy's asyncio engine refuses ("requires an async
-    driver"). Any driver given is replaced by asyncpg or aiosqlite (``storage.db.make_engine``
-    passes libpq's ``sslmode`` on as asyncpg's ``ssl``).
+    driver"). Any driver given is replaced by asyncpg or aiosqlite; libpq's parameters
+    (``sslmode``, ``connect_timeout``, ``application_name`` ...) keep their meaning
+    (``storage.postgres_url``), and the ones asyncpg cannot honour are refused by name.
 
     Raises:
         ValueError: not the URL of a supported database, or a part of it is malformed; the
@@ -75,6 +78,11 @@ def async_database_url(value: str) -> str:
         raise ValueError("the port after the host name is not a number") from None
     if url.port is not None and not 0 < url.port < 65536:
         raise ValueError(f"the port {url.port} is out of range (1 to 65535)")
+    if backend == "sqlite" and not url.database:
+        # sqlite:/// would be an in-memory database each command forgets at once.
+        raise ValueError("a SQLite URL needs a file: sqlite:///path/to/shiftbrief.db")
+    if backend != "sqlite":
+        asyncpg_connect(url)  # refuses libpq parameters no driver of ours can honour
     return text
 
 

@@ -408,13 +408,29 @@ def read_document(data: bytes) -> object:
             "export documents are UTF-8 JSON"
         ) from None
     try:
-        document: object = json.loads(text)
+        document: object = json.loads(text, parse_int=_bounded_int)
     except RecursionError:
         raise TransferError(_too_deep()) from None
     except json.JSONDecodeError as exc:
         raise TransferError(f"not JSON: {exc}") from None
     _check_nesting(document)
     return document
+
+
+MAX_INT_DIGITS = 20
+"""Digits of the longest whole number an export holds (ids, counts: 64-bit at most)."""
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer, refused when it is longer than any field of an export could hold
+    (Python would refuse one past 4,300 digits with a ``ValueError`` and a traceback)."""
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise TransferError(
+            f"not an export document: it holds a number of {digits} digits ({text[:12]}...), "
+            f"and no field of an export has more than {MAX_INT_DIGITS}"
+        )
+    return int(text)
 
 
 def _too_deep() -> str:

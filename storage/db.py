@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.postgres_url import asyncpg_connect
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -29,18 +31,23 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
     elif parsed.drivername == "postgresql+asyncpg":
-        # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock).
-        connect_args: dict[str, Any] = {
-            "server_settings": {
-                "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
-            }
-        }
-        if "sslmode" in parsed.query:
-            # Hosting providers' URLs carry libpq's sslmode (which the sync job store's
-            # psycopg reads); asyncpg names it ssl and refuses sslmode.
-            connect_args["ssl"] = parsed.query["sslmode"]
-            parsed = parsed.difference_update_query(["sslmode"])
-        kwargs.setdefault("connect_args", connect_args)
+        # libpq's URL parameters mean what libpq says (storage/postgres_url.py); asyncpg gets
+        # them through a connection of its own making rather than as unknown keywords.
+        how = asyncpg_connect(parsed)
+        # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock),
+        # unless the URL names the application itself.
+        settings = {"application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"}
+        settings.update(how.server_settings)
+
+        async def connect() -> Any:
+            import asyncpg
+
+            return await asyncpg.connect(
+                how.dsn, timeout=how.timeout or 60.0, server_settings=settings
+            )
+
+        kwargs.setdefault("async_creator", connect)
+        parsed = parsed.set(query={})
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":

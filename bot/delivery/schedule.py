@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Subscriber
+from storage.postgres_url import libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +165,13 @@ def next_fire_after(subscriber: Subscriber, now: datetime) -> datetime | None:
 
 
 def sync_database_url(url: str) -> str:
-    """The same database through a synchronous driver (APScheduler 3's job store is sync)."""
+    """The same database through a synchronous driver (APScheduler 3's job store is sync);
+    on PostgreSQL, psycopg is libpq, and server settings in the URL go through ``options``."""
     parsed = make_url(url)
-    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg"
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    plain = libpq_url(parsed).set(drivername="postgresql+psycopg")
+    return plain.render_as_string(hide_password=False)
 
 
 class DigestSink(Protocol):
