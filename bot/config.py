@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     """Seconds: a feed is checked at least this often (also the cap of error back-off)."""
     user_agent: str = "ShiftBrief/0.1 (+https://github.com/shiftbrief/shiftbrief)"
     """User-Agent sent with every feed request."""
+    max_feeds_per_tenant: int = Field(default=200, ge=0)
+    """Feeds one workspace's or server's admins may follow (0: no limit); the operator's
+    shared catalog is not limited."""
 
     # --- Running: HTTP port, admins, schedules -----------------------------------------------
     http_host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface

@@ -214,6 +214,7 @@ async def run_bot(
             metrics=metrics,
             address_policy=AddressPolicy.from_settings(settings),
             editor=editor,
+            max_feeds_per_tenant=settings.max_feeds_per_tenant or None,
         )
 
         async def scheduler_ok() -> bool:

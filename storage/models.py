@@ -219,7 +219,11 @@ class Subscriber(Base):
     """A destination for digests (a user's DM or a channel) and its preferences."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (UniqueConstraint("tenant_id", "kind", "external_id"),)
+    # AUTOINCREMENT, as for feeds: a channel schedule's id is what admins type to remove it.
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "kind", "external_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,6 +84,12 @@ async def list_feeds(session: AsyncSession, scope: Scope = EVERY) -> list[Feed]:
     if scope != EVERY:
         query = query.where(_followed(scope))
     return list(await session.scalars(query))
+
+
+async def count_followed(session: AsyncSession, tenant_id: int) -> int:
+    """How many feeds the tenant itself follows (the shared catalog not counted)."""
+    query = select(func.count()).select_from(FeedOwner).where(FeedOwner.tenant_id == tenant_id)
+    return int(await session.scalar(query) or 0)
 
 
 async def shared_feed_ids(session: AsyncSession) -> set[int]:

@@ -80,6 +80,8 @@ class Services:
     address_policy: AddressPolicy | None = None
     editor: Editor | None = None
     """Who writes the stories of a briefing asked for in chat (None: extractive)."""
+    max_feeds_per_tenant: int | None = None
+    """Feeds one tenant's admins may follow (None: no limit)."""
 
 
 @dataclass

@@ -28,6 +28,12 @@ MESSAGES: Catalog = catalog("handlers.feeds")
     ),
 )
 async def feeds_add(ctx: Context, command: AdminFeedsAdd) -> Reply:
+    limit = ctx.services.max_feeds_per_tenant
+    if limit is not None:
+        # The feeds of every tenant share one ingest: one admin must not fill it.
+        count = await feed_repo.count_followed(ctx.session, ctx.tenant.id)
+        if count >= limit:
+            return Reply(text=ctx.say(MESSAGES, "feed_limit", count=count, limit=limit), error=True)
     try:
         feed = await add_feed(
             ctx.session,
