@@ -29,6 +29,7 @@ from bot.commands.parse import CommandError, help_topic
 from bot.commands.values import MAX_KEYWORD_CHARS, MAX_QUERY_CHARS
 from bot.i18n import Catalog, catalog
 from bot.models import SourceRef, StoryEntry
+from bot.untrusted import quote
 from storage.repositories import archive
 
 MESSAGES: Catalog = catalog("handlers.reader")
@@ -42,12 +43,12 @@ def settings_text(ctx: Context) -> str:
         "settings_line",
         sectors=ctx.sectors_text(user.sectors),
         time=user.delivery_time,
-        tz=user.timezone,
+        tz=quote(user.timezone),
         days=ctx.days_text(user.days),
         lang=user.language,
         length=user.length,
-        follow=", ".join(user.follow) or ctx.say(COMMON, "none"),
-        mute=", ".join(user.mute) or ctx.say(COMMON, "none"),
+        follow=", ".join(map(quote, user.follow)) or ctx.say(COMMON, "none"),
+        mute=", ".join(map(quote, user.mute)) or ctx.say(COMMON, "none"),
     )
     return f"{ctx.say(MESSAGES, 'settings_title')}\n{body}"
 
@@ -170,7 +171,7 @@ async def search(ctx: Context, command: Search) -> Reply:
     query = command.query
     rows = await archive.search_items(ctx.session, query, limit=10, scope=ctx.tenant.id)
     if not rows:
-        return Reply(text=ctx.say(MESSAGES, "search_none", query=query))
+        return Reply(text=ctx.say(MESSAGES, "search_none", query=quote(query)))
     results = tuple(
         StoryEntry(
             story_key=f"item:{item.id}",
@@ -183,7 +184,7 @@ async def search(ctx: Context, command: Search) -> Reply:
         )
         for item, feed in rows
     )
-    return Reply(text=ctx.say(MESSAGES, "search_title", query=query), results=results)
+    return Reply(text=ctx.say(MESSAGES, "search_title", query=quote(query)), results=results)
 
 
 @command(
@@ -233,11 +234,11 @@ async def keyword(ctx: Context, command: KeywordChange) -> Reply:
     else:
         kept = [w for w in words if w.casefold() != folded]
         if len(kept) == len(words):
-            return Reply(text=ctx.say(MESSAGES, "keyword_absent", keyword=command.keyword))
+            return Reply(text=ctx.say(MESSAGES, "keyword_absent", keyword=quote(command.keyword)))
         words = kept
     setattr(user, field, words)
     user.updated_at = ctx.now
-    return Reply(text=ctx.say(MESSAGES, action, keyword=command.keyword))
+    return Reply(text=ctx.say(MESSAGES, action, keyword=quote(command.keyword)))
 
 
 def _keyword_command(action: KeywordAction, help_en: str, help_ja: str) -> None:
