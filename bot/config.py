@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     """Interface of the HTTP server (Slack HTTP mode, health and metrics)."""
     http_port: int = Field(default=8080, ge=0, le=65535)
     """Port of the HTTP server (0: any free port)."""
+    http_request_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a client has to send a request's headers, and again its body; an idle
+    connection is closed after as long."""
+    http_max_connections: int = Field(default=256, ge=8, le=65535)
+    """Connections the HTTP server keeps open at once; past it, the longest idle one closes."""
     admin_user_ids: tuple[str, ...] = ()
     """Platform user ids (JSON list) that hold admin rights besides workspace admins/owners."""
     digest_grace_seconds: int = Field(default=6 * 3600, ge=0)

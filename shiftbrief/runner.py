@@ -224,6 +224,8 @@ async def run_bot(
         http = HttpServer(
             host=settings.http_host,
             port=settings.http_port,
+            request_timeout=settings.http_request_timeout,
+            max_connections=settings.http_max_connections,
             metrics=metrics,
             checks={
                 "database": database_answers(ctx.engine),
