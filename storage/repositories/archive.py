@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Feed, FeedOwner, Item, ItemSector
+from storage.repositories.sectors import key_in_scope
 from storage.scope import EVERY, Scope, visible
 from storage.search import search_terms
 
@@ -89,7 +90,12 @@ async def archived_by_sector(
         .where(and_(*conditions))
         .group_by(ItemSector.sector_key)
     )
-    return {str(key): int(n) for key, n in (await session.execute(query)).all()}
+    counts: dict[str, int] = {}
+    for stored, n in (await session.execute(query)).all():
+        key = key_in_scope(str(stored), scope)
+        if key is not None:
+            counts[key] = counts.get(key, 0) + int(n)
+    return counts
 
 
 def _search_query(session: AsyncSession, words: str) -> Select[Item, Feed] | None:

@@ -89,10 +89,11 @@ async def feeds_list(ctx: Context, command: AdminFeedsList) -> Reply:
     if not feeds:
         return Reply(text=ctx.say(MESSAGES, "feeds_none"))
     shared = await feed_repo.shared_feed_ids(ctx.session)
+    hints = await feed_repo.sector_hints(ctx.session, ctx.tenant.id)
     mark = ctx.say(MESSAGES, "shared_mark")
     lines = [
         f"{f.id} {quote(f.title or '-')} <{quote(f.url)}>"
-        + (f" [{quote(f.sector_hint)}]" if f.sector_hint else "")
+        + (f" [{quote(hints[f.id])}]" if f.id in hints else "")
         + (f" {mark}" if f.id in shared else "")
         for f in feeds
     ]

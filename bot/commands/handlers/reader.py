@@ -31,6 +31,7 @@ from bot.i18n import Catalog, catalog
 from bot.models import SourceRef, StoryEntry
 from bot.untrusted import quote
 from storage.repositories import archive
+from storage.repositories import sectors as sector_repo
 
 MESSAGES: Catalog = catalog("handlers.reader")
 
@@ -179,7 +180,11 @@ async def search(ctx: Context, command: Search) -> Reply:
             summary="",
             link=item.link,
             sources=(SourceRef(name=feed.title or feed.url, url=item.link),),
-            sectors=tuple(s.sector_key for s in item.sectors),
+            sectors=tuple(
+                key
+                for s in item.sectors
+                if (key := sector_repo.key_in_scope(s.sector_key, ctx.tenant.id)) is not None
+            ),
             published_at=item.published_at or item.first_seen_at,
         )
         for item, feed in rows
