@@ -30,6 +30,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from storage.postgres_url import asyncpg_connect
+
 ENV_PREFIX = "SHIFTBRIEF_"
 
 
@@ -53,8 +55,9 @@ def async_database_url(value: str) -> str:
 
     Operators paste URLs from their hosting: ``postgres://`` (Heroku, Render), ``postgresql://``
     or ``sqlite:///path``, which SQLAlchemy's asyncio engine refuses ("requires an async
-    driver"). Any driver given is replaced by asyncpg or aiosqlite (``storage.db.make_engine``
-    passes libpq's ``sslmode`` on as asyncpg's ``ssl``).
+    driver"). Any driver given is replaced by asyncpg or aiosqlite; libpq's parameters
+    (``sslmode``, ``connect_timeout``, ``application_name`` ...) keep their meaning
+    (``storage.postgres_url``), and the ones asyncpg cannot honour are refused by name.
 
     Raises:
         ValueError: not the URL of a supported database, or a part of it is malformed; the
@@ -75,6 +78,11 @@ def async_database_url(value: str) -> str:
         raise ValueError("the port after the host name is not a number") from None
     if url.port is not None and not 0 < url.port < 65536:
         raise ValueError(f"the port {url.port} is out of range (1 to 65535)")
+    if backend == "sqlite" and not url.database:
+        # sqlite:/// would be an in-memory database each command forgets at once.
+        raise ValueError("a SQLite URL needs a file: sqlite:///path/to/shiftbrief.db")
+    if backend != "sqlite":
+        asyncpg_connect(url)  # refuses libpq parameters no driver of ours can honour
     return text
 
 
@@ -120,12 +128,20 @@ class Settings(BaseSettings):
     """Seconds: a feed is checked at least this often (also the cap of error back-off)."""
     user_agent: str = "ShiftBrief/0.1 (+https://github.com/shiftbrief/shiftbrief)"
     """User-Agent sent with every feed request."""
+    max_feeds_per_tenant: int = Field(default=200, ge=0)
+    """Feeds one workspace's or server's admins may follow (0: no limit); the operator's
+    shared catalog is not limited."""
 
     # --- Running: HTTP port, admins, schedules -----------------------------------------------
     http_host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
     """Interface of the HTTP server (Slack HTTP mode, health and metrics)."""
     http_port: int = Field(default=8080, ge=0, le=65535)
     """Port of the HTTP server (0: any free port)."""
+    http_request_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a client has to send a request's headers, and again its body; an idle
+    connection is closed after as long."""
+    http_max_connections: int = Field(default=256, ge=8, le=65535)
+    """Connections the HTTP server keeps open at once; past it, the longest idle one closes."""
     admin_user_ids: tuple[str, ...] = ()
     """Platform user ids (JSON list) that hold admin rights besides workspace admins/owners."""
     digest_grace_seconds: int = Field(default=6 * 3600, ge=0)

@@ -7,9 +7,11 @@ The export document is versioned JSON::
      "sectors": [...], "feeds": [...], "tenants": [...], "subscribers": [...],
      "related_reading": [...]}
 
-Rows are named by natural keys (sector key, feed URL, a tenant's platform and external id, a
-subscriber's tenant, kind and external id), never by database ids, so a document imports into
-any database. Schedules are subscriber rows: a channel digest is a subscriber of kind "channel".
+Rows are named by natural keys (a sector's key and owner, feed URL, a tenant's platform and
+external id, a subscriber's tenant, kind and external id), never by database ids, so a document
+imports into any database. Sector keys are the ones each tenant's admins typed
+(``bot.datacare_refs``). Schedules are subscriber rows: a channel digest is a subscriber of
+kind "channel".
 Nothing secret (tokens, Slack installations), no items and no delivery ledger is exported:
 feeds are fetched afresh after an import, and their first fetch is stored as backlog.
 """
@@ -29,10 +31,12 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.datacare_refs import SectorNames, ref_of
+from bot.datacare_refs import problems as reference_problems
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
 from storage.repositories import editor_texts, transfer
 from storage.repositories.feeds import list_feeds
-from storage.repositories.sectors import list_reading, list_sectors
+from storage.repositories.sectors import list_reading, list_sectors, public_key
 from storage.repositories.subscribers import list_subscribers
 
 log = logging.getLogger(__name__)
@@ -205,6 +209,11 @@ class SectorRow(_Row):
     owner: TenantRef | None = None  # null: the shared catalog, as for feeds and reading
 
 
+class FollowHint(_Row):
+    owner: TenantRef
+    sector: SectorKey  # as that tenant names it
+
+
 class FeedRow(_Row):
     url: Url
     title: Annotated[str, Field(max_length=500)] | None = None
@@ -213,6 +222,7 @@ class FeedRow(_Row):
     weight: Annotated[float, Field(ge=0), AfterValidator(_finite)] = 1.0
     disabled: bool = False
     owners: list[TenantRef | None] = [None]  # who follows it; null: the shared catalog
+    hints: list[FollowHint] = []  # followers' own sector hints (sector_hint: the shared one)
 
 
 class TenantRow(TenantRef):
@@ -280,17 +290,21 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
     """
     tenant_keys = {t.id: (t.platform, t.external_id) for t in await transfer.list_tenants(session)}
     feed_owners = await transfer.feed_owner_ids(session)
-    sectors = [
-        SectorRow(
-            key=s.key,
-            name_en=s.name_en,
-            name_ja=s.name_ja,
-            keywords=list(s.keywords),
-            builtin=s.builtin,
-            owner=_ref(tenant_keys, s.tenant_id),
-        )
-        for s in sorted(await list_sectors(session), key=lambda s: s.key)
-    ]
+    sectors = sorted(
+        (
+            SectorRow(
+                key=public_key(s.key),
+                name_en=s.name_en,
+                name_ja=s.name_ja,
+                keywords=list(s.keywords),
+                builtin=s.builtin,
+                owner=_ref(tenant_keys, s.tenant_id),
+            )
+            for s in await list_sectors(session)
+        ),
+        key=lambda s: (s.key, s.owner is not None, ref_of(s.owner) or ("", "")),
+    )
+    follow_hints = await transfer.feed_owner_hints(session)
     feeds = [
         FeedRow(
             url=f.url,
@@ -300,6 +314,11 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
             weight=f.weight,
             disabled=f.disabled,
             owners=[_ref(tenant_keys, t) for t in feed_owners.get(f.id, [None])],
+            hints=[
+                FollowHint(owner=owner, sector=public_key(hint))
+                for t, hint in follow_hints.get(f.id, [])
+                if (owner := _ref(tenant_keys, t)) is not None
+            ],
         )
         for f in sorted(await list_feeds(session), key=lambda f: f.url)
     ]
@@ -329,7 +348,7 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
     reading = sorted(
         (
             ReadingRow(
-                sector=r.sector_key,
+                sector=None if r.sector_key is None else public_key(r.sector_key),
                 keyword=r.keyword,
                 url=r.url,
                 title=r.title,
@@ -408,13 +427,29 @@ def read_document(data: bytes) -> object:
             "export documents are UTF-8 JSON"
         ) from None
     try:
-        document: object = json.loads(text)
+        document: object = json.loads(text, parse_int=_bounded_int)
     except RecursionError:
         raise TransferError(_too_deep()) from None
     except json.JSONDecodeError as exc:
         raise TransferError(f"not JSON: {exc}") from None
     _check_nesting(document)
     return document
+
+
+MAX_INT_DIGITS = 20
+"""Digits of the longest whole number an export holds (ids, counts: 64-bit at most)."""
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer, refused when it is longer than any field of an export could hold
+    (Python would refuse one past 4,300 digits with a ``ValueError`` and a traceback)."""
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise TransferError(
+            f"not an export document: it holds a number of {digits} digits ({text[:12]}...), "
+            f"and no field of an export has more than {MAX_INT_DIGITS}"
+        )
+    return int(text)
 
 
 def _too_deep() -> str:
@@ -474,52 +509,21 @@ def parse_document(document: object) -> ExportDocument:
 
 def _check_unique(doc: ExportDocument) -> None:
     keys: dict[str, list[object]] = {
-        "sectors": [s.key for s in doc.sectors],
+        "sectors": [(s.key, ref_of(s.owner)) for s in doc.sectors],
         "feeds": [f.url for f in doc.feeds],
         "tenants": [(t.platform, t.external_id) for t in doc.tenants],
         "subscribers": [
             (s.tenant.platform, s.tenant.external_id, s.kind, s.external_id)
             for s in doc.subscribers
         ],
-        "related_reading": [(r.sector, r.keyword, r.url) for r in doc.related_reading],
+        "related_reading": [
+            (r.sector, r.keyword, r.url, ref_of(r.owner)) for r in doc.related_reading
+        ],
     }
     for table, values in keys.items():
         repeated = [v for v, n in Counter(values).items() if n > 1]
         if repeated:
             raise TransferError(f"invalid export document: {table} repeats {repeated[0]!r}")
-
-
-def _check_references(doc: ExportDocument, stored_sectors: set[str]) -> None:
-    sectors = stored_sectors | {s.key for s in doc.sectors}
-    tenants = {(t.platform, t.external_id) for t in doc.tenants}
-    problems: list[str] = []
-    owners = [(f"feeds[{i}].owners", o) for i, f in enumerate(doc.feeds) for o in f.owners]
-    owners += [(f"sectors[{i}].owner", s.owner) for i, s in enumerate(doc.sectors)]
-    owners += [(f"related_reading[{i}].owner", r.owner) for i, r in enumerate(doc.related_reading)]
-    problems.extend(
-        f"{where}: {o.platform} {o.external_id!r} is not in tenants"
-        for where, o in owners
-        if o is not None and (o.platform, o.external_id) not in tenants
-    )
-    for i, f in enumerate(doc.feeds):
-        if f.sector_hint is not None and f.sector_hint not in sectors:
-            problems.append(f"feeds[{i}].sector_hint: unknown sector {f.sector_hint!r}")
-    for i, s in enumerate(doc.subscribers):
-        if (s.tenant.platform, s.tenant.external_id) not in tenants:
-            problems.append(
-                f"subscribers[{i}].tenant: {s.tenant.platform} {s.tenant.external_id!r} "
-                "is not in tenants"
-            )
-        problems.extend(
-            f"subscribers[{i}].sectors: unknown sector {key!r}"
-            for key in s.sectors
-            if key not in sectors
-        )
-    for i, r in enumerate(doc.related_reading):
-        if r.sector is not None and r.sector not in sectors:
-            problems.append(f"related_reading[{i}].sector: unknown sector {r.sector!r}")
-    if problems:
-        raise TransferError("invalid export document: " + "; ".join(problems[:10]))
 
 
 def _checked_feed_urls(doc: ExportDocument, policy: AddressPolicy | None) -> ExportDocument:
@@ -557,7 +561,12 @@ async def import_config(
             sector or tenant it does not define, or has a feed URL ``feeds add`` refuses.
     """
     doc = _checked_feed_urls(parse_document(document), address_policy)
-    _check_references(doc, set(await transfer.existing_sector_keys(session)))
+    stored_tenants = {
+        t.id: (t.platform, t.external_id) for t in await transfer.list_tenants(session)
+    }
+    names = SectorNames.of(await transfer.existing_sector_keys(session), stored_tenants, doc)
+    if problems := reference_problems(doc, names):
+        raise TransferError("invalid export document: " + "; ".join(problems[:10]))
     tenants, tenant_ids = await transfer.sync_tenants(
         session, [t.model_dump() for t in doc.tenants], now=now
     )
@@ -565,14 +574,32 @@ async def import_config(
     def owner(ref: TenantRef | None) -> int | None:
         return None if ref is None else tenant_ids[(ref.platform, ref.external_id)]
 
+    def stored(ref: TenantRef | None, key: str) -> str:
+        return names.stored(ref_of(ref), owner(ref), key)
+
     sector_rows = [
-        {**s.model_dump(exclude={"owner"}), "tenant_id": owner(s.owner)} for s in doc.sectors
+        {
+            **s.model_dump(exclude={"owner"}),
+            "key": stored(s.owner, s.key),
+            "tenant_id": owner(s.owner),
+        }
+        for s in doc.sectors
     ]
     sectors = await transfer.sync_sectors(session, sector_rows, now=now)
-    feed_rows = [
-        {**f.model_dump(exclude={"owners"}), "owner_ids": [owner(o) for o in f.owners]}
-        for f in doc.feeds
-    ]
+    feed_rows = []
+    for f in doc.feeds:
+        shared_hint, own_hints = names.feed_hints(f)
+        feed_rows.append(
+            {
+                **f.model_dump(exclude={"owners", "hints"}),
+                "sector_hint": shared_hint,
+                "owner_ids": [owner(o) for o in f.owners],
+                "owner_hints": {
+                    tenant_ids[ref]: names.stored(ref, tenant_ids[ref], key)
+                    for ref, key in own_hints.items()
+                },
+            }
+        )
     feeds = await transfer.sync_feeds(session, feed_rows, now=now)
     subscriber_rows = []
     for s in doc.subscribers:
@@ -583,7 +610,7 @@ async def import_config(
     reading_rows = [
         {
             **r.model_dump(exclude={"sector", "owner"}),
-            "sector_key": r.sector,
+            "sector_key": None if r.sector is None else stored(r.owner, r.sector),
             "tenant_id": owner(r.owner),
         }
         for r in doc.related_reading

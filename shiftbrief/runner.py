@@ -218,6 +218,7 @@ async def run_bot(
             address_policy=AddressPolicy.from_settings(settings),
             editor=editor,
             asker=asker,
+            max_feeds_per_tenant=settings.max_feeds_per_tenant or None,
         )
 
         async def scheduler_ok() -> bool:
@@ -227,6 +228,8 @@ async def run_bot(
         http = HttpServer(
             host=settings.http_host,
             port=settings.http_port,
+            request_timeout=settings.http_request_timeout,
+            max_connections=settings.http_max_connections,
             metrics=metrics,
             checks={
                 "database": database_answers(ctx.engine),

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.postgres_url import asyncpg_connect
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -29,18 +31,23 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
     elif parsed.drivername == "postgresql+asyncpg":
-        # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock).
-        connect_args: dict[str, Any] = {
-            "server_settings": {
-                "application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"
-            }
-        }
-        if "sslmode" in parsed.query:
-            # Hosting providers' URLs carry libpq's sslmode (which the sync job store's
-            # psycopg reads); asyncpg names it ssl and refuses sslmode.
-            connect_args["ssl"] = parsed.query["sslmode"]
-            parsed = parsed.difference_update_query(["sslmode"])
-        kwargs.setdefault("connect_args", connect_args)
+        # libpq's URL parameters mean what libpq says (storage/postgres_url.py); asyncpg gets
+        # them through a connection of its own making rather than as unknown keywords.
+        how = asyncpg_connect(parsed)
+        # Tells sessions apart in pg_stat_activity (which process holds the scheduler lock),
+        # unless the URL names the application itself.
+        settings = {"application_name": f"shiftbrief:{socket.gethostname()}:{os.getpid()}"}
+        settings.update(how.server_settings)
+
+        async def connect() -> Any:
+            import asyncpg
+
+            return await asyncpg.connect(
+                how.dsn, timeout=how.timeout or 60.0, server_settings=settings
+            )
+
+        kwargs.setdefault("async_creator", connect)
+        parsed = parsed.set(query={})
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
@@ -95,25 +102,39 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def _upgrade_sqlite(engine: AsyncEngine, revision: str) -> None:
-    """Migrate SQLite with foreign keys off, as SQLite's own recipe for rebuilding a table asks.
+    """Migrate SQLite in one transaction, with foreign keys off, as SQLite's own recipe for
+    rebuilding a table asks.
+
+    Python's sqlite3 module opens a transaction only before INSERT, UPDATE and DELETE, so each
+    CREATE TABLE of a migration would commit on its own: a process killed half-way left tables
+    without a recorded revision, and every later start failed with "table feeds already
+    exists". SQLite's DDL is transactional, so this connection issues its own ``BEGIN
+    IMMEDIATE`` (the driver's implicit transactions off, SQLAlchemy's AUTOCOMMIT level) and
+    the whole chain commits at once or not at all.
 
     A batch migration rebuilds a table by copying it and dropping the original; with foreign
     keys on, that drop would cascade into every child row (dropping ``feeds`` would delete all
-    items). The pragma only takes effect outside a transaction, hence before ``begin``; the
+    items). The pragma only takes effect outside a transaction, hence before ``BEGIN``; the
     result is checked with ``foreign_key_check`` before the migration commits.
     """
     async with engine.connect() as conn:
         await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await conn.commit()
+        own = await conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            async with conn.begin():
-                await conn.run_sync(_upgrade, revision)
-                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+            await own.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                await own.run_sync(_upgrade, revision)
+                broken = (await own.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
                 if broken:
                     raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+            except BaseException:
+                await own.exec_driver_sql("ROLLBACK")
+                raise
+            await own.exec_driver_sql("COMMIT")
         finally:
-            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-            await conn.commit()
+            await own.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await own.commit()
 
 
 def _current(connection: Connection) -> str | None:

@@ -52,6 +52,7 @@ class Feed(Base):
     title: Mapped[str | None] = mapped_column(String(500))
     site_url: Mapped[str | None] = mapped_column(String(2048))
     sector_hint: Mapped[str | None] = mapped_column(String(64))
+    """The shared catalog's hint; each tenant's is on its ``FeedOwner`` row."""
     weight: Mapped[float] = mapped_column(default=1.0)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -86,6 +87,8 @@ class FeedOwner(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    sector_hint: Mapped[str | None] = mapped_column(String(64))
+    """This tenant's hint (a stored sector key); the shared catalog's is ``Feed.sector_hint``."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -170,11 +173,15 @@ class ItemEmbedding(Base):
 
 
 class Sector(Base):
-    """A sector readers subscribe to; the five defaults are seeded by migration 0002."""
+    """A sector readers subscribe to; the five defaults are seeded by migration 0002.
+
+    ``key`` is the stored key: a shared sector's own, ``key@tenant_id`` for a tenant's, so each
+    tenant has its keys to itself (``storage.repositories.sectors.stored_key``).
+    """
 
     __tablename__ = "sectors"
 
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_en: Mapped[str] = mapped_column(String(100))
     name_ja: Mapped[str] = mapped_column(String(100))
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -196,7 +203,7 @@ class ItemSector(Base):
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
     sector_key: Mapped[str] = mapped_column(
-        ForeignKey("sectors.key", ondelete="CASCADE"), primary_key=True
+        String(64), ForeignKey("sectors.key", ondelete="CASCADE"), primary_key=True
     )
     score: Mapped[float]
     matched: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -219,7 +226,11 @@ class Subscriber(Base):
     """A destination for digests (a user's DM or a channel) and its preferences."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (UniqueConstraint("tenant_id", "kind", "external_id"),)
+    # AUTOINCREMENT, as for feeds: a channel schedule's id is what admins type to remove it.
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "kind", "external_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -251,7 +262,9 @@ class RelatedReading(Base):
     __tablename__ = "related_reading"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sector_key: Mapped[str | None] = mapped_column(ForeignKey("sectors.key", ondelete="CASCADE"))
+    sector_key: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("sectors.key", ondelete="CASCADE")
+    )
     keyword: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(2048))
     title: Mapped[str] = mapped_column(String(500))

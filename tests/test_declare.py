@@ -24,6 +24,7 @@ from bot.commands.grammar import (
     usage,
 )
 from bot.commands.handlers.base import Context, Reply
+from bot.untrusted import plain
 from tests import test_discord_adapter as base
 from tests.conftest import Database
 from tests.discord_api import FakeDiscord
@@ -88,7 +89,7 @@ async def test_the_dispatcher_routes_it_to_its_handler(echo: None, sqlite_db: Da
     dispatcher = Dispatcher(sessionmaker=sqlite_db.sessionmaker, clock=lambda: NOW)
     reader = Invocation(platform="slack", tenant_id="T1", user_id="U1")
     reply = await dispatcher.handle(CommandRequest(CommandText("echo hi quantum"), reader))
-    assert reply.text == "echo: hi (Quantum & Advanced Tech)"
+    assert plain(reply.text) == "echo: hi (Quantum & Advanced Tech)"
     refused = await dispatcher.handle(CommandRequest(CommandText("admin wipe"), reader))
     assert "workspace admins" in refused.text and "wiped" not in refused.text
 

@@ -163,7 +163,12 @@ async def test_a_new_sector_classifies_recent_items_without_restart(
     assert "batteries" in reply.text, reply.text
     async with sqlite_db.sessionmaker() as session:
         rows = (
-            (await session.execute(select(ItemSector).where(ItemSector.sector_key == "batteries")))
+            # The tenant's own sector, stored as batteries@<tenant id>.
+            (
+                await session.execute(
+                    select(ItemSector).where(ItemSector.sector_key.startswith("batteries@"))
+                )
+            )
             .scalars()
             .all()
         )

@@ -75,7 +75,7 @@ def test_a_digest_on_a_clock_change_day_goes_out_once(
     # One a day, on the day before, the day of the change and the day after.
     assert _local_dates(times, zone) == [day - timedelta(days=1), day, day + timedelta(days=1)]
     assert times[1].astimezone(UTC) == expected
-    assert period_key(times[1], zone) == day.isoformat()
+    assert period_key(times[1], trigger) == day.isoformat()
 
 
 @pytest.mark.parametrize(("zone", "day", "at", "expected"), FALL_BACK)
@@ -158,3 +158,36 @@ async def test_a_reader_in_the_repeated_hour_gets_one_digest(sqlite_db: Database
     async with sqlite_db.sessionmaker() as session:
         rows = (await session.execute(select(Delivery))).scalars().all()
     assert [(d.period_key, d.late) for d in rows] == [("2026-10-25", False)]
+
+
+async def test_a_nuuk_reader_at_23_30_gets_saturdays_and_sundays_digest(
+    sqlite_db: Database,
+) -> None:
+    """Nuuk's clocks go from 23:00 to 00:00 on Saturday 27 March 2027: Saturday's 23:30 digest
+    goes out at 00:30 on Sunday's clock, as Saturday's, and Sunday's own still goes out."""
+    saturday = datetime(2027, 3, 28, 1, 30, tzinfo=UTC)  # 00:30 on Sunday, UTC-1
+    sunday = datetime(2027, 3, 29, 0, 30, tzinfo=UTC)  # 23:30 on Sunday, UTC-1
+    clock = _Clock(saturday - timedelta(days=3))
+    [sid] = await add_subscribers(
+        sqlite_db, 1, now=clock.now, delivery_time="23:30", timezone="America/Nuuk"
+    )
+    deliveries = DeliveryService(
+        sessionmaker=sqlite_db.sessionmaker, adapters={}, clock=clock, worker_id="dst"
+    )
+    scheduler = DigestScheduler(
+        sessionmaker=sqlite_db.sessionmaker,
+        sink=deliveries,
+        clock=clock,
+        grace=timedelta(hours=6),
+        name="nuuk",
+    )
+    for moment in (saturday, sunday):
+        clock.now = moment + timedelta(seconds=2)
+        await scheduler.fire(sid)
+        assert await scheduler.catch_up() == (0, 0)
+    async with sqlite_db.sessionmaker() as session:
+        rows = (await session.execute(select(Delivery).order_by(Delivery.id))).scalars().all()
+    assert [(d.period_key, d.scheduled_for) for d in rows] == [
+        ("2027-03-27", saturday),
+        ("2027-03-28", sunday),
+    ]

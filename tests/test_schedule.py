@@ -71,8 +71,8 @@ def test_days_limit_the_fires_to_weekdays() -> None:
 
 def test_period_is_the_subscribers_local_date() -> None:
     fire = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
-    assert period_key(fire, "Asia/Tokyo") == "2026-11-29"
-    assert period_key(fire, "America/New_York") == "2026-11-28"
+    assert period_key(fire, digest_trigger("08:00", "Asia/Tokyo", [])) == "2026-11-29"
+    assert period_key(fire, digest_trigger("18:00", "America/New_York", [])) == "2026-11-28"
 
 
 def test_last_fire_before_now() -> None:

@@ -1,4 +1,4 @@
-"""Migration 0009: existing feeds, sectors and reading go to a lone tenant, else to the shared
+"""Migration 0010: existing feeds, sectors and reading go to a lone tenant, else to the shared
 catalog; on a SQLite file and on PostgreSQL, with one tenant and with two."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ async def _old_install(engine: AsyncEngine, tenants: int) -> None:
                 f"VALUES ('ai', 'https://learn.example/ai', 'AI 101', '{NOW}')"
             )
         )
-    await upgrade(engine)
+    await upgrade(engine, "0010_tenants")
 
 
 async def _owners(engine: AsyncEngine, query: str) -> list[object]:

@@ -27,6 +27,8 @@ from adapters.discord.commands import JA_DESCRIPTIONS, BriefTranslator, sector_c
 from adapters.discord.render import (
     DiscordMessage,
     defuse_mentions,
+    defuse_our_text,
+    escape_discord,
     render_briefing_messages,
     render_reply,
 )
@@ -38,6 +40,7 @@ from adapters.discord.sync import (
     sync_if_changed,
 )
 from adapters.discord.views import MoreButton, VoteButton, feedback_view, marked_view
+from bot import untrusted
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import Dispatcher, Reply
 from bot.config import Settings
@@ -284,7 +287,8 @@ class DiscordAdapter:
             await interaction.response.edit_message(view=view, allowed_mentions=NONE)
             view.stop()
             return
-        await interaction.response.send_message(reply.text, ephemeral=True, allowed_mentions=NONE)
+        text = untrusted.render(reply.text, escape_discord, defuse_our_text)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
     # --- deliveries ----------------------------------------------------------------------------
 

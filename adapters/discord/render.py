@@ -52,6 +52,7 @@ WATCH_COLOUR = 0xFEE75C
 PHRASES: Catalog = catalog("discord.render")
 _MARKDOWN = re.compile(r"([\\*_~|`>#\-\[\]()<:])")
 _ZWSP = "\u200b"
+_MASKED_LINK = re.compile(r"\]\s*\(")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,13 @@ class DiscordMessage:
 def defuse_mentions(text: str) -> str:
     """``text`` with every ``@`` unable to start a mention (a zero-width space after it)."""
     return text.replace("@", "@" + _ZWSP)
+
+
+def defuse_our_text(text: str) -> str:
+    """Our phrases as Discord content: no mention, and no masked link. Our phrases hold none,
+    but a refusal echoes what the user typed (``/brief subscribe [x](https://evil.example)``);
+    a zero-width space between ``]`` and ``(`` leaves it plain text, the address visible."""
+    return defuse_mentions(_MASKED_LINK.sub("]" + _ZWSP + "(", text))
 
 
 def escape_discord(text: str) -> str:
@@ -343,10 +351,10 @@ def render_results(title: str, results: Sequence[StoryEntry]) -> list[discord.Em
 
 
 def render_reply(reply: Reply) -> list[DiscordMessage]:
-    """A dispatcher reply as messages: our text as content (mentions defused: it may echo what
-    the user typed; quoted outside text escaped like feed text), search results as an embed,
-    then the briefing, if any."""
-    text = untrusted.render(reply.text.strip(), escape_discord, defuse_mentions)
+    """A dispatcher reply as messages: our text as content (mentions and masked links defused:
+    it may echo what the user typed; quoted outside text escaped like feed text), search
+    results as an embed, then the briefing, if any."""
+    text = untrusted.render(reply.text.strip(), escape_discord, defuse_our_text)
     pieces = split_text(text) if text else []
     messages = [DiscordMessage(content=p) for p in pieces]
     if reply.results:

@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from adapters.slack.render import escape_mrkdwn, mrkdwn, mrkdwn_link, sources_line
+from bot import untrusted
 from bot.commands.grammar import WEEKDAYS
 from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, Language, SectorDef, StoryEntry
@@ -164,7 +165,7 @@ def render_home(
             [
                 SectionBlock(
                     block_id="home_notice",
-                    text=MarkdownTextObject(text=f"⚠️ {escape_mrkdwn(notice)}"),
+                    text=MarkdownTextObject(text=f"⚠️ {escape_mrkdwn(untrusted.plain(notice))}"),
                 )
             ]
             if notice

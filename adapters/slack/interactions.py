@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import home
-from adapters.slack.render import VOTE_UP, mark_vote
+from adapters.slack.render import VOTE_UP, escape_multiline, mark_vote
+from bot import untrusted
+from bot.briefing.render_text import clean_text
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import Dispatcher, Reply
 
@@ -146,7 +148,8 @@ class HomeAndButtons:
                     text=message.get("text", ""),
                 )
         else:
-            await respond(text=reply.text, response_type="ephemeral", replace_original=False)
+            text = escape_multiline(untrusted.render(reply.text, clean_text))
+            await respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def _on_more(
         self,

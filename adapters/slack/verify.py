@@ -5,15 +5,18 @@ way (a proxy log, a leaked HAR file) can be sent again within its five minutes a
 a second digest from one ``send-now``. This guard records every signature it lets through in
 the database (``seen_requests``, shared by every process on PostgreSQL) until the request would
 be stale, and refuses a signature seen before. It also answers a malformed timestamp or body
-with 401, where slack_sdk's verifier would raise (``int()`` of the header) and aiohttp answer 500.
+with 401, where slack_sdk's verifier would raise (``int()`` of the header) and aiohttp answer 500,
+and a signed body bolt cannot read as a payload (``payload=[]``, not JSON) with 400.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_sdk.signature import Clock, SignatureVerifier
@@ -29,6 +32,34 @@ MAX_TIMESTAMP_DIGITS = 12
 """Unix seconds have 10 digits until the year 2286; anything much longer is not a timestamp."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def body_problem(body: bytes, content_type: str | None) -> str | None:
+    """Why bolt could not read ``body`` as a Slack payload (a JSON object), or None.
+
+    Mirrors ``slack_bolt.request.internals.parse_body``: JSON for ``application/json`` or a body
+    starting with ``{``, else a form whose ``payload`` field, when present, is JSON. Anything
+    else (``payload=[]``, a payload that is not JSON) made bolt raise: a 500 and a traceback.
+    """
+    text = body.decode("utf-8")  # checked to be UTF-8 by the signature check before
+    if not text:
+        return None
+    if content_type == "application/json" or text.startswith("{"):
+        what, raw = "the JSON body", text
+    elif "payload" in text:
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        if payload is None:
+            return None
+        what, raw = "the payload field", payload
+    else:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return f"{what} is not JSON"
+    if not isinstance(parsed, dict):
+        return f"{what} is JSON but not an object"
+    return None
 
 
 class _WallClock(Clock):
@@ -88,6 +119,8 @@ class RequestGuard:
             raise Refused("the request body is not UTF-8") from None
         if not valid:
             raise Refused("bad signature or stale timestamp")
+        if (problem := body_problem(body, headers.get("Content-Type"))) is not None:
+            raise Refused(problem, status=400)
         expires_at = datetime.fromtimestamp(int(timestamp) + WINDOW_SECONDS, UTC)
         async with self._sessionmaker.begin() as session:
             first = await seen_requests.first_sighting(

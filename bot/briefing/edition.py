@@ -28,7 +28,7 @@ from bot.models import (
 )
 from bot.stories import identity
 from bot.stories.membership import group_reports
-from storage.models import Feed, Item, Subscriber
+from storage.models import Feed, FeedOwner, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import embeddings as embedding_repo
 from storage.repositories import sectors as sector_repo
@@ -37,16 +37,18 @@ from storage.scope import EVERY, Scope
 
 async def load_sector_defs(session: AsyncSession, scope: Scope = EVERY) -> list[SectorDef]:
     """The sectors ``scope`` sees (by default every one), as the engine sees them (built-in
-    ones keep their curated names)."""
+    ones keep their curated names). A tenant's own sectors carry the keys its admins typed;
+    ``EVERY`` names each by its stored key (``sector_repo.key_in_scope``)."""
     builtin = {s.key: s for s in default_sectors()}
     defs = []
     for row in await sector_repo.list_sectors(session, scope):
+        key = sector_repo.key_in_scope(row.key, scope) or row.key
         if row.builtin and row.key in builtin:
             defs.append(builtin[row.key])
         else:
             defs.append(
                 SectorDef(
-                    key=row.key,
+                    key=key,
                     name_en=row.name_en,
                     name_ja=row.name_ja,
                     keywords=tuple(row.keywords),
@@ -96,17 +98,15 @@ class ItemClassifier:
         self._classifier = self._classifier.with_sectors(await load_sector_defs(session))
         hints = await _feed_hints(session, {i.feed_id for i in items})
         classifier = self._classifier
-        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id), i.language) for i in items]
+        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id, ()), i.language) for i in items]
 
         def run() -> SectorRows:
             return {
                 item_id: [
                     (s.key, s.score, s.matched)
-                    for s in classifier.classify(
-                        title, summary, sector_hint=hint, language=language
-                    )
+                    for s in _with_hints(classifier, title, summary, hints, language)
                 ]
-                for item_id, title, summary, hint, language in texts
+                for item_id, title, summary, hints, language in texts
             }
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
@@ -126,9 +126,38 @@ def without_keyword_sector(items: Sequence[Item], scores: SectorRows) -> list[It
     return [i for i in items if not scores.get(i.id)]
 
 
-async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, str | None]:
-    query = select(Feed.id, Feed.sector_hint).where(Feed.id.in_(feed_ids))
-    return {feed_id: hint for feed_id, hint in (await session.execute(query)).all()}
+async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, tuple[str, ...]]:
+    """Each feed's sector hints (stored keys): the shared catalog's and every follower's."""
+    found: dict[int, list[str]] = {}
+    shared = select(Feed.id, Feed.sector_hint).where(Feed.id.in_(feed_ids))
+    owners = select(FeedOwner.feed_id, FeedOwner.sector_hint).where(
+        FeedOwner.feed_id.in_(feed_ids), FeedOwner.sector_hint.is_not(None)
+    )
+    for query in (shared, owners):
+        for feed_id, hint in (await session.execute(query)).all():
+            if hint is not None:
+                found.setdefault(feed_id, []).append(hint)
+    return {feed_id: tuple(dict.fromkeys(hints)) for feed_id, hints in found.items()}
+
+
+def _with_hints(
+    classifier: Classifier,
+    title: str,
+    summary: str,
+    hints: Sequence[str],
+    language: str | None,
+) -> tuple[SectorScore, ...]:
+    """The item's sectors with every follower's hint: a hint only adds to its own sector, so
+    with several the best score of each sector over one pass per hint is the answer."""
+    if len(hints) <= 1:
+        hint = hints[0] if hints else None
+        return classifier.classify(title, summary, sector_hint=hint, language=language)
+    best: dict[str, SectorScore] = {}
+    for hint in hints:
+        for score in classifier.classify(title, summary, sector_hint=hint, language=language):
+            if score.key not in best or score.score > best[score.key].score:
+                best[score.key] = score
+    return tuple(sorted(best.values(), key=lambda s: -s.score))
 
 
 async def reclassify_since(
@@ -164,7 +193,7 @@ async def load_articles(
         scope=scope,
     )
     ids = [item.id for item, _ in rows]
-    scores = await sector_repo.item_sectors(session, ids)
+    scores = await sector_repo.item_sectors(session, ids, scope)
     # Only stored vectors: the model never runs here (the background worker makes them), and
     # items it has not reached yet are clustered lexically.
     vectors = await embedding_repo.vectors_for(session, ids, model=embed.model_name())
@@ -197,10 +226,12 @@ async def load_articles(
 
 async def load_reading(session: AsyncSession, scope: Scope = EVERY) -> list[ReadingLink]:
     """The related reading ``scope`` sees."""
-    return [
-        ReadingLink(title=r.title, url=r.url, sector=r.sector_key, keyword=r.keyword)
-        for r in await sector_repo.list_reading(session, scope)
-    ]
+    links = []
+    for r in await sector_repo.list_reading(session, scope):
+        sector = None if r.sector_key is None else sector_repo.key_in_scope(r.sector_key, scope)
+        if r.sector_key is None or sector is not None:
+            links.append(ReadingLink(title=r.title, url=r.url, sector=sector, keyword=r.keyword))
+    return links
 
 
 async def load_edition(
@@ -225,8 +256,9 @@ async def load_edition(
     written for ``languages`` (default: every language a subscriber reads) before anyone's
     briefing is composed from it. ``scope`` prepares a tenant's edition: the shared catalog
     plus that tenant's own feeds, sectors and reading. ``track`` gives the stories their stored
-    identities (``bot.stories.identity``: keys ``t<id>``), writing new ones in ``session``, so
-    what each reader received can be recognised in later editions.
+    identities (``bot.stories.identity``: keys ``t<id>``), writing new ones in a transaction of
+    its own (``session`` must hold no uncommitted writes), so what each reader received can be
+    recognised in later editions.
     """
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(
@@ -247,7 +279,12 @@ async def load_edition(
     stories: list[Story | Article] = list(articles)
     if track:
         grouped = await asyncio.to_thread(group_reports, articles)
-        stories = list(await identity.track(session, grouped, now=now))
+        # In a short transaction of its own, committed before the editor starts: on SQLite a
+        # transaction's first write holds the database's one write lock until it ends, and a
+        # model can take a minute, during which nothing else (a digest, the editor storing
+        # what the model wrote) could write.
+        async with AsyncSession(session.bind, expire_on_commit=False) as own, own.begin():
+            stories = list(await identity.track(own, grouped, now=now))
     edition = await asyncio.to_thread(BriefingContext.prepare, stories, sectors, reading, now)
     edition.archived = archived
     if editor is not None and editor.name != "extractive":

@@ -64,6 +64,8 @@ class Dispatcher:
         address_policy: which feed addresses admins may add (private IP literals refused).
         editor: who writes briefings asked for in chat.
         asker: answers ``/brief ask`` (default: retrieval without a model to write).
+        editor: who writes briefings asked for in chat (None: extractive).
+        max_feeds_per_tenant: feeds one tenant's admins may follow (None: no limit).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class Dispatcher:
         address_policy: AddressPolicy | None = None,
         editor: Editor | None = None,
         asker: Asker | None = None,
+        max_feeds_per_tenant: int | None = None,
     ) -> None:
         self._metrics = metrics
         self._sessionmaker = sessionmaker
@@ -87,6 +90,7 @@ class Dispatcher:
             address_policy=address_policy,
             editor=editor,
             asker=asker or Asker(),
+            max_feeds_per_tenant=max_feeds_per_tenant,
         )
 
     async def handle(self, request: CommandRequest) -> Reply:
@@ -105,14 +109,16 @@ class Dispatcher:
         language = language_from_locale(inv.locale)
         effects = Effects()
         try:
+            await self._make_user(inv, default_language=language)
             async with self._sessionmaker.begin() as session:
                 now = self._clock()
                 found = await self._dm_profile(session, inv) if inv.tenant_id == DM_TENANT else None
                 if found is not None:
                     tenant, user, servers = found
                 else:
-                    tenant, user = await self._user(session, inv, now, default_language=language)
-                    servers = None
+                    known = await self._find_user(session, inv)
+                    assert known is not None  # made by _make_user
+                    (tenant, user), servers = known, None
                 language = "ja" if user.language == "ja" else "en"
                 sectors = await load_sector_defs(session, tenant.id)
                 command = parse_request(request, known_sectors=sectors, language=language)
@@ -205,18 +211,39 @@ class Dispatcher:
         servers = (len(found), quote(server.name or server.external_id)) if len(found) > 1 else None
         return server, subscriber, servers
 
-    async def _user(
-        self, session: AsyncSession, inv: Invocation, now: datetime, *, default_language: Language
-    ) -> tuple[Tenant, Subscriber]:
-        tenant = await sub_repo.get_or_create_tenant(
-            session, platform=inv.platform, external_id=inv.tenant_id, now=now
+    async def _make_user(self, inv: Invocation, *, default_language: Language) -> None:
+        """Create the tenant and the user asking the first time, in a short transaction of
+        their own before the command's. On SQLite a transaction's first write holds the
+        database's one write lock until it ends, and a command can take long after it (a model
+        writing ``/brief today``): meanwhile nothing else could write, not even the editor
+        storing what the model wrote ("database is locked" after the busy timeout)."""
+        async with self._sessionmaker.begin() as session:
+            if inv.tenant_id == DM_TENANT and await self._dm_profile(session, inv) is not None:
+                return  # a DM answered with the reader's server profile: nothing to create
+            if await self._find_user(session, inv) is not None:
+                return
+            now = self._clock()
+            tenant = await sub_repo.get_or_create_tenant(
+                session, platform=inv.platform, external_id=inv.tenant_id, now=now
+            )
+            await sub_repo.get_or_create_subscriber(
+                session,
+                tenant_id=tenant.id,
+                kind="user",
+                external_id=inv.user_id,
+                now=now,
+                defaults={"language": default_language},
+            )
+
+    async def _find_user(
+        self, session: AsyncSession, inv: Invocation
+    ) -> tuple[Tenant, Subscriber] | None:
+        tenant = await sub_repo.find_tenant(
+            session, platform=inv.platform, external_id=inv.tenant_id
         )
-        subscriber, _created = await sub_repo.get_or_create_subscriber(
-            session,
-            tenant_id=tenant.id,
-            kind="user",
-            external_id=inv.user_id,
-            now=now,
-            defaults={"language": default_language},
+        if tenant is None:
+            return None
+        subscriber = await sub_repo.find_subscriber(
+            session, tenant_id=tenant.id, kind="user", external_id=inv.user_id
         )
-        return tenant, subscriber
+        return None if subscriber is None else (tenant, subscriber)

@@ -20,7 +20,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.briefing.compose import BriefingContext
 from bot.briefing.edition import load_edition, profile_of
 from bot.briefing.editor.base import Editor
-from bot.delivery.schedule import is_scheduled, period_key
+from bot.delivery.schedule import is_scheduled, period_key, trigger_of
 from bot.metrics import Metrics
 from bot.platform import (
     Destination,
@@ -151,8 +151,8 @@ class DeliveryService:
         late: bool = False,
         last_error: str | None = None,
     ) -> bool:
-        """The ledger row of one period (by default the subscriber's local date of
-        ``scheduled_for``); False when the subscriber is gone or the row exists already."""
+        """The ledger row of one period (by default the local date ``scheduled_for`` is the
+        digest of); False when the subscriber is gone or the row exists already."""
         async with self._sessionmaker.begin() as session:
             subscriber = await session.get(Subscriber, subscriber_id)
             if subscriber is None:
@@ -162,7 +162,7 @@ class DeliveryService:
             opened = await ledger.open_delivery(
                 session,
                 subscriber_id=subscriber_id,
-                period_key=period or period_key(scheduled_for, subscriber.timezone),
+                period_key=period or period_key(scheduled_for, trigger_of(subscriber)),
                 platform=tenant.platform,
                 scheduled_for=scheduled_for,
                 now=now,
@@ -344,7 +344,10 @@ class DeliveryService:
                 profile_of(subscriber, all_sectors=list(edition.sectors)),
                 before=edition.now,  # a resumed digest sees what its first attempt saw
             )
-        briefing = edition.compose(view.profile)
+        # The period's own date: a digest a clock change moved past midnight is still that
+        # day's (send-now digests are dated by the reader's clock).
+        day = None if on_demand else _period_date(delivery.period_key)
+        briefing = edition.compose(view.profile, date=day)
         if briefing.is_empty:
             self._count(tenant.platform, "skipped")
             await self._finish(delivery_id, status="skipped", error="no news for its sectors")
@@ -579,3 +582,11 @@ class DeliveryService:
 
 class LeaseLost(Exception):
     """Another worker took this delivery over (our claim aged past the lease)."""
+
+
+def _period_date(key: str) -> date | None:
+    """The local date a ledger period names ("2027-03-27"), or None for another kind."""
+    try:
+        return date.fromisoformat(key)
+    except ValueError:
+        return None

@@ -9,7 +9,9 @@ opens the ledger row for that period; the ledger's uniqueness makes a second tri
 Digest times are local wall times, so each chosen day gives exactly one instant, whatever the
 clocks do (see ``DigestTrigger``): a time in the hour repeated when clocks go back fires once,
 at its first occurrence, and a time skipped when they go forward fires once, an hour later on the
-new clock.
+new clock. The ledger period of a fire is the local date it is the digest of
+(``DigestTrigger.day_of``): where clocks change late in the evening that can be the day before
+the fire's own date (Nuuk), and the next day keeps its own digest.
 
 Missed digests are handled by ``catch_up`` with an explicit clock: after downtime, the last
 missed period is sent once if it is within the grace period (marked late) and recorded as skipped
@@ -32,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Subscriber
+from storage.postgres_url import libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,17 @@ class DigestTrigger(BaseTrigger):  # type: ignore[misc]
         wall = datetime.combine(day, time(self.hour, self.minute), tzinfo=self.timezone)
         # Through UTC: fold=0 is applied and a skipped wall time comes out as a real one.
         return wall.astimezone(UTC).astimezone(self.timezone)
+
+    def day_of(self, fire: datetime) -> date:
+        """The local date whose digest goes out at ``fire``: its own date, or the day before
+        when a clock change late in the evening moved that day's time past midnight (23:30 in
+        Nuuk on the last Saturday of March 2027 is Sunday 00:30). Another instant (a schedule
+        changed since) counts for its local date."""
+        local = fire.astimezone(self.timezone).date()
+        for day in (local, local - timedelta(days=1)):
+            if self.fire_on(day) == fire:
+                return day
+        return local
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
@@ -129,9 +143,11 @@ def last_fire_at_or_before(
     return times[-1] if times else None
 
 
-def period_key(fire_time: datetime, timezone: str) -> str:
-    """The ledger's period of a digest: the subscriber's local date of its fire time."""
-    return fire_time.astimezone(ZoneInfo(timezone)).date().isoformat()
+def period_key(fire_time: datetime, trigger: DigestTrigger) -> str:
+    """The ledger's period of a digest: the local date it is the digest of (``day_of``), so a
+    day whose time a clock change moved past midnight keeps its own period and leaves the next
+    day's free."""
+    return trigger.day_of(fire_time).isoformat()
 
 
 def is_scheduled(subscriber: Subscriber) -> bool:
@@ -149,10 +165,13 @@ def next_fire_after(subscriber: Subscriber, now: datetime) -> datetime | None:
 
 
 def sync_database_url(url: str) -> str:
-    """The same database through a synchronous driver (APScheduler 3's job store is sync)."""
+    """The same database through a synchronous driver (APScheduler 3's job store is sync);
+    on PostgreSQL, psycopg is libpq, and server settings in the URL go through ``options``."""
     parsed = make_url(url)
-    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg"
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    plain = libpq_url(parsed).set(drivername="postgresql+psycopg")
+    return plain.render_as_string(hide_password=False)
 
 
 class DigestSink(Protocol):

@@ -56,6 +56,7 @@ async def console(
             sessionmaker=ctx.sessionmaker,
             clock=ctx.clock,
             address_policy=AddressPolicy.from_settings(ctx.settings),
+            max_feeds_per_tenant=ctx.settings.max_feeds_per_tenant or None,
         )
         adapter = ConsoleAdapter(user_id=user, tenant_id=tenant, is_admin=admin, markdown=markdown)
         if sys.stdin.isatty():

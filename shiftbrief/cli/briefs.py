@@ -230,7 +230,12 @@ async def brief(
             except ValueError:
                 raise UserError(f"--date {date!r} is not a date like 2026-11-28") from None
             since = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
-            until = since + dt.timedelta(days=1)
+            try:
+                until = since + dt.timedelta(days=1)
+            except OverflowError:  # 9999-12-31 ends past the last datetime Python has
+                raise UserError(
+                    f"--date {date} is out of range: there can be no news on that day"
+                ) from None
             now = min(now, until)
         # A past day as the archive has it: new feeds' back issues of that day count too.
         edition = await load_edition(

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Feed, FeedOwner, Item, ItemSector
+from storage.repositories.sectors import key_in_scope
 from storage.scope import EVERY, Scope, visible
 from storage.search import query_words, search_terms
 
@@ -103,7 +104,12 @@ async def archived_by_sector(
         .where(and_(*conditions))
         .group_by(ItemSector.sector_key)
     )
-    return {str(key): int(n) for key, n in (await session.execute(query)).all()}
+    counts: dict[str, int] = {}
+    for stored, n in (await session.execute(query)).all():
+        key = key_in_scope(str(stored), scope)
+        if key is not None:
+            counts[key] = counts.get(key, 0) + int(n)
+    return counts
 
 
 CANDIDATES = 200

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Feed, FeedOwner, FeedState, Tenant
+from storage.repositories.sectors import key_in_scope, resolve_key
 from storage.scope import EVERY, Scope, visible
 
 
@@ -37,25 +38,40 @@ async def add_feed(
     and its first fetch is stored as backlog. A URL another tenant follows already is not
     fetched twice: this tenant becomes one more owner of the same feed.
 
+    ``sector_hint`` is a sector key as ``tenant_id`` names it; a tenant's hint is kept with its
+    own follow (another tenant's follow of the URL keeps its own), the shared catalog's on the
+    feed.
+
     Raises:
         FeedExistsError: the tenant (or the shared catalog) follows the URL already.
     """
+    hint = sector_hint
+    if sector_hint is not None:
+        hint = await resolve_key(session, sector_hint, tenant_id) or sector_hint
     feed = await get_feed_by_url(session, url)
     if feed is not None:
         query = select(FeedOwner.tenant_id).where(FeedOwner.feed_id == feed.id)
         seen = set(await session.scalars(query))
         if tenant_id in seen or None in seen:
             raise FeedExistsError(url, feed.id)
+        if tenant_id is None and hint is not None:
+            feed.sector_hint = hint
     else:
-        feed = Feed(url=url, title=title, sector_hint=sector_hint, created_at=now, weight=1.0)
+        shared_hint = hint if tenant_id is None else None
+        feed = Feed(url=url, title=title, sector_hint=shared_hint, created_at=now, weight=1.0)
         feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
         session.add(feed)
+    own_hint = hint if tenant_id is not None else None
     try:
         # A savepoint, so a concurrent insert of the same URL leaves the caller's
         # transaction usable.
         async with session.begin_nested():
             await session.flush()
-            session.add(FeedOwner(feed_id=feed.id, tenant_id=tenant_id, created_at=now))
+            session.add(
+                FeedOwner(
+                    feed_id=feed.id, tenant_id=tenant_id, sector_hint=own_hint, created_at=now
+                )
+            )
             await session.flush()
     except IntegrityError:
         raise FeedExistsError(url) from None
@@ -84,6 +100,30 @@ async def list_feeds(session: AsyncSession, scope: Scope = EVERY) -> list[Feed]:
     if scope != EVERY:
         query = query.where(_followed(scope))
     return list(await session.scalars(query))
+
+
+async def sector_hints(session: AsyncSession, scope: Scope) -> dict[int, str]:
+    """The sector hint of each feed ``scope`` follows, as it names the sector: a tenant's own
+    hint, else the shared catalog's (``EVERY``: the shared catalog's)."""
+    query = select(Feed.id, Feed.sector_hint).where(Feed.sector_hint.is_not(None))
+    hints: dict[int, str] = {}
+    for feed_id, hint in (await session.execute(query)).all():
+        if hint is not None and (key := key_in_scope(hint, scope)) is not None:
+            hints[feed_id] = key
+    if isinstance(scope, int):
+        own = select(FeedOwner.feed_id, FeedOwner.sector_hint).where(
+            FeedOwner.tenant_id == scope, FeedOwner.sector_hint.is_not(None)
+        )
+        for feed_id, hint in (await session.execute(own)).all():
+            if hint is not None and (key := key_in_scope(hint, scope)) is not None:
+                hints[feed_id] = key
+    return hints
+
+
+async def count_followed(session: AsyncSession, tenant_id: int) -> int:
+    """How many feeds the tenant itself follows (the shared catalog not counted)."""
+    query = select(func.count()).select_from(FeedOwner).where(FeedOwner.tenant_id == tenant_id)
+    return int(await session.scalar(query) or 0)
 
 
 async def shared_feed_ids(session: AsyncSession) -> set[int]:

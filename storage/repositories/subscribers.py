@@ -34,8 +34,13 @@ async def get_or_create_tenant(
     """The workspace or guild, created on first sight.
 
     An upsert (``INSERT ... ON CONFLICT DO NOTHING``, then a read), so several commands of a
-    new workspace arriving at once all find the one row instead of racing to create it.
+    new workspace arriving at once all find the one row instead of racing to create it. A
+    tenant seen before is only read: on SQLite even an INSERT that inserts nothing takes the
+    write lock for the rest of the transaction.
     """
+    found = await find_tenant(session, platform=platform, external_id=external_id)
+    if found is not None:
+        return found
     await session.execute(
         _insert(session, Tenant)
         .values(platform=platform, external_id=external_id, name=name, created_at=now)

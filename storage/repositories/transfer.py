@@ -153,36 +153,45 @@ async def sync_feeds(
     """Create or update feeds by URL. A new feed is due at once and its first fetch is stored
     as backlog, as when an admin adds it; an existing feed keeps what fetching learned. Each
     row's ``owner_ids`` (tenant ids, None for the shared catalog; default: shared) are added to
-    the feed's owners; none is taken away.
+    the feed's owners; none is taken away. ``owner_hints`` (tenant id -> stored sector key)
+    set those followers' own hints.
     """
     counts = SyncCounts()
     existing = {f.url: f for f in (await session.execute(select(Feed))).scalars()}
-    added: list[tuple[Feed, Sequence[int | None]]] = []
-    known = {
-        (f, t)
-        for f, t in (await session.execute(select(FeedOwner.feed_id, FeedOwner.tenant_id))).all()
-    }
+    added: list[tuple[Feed, Sequence[int | None], Mapping[int, str]]] = []
+    known = {(o.feed_id, o.tenant_id): o for o in (await session.scalars(select(FeedOwner)))}
     for row in rows:
         found = existing.get(row["url"])
         owner_ids: Sequence[int | None] = row.get("owner_ids", [None])
+        hints: Mapping[int, str] = row.get("owner_hints", {})
         values = {k: row[k] for k in FEED_FIELDS}
         if found is None:
             feed = Feed(url=row["url"], created_at=now, **values)
             feed.state = FeedState(next_check_at=now, error_count=0, backlog_done=False)
             session.add(feed)
-            added.append((feed, owner_ids))
+            added.append((feed, owner_ids, hints))
             counts.created += 1
             continue
         new_owners = [t for t in owner_ids if (found.id, t) not in known]
-        added.append((found, new_owners))
-        if _assign(found, values) or new_owners:
+        added.append((found, new_owners, hints))
+        rehinted = [
+            _assign(follow, {"sector_hint": hint})
+            for t, hint in hints.items()
+            if (follow := known.get((found.id, t))) is not None
+        ]
+        if _assign(found, values) or new_owners or any(rehinted):
             counts.updated += 1
         else:
             counts.unchanged += 1
     await session.flush()
     session.add_all(
-        FeedOwner(feed_id=f.id, tenant_id=t, created_at=now)
-        for f, owners in added
+        FeedOwner(
+            feed_id=f.id,
+            tenant_id=t,
+            sector_hint=None if t is None else hints.get(t),
+            created_at=now,
+        )
+        for f, owners, hints in added
         for t in dict.fromkeys(owners)
     )
     await session.flush()
@@ -313,6 +322,20 @@ async def feed_owner_ids(session: AsyncSession) -> dict[int, list[int | None]]:
     return found
 
 
+async def feed_owner_hints(session: AsyncSession) -> dict[int, list[tuple[int, str]]]:
+    """Each feed's followers' own sector hints: (tenant id, stored key)."""
+    query = (
+        select(FeedOwner.feed_id, FeedOwner.tenant_id, FeedOwner.sector_hint)
+        .where(FeedOwner.tenant_id.is_not(None), FeedOwner.sector_hint.is_not(None))
+        .order_by(FeedOwner.id)
+    )
+    found: dict[int, list[tuple[int, str]]] = {}
+    for feed_id, tenant_id, hint in (await session.execute(query)).all():
+        if tenant_id is not None and hint is not None:
+            found.setdefault(feed_id, []).append((tenant_id, hint))
+    return found
+
+
 async def existing_sector_keys(session: AsyncSession) -> Collection[str]:
-    """The keys of every stored sector."""
+    """The stored keys of every sector (``key@tenant`` for a tenant's own)."""
     return set((await session.execute(select(Sector.key))).scalars())

@@ -28,6 +28,7 @@ from datetime import date
 from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.briefing.editor import grounding
@@ -179,6 +180,8 @@ class _Run:
     cap: int
     calls: int = 0
     transport_failures: int = 0
+    not_a_model: bool = False
+    """The endpoint answered something that is no chat completion (said once per edition)."""
     new: dict[Key, tuple[str, dict[str, object]]] = field(default_factory=dict)
 
 
@@ -486,6 +489,20 @@ class LLMEditor:
 
     # ---- one call ------------------------------------------------------------------------
 
+    def _not_a_model(self, run: _Run, what: str) -> tuple[None, str]:
+        """An answer that is no chat completion: one warning line per edition (not a traceback
+        per story), and the endpoint is treated like one that is down."""
+        self._call_result("bad_answer")
+        run.transport_failures += 1
+        if not run.not_a_model:
+            run.not_a_model = True
+            log.warning(
+                "the model endpoint answered with something that is not a chat completion "
+                "(%s); check SHIFTBRIEF_LLM_BASE_URL; extractive text is used instead",
+                what,
+            )
+        return None, "call_failed"
+
     async def _ask(
         self,
         run: _Run,
@@ -533,6 +550,11 @@ class LLMEditor:
                     self._call_result("unreachable")
                     run.transport_failures += 1
                     return None, "call_failed"
+                except openai.APIError as exc:  # an answer the client could not read
+                    return self._not_a_model(run, type(exc).__name__)
+            if response is not None and not isinstance(response, ChatCompletion):
+                # A 200 that is no completion: a proxy's or login page's HTML, say.
+                return self._not_a_model(run, "a page that is not JSON")
             if response is None:
                 retry = status == 429 or status >= 500
                 if status == 429:

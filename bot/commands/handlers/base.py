@@ -16,6 +16,7 @@ from bot.commands.model import ChannelRef, Invocation
 from bot.i18n import Catalog, catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.models import Briefing, Language, SectorDef, StoryEntry
+from bot.untrusted import quote
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
 
@@ -83,6 +84,8 @@ class Services:
     """Who writes the stories of a briefing asked for in chat (None: extractive)."""
     asker: Asker | None = None
     """Answers ``/brief ask`` from the archive (holds the process's vector index)."""
+    max_feeds_per_tenant: int | None = None
+    """Feeds one tenant's admins may follow (None: no limit)."""
 
 
 @dataclass
@@ -103,9 +106,10 @@ class Context:
         return phrase(catalog, key, self.language, **values)
 
     def names(self, keys: Sequence[str]) -> str:
-        """Sector keys as names in the reader's language, comma-separated."""
+        """Sector keys as names in the reader's language, comma-separated, each quoted: an
+        admin named the sector (``bot.untrusted``)."""
         by_key = {s.key: s for s in self.sectors}
-        return ", ".join(by_key[k].name(self.language) if k in by_key else k for k in keys)
+        return ", ".join(quote(by_key[k].name(self.language) if k in by_key else k) for k in keys)
 
     def days_text(self, days: Sequence[str]) -> str:
         return ", ".join(days) if days else phrase(COMMON, "every_day", self.language)

@@ -44,8 +44,11 @@ async def vote(ctx: Context, command: Vote) -> Reply:
 
 @command("more", MoreOn, help=("more on a sector", "セクターの続き"), listed=False, typed=False)
 async def more(ctx: Context, command: MoreOn) -> Reply:
+    # The summary first: on SQLite, the feedback row's write would hold the write lock while
+    # a model writes the summary, and the editor could not store what it wrote.
+    reply = await sector(ctx, SectorSummary(command.sector))
     await _record(ctx, command.story_key, "more", 1, command.sector)
-    return await sector(ctx, SectorSummary(command.sector))
+    return reply
 
 
 @command(

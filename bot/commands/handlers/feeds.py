@@ -28,6 +28,12 @@ MESSAGES: Catalog = catalog("handlers.feeds")
     ),
 )
 async def feeds_add(ctx: Context, command: AdminFeedsAdd) -> Reply:
+    limit = ctx.services.max_feeds_per_tenant
+    if limit is not None:
+        # The feeds of every tenant share one ingest: one admin must not fill it.
+        count = await feed_repo.count_followed(ctx.session, ctx.tenant.id)
+        if count >= limit:
+            return Reply(text=ctx.say(MESSAGES, "feed_limit", count=count, limit=limit), error=True)
     try:
         feed = await add_feed(
             ctx.session,
@@ -83,10 +89,11 @@ async def feeds_list(ctx: Context, command: AdminFeedsList) -> Reply:
     if not feeds:
         return Reply(text=ctx.say(MESSAGES, "feeds_none"))
     shared = await feed_repo.shared_feed_ids(ctx.session)
+    hints = await feed_repo.sector_hints(ctx.session, ctx.tenant.id)
     mark = ctx.say(MESSAGES, "shared_mark")
     lines = [
         f"{f.id} {quote(f.title or '-')} <{quote(f.url)}>"
-        + (f" [{quote(f.sector_hint)}]" if f.sector_hint else "")
+        + (f" [{quote(hints[f.id])}]" if f.id in hints else "")
         + (f" {mark}" if f.id in shared else "")
         for f in feeds
     ]

@@ -30,7 +30,9 @@ from bot.commands.values import MAX_KEYWORD_CHARS, MAX_QUERY_CHARS
 from bot.i18n import Catalog, catalog
 from bot.models import SourceRef, StoryEntry
 from bot.stories import digest as stories_digest
+from bot.untrusted import quote
 from storage.repositories import archive
+from storage.repositories import sectors as sector_repo
 
 MESSAGES: Catalog = catalog("handlers.reader")
 STORIES: Catalog = catalog("stories")
@@ -44,12 +46,12 @@ def settings_text(ctx: Context) -> str:
         "settings_line",
         sectors=ctx.sectors_text(user.sectors),
         time=user.delivery_time,
-        tz=user.timezone,
+        tz=quote(user.timezone),
         days=ctx.days_text(user.days),
         lang=user.language,
         length=user.length,
-        follow=", ".join(user.follow) or ctx.say(COMMON, "none"),
-        mute=", ".join(user.mute) or ctx.say(COMMON, "none"),
+        follow=", ".join(map(quote, user.follow)) or ctx.say(COMMON, "none"),
+        mute=", ".join(map(quote, user.mute)) or ctx.say(COMMON, "none"),
     )
     return f"{ctx.say(MESSAGES, 'settings_title')}\n{body}"
 
@@ -192,7 +194,7 @@ async def search(ctx: Context, command: Search) -> Reply:
     query = command.query
     rows = await archive.search_items(ctx.session, query, limit=10, scope=ctx.tenant.id)
     if not rows:
-        return Reply(text=ctx.say(MESSAGES, "search_none", query=query))
+        return Reply(text=ctx.say(MESSAGES, "search_none", query=quote(query)))
     results = tuple(
         StoryEntry(
             story_key=f"item:{item.id}",
@@ -200,12 +202,16 @@ async def search(ctx: Context, command: Search) -> Reply:
             summary="",
             link=item.link,
             sources=(SourceRef(name=feed.title or feed.url, url=item.link),),
-            sectors=tuple(s.sector_key for s in item.sectors),
+            sectors=tuple(
+                key
+                for s in item.sectors
+                if (key := sector_repo.key_in_scope(s.sector_key, ctx.tenant.id)) is not None
+            ),
             published_at=item.published_at or item.first_seen_at,
         )
         for item, feed in rows
     )
-    return Reply(text=ctx.say(MESSAGES, "search_title", query=query), results=results)
+    return Reply(text=ctx.say(MESSAGES, "search_title", query=quote(query)), results=results)
 
 
 @command(
@@ -255,11 +261,11 @@ async def keyword(ctx: Context, command: KeywordChange) -> Reply:
     else:
         kept = [w for w in words if w.casefold() != folded]
         if len(kept) == len(words):
-            return Reply(text=ctx.say(MESSAGES, "keyword_absent", keyword=command.keyword))
+            return Reply(text=ctx.say(MESSAGES, "keyword_absent", keyword=quote(command.keyword)))
         words = kept
     setattr(user, field, words)
     user.updated_at = ctx.now
-    return Reply(text=ctx.say(MESSAGES, action, keyword=command.keyword))
+    return Reply(text=ctx.say(MESSAGES, action, keyword=quote(command.keyword)))
 
 
 def _keyword_command(action: KeywordAction, help_en: str, help_ja: str) -> None:

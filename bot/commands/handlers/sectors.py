@@ -11,6 +11,7 @@ from bot.commands.handlers.base import Context, Reply
 from bot.commands.model import AdminReadingAdd, AdminSectorsAdd, AdminSectorsList
 from bot.commands.values import MAX_KEYWORD_CHARS
 from bot.i18n import Catalog, catalog
+from bot.untrusted import quote
 from storage.repositories import sectors as sector_repo
 
 MESSAGES: Catalog = catalog("handlers.sectors")
@@ -52,6 +53,7 @@ async def sectors_add(ctx: Context, command: AdminSectorsAdd) -> Reply:
                 tenant_id=ctx.tenant.id,
             )
     except sector_repo.SectorExistsError:
+        # Keys are [a-z0-9_-] (``params.sector_key``): shown as they are, in code spans.
         return Reply(text=ctx.say(MESSAGES, "sector_exists", key=key))
     detail = {
         "key": key,
@@ -65,7 +67,12 @@ async def sectors_add(ctx: Context, command: AdminSectorsAdd) -> Reply:
     )
     return Reply(
         text=ctx.say(
-            MESSAGES, "sector_added", key=key, name_en=name_en, name_ja=name_ja, count=count
+            MESSAGES,
+            "sector_added",
+            key=key,
+            name_en=quote(name_en),
+            name_ja=quote(name_ja),
+            count=count,
         )
     )
 
@@ -75,7 +82,8 @@ async def sectors_add(ctx: Context, command: AdminSectorsAdd) -> Reply:
 )
 async def sectors_list(ctx: Context, command: AdminSectorsList) -> Reply:
     lines = [
-        f"`{s.key}` {s.name(ctx.language)}" + (f" — {', '.join(s.keywords)}" if s.keywords else "")
+        f"`{s.key}` {quote(s.name(ctx.language))}"
+        + (f" — {', '.join(map(quote, s.keywords))}" if s.keywords else "")
         for s in ctx.sectors
     ]
     return Reply(text="\n".join([ctx.say(MESSAGES, "sectors_title"), *lines]))
@@ -125,4 +133,6 @@ async def reading_add(ctx: Context, command: AdminReadingAdd) -> Reply:
     }
     await ctx.audit("reading add", detail)
     target = command.sector or command.keyword or ""
-    return Reply(text=ctx.say(MESSAGES, "reading_added", target=target, title=command.title))
+    return Reply(
+        text=ctx.say(MESSAGES, "reading_added", target=quote(target), title=quote(command.title))
+    )
