@@ -167,7 +167,8 @@ class Settings(BaseSettings):
     """Model calls in flight at once."""
     llm_budget_seconds: float = Field(default=120.0, gt=0, le=3600)
     """Seconds the editor may spend on one edition, retries included; what is not written by
-    then is extractive, so a slow model never delays a digest by more than this."""
+    then is extractive. Scheduled editions start being written this long (plus a minute) before
+    they are due, and a digest waits for the writing a few seconds at most."""
     llm_retries: int = Field(default=2, ge=0, le=10)
     """Retries of a call answered 429 or 5xx (after Retry-After, or with backoff)."""
 

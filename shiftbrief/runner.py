@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from adapters import registry
 from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.briefing.edition import ItemClassifier
-from bot.briefing.editor.factory import make_editor
+from bot.briefing.editor.factory import make_editor, make_text_reader
 from bot.briefing.embed_worker import EmbeddingWorker
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
@@ -193,6 +193,9 @@ async def run_bot(
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             metrics=metrics,
             editor=editor,
+            # Digests go out with what the model has written; the rest comes with the next.
+            reader=make_text_reader(settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock),
+            write_ahead=timedelta(seconds=settings.llm_budget_seconds + 60),
         )
         leadership = SchedulerLeadership(
             engine=ctx.engine,
@@ -256,6 +259,10 @@ async def run_bot(
                 )
                 group.create_task(
                     retention_loop(ctx, stop, leadership=leadership), name="retention"
+                )
+                group.create_task(
+                    deliveries.editions.write_ahead(stop, active=lambda: leadership.is_leader),
+                    name="write-ahead",
                 )
                 adapter_tasks = [
                     group.create_task(adapter.start(dispatcher), name=f"adapter-{adapter.platform}")
