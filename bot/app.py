@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.briefing.edition import ItemClassifier
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade
@@ -40,6 +41,7 @@ async def open_app(
     """Open the database (applying migrations at start) and dispose of it on the way out."""
     engine = make_engine(settings.database_url)
     try:
+        await _reach(engine)
         if migrate:
             await upgrade(engine)
         yield AppContext(
@@ -47,6 +49,27 @@ async def open_app(
         )
     finally:
         await engine.dispose()
+
+
+class DatabaseUnreachable(ConfigError):
+    """The database at ``SHIFTBRIEF_DATABASE_URL`` cannot be reached; the message says why."""
+
+
+async def _reach(engine: AsyncEngine) -> None:
+    """Connect once, so an unreachable server is reported with the setting that names it.
+
+    Raises:
+        DatabaseUnreachable: refused, unknown host, timed out, or the server said no.
+    """
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(
+            f"cannot reach the database {where} ({reason}); check SHIFTBRIEF_DATABASE_URL"
+        ) from None
 
 
 @asynccontextmanager

@@ -34,14 +34,14 @@ from bot.briefing.embed_worker import EmbeddingWorker
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
-from bot.datacare import run_retention
 from bot.delivery.deliver import DeliveryService
 from bot.delivery.leader import SchedulerLeadership
 from bot.delivery.schedule import DigestScheduler
 from bot.ingest.netguard import AddressPolicy
 from bot.ingest.service import IngestService
 from bot.metrics import Metrics
-from bot.platform import PlatformAdapter
+from bot.platform import ChannelAccess, PlatformAdapter
+from bot.retention import run_retention
 from shiftbrief.http import HttpServer, adapters_connected, database_answers
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,7 @@ async def run_bot(
             metrics=metrics,
             address_policy=AddressPolicy.from_settings(settings),
             editor=editor,
+            channels={a.platform: a for a in running if isinstance(a, ChannelAccess)},
         )
 
         async def scheduler_ok() -> bool:

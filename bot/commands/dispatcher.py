@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -28,6 +28,7 @@ from bot.i18n import Catalog, catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.metrics import Metrics
 from bot.models import Language, SectorDef
+from bot.platform import ChannelAccess
 from bot.untrusted import quote
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
@@ -61,6 +62,7 @@ class Dispatcher:
             asked for send-now digests (None when nothing is scheduled, e.g. one-off CLI use).
         metrics: where command latency is recorded, if anywhere.
         address_policy: which feed addresses admins may add (private IP literals refused).
+        channels: adapters (by platform) that join a channel a digest is set for.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
         address_policy: AddressPolicy | None = None,
         editor: Editor | None = None,
+        channels: Mapping[str, ChannelAccess] | None = None,
     ) -> None:
         self._metrics = metrics
         self._sessionmaker = sessionmaker
@@ -82,6 +85,7 @@ class Dispatcher:
             schedules=schedules,
             address_policy=address_policy,
             editor=editor,
+            channels=dict(channels or {}),
         )
 
     async def handle(self, request: CommandRequest) -> Reply:

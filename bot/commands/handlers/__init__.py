@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-TOPICS = ("reader", "feeds", "deliveries", "schedules", "sectors", "feedback")
+TOPICS = ("reader", "feeds", "deliveries", "schedules", "sectors", "feedback", "audit")
 
 for _topic in TOPICS:
     importlib.import_module(f"{__name__}.{_topic}")
