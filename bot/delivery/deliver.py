@@ -345,7 +345,7 @@ class DeliveryService:
             # (and a part posted unrecorded could not be recognised on the platform).
             edition = await self.editions.at(tenant.id, datetime.fromisoformat(str(composed_at)))
         else:
-            edition = await self.editions.current(tenant.id)
+            edition = await self.editions.current(tenant.id, due=delivery.scheduled_for)
         briefing = edition.compose(profile_of(subscriber, all_sectors=list(edition.sectors)))
         if briefing.is_empty:
             self._count(tenant.platform, "skipped")

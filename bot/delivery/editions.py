@@ -92,7 +92,7 @@ class EditionDesk:
         self._reader = reader
         self._wait = wait
         self._lead = lead
-        self._current: dict[int, tuple[datetime, BriefingContext]] = {}
+        self._current: dict[int, tuple[datetime, datetime | None, BriefingContext]] = {}
         self._resumed: dict[int, tuple[datetime, BriefingContext]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._queued: dict[int, _Job] = {}
@@ -109,23 +109,27 @@ class EditionDesk:
 
     # ---- editions for delivery ----------------------------------------------------------
 
-    async def current(self, tenant_id: int) -> BriefingContext:
-        """The tenant's edition now: loaded once per ``ttl``, written as far as is ready."""
+    async def current(self, tenant_id: int, *, due: datetime | None = None) -> BriefingContext:
+        """The tenant's edition now, written as far as is ready: loaded once per ``ttl``, and
+        once for every digest that fell ``due`` at the same time, however long their fan-out
+        takes (tens of thousands of readers share one edition instead of one a minute)."""
         async with self._lock(tenant_id):
             now = self._clock()
             current = self._current.get(tenant_id)
-            if current is None or now - current[0] > self._ttl:
+            if current is None or (
+                now - current[0] > self._ttl and (due is None or current[1] != due)
+            ):
                 edition = await self._load(tenant_id, now=now, write=True)
-                current = self._current[tenant_id] = (now, edition)
-            return current[1]
+                current = self._current[tenant_id] = (now, due, edition)
+            return current[2]
 
     async def at(self, tenant_id: int, moment: datetime) -> BriefingContext:
         """The tenant's edition composed at ``moment``, rebuilt once for every delivery resumed
         from it (after a crash, every digest that was in flight shares one)."""
         async with self._lock(tenant_id):
             current = self._current.get(tenant_id)
-            if current is not None and current[1].now == moment:
-                return current[1]  # still the current one: the very same stories
+            if current is not None and current[2].now == moment:
+                return current[2]  # still the current one: the very same stories
             resumed = self._resumed.get(tenant_id)
             if resumed is None or resumed[0] != moment:
                 edition = await self._load(
