@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.briefing import embed
 from bot.briefing.edition import ItemClassifier
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.ingest.fetch import FeedFetcher
 from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade
@@ -38,8 +40,10 @@ async def open_app(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
 ) -> AsyncIterator[AppContext]:
     """Open the database (applying migrations at start) and dispose of it on the way out."""
+    embed.configure(embed_server(settings))
     engine = make_engine(settings.database_url)
     try:
+        await _reach(engine)
         if migrate:
             await upgrade(engine)
         yield AppContext(
@@ -47,6 +51,41 @@ async def open_app(
         )
     finally:
         await engine.dispose()
+
+
+def embed_server(settings: Settings) -> embed.EmbedServer | None:
+    """The embedding server the settings name, or None for the packaged model."""
+    if not (settings.embed_base_url and settings.embed_model):
+        return None
+    key = settings.embed_api_key.get_secret_value() if settings.embed_api_key else None
+    return embed.EmbedServer(
+        base_url=settings.embed_base_url,
+        model=settings.embed_model,
+        api_key=key,
+        batch=settings.embed_batch,
+        timeout=settings.embed_timeout,
+    )
+
+
+class DatabaseUnreachable(ConfigError):
+    """The database at ``SHIFTBRIEF_DATABASE_URL`` cannot be reached; the message says why."""
+
+
+async def _reach(engine: AsyncEngine) -> None:
+    """Connect once, so an unreachable server is reported with the setting that names it.
+
+    Raises:
+        DatabaseUnreachable: refused, unknown host, timed out, or the server said no.
+    """
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(
+            f"cannot reach the database {where} ({reason}); check SHIFTBRIEF_DATABASE_URL"
+        ) from None
 
 
 @asynccontextmanager

@@ -183,9 +183,24 @@ class Settings(BaseSettings):
     """Model calls in flight at once."""
     llm_budget_seconds: float = Field(default=120.0, gt=0, le=3600)
     """Seconds the editor may spend on one edition, retries included; what is not written by
-    then is extractive, so a slow model never delays a digest by more than this."""
+    then is extractive. Scheduled editions start being written this long (plus a minute) before
+    they are due, and a digest waits for the writing a few seconds at most."""
     llm_retries: int = Field(default=2, ge=0, le=10)
     """Retries of a call answered 429 or 5xx (after Retry-After, or with backoff)."""
+
+    # --- Embeddings (story clustering, sector checks) ---------------------------------------
+    embed_base_url: str | None = None
+    """An OpenAI-compatible ``/v1/embeddings`` server serving multilingual-e5-small (Text
+    Embeddings Inference, vLLM, Infinity, Ollama). Unset: the packaged model, in process."""
+    embed_model: str | None = Field(default=None, max_length=200)
+    """The model name that server knows (e.g. "intfloat/multilingual-e5-small"); stored with
+    every vector, so a change of model embeds items again instead of mixing vectors."""
+    embed_api_key: SecretStr | None = None
+    """Sent as a bearer token when set."""
+    embed_batch: int = Field(default=64, ge=1, le=2048)
+    """Texts per request to the embedding server (and per stored batch)."""
+    embed_timeout: float = Field(default=60.0, gt=0, le=600)
+    """Seconds for one request to the embedding server."""
 
     # --- Slack (names as Slack's own tools use them) ----------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -270,6 +285,15 @@ class Settings(BaseSettings):
             )
         if self.llm_base_url and not self.llm_model and self.editor != "extractive":
             raise ValueError("SHIFTBRIEF_LLM_BASE_URL needs SHIFTBRIEF_LLM_MODEL")
+        return self
+
+    @model_validator(mode="after")
+    def _embed_server_needs_a_model(self) -> Settings:
+        if bool(self.embed_base_url) != bool(self.embed_model):
+            raise ValueError(
+                "SHIFTBRIEF_EMBED_BASE_URL and SHIFTBRIEF_EMBED_MODEL go together: the server "
+                "and the model it serves"
+            )
         return self
 
     @property

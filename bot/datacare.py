@@ -1,5 +1,5 @@
-"""Data care: retention of old items and deliveries, and the configuration export and import
-that moves an installation between SQLite and PostgreSQL.
+"""The configuration export and import that moves an installation between SQLite and
+PostgreSQL (retention of old items and deliveries is ``bot.retention``).
 
 The export document is versioned JSON::
 
@@ -24,146 +24,32 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands.values import SectorIndex
 from bot.datacare_refs import SectorNames, ref_of
 from bot.datacare_refs import problems as reference_problems
 from bot.ingest.netguard import AddressPolicy, UnsafeURLError, validate_feed_url
-from storage.repositories import editor_texts, transfer
+from bot.models import SectorDef
+from storage.repositories import transfer
 from storage.repositories.feeds import list_feeds
 from storage.repositories.sectors import list_reading, list_sectors, public_key
 from storage.repositories.subscribers import list_subscribers
 
 log = logging.getLogger(__name__)
 
+
 EXPORT_FORMAT: Final = "shiftbrief-export"
 EXPORT_VERSION: Final = 1
-
-LEDGER_MIN_DAYS = 8
-"""Ledger rows younger than this are kept whatever the setting: catch-up looks back to each
-subscriber's last fire time (up to a week for a weekly digest), and the row for that period is
-what stops it being sent twice."""
 
 
 class TransferError(Exception):
     """An export document that cannot be imported; the message says what is wrong and where."""
-
-
-# --- Retention ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionReport:
-    """What one retention pass removed, and the cutoffs it used (None: kept forever)."""
-
-    items_deleted: int
-    items_kept_for_feedback: int
-    deliveries_deleted: int
-    items_before: datetime | None
-    deliveries_before: datetime | None
-
-
-async def apply_retention(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    items_days: int,
-    deliveries_days: int,
-    items_limit: int | None = None,
-) -> RetentionReport:
-    """Delete items first seen more than ``items_days`` ago and finished delivery ledger rows
-    created more than ``deliveries_days`` ago (0 keeps them forever), in the caller's
-    transaction, one bulk statement per table.
-
-    Items that a reader's feedback points to are kept (their text is what the feedback is
-    about). Pending and sending deliveries are never deleted, and ledger rows younger than
-    ``LEDGER_MIN_DAYS`` are kept so catch-up cannot send a recent period twice.
-    ``items_limit`` deletes at most that many items (one batch of ``run_retention``).
-
-    Raises:
-        ValueError: a negative number of days.
-    """
-    if items_days < 0 or deliveries_days < 0:
-        raise ValueError("retention days must be 0 (keep forever) or more")
-    items_before = now - timedelta(days=items_days) if items_days else None
-    deliveries_before = (
-        now - timedelta(days=max(deliveries_days, LEDGER_MIN_DAYS)) if deliveries_days else None
-    )
-    items_deleted = kept = deliveries_deleted = 0
-    if items_before is not None:
-        items_deleted = await transfer.delete_items_seen_before(
-            session, before=items_before, limit=items_limit
-        )
-        kept = await transfer.count_items_kept_for_feedback(session, before=items_before)
-    if deliveries_before is not None:
-        deliveries_deleted = await transfer.delete_deliveries_created_before(
-            session, before=deliveries_before
-        )
-    return RetentionReport(
-        items_deleted=items_deleted,
-        items_kept_for_feedback=kept,
-        deliveries_deleted=deliveries_deleted,
-        items_before=items_before,
-        deliveries_before=deliveries_before,
-    )
-
-
-async def run_retention(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime,
-    items_days: int,
-    deliveries_days: int,
-    batch_size: int = 5000,
-) -> RetentionReport:
-    """One retention pass for the periodic job: items deleted in transactions of at most
-    ``batch_size`` rows, so ingest is not kept waiting on SQLite's single writer lock (a
-    50,000-item delete holds it about 3 s), then the ledger in one statement; logged.
-    """
-    last = RetentionReport(0, 0, 0, None, None)
-    deleted = 0
-    if items_days:
-        while True:
-            async with sessionmaker.begin() as session:
-                last = await apply_retention(
-                    session,
-                    now=now,
-                    items_days=items_days,
-                    deliveries_days=0,
-                    items_limit=batch_size,
-                )
-            deleted += last.items_deleted
-            if last.items_deleted < batch_size:
-                break
-    async with sessionmaker.begin() as session:
-        ledger = await apply_retention(
-            session, now=now, items_days=0, deliveries_days=deliveries_days
-        )
-    report = RetentionReport(
-        items_deleted=deleted,
-        items_kept_for_feedback=last.items_kept_for_feedback,
-        deliveries_deleted=ledger.deliveries_deleted,
-        items_before=last.items_before,
-        deliveries_before=ledger.deliveries_before,
-    )
-    log.info(
-        "retention: deleted %d items (kept %d with feedback) and %d deliveries",
-        report.items_deleted,
-        report.items_kept_for_feedback,
-        report.deliveries_deleted,
-    )
-    if items_days:
-        # What a model wrote about items is kept no longer than the items themselves.
-        async with sessionmaker.begin() as session:
-            texts = await editor_texts.delete_before(session, now - timedelta(days=items_days))
-        if texts:
-            log.info("retention: deleted %d written texts", texts)
-    return report
 
 
 # --- The export document --------------------------------------------------------------------
@@ -282,6 +168,13 @@ def _ref(tenants: Mapping[int, tuple[str, str]], tenant_id: int | None) -> Tenan
     return None if found is None else TenantRef(platform=found[0], external_id=found[1])
 
 
+def _known_hint(sectors: SectorIndex, url: str, hint: str | None) -> str | None:
+    key = sectors.find(hint) if hint else None
+    if hint and key is None:
+        log.warning("feed %s: its sector hint %r names no sector; exported without it", url, hint)
+    return key
+
+
 async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, Any]:
     """The configuration as a JSON-ready export document (see the module docstring).
 
@@ -305,12 +198,16 @@ async def export_config(session: AsyncSession, *, now: datetime) -> dict[str, An
         key=lambda s: (s.key, s.owner is not None, ref_of(s.owner) or ("", "")),
     )
     follow_hints = await transfer.feed_owner_hints(session)
+    # Earlier versions stored hints unchecked ("量子", "bogus"): a sector's name becomes its key.
+    hints = SectorIndex(
+        [SectorDef(s.key, s.name_en, s.name_ja) for s in sectors if s.owner is None]
+    )
     feeds = [
         FeedRow(
             url=f.url,
             title=f.title,
             site_url=f.site_url,
-            sector_hint=f.sector_hint,
+            sector_hint=_known_hint(hints, f.url, f.sector_hint),
             weight=f.weight,
             disabled=f.disabled,
             owners=[_ref(tenant_keys, t) for t in feed_owners.get(f.id, [None])],

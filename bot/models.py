@@ -25,6 +25,8 @@ class SectorDef:
     keywords: tuple[str, ...] = ()
     """Extra terms (any language) that count for this sector, added by admins."""
     builtin: bool = False
+    aliases: tuple[str, ...] = ()
+    """Other names readers may type for it (``ロボット``), besides the names and their words."""
 
     def name(self, language: Language) -> str:
         return self.name_ja if language == "ja" else self.name_en

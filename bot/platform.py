@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 from bot.commands.grammar import Invocation
 from bot.models import Briefing
@@ -36,6 +36,21 @@ class MessageRef:
 
 OnSent = Callable[[str], Awaitable[None]]
 """Called with each posted part's message id (see ``PlatformAdapter.send_briefing``)."""
+
+JoinRefusal = Literal["private", "no_permission", "not_found", "archived"]
+"""Why the bot cannot become a member of a channel (each has its fix in the reply)."""
+
+
+@runtime_checkable
+class ChannelAccess(Protocol):
+    """An adapter whose bot must be a channel's member for digests there to go out exactly once
+    (Slack: a resumed digest reads the channel's history for parts already posted)."""
+
+    platform: ClassVar[str]
+
+    async def join_channel(self, tenant_id: str, channel_id: str) -> JoinRefusal | None:
+        """Make the bot a member of the channel; None when it is one now, else why not."""
+        ...
 
 
 class DeliveryError(Exception):

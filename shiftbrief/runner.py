@@ -31,19 +31,19 @@ from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.ask.answer import make_answer_writer
 from bot.ask.service import Asker
 from bot.briefing.edition import ItemClassifier
-from bot.briefing.editor.factory import make_editor
+from bot.briefing.editor.factory import make_editor, make_text_reader
 from bot.briefing.embed_worker import EmbeddingWorker
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Settings
-from bot.datacare import run_retention
 from bot.delivery.deliver import DeliveryService
 from bot.delivery.leader import SchedulerLeadership
 from bot.delivery.schedule import DigestScheduler
 from bot.ingest.netguard import AddressPolicy
 from bot.ingest.service import IngestService
 from bot.metrics import Metrics
-from bot.platform import PlatformAdapter
+from bot.platform import ChannelAccess, PlatformAdapter
+from bot.retention import run_retention
 from shiftbrief.http import HttpServer, adapters_connected, database_answers
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,9 @@ async def run_bot(
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             metrics=metrics,
             editor=editor,
+            # Digests go out with what the model has written; the rest comes with the next.
+            reader=make_text_reader(settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock),
+            write_ahead=timedelta(seconds=settings.llm_budget_seconds + 60),
         )
         leadership = SchedulerLeadership(
             engine=ctx.engine,
@@ -219,6 +222,7 @@ async def run_bot(
             editor=editor,
             asker=asker,
             max_feeds_per_tenant=settings.max_feeds_per_tenant or None,
+            channels={a.platform: a for a in running if isinstance(a, ChannelAccess)},
         )
 
         async def scheduler_ok() -> bool:
@@ -266,6 +270,10 @@ async def run_bot(
                 )
                 # Load the model and the stored vectors now, not on the first /brief ask.
                 group.create_task(asker.warm(ctx.sessionmaker), name="ask-warm")
+                group.create_task(
+                    deliveries.editions.write_ahead(stop, active=lambda: leadership.is_leader),
+                    name="write-ahead",
+                )
                 adapter_tasks = [
                     group.create_task(adapter.start(dispatcher), name=f"adapter-{adapter.platform}")
                     for adapter in running

@@ -167,7 +167,7 @@ class ItemEmbedding(Base):
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
-    model: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -280,6 +280,7 @@ class AuditLog(Base):
     """Who changed what, and when: one row per admin action."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_id_at", "tenant_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))

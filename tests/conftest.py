@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,12 @@ class Database:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run stopped with SIGTERM (a CI timeout, ``kill``) tears down as one stopped with
+    Ctrl-C does: fixtures stop their servers and subprocesses instead of leaving them running."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -4,6 +4,12 @@ Uses the server binaries from Debian's packages (``.ci/run`` installs them where
 cluster lives in a temporary folder, listens only on a Unix socket in that folder (no TCP port to
 collide with) and trusts local connections. PostgreSQL refuses to run as root, so as root the
 cluster is created and started as the ``postgres`` user.
+
+``pg_ctl`` detaches the server, so it would outlive a test run that is interrupted (SIGINT,
+SIGTERM, even SIGKILL) before its teardown. Each cluster therefore has a watchdog, a small
+process of its own session that holds the read end of a pipe whose write end only the test
+process has: when that process ends, however it ends, the pipe closes and the watchdog stops
+the server and deletes the folder (``python -m tests.pgserver --watch ROOT BINDIR``).
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def find_bindir() -> Path | None:
@@ -30,6 +39,7 @@ def find_bindir() -> Path | None:
 class PostgresCluster:
     bindir: Path
     root: Path
+    watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def datadir(self) -> Path:
@@ -99,6 +109,12 @@ class PostgresCluster:
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            if self.watchdog is not None:
+                # Closing our end tells it we are done; it finds nothing left to stop.
+                assert self.watchdog.stdin is not None
+                self.watchdog.stdin.close()
+                self.watchdog.wait(30)
+                self.watchdog = None
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         return self._run(
@@ -124,6 +140,36 @@ def start_cluster() -> PostgresCluster | None:
     # Short path: Unix socket paths are limited to about 100 bytes.
     root = Path(tempfile.mkdtemp(prefix="sbpg-", dir="/tmp"))
     os.chmod(root, 0o755)
-    cluster = PostgresCluster(bindir=bindir, root=root)
-    cluster.start()
+    cluster = PostgresCluster(bindir=bindir, root=root, watchdog=_watch(root, bindir))
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.stop()
+        raise
     return cluster
+
+
+def _watch(root: Path, bindir: Path) -> subprocess.Popen[bytes]:
+    """Start the watchdog of the cluster in ``root`` (see the module docstring)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.pgserver", "--watch", str(root), str(bindir)],
+        stdin=subprocess.PIPE,
+        cwd=ROOT,
+        # Its own session: a Ctrl-C to the test run's process group must not stop it first.
+        start_new_session=True,
+    )
+
+
+def _watchdog(root: Path, bindir: Path) -> None:
+    """Wait for the test process to end (EOF on stdin), then remove its cluster."""
+    sys.stdin.buffer.read()
+    if not root.exists():
+        return  # stopped and deleted by the test process itself
+    try:
+        PostgresCluster(bindir=bindir, root=root).stop()
+    except (OSError, subprocess.SubprocessError):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--watch"]:
+    _watchdog(Path(sys.argv[2]), Path(sys.argv[3]))

@@ -9,6 +9,10 @@ Posted messages are kept per channel and ``conversations.history`` reads them ba
 newest first, ``oldest``/``latest`` exclusive unless ``inclusive``, pages of ``limit`` with a
 ``next_cursor``, and message ``metadata`` only with ``include_all_metadata``. With
 ``real_ts`` a message's ``ts`` is the wall clock (as Slack's are), so ``oldest`` means a time.
+
+Membership, where a test asks for it: in ``public_channels`` the bot may post (as with
+``chat:write.public``) but reads history only after ``conversations.join`` (else
+``not_in_channel``); ``private_channels`` cannot be joined, only invited to (``joined``).
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ class SlackAPI:
     """response_url names whose posts are held (recorded, then unanswered) until the event."""
     arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     """Notified on every recorded call, so tests wait for calls instead of sleeping."""
+    public_channels: set[str] = field(default_factory=set)
+    private_channels: set[str] = field(default_factory=set)
+    joined: set[str] = field(default_factory=set)
+    """Channels of the two sets above the bot is a member of."""
 
     @property
     def base_url(self) -> str:
@@ -189,8 +197,21 @@ class SlackAPI:
         self.messages[channel].append(message)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
+    def _member(self, channel: str) -> bool:
+        watched = self.public_channels | self.private_channels
+        return channel not in watched or channel in self.joined
+
+    def _join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        if channel in self.private_channels:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        self.joined.add(channel)
+        return {"ok": True, "channel": {"id": channel, "is_member": True}}
+
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel"))
+        if not self._member(channel):
+            return {"ok": False, "error": "not_in_channel"}
         if channel not in self.messages:
             return {"ok": True, "messages": [], "has_more": False}
         inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
@@ -241,6 +262,13 @@ class SlackAPI:
             return self._post(args)
         if method == "conversations.history":
             return self._history(args)
+        if method == "conversations.join":
+            return self._join(args)
+        if method == "conversations.info":
+            channel = str(args.get("channel"))
+            private = channel in self.private_channels
+            return {"ok": True, "channel": {"id": channel, "is_private": private,
+                                            "is_member": self._member(channel)}}  # fmt: skip
         if method in ("chat.update", "chat.postEphemeral"):
             ts = f"1700000000.{next(self.ts_numbers):06d}"
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts", ts)}

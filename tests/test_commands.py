@@ -271,7 +271,7 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     (
         "sector robots",
         "Sectors: ai, cloud, devtools, security, semis",
-        "セクター: ai, cloud, devtools, security, semis",
+        "セクター: ai、cloud、devtools、security、semis",
         "/brief sector <sector> [date]",
         "/brief sector <セクター> [日付]",
     ),
@@ -285,7 +285,7 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     (
         "sector",
         "Missing a sector. Sectors: ai,",
-        "セクターを指定してください。セクター: ai,",
+        "セクターを指定してください。セクター: ai、",
         "/brief sector <sector> [date]",
         "/brief sector <セクター> [日付]",
     ),
@@ -480,8 +480,8 @@ MISTAKES: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "admin",
-        "Say which one: deliveries, feeds, schedule, sectors, reading",
-        "次のどれかを指定してください: deliveries, feeds, schedule, sectors, reading",
+        "Say which one: deliveries, audit, feeds, schedule, sectors, reading",
+        "次のどれかを指定してください: deliveries, audit, feeds, schedule, sectors, reading",
         "/brief admin feeds add <url> [sector]",
         "/brief admin feeds add <URL> [セクター]",
     ),

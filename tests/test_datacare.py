@@ -10,14 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from bot.datacare import (
-    LEDGER_MIN_DAYS,
-    TransferError,
-    apply_retention,
-    export_config,
-    import_config,
-    run_retention,
-)
+from bot.datacare import TransferError, export_config, import_config
+from bot.retention import LEDGER_MIN_DAYS, apply_retention, run_retention
 from storage.models import (
     Delivery,
     Feed,

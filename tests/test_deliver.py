@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.briefing.edition import ItemClassifier
 from bot.delivery.deliver import DeliveryService, RetryPolicy
 from bot.delivery.pacing import Pacer, RateLimit
 from bot.platform import (
@@ -21,7 +22,7 @@ from bot.platform import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from storage.models import AuditLog, Delivery, Subscriber
+from storage.models import AuditLog, Delivery, Feed, Item, Subscriber
 from tests.chat_api import ChatApiConfig, HttpChatAdapter, serve_chat_api
 from tests.conftest import Database
 from tests.seed import add_subscribers, seed_news
@@ -421,3 +422,49 @@ async def test_a_worker_whose_claim_was_taken_over_records_nothing(sqlite_db: Da
     async with sqlite_db.sessionmaker() as session:
         row = (await session.execute(select(Delivery))).scalar_one()
     assert (row.status, row.claimed_by) == ("sending", "other-worker")
+
+
+async def test_digests_due_together_share_one_edition_however_long_their_fan_out(
+    sqlite_db: Database,
+) -> None:
+    """A fan-out to many readers outlasts the edition's minute; it still composes every digest
+    of that due time from one edition (memory and work flat in readers), while a digest due at
+    another time gets a fresh one with what arrived since."""
+    clock = [_now()]
+    await seed_news(sqlite_db, clock[0])
+    ids = await add_subscribers(sqlite_db, 3, now=clock[0])
+    due = clock[0]
+    with serve_chat_api(ChatApiConfig()) as api:
+        adapter = HttpChatAdapter(base_url=api.base_url)
+        service = DeliveryService(
+            sessionmaker=sqlite_db.sessionmaker,
+            adapters={"chat": adapter},  # type: ignore[dict-item]
+            clock=lambda: clock[0],
+            worker_id="t",
+        )
+        assert await service.open_digest(ids[0], due)
+        await service.deliver_all()
+        clock[0] += timedelta(minutes=10)  # the same fan-out, ten minutes on ...
+        async with sqlite_db.sessionmaker.begin() as session:  # ... and news arrived meanwhile
+            feed = (await session.execute(select(Feed).limit(1))).scalar_one()
+            item = Item(
+                feed_id=feed.id,
+                content_hash="late",
+                title="Solid-state battery line opens in Japan",
+                summary="The plant will make 5 GWh of solid-state cells a year.",
+                link="https://news.example/late",
+                language="en",
+                published_at=clock[0] - timedelta(minutes=1),
+                first_seen_at=clock[0],
+            )
+            session.add(item)
+            await session.flush()
+            await ItemClassifier()(session, [item])
+        assert await service.open_digest(ids[1], due)
+        await service.deliver_all()
+        assert await service.send_now(ids[2])  # due now: another edition
+        await service.deliver_all()
+        await adapter.close()
+        texts = {channel: text for channel, text, _ in api.messages}
+    assert "Solid-state" not in texts["channel-C0001"]
+    assert "Solid-state" in texts["channel-C0002"]

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.briefing.editor.cache import DatabaseCache
-from bot.datacare import run_retention
+from bot.retention import run_retention
 from storage.db import make_engine, make_sessionmaker
 from tests.conftest import Database
 

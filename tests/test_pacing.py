@@ -96,3 +96,25 @@ def test_both_limits_apply_together() -> None:
     assert all(_max_in_window(t, 0.3) == 2 for t in per_channel.values())
     # Eight sends at three per window need three windows after the first: no slower than that.
     assert max(everything) - min(everything) == pytest.approx(0.6)
+
+
+def test_a_fan_out_to_many_readers_forgets_their_windows_but_keeps_the_limits() -> None:
+    """30,000 DMs, each sent to once: the pacer does not keep a window per reader forever
+    (memory flat in readers), yet a destination still inside its window is still paced."""
+
+    async def main(loop: asyncio.AbstractEventLoop) -> tuple[int, list[float]]:
+        pacer = Pacer(per_destination=RateLimit(1, 1.0), clock=loop.time)
+        for n in range(30_000):
+            await pacer.wait(f"D{n}")
+            if n % 100 == 0:
+                await asyncio.sleep(0.5)  # the fan-out moves on in time
+        kept = len(pacer._windows)
+        times = []
+        for _ in range(3):  # the last reader again, within its window: still one a second
+            await pacer.wait("D29999")
+            times.append(loop.time())
+        return kept, times
+
+    kept, times = on_virtual_time(main)
+    assert kept < 2_500
+    assert _max_in_window(times, 1.0) == 1

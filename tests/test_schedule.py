@@ -180,6 +180,30 @@ async def test_jobs_follow_the_subscriber_rows(db: Database) -> None:
         if db.backend == "postgresql":  # jobs persist in APScheduler's table on our database
             async with db.engine.connect() as conn:
                 stored = await conn.execute(text("SELECT id FROM apscheduler_jobs ORDER BY id"))
-                assert [row[0] for row in stored] == [f"digest:{ids[0]}", f"digest:{ids[2]}"]
+                # One job per schedule in use, whatever the number of readers sharing it.
+                assert [row[0] for row in stored] == [
+                    "digest:06:45/America/New_York/",
+                    "digest:08:00/Asia/Tokyo/",
+                ]
     finally:
         await scheduler.shutdown()
+
+
+async def test_readers_sharing_a_schedule_share_one_job_and_each_gets_the_digest(
+    sqlite_db: Database,
+) -> None:
+    """Jobs grow with the schedules in use, not with the readers (memory flat in readers)."""
+    clock = _Clock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    ids = await add_subscribers(sqlite_db, 300, now=clock.now, timezone="Europe/Berlin")
+    ids += await add_subscribers(
+        sqlite_db, 2, now=clock.now, timezone="Asia/Tokyo", prefix="T", delivery_time="09:00"
+    )
+    scheduler, _ = _services(sqlite_db, clock, "shared")
+    await scheduler.sync()
+    assert len(scheduler._scheduler.get_jobs()) == 2
+    clock.now = datetime(2026, 11, 28, 7, 0, 5, tzinfo=UTC)  # 08:00:05 in Berlin
+    assert await scheduler.fire_shape(("08:00", "Europe/Berlin", ())) == 300
+    assert await scheduler.fire_shape(("08:00", "Europe/Berlin", ())) == 0  # fired twice
+    ledger = await _ledger(sqlite_db)
+    assert sorted(row[0] for row in ledger) == sorted(ids[:300])
+    assert {row[1:] for row in ledger} == {("2026-11-28", "pending", False)}

@@ -44,4 +44,5 @@ def test_an_unknown_sector_is_named_with_the_valid_ones_in_the_readers_language(
     with pytest.raises(CommandError) as caught:
         parse_command("subscribe 宇宙", known_sectors=default_sectors(), language="ja")
     assert "「宇宙」というセクターはありません" in caught.value.message
-    assert "quantum" in caught.value.message
+    # Japanese readers are told the Japanese names (issue 19), which they can type too.
+    assert "量子・先端技術" in caught.value.message and "quantum" not in caught.value.message

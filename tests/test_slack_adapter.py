@@ -706,3 +706,56 @@ async def test_oauth_mode_keeps_installations_in_our_database(sqlite_db: Any) ->
     finally:
         await adapter.close()
         await api.stop()
+
+
+# --------------------------------------------------------------------------- channel membership
+
+
+def _channel_admin(slack: Slack) -> Dispatcher:
+    return Dispatcher(
+        sessionmaker=slack.sessionmaker, clock=lambda: NOW, channels={"slack": slack.adapter}
+    )
+
+
+async def _as_admin(dispatcher: Dispatcher, text: str) -> Any:
+    return await dispatcher.handle(
+        CommandRequest(CommandText(text), Invocation("slack", TEAM_ID, ADMIN, "C1", True))
+    )
+
+
+async def test_a_digest_set_for_a_public_channel_joins_it_so_a_resumed_digest_repeats_nothing(
+    slack: Slack,
+) -> None:
+    """The bot may post in a public channel it never joined, but not read it back: a digest
+    resumed after a crash could not find its parts there and would post them again."""
+    slack.api.public_channels.add("C42")
+    slack.api.real_ts = True
+    reply = await _as_admin(_channel_admin(slack), "admin schedule set <#C42|news> 08:00 UTC")
+    assert not reply.error and "#news" in reply.text
+    assert [c.args["channel"] for c in slack.api.called("conversations.join")] == ["C42"]
+    # Every part posted, then the process died before recording them; the resumed attempt
+    # finds them in the channel and posts none again.
+    brief = long_briefing(60)
+    parts = len(render_briefing_messages(brief))
+    dest = Destination("slack", TEAM_ID, "channel", "C42")
+    await slack.adapter.send_briefing(dest, brief, idempotency_key="sb-7")
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    resumed = await slack.adapter.send_briefing(
+        dest, brief, idempotency_key="sb-7", resume_since=since
+    )
+    assert len(slack.api.called("chat.postMessage")) == parts
+    assert len(resumed.message_ids) == parts
+
+
+async def test_a_private_channel_the_bot_is_not_in_is_refused_with_the_fix(slack: Slack) -> None:
+    slack.api.private_channels.add("C77")
+    reply = await _as_admin(_channel_admin(slack), "admin schedule set <#C77|secret> 08:00 UTC")
+    assert reply.error and "#secret" in reply.text and "/invite @ShiftBrief" in reply.text
+    assert len(reply.text.splitlines()) == 1
+    async with slack.sessionmaker() as session:
+        stored = (await session.execute(select(Subscriber.external_id))).scalars().all()
+    assert "C77" not in stored
+    # Once invited, the same command saves the digest.
+    slack.api.joined.add("C77")
+    again = await _as_admin(_channel_admin(slack), "admin schedule set <#C77|secret> 08:00 UTC")
+    assert not again.error and "#secret" in again.text

@@ -56,6 +56,7 @@ from bot.i18n import phrase
 from bot.models import Briefing
 from bot.platform import (
     Destination,
+    JoinRefusal,
     MessageRef,
     OnSent,
     PermanentDeliveryError,
@@ -71,7 +72,9 @@ SCOPES = (
     "chat:write.public",
     "im:write",
     "users:read",
-    # Read back a digest's own parts after a crash (adapters/slack/delivery.py).
+    # Read back a digest's own parts after a crash (adapters/slack/delivery.py), in public
+    # channels after joining them when a digest is set there.
+    "channels:join",
     "channels:history",
     "groups:history",
     "im:history",
@@ -448,6 +451,16 @@ class SlackAdapter(HomeAndButtons):
         await self._answer(client, invocation, reply, None)
 
     # ------------------------------------------------------------------ digests
+
+    async def join_channel(self, tenant_id: str, channel_id: str) -> JoinRefusal | None:
+        """Join a channel a digest is set for (``adapters.slack.delivery.join_channel``)."""
+        if not channel_id or channel_id.startswith(("#", "D")):
+            return None  # a channel known only by name, or a DM: nothing to join
+        try:
+            client = await self.client_for(tenant_id)
+        except PermanentDeliveryError:
+            return "no_permission"
+        return await slack_delivery.join_channel(client, channel_id)
 
     async def send_briefing(
         self,

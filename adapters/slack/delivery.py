@@ -19,6 +19,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform import JoinRefusal
+
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "shiftbrief_digest_part"
@@ -30,6 +32,42 @@ CLOCK_SKEW = timedelta(seconds=60)
 """``oldest`` is our clock's claim time; Slack stamps ``ts`` with its own."""
 CANNOT_ASK = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "not_allowed"})
 """History errors meaning "you may not read this" rather than "try again later"."""
+
+
+JOIN_REFUSALS: dict[str, JoinRefusal] = {
+    "missing_scope": "no_permission",
+    "not_allowed_token_type": "no_permission",
+    "restricted_action": "no_permission",
+    "channel_not_found": "not_found",
+    "is_archived": "archived",
+}
+"""conversations.join errors that setting the digest again cannot fix by itself."""
+
+
+async def join_channel(client: AsyncWebClient, channel: str) -> JoinRefusal | None:
+    """Make the bot a member of ``channel``, so a resumed digest can read its own parts there
+    (``conversations.history`` answers ``not_in_channel`` in a public channel it never joined).
+
+    Returns:
+        None when the bot is a member now (or Slack could not be asked: the digest still goes
+        out, only a crash could repeat a part), else why it cannot be one.
+    """
+    try:
+        await client.conversations_join(channel=channel)
+        return None
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "") if isinstance(exc.response.data, dict) else ""
+    if error == "method_not_supported_for_channel_type":
+        # A private channel: only an invitation brings the bot in. Is it in already?
+        try:
+            info = await client.conversations_info(channel=channel)
+        except SlackApiError:
+            return "private"
+        return None if (info.get("channel") or {}).get("is_member") else "private"
+    if error in JOIN_REFUSALS:
+        return JOIN_REFUSALS[error]
+    log.warning("could not join Slack channel %s (%s); digests are posted anyway", channel, error)
+    return None
 
 
 def part_metadata(key: str, part: int) -> dict[str, Any]:

@@ -16,7 +16,12 @@ of one language in its own region of the space, so without centring two unrelate
 headlines score higher than an English and a Japanese report of the same event.
 
 Embedding is slow (a few items per second per core with e5, about a hundred with USE): embed
-each item once, in the background, and store the vector (``to_blob``/``from_blob``).
+each item once, in the background, and store the vector (``to_blob``/``from_blob``). An
+operator with a GPU or spare machine can serve the same model from any OpenAI-compatible
+``/v1/embeddings`` server (Text Embeddings Inference, vLLM, Infinity, Ollama): ``configure``
+picks that backend for the process (``SHIFTBRIEF_EMBED_BASE_URL``, ``SHIFTBRIEF_EMBED_MODEL``);
+its vectors are stored under the server's model name, so they are never compared with the
+packaged model's, and items are embedded again after a switch.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+import openai
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,12 @@ Vectors = npt.NDArray[np.float32]
 
 SUMMARY_CHARS = 300
 """Only the start of a summary restates the event; the rest drifts to background."""
+PASSAGE = "passage: "
+"""e5 embeds documents after this prefix: the packaged model adds it, a server is sent it."""
+QUERY = "query: "
+"""And questions after this one."""
+LOCAL_BATCH = 16
+"""Texts per call to the packaged model (a batch takes seconds on one core)."""
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -113,20 +125,39 @@ class Embedder:
     """One loaded model with its language means; thread-safe (one encode at a time)."""
 
     def __init__(
-        self, spec: ModelSpec = DEFAULT_MODEL, *, centre: bool = True, threads: int = 1
+        self,
+        spec: ModelSpec = DEFAULT_MODEL,
+        *,
+        centre: bool = True,
+        threads: int = 1,
+        encoder: _Encoder | None = None,
+        query_encoder: _Encoder | None = None,
+        family: ModelSpec | None = None,
+        batch: int = LOCAL_BATCH,
     ) -> None:
         """Load the model.
 
         Args:
-            spec: Which packaged model.
+            spec: Which packaged model (or, with ``encoder``, the name vectors are kept under).
             centre: Subtract the fixed per-language means (off only to compute them).
             threads: CPU threads for the model. One by default: the bot's event loop, the
                 ingest parser and delivery need the other cores more than embedding, which
                 runs in the background anyway.
+            encoder: Makes the raw vectors instead of the packaged model (``remote_embedder``).
+            query_encoder: Makes the vectors of questions (``/brief ask``); default ``encoder``.
+            family: The packaged model ``encoder`` serves: its language means and sector
+                prototypes apply (default: ``spec``).
+            batch: Texts per call that suit this backend.
         """
         self.spec = spec
-        self._encode, self._encode_query = _load_encoder(spec, threads)
-        self._means = _load_means(spec) if centre else {}
+        self.family = (family or spec).name
+        """The packaged model whose language means and sector prototypes apply."""
+        self.batch = batch
+        if encoder is not None:
+            self._encode, self._encode_query = encoder, query_encoder or encoder
+        else:
+            self._encode, self._encode_query = _load_encoder(spec, threads)
+        self._means = _load_means(family or spec) if centre else {}
         if self._means:
             # Other languages get the average of the known means: closer to their own region
             # than no centring at all, and the same for every such language.
@@ -179,15 +210,92 @@ def _normalised(vectors: Vectors) -> Vectors:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class EmbedServer:
+    """An OpenAI-compatible ``/v1/embeddings`` server serving multilingual-e5-small."""
+
+    base_url: str
+    model: str
+    """The name the server knows the model by; vectors are stored under it."""
+    api_key: str | None = None
+    batch: int = 64
+    """Texts per request."""
+    timeout: float = 60.0
+
+
+def remote_embedder(server: EmbedServer) -> Embedder:
+    """The packaged model's twin on ``server``.
+
+    Texts go in batches of ``server.batch`` (halved when the server answers that a batch is
+    too large), each with e5's passage prefix (a question: its query prefix); the vectors are
+    centred with multilingual-e5-small's language means like the packaged model's, and stored
+    under ``server.model``.
+    """
+    client = openai.OpenAI(
+        base_url=server.base_url,
+        api_key=server.api_key or "not-needed",
+        timeout=server.timeout,
+        max_retries=2,
+    )
+    base_url, model, batch, dim = server.base_url, server.model, server.batch, DEFAULT_MODEL.dim
+
+    def encode(texts: list[str], prefix: str = PASSAGE) -> npt.NDArray[np.floating]:
+        rows: list[list[float]] = []
+        size = batch
+        while len(rows) < len(texts):
+            chunk = [prefix + t for t in texts[len(rows) : len(rows) + size]]
+            try:
+                answer = client.embeddings.create(model=model, input=chunk, encoding_format="float")
+            except openai.APIStatusError as exc:
+                if exc.status_code in (413, 422) and size > 1:  # TEI: batch over its maximum
+                    size //= 2
+                    continue
+                raise
+            got = [d.embedding for d in sorted(answer.data, key=lambda d: d.index)]
+            if len(got) != len(chunk) or any(len(v) != dim for v in got):
+                raise EmbeddingUnavailable(
+                    f"{model} at {base_url} did not answer {len(chunk)} vectors of {dim} "
+                    "numbers: is it multilingual-e5-small?"
+                )
+            rows.extend(got)
+        return np.asarray(rows, dtype=np.float32)
+
+    spec = ModelSpec(name=model, package="", dim=dim)
+
+    def encode_query(texts: list[str]) -> npt.NDArray[np.floating]:
+        return encode(texts, QUERY)
+
+    return Embedder(
+        spec, encoder=encode, query_encoder=encode_query, family=DEFAULT_MODEL, batch=batch
+    )
+
+
 _default: Embedder | None = None
 _default_failed = False
 _default_lock = threading.Lock()
+_remote: EmbedServer | None = None
+_remote_model: Embedder | None = None
+
+
+def configure(server: EmbedServer | None) -> None:
+    """Choose this process's embedding backend: ``server`` (see ``remote_embedder``), or with
+    None the packaged model. The composition root calls it with the settings before anything
+    embeds (``bot.app.open_app``)."""
+    global _remote, _remote_model
+    with _default_lock:
+        if server != _remote:
+            _remote, _remote_model = server, None
 
 
 def default_embedder() -> Embedder | None:
-    """The process-wide model, loaded on first use; None (logged once) when not installed."""
-    global _default, _default_failed
+    """The process-wide model: the configured server's, else the packaged one, loaded on first
+    use; None (logged once) when the package is not installed."""
+    global _default, _default_failed, _remote_model
     with _default_lock:
+        if _remote is not None:
+            if _remote_model is None:
+                _remote_model = remote_embedder(_remote)
+            return _remote_model
         if _default is None and not _default_failed:
             try:
                 _default = Embedder(DEFAULT_MODEL)
@@ -208,8 +316,9 @@ def available() -> bool:
 
 
 def model_name() -> str:
-    """The name stored next to vectors of the default model."""
-    return DEFAULT_MODEL.name
+    """The name stored next to vectors of the process's model (``configure``)."""
+    with _default_lock:
+        return _remote.model if _remote is not None else DEFAULT_MODEL.name
 
 
 def embed_texts(texts: Sequence[str], langs: Sequence[str]) -> Vectors:

@@ -40,7 +40,7 @@ class EmbeddingWorker:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
         embedder: embed.Embedder | None = None,
-        batch: int = 16,
+        batch: int | None = None,
         window: timedelta = PRIORITY_WINDOW,
         idle: float = 60.0,
         after_embed: AfterEmbed | None = None,
@@ -51,7 +51,8 @@ class EmbeddingWorker:
             sessionmaker: Opens database sessions.
             clock: The current time (UTC).
             embedder: The model; by default the packaged one (None when it is not installed).
-            batch: Items per model call and per transaction (small: a batch takes seconds).
+            batch: Items per model call and per transaction; by default what suits the
+                model (``Embedder.batch``: 16 for the packaged one, a batch takes seconds).
             window: Items published within this of now come first.
             idle: Seconds to sleep when there is nothing to embed (unless woken).
             after_embed: Runs on each batch's items once their vectors are stored.
@@ -87,13 +88,10 @@ class EmbeddingWorker:
         now = self._clock()
         recent = now - self._window
         async with self._sessionmaker() as session:
-            items = await repo.pending(
-                session, model=embedder.name, since=recent, limit=self._batch
-            )
+            batch = self._batch or embedder.batch
+            items = await repo.pending(session, model=embedder.name, since=recent, limit=batch)
             if not items and older:
-                items = await repo.pending(
-                    session, model=embedder.name, before=recent, limit=self._batch
-                )
+                items = await repo.pending(session, model=embedder.name, before=recent, limit=batch)
             work = [(i.id, embed.article_text(i.title, i.summary or ""), i.language) for i in items]
         if not work:
             return 0

@@ -140,7 +140,8 @@ class SectorVectors:
 
     @functools.cached_property
     def _shipped(self) -> dict[str, embed.Vectors]:
-        return shipped_prototypes(self.model_name)
+        model = self._model()  # a server of the same model uses the packaged one's prototypes
+        return shipped_prototypes(model.family if model is not None else embed.model_name())
 
     @property
     def model_name(self) -> str:

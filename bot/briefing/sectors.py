@@ -1,7 +1,8 @@
 """The built-in sectors, read from data files, and the phrases that must not count for them.
 
 Each built-in sector is one TOML file in ``bot/data/sectors/`` (shipped as package data): its key,
-English and Japanese names, display order, and its terms in groups that share a weight and a kind.
+English and Japanese names, other names readers may type (``aliases``, optional), display
+order, and its terms in groups that share a weight and a kind.
 Adding a sector is adding a file. Terms are written for the classifier in
 ``bot.briefing.classify``; its docstring explains the matching rules (case, word boundaries,
 Japanese substrings, plurals, ``*`` prefixes, ``re:`` patterns).
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 TermKind = Literal["topic", "entity"]
 _KINDS: tuple[TermKind, ...] = ("topic", "entity")
-_FIELDS = frozenset({"key", "name_en", "name_ja", "order", "terms"})
+_FIELDS = frozenset({"key", "name_en", "name_ja", "aliases", "order", "terms"})
 _GROUP_FIELDS = frozenset({"weight", "kind", "texts"})
 
 
@@ -123,11 +124,15 @@ def parse_sector(text: str, where: str) -> BuiltinSector:
     unknown = set(data) - _FIELDS
     if unknown:
         raise SectorDataError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    aliases = data.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise SectorDataError(f"{where}: 'aliases' must be a list of non-empty strings")
     sector = SectorDef(
         _field(data, "key", str, where),
         _field(data, "name_en", str, where),
         _field(data, "name_ja", str, where),
         builtin=True,
+        aliases=tuple(aliases),
     )
     return BuiltinSector(
         sector, _field(data, "order", int, where), _terms(data.get("terms"), where)

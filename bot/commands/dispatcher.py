@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -29,6 +29,7 @@ from bot.i18n import Catalog, catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.metrics import Metrics
 from bot.models import Language, SectorDef
+from bot.platform import ChannelAccess
 from bot.untrusted import quote
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
@@ -62,10 +63,10 @@ class Dispatcher:
             asked for send-now digests (None when nothing is scheduled, e.g. one-off CLI use).
         metrics: where command latency is recorded, if anywhere.
         address_policy: which feed addresses admins may add (private IP literals refused).
-        editor: who writes briefings asked for in chat.
-        asker: answers ``/brief ask`` (default: retrieval without a model to write).
         editor: who writes briefings asked for in chat (None: extractive).
+        asker: answers ``/brief ask`` (default: retrieval without a model to write).
         max_feeds_per_tenant: feeds one tenant's admins may follow (None: no limit).
+        channels: adapters (by platform) that join a channel a digest is set for.
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Dispatcher:
         editor: Editor | None = None,
         asker: Asker | None = None,
         max_feeds_per_tenant: int | None = None,
+        channels: Mapping[str, ChannelAccess] | None = None,
     ) -> None:
         self._metrics = metrics
         self._sessionmaker = sessionmaker
@@ -91,6 +93,7 @@ class Dispatcher:
             editor=editor,
             asker=asker or Asker(),
             max_feeds_per_tenant=max_feeds_per_tenant,
+            channels=dict(channels or {}),
         )
 
     async def handle(self, request: CommandRequest) -> Reply:

@@ -118,8 +118,12 @@ class ArgReader:
         return self.fail("missing", what=self.arg_name(what, **values))
 
     def valid_sectors_sentence(self) -> str:
-        valid = ", ".join(self.sectors.keys) or say("no_sectors", self.language)
-        return say("valid_sectors", self.language, valid=valid)
+        return say("valid_sectors", self.language, valid=self.valid_sectors())
+
+    def valid_sectors(self) -> str:
+        """The sectors, as the reader is told them (names in Japanese), or "none yet"."""
+        shown = [self.sectors.shown(k, self.language) for k in self.sectors.keys]
+        return say("list_comma", self.language).join(shown) or say("no_sectors", self.language)
 
     def peek(self) -> str | None:
         return self.args[self.pos] if self.pos < len(self.args) else None
@@ -150,20 +154,30 @@ class ArgReader:
         key = self.sectors.find(token)
         if key is not None:
             return key
-        message = say(
-            "unknown_sector",
-            self.language,
-            value=token,
-            valid=", ".join(self.sectors.keys) or say("no_sectors", self.language),
-        )
+        message = say("unknown_sector", self.language, value=token, valid=self.valid_sectors())
         if suggestion := self.sectors.suggest(token):
-            message += say("did_you_mean", self.language, suggestion=suggestion)
+            shown = self.sectors.shown(suggestion, self.language)
+            message += say("did_you_mean", self.language, suggestion=shown)
         raise self.fail_with(message)
 
     def sectors_list(self, tokens: Iterable[str]) -> tuple[str, ...]:
         # "ai, cloud" and "ai,cloud" read the same as "ai cloud".
         words = [w for token in tokens for w in re.split(r"[,、]", token) if w.strip()]
-        return tuple(dict.fromkeys(self.sector(w) for w in words))
+        keys: list[str] = []
+        while words:
+            # A name of several words, typed without quotes ("Robotics & Mobility").
+            count = self.sectors.longest_name(words) or 1
+            keys.append(self.sector(" ".join(words[:count])))
+            words = words[count:]
+        return tuple(dict.fromkeys(keys))
+
+    def take_sector(self) -> str:
+        """The next word, or the next words that together name a sector."""
+        count = self.sectors.longest_name(self.args[self.pos :])
+        if count:
+            words, self.pos = self.args[self.pos : self.pos + count], self.pos + count
+            return " ".join(words)
+        return self.take("sector")
 
     def checked(self, token: str, read: Callable[[str], T]) -> T:
         try:
@@ -194,7 +208,9 @@ class ArgReader:
         for param in params:
             if param.takes == "one":
                 token: str | None
-                if param.required:
+                if param.what == "sector" and self.sectors.longest_name(self.args[self.pos :]):
+                    token = self.take_sector()
+                elif param.required:
                     token = self.take(param.what or param.name)
                 elif (token := self.take_optional()) is None:
                     continue

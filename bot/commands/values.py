@@ -14,7 +14,7 @@ import functools
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from bot.commands.messages import say
@@ -333,11 +333,13 @@ class SectorIndex:
         keys: list[str] = []
         names: dict[str, str] = {}
         parts: dict[str, set[str]] = {}
+        self._defs: dict[str, SectorDef] = {}
         for sector in sectors:
             key = sector if isinstance(sector, str) else sector.key
             keys.append(key)
             if isinstance(sector, SectorDef):
-                for name in (sector.name_en, sector.name_ja):
+                self._defs[key] = sector
+                for name in (sector.name_en, sector.name_ja, *sector.aliases):
                     names.setdefault(fold(name).strip().lower(), key)
                     for part in name_parts(name):
                         parts.setdefault(part, set()).add(key)
@@ -354,3 +356,17 @@ class SectorIndex:
     def suggest(self, value: str) -> str | None:
         close = difflib.get_close_matches(fold(value).lower(), self._lookup, n=1, cutoff=0.6)
         return self._lookup[close[0]] if close else None
+
+    def shown(self, key: str, language: Language) -> str:
+        """How a reader is told a sector: its key in English (what people type), its name in
+        Japanese (Japanese names are typed as readily, and keys mean nothing there)."""
+        sector = self._defs.get(key)
+        return sector.name_ja if language == "ja" and sector is not None else key
+
+    def longest_name(self, words: Sequence[str]) -> int:
+        """How many of ``words`` (2 or more) together name a sector, the most that do; 0 when
+        no run of them does (``Robotics & Mobility`` typed without quotes is three words)."""
+        for count in range(min(len(words), 8), 1, -1):
+            if self.find(" ".join(words[:count])) is not None:
+                return count
+        return 0

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.briefing.compose import BriefingContext
-from bot.briefing.edition import load_edition, profile_of
+from bot.briefing.edition import profile_of
 from bot.briefing.editor.base import Editor
+from bot.delivery.editions import EditionDesk
 from bot.delivery.schedule import is_scheduled, period_key, trigger_of
 from bot.metrics import Metrics
 from bot.platform import (
@@ -75,6 +75,11 @@ class DeliveryService:
             "sending" by an earlier run are resumed at once instead of after the lease.
         edition_ttl: how long one loaded edition serves composition.
         metrics: where outcomes and scheduler lag are counted, if anywhere.
+        editor: writes editions (a language model); None: extractive text.
+        reader: reads what ``editor`` wrote without asking it anything (``make_text_reader``).
+        editor_wait: seconds a digest waits for its edition's writing; then it goes out with
+            the text ready, and the rest is used by the next edition (``EditionDesk``).
+        write_ahead: how long before a digest is due its edition's writing starts.
     """
 
     def __init__(
@@ -92,9 +97,20 @@ class DeliveryService:
         rand: Callable[[], float] = random.random,
         metrics: Metrics | None = None,
         editor: Editor | None = None,
+        reader: Editor | None = None,
+        editor_wait: float = 5.0,
+        write_ahead: timedelta = timedelta(minutes=3),
     ) -> None:
         self._metrics = metrics
-        self._editor = editor
+        self.editions = EditionDesk(
+            sessionmaker=sessionmaker,
+            clock=clock,
+            ttl=edition_ttl,
+            editor=editor,
+            reader=reader,
+            wait=editor_wait,
+            lead=write_ahead,
+        )
         self._sessionmaker = sessionmaker
         self._adapters = dict(adapters)
         self._clock = clock
@@ -104,16 +120,10 @@ class DeliveryService:
         self._lease = lease
         self._exclusive = exclusive
         self._recovered = False
-        self._edition_ttl = edition_ttl
         self._rand = rand
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        # One edition per tenant scope (the shared catalog plus the tenant's own feeds,
-        # sectors and reading), prepared once and composed for every reader of that tenant.
-        self._editions: dict[int, tuple[datetime, BriefingContext]] = {}
-        self._resumed: dict[int, tuple[datetime, BriefingContext]] = {}
-        self._edition_lock = asyncio.Lock()
 
     # ---- opening ledger rows -------------------------------------------------------------
 
@@ -207,6 +217,7 @@ class DeliveryService:
             task.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks))
+        await self.editions.close()
 
     async def process_due(self, *, limit: int = 500) -> int:
         """Claim what is due, up to the free delivery slots, and start sending it.
@@ -328,12 +339,14 @@ class DeliveryService:
             and delivery.started_at < delivery.claimed_at
             else None
         )
+        # One edition per tenant scope (the shared catalog plus the tenant's own feeds, sectors
+        # and reading), prepared once and composed for every reader of that tenant.
         if composed_at:
             # A resumed briefing must be the same briefing, or its parts would not line up
             # (and a part posted unrecorded could not be recognised on the platform).
-            edition = await self._edition_at(tenant.id, datetime.fromisoformat(str(composed_at)))
+            edition = await self.editions.at(tenant.id, datetime.fromisoformat(str(composed_at)))
         else:
-            edition = await self._current_edition(tenant.id)
+            edition = await self.editions.current(tenant.id, due=delivery.scheduled_for)
         # Since the reader's last briefing: stories they received with nothing new are left out,
         # those with news come back marked as updates (bot.stories).
         async with self._sessionmaker() as session:
@@ -455,40 +468,6 @@ class DeliveryService:
             self._metrics.deliveries.labels(platform, status).inc()
             if late:
                 self._metrics.deliveries_late.labels(platform).inc()
-
-    async def _edition_at(self, tenant_id: int, moment: datetime) -> BriefingContext:
-        """The tenant's edition composed at ``moment``, rebuilt once for all its deliveries
-        resumed from it (after a crash, every digest that was in flight shares one)."""
-        async with self._edition_lock:
-            current = self._editions.get(tenant_id)
-            if current is not None and current[1].now == moment:
-                return current[1]  # still the current one: the very same stories
-            resumed = self._resumed.get(tenant_id)
-            if resumed is None or resumed[0] != moment:
-                async with self._sessionmaker.begin() as session:
-                    edition = await load_edition(
-                        session,
-                        now=moment,
-                        until=moment,
-                        seen_before=moment,
-                        editor=self._editor,
-                        scope=tenant_id,
-                        track=True,
-                    )
-                resumed = self._resumed[tenant_id] = (moment, edition)
-            return resumed[1]
-
-    async def _current_edition(self, tenant_id: int) -> BriefingContext:
-        async with self._edition_lock:
-            now = self._clock()
-            current = self._editions.get(tenant_id)
-            if current is None or now - current[0] > self._edition_ttl:
-                async with self._sessionmaker.begin() as session:
-                    edition = await load_edition(
-                        session, now=now, editor=self._editor, scope=tenant_id, track=True
-                    )
-                current = self._editions[tenant_id] = (now, edition)
-            return current[1]
 
     async def _finish(
         self,

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 _TICK = 1e-6
 """Seconds within which a window counts as ended: far below any platform's limits."""
+_SWEEP_FROM = 1024
+"""Destinations kept before idle ones are forgotten (then twice the number still active)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ class _Window:
             return 0.0
         return self.sent[0] + self.limit.period - now
 
+    def idle(self, now: float) -> bool:
+        """Nothing in the window any more and nobody holding or waiting for it."""
+        return not self.lock.locked() and self.wait_time(now) == 0.0 and not self.sent
+
 
 class Pacer:
     """Moving windows: one shared by every send, and one per destination key.
@@ -70,6 +76,7 @@ class Pacer:
         self._overall = _Window(overall) if overall else None
         self._windows: dict[str, _Window] = {}
         self._clock = clock
+        self._sweep_at = _SWEEP_FROM
 
     async def wait(self, destination: str) -> None:
         """Return when one more message to ``destination`` is within every limit."""
@@ -77,6 +84,8 @@ class Pacer:
         if self._per_destination is not None:
             window = self._windows.get(destination)
             if window is None:
+                if len(self._windows) >= self._sweep_at:
+                    self._sweep()
                 window = self._windows[destination] = _Window(self._per_destination)
         # asyncio.Lock is FIFO, so waiters keep their order. The overall lock is taken only once
         # the destination's own window has room: a busy channel never blocks the others.
@@ -89,6 +98,14 @@ class Pacer:
             async with self._overall.lock:
                 await self._until_free(self._overall)
                 self._record(window, self._overall)
+
+    def _sweep(self) -> None:
+        """Forget destinations whose every send has left its window and nobody waits on: a
+        digest fan-out touches each reader's DM once, and their windows must not pile up."""
+        now = self._clock()
+        for key in [k for k, w in self._windows.items() if w.idle(now)]:
+            del self._windows[key]
+        self._sweep_at = max(_SWEEP_FROM, 2 * len(self._windows))
 
     async def _until_free(self, window: _Window) -> None:
         # Waiting for time itself to pass: there is no event to wait for instead.

@@ -1,10 +1,13 @@
 """Digest schedules: our subscriber rows are the truth, APScheduler jobs are derived from them.
 
-Each scheduled subscriber (a user who chose sectors, or an admin's channel digest) gets one job,
-``digest:<subscriber id>``, with a ``DigestTrigger`` that always carries the subscriber's zone (a
-bare cron trigger would use the host's). Jobs live in APScheduler's ``SQLAlchemyJobStore`` on our
-database and are re-synced at start and on every change. When a job fires, the delivery service
-opens the ledger row for that period; the ledger's uniqueness makes a second trigger harmless.
+Subscribers who share a schedule (a user who chose sectors, or an admin's channel digest: the
+same time, zone and days) share one job, ``digest:<HH:MM>/<zone>/<days>``, with a
+``DigestTrigger`` that always carries the zone (a bare cron trigger would use the host's), so
+the jobs held in memory grow with the schedules in use, not with the readers. Jobs live in
+APScheduler's ``SQLAlchemyJobStore`` on our database and are re-synced at start and on every
+change, from the schedule columns alone (never whole rows: tens of thousands of readers are
+read every few seconds). When a job fires, the delivery service opens the ledger row of that
+period for each of its subscribers; the ledger's uniqueness makes a second trigger harmless.
 
 Digest times are local wall times, so each chosen day gives exactly one instant, whatever the
 clocks do (see ``DigestTrigger``): a time in the hour repeated when clocks go back fires once,
@@ -23,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -120,8 +123,58 @@ def digest_trigger(delivery_time: str, timezone: str, days: Sequence[str]) -> Di
     return DigestTrigger(hour, minute, chosen, ZoneInfo(timezone))
 
 
-def trigger_of(subscriber: Subscriber) -> DigestTrigger:
+def trigger_of(subscriber: Subscriber | Scheduled) -> DigestTrigger:
     return digest_trigger(subscriber.delivery_time, subscriber.timezone, subscriber.days)
+
+
+class Scheduled(NamedTuple):
+    """A subscriber's schedule columns: what the scheduler reads (not the whole row)."""
+
+    id: int
+    delivery_time: str
+    timezone: str
+    days: tuple[str, ...]
+    created_at: datetime
+
+    @property
+    def shape(self) -> tuple[str, str, tuple[str, ...]]:
+        """What subscribers sharing one job have in common: time, zone, days."""
+        return self.delivery_time, self.timezone, self.days
+
+
+def shape_job_id(shape: tuple[str, str, tuple[str, ...]]) -> str:
+    delivery_time, timezone, days = shape
+    return f"{JOB_PREFIX}{delivery_time}/{timezone}/{','.join(days)}"
+
+
+async def scheduled_rows(
+    session: AsyncSession, *, shape: tuple[str, str, tuple[str, ...]] | None = None
+) -> list[Scheduled]:
+    """The schedules of every scheduled subscriber (``is_scheduled``), or of one ``shape``."""
+    query = select(
+        Subscriber.id,
+        Subscriber.kind,
+        Subscriber.sectors,
+        Subscriber.delivery_time,
+        Subscriber.timezone,
+        Subscriber.days,
+        Subscriber.created_at,
+    ).where(
+        Subscriber.enabled.is_(True),
+        Subscriber.delivery_time != "",
+        or_(Subscriber.kind == "channel", Subscriber.kind == "user"),
+    )
+    if shape is not None:
+        query = query.where(Subscriber.delivery_time == shape[0], Subscriber.timezone == shape[1])
+    interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+    rows = []
+    for sid, kind, sectors, at, zone, days, created in await session.execute(query):
+        if not at or not (kind == "channel" or sectors):  # as ``is_scheduled``
+            continue
+        weekdays = interned.setdefault(tuple(days or ()), tuple(days or ()))
+        if shape is None or weekdays == shape[2]:
+            rows.append(Scheduled(sid, at, zone, weekdays, created))
+    return rows
 
 
 def fire_times(trigger: DigestTrigger, *, start: datetime, end: datetime) -> list[datetime]:
@@ -192,12 +245,23 @@ _RUNNING: dict[str, DigestScheduler] = {}
 
 
 async def fire_digest(scheduler_name: str, subscriber_id: int) -> None:
-    """The job function of every digest job."""
+    """The job function of digest jobs stored by earlier versions (one per subscriber)."""
     runner = _RUNNING.get(scheduler_name)
     if runner is None:
         log.warning("digest job for subscriber %s fired with no scheduler running", subscriber_id)
         return
     await runner.fire(subscriber_id)
+
+
+async def fire_digests(
+    scheduler_name: str, delivery_time: str, timezone: str, days: list[str]
+) -> None:
+    """The job function of every digest job: the subscribers sharing one schedule."""
+    runner = _RUNNING.get(scheduler_name)
+    if runner is None:
+        log.warning("digest job %s %s fired with no scheduler running", delivery_time, timezone)
+        return
+    await runner.fire_shape((delivery_time, timezone, tuple(days)))
 
 
 class DigestScheduler:
@@ -239,6 +303,7 @@ class DigestScheduler:
         # start with catch-up done by us, so there they live in memory.
         if jobstore_url is not None and make_url(jobstore_url).get_backend_name() != "sqlite":
             jobstores["default"] = SQLAlchemyJobStore(url=sync_database_url(jobstore_url))
+        self._shapes: dict[int, tuple[str, str, tuple[str, ...]]] = {}
         self._scheduler = AsyncIOScheduler(
             jobstores=jobstores,
             job_defaults={
@@ -266,63 +331,76 @@ class DigestScheduler:
         _RUNNING.pop(self.name, None)
 
     def next_run(self, subscriber_id: int) -> datetime | None:
-        job = self._scheduler.get_job(f"{JOB_PREFIX}{subscriber_id}")
+        shape = self._shapes.get(subscriber_id)
+        job = self._scheduler.get_job(shape_job_id(shape)) if shape is not None else None
         return None if job is None else job.next_run_time
 
-    async def _scheduled_subscribers(self) -> list[Subscriber]:
+    async def _scheduled(self) -> list[Scheduled]:
         async with self._sessionmaker() as session:
-            query = select(Subscriber).where(
-                Subscriber.enabled.is_(True),
-                or_(Subscriber.kind == "channel", Subscriber.kind == "user"),
-            )
-            rows = (await session.execute(query)).scalars().all()
-        return [s for s in rows if is_scheduled(s)]
+            return await scheduled_rows(session)
 
     async def sync(self) -> None:
-        """Make the jobs match the subscriber rows (stable ids; unchanged jobs are kept).
+        """Make the jobs match the subscriber rows: one job per schedule in use (stable ids;
+        unchanged jobs are kept).
 
         Cheap when nothing changed: the schedule fields are compared with the last sync's
         before APScheduler's job store (read synchronously, on PostgreSQL) is touched, since the
         leader calls this every few seconds.
         """
-        subscribers = await self._scheduled_subscribers()
-        fingerprint = hash(
-            tuple((s.id, s.delivery_time, s.timezone, tuple(s.days)) for s in subscribers)
-        )
+        subscribers = await self._scheduled()
+        fingerprint = hash(tuple((s.id, s.shape) for s in subscribers))
         if fingerprint == self._synced:
             return
-        wanted = {f"{JOB_PREFIX}{s.id}": s for s in subscribers}
+        self._shapes = {s.id: s.shape for s in subscribers}
+        wanted = {shape_job_id(shape): shape for shape in set(self._shapes.values())}
         for job in self._scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
                 job.remove()
-        for job_id, subscriber in wanted.items():
-            trigger = trigger_of(subscriber)
+        for job_id, shape in wanted.items():
+            trigger = digest_trigger(*shape)
             job = self._scheduler.get_job(job_id)
             # Keeping an unchanged job keeps its pending (possibly missed) run time.
             if job is not None and repr(job.trigger) == repr(trigger) and job.args[0] == self.name:
                 continue
             self._scheduler.add_job(
-                fire_digest,
+                fire_digests,
                 trigger,
                 id=job_id,
-                args=[self.name, subscriber.id],
+                args=[self.name, shape[0], shape[1], list(shape[2])],
                 replace_existing=True,
-                name=f"digest for subscriber {subscriber.id}",
+                name=f"digests at {shape[0]} {shape[1]}",
             )
         self._synced = fingerprint
-        log.info("scheduler synced: %d digest jobs", len(wanted))
+        log.info(
+            "scheduler synced: %d digest jobs for %d subscribers", len(wanted), len(self._shapes)
+        )
 
-    async def fire(self, subscriber_id: int) -> None:
-        """A job fired: open the ledger row of the period that is due now."""
+    async def fire_shape(self, shape: tuple[str, str, tuple[str, ...]]) -> int:
+        """A job fired: open the ledger row of the period due now for each of its subscribers.
+
+        Returns:
+            How many rows were opened.
+        """
+        async with self._sessionmaker() as session:
+            ids = [s.id for s in await scheduled_rows(session, shape=shape)]
+        opened = 0
+        for subscriber_id in ids:
+            opened += await self.fire(subscriber_id)
+        log.info("digests due at %s %s: %d opened", shape[0], shape[1], opened)
+        return opened
+
+    async def fire(self, subscriber_id: int) -> bool:
+        """Open the ledger row of the subscriber's period that is due now; False when none
+        was opened (not scheduled, or opened already)."""
         now = self._clock()
         async with self._sessionmaker() as session:
             subscriber = await session.get(Subscriber, subscriber_id)
         if subscriber is None or not is_scheduled(subscriber):
-            return
+            return False
         fire_time = last_fire_at_or_before(trigger_of(subscriber), now + timedelta(seconds=1))
         if fire_time is None:
-            return
-        await self._sink.open_digest(
+            return False
+        return await self._sink.open_digest(
             subscriber_id, fire_time, late=now - fire_time > self._late_after
         )
 
@@ -333,7 +411,7 @@ class DigestScheduler:
         """
         now = now or self._clock()
         opened = skipped = 0
-        for subscriber in await self._scheduled_subscribers():
+        for subscriber in await self._scheduled():
             fire_time = last_fire_at_or_before(trigger_of(subscriber), now)
             if fire_time is None or fire_time < subscriber.created_at:
                 continue

@@ -37,6 +37,13 @@ MAX_URL_LENGTH = 2048
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
+ALLOW_HINT = (
+    "; to allow feeds there, the operator sets SHIFTBRIEF_ALLOW_PRIVATE_ADDRESSES=true"
+    " (or lists the network in SHIFTBRIEF_ALLOWED_PRIVATE_NETWORKS)"
+)
+"""Appended to every refusal of a non-public address: the setting that would allow it."""
+
+
 class UnsafeURLError(Exception):
     """A URL is not allowed as a feed address; the message says why in plain words."""
 
@@ -101,7 +108,7 @@ class AddressPolicy:
         if _is_ip_literal(host):
             reason = self.refusal(host)
             if reason is not None:
-                raise UnsafeURLError(f"refused: {reason}")
+                raise UnsafeURLError(f"refused: {reason}{ALLOW_HINT}")
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -210,7 +217,9 @@ def validate_feed_url(url: str, policy: AddressPolicy | None = None) -> str:
         address = _literal_address(parsed.host)
         reason = policy.refusal(address) if address is not None else None
         if reason is not None:
-            raise UnsafeURLError(f"refused: {parsed.host} is {reason.split(' is ', 1)[-1]}")
+            raise UnsafeURLError(
+                f"refused: {parsed.host} is {reason.split(' is ', 1)[-1]}{ALLOW_HINT}"
+            )
     return str(parsed.with_fragment(None))
 
 
@@ -244,7 +253,9 @@ class GuardedResolver(AbstractResolver):
                 reasons.append(reason)
         if not allowed:
             detail = reasons[0] if reasons else "it resolves to no address"
-            raise UnsafeURLError(f"refused: {host} resolves to a non-public address ({detail})")
+            raise UnsafeURLError(
+                f"refused: {host} resolves to a non-public address ({detail}){ALLOW_HINT}"
+            )
         return allowed
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from adapters.console import ConsoleAdapter
 from bot.app import open_app
@@ -100,7 +101,14 @@ async def export(
 ) -> None:
     """Write subscribers, schedules, feeds, sectors and related reading as JSON."""
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
-        document = await export_config(session, now=ctx.clock())
+        try:
+            document = await export_config(session, now=ctx.clock())
+        except ValidationError as exc:  # a row an older version stored unchecked
+            problem = exc.errors()[0]
+            field = ".".join(str(part) for part in problem["loc"])
+            raise UserError(
+                f"cannot export: a stored {exc.title} has a bad {field} ({problem['msg']})"
+            ) from None
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if file is None:
         sys.stdout.write(text)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Coroutine
+import re
+from collections.abc import Callable, Coroutine, Sequence
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -15,8 +16,10 @@ from rich.text import Text
 from bot.app import AppContext, open_ingest
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.render_text import clean_text
+from bot.commands.values import SectorIndex
 from bot.config import Settings, load_settings
 from bot.ingest.report import FeedResult, IngestReport
+from bot.models import SectorDef
 
 
 class Lang(enum.StrEnum):
@@ -83,6 +86,36 @@ def run_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 
 def settings() -> Settings:
     return load_settings()
+
+
+def sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
+    """Comma-separated sectors as typed (``AI,Green``, ``量子``) -> their keys, as in chat.
+
+    Raises:
+        UserError: one is not a sector; the message names it and the valid ones.
+    """
+    index = SectorIndex(defs)
+    keys: list[str] = []
+    for word in (w.strip() for w in re.split(r"[,、]", text)):
+        if not word:
+            continue
+        if (key := index.find(word)) is None:
+            valid = ", ".join(f"{d.key} ({d.name_en} / {d.name_ja})" for d in defs)
+            raise UserError(f"unknown sector {word!r}: use a key or a name: {valid}")
+        keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def one_sector(text: str, defs: Sequence[SectorDef]) -> str:
+    """The key of the one sector ``text`` names (see ``sector_keys``).
+
+    Raises:
+        UserError: it names no sector, or more than one.
+    """
+    keys = sector_keys(text, defs)
+    if len(keys) != 1:
+        raise UserError(f"name one sector, not {text!r}")
+    return keys[0]
 
 
 async def run_pass(

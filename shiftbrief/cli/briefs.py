@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +25,6 @@ from bot.briefing.embed_worker import embed_until_done
 from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
-from bot.commands.values import SectorIndex
 from bot.demo import SECTOR_HINTS, serve_sample_feeds
 from bot.models import Profile, SectorDef
 from shiftbrief.cli.base import (
@@ -42,6 +39,7 @@ from shiftbrief.cli.base import (
     print_ingest_report,
     run_async,
     run_pass,
+    sector_keys,
     settings,
     shown,
 )
@@ -151,24 +149,6 @@ def cluster(
         sys.stdout.write(line + "\n")
 
 
-def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
-    """Comma-separated sectors as typed (``AI,Green``, ``量子``) -> their keys, as in chat.
-
-    Raises:
-        UserError: one is not a sector; the message names it and the valid ones.
-    """
-    index = SectorIndex(defs)
-    keys: list[str] = []
-    for word in (w.strip() for w in re.split(r"[,、]", text)):
-        if not word:
-            continue
-        if (key := index.find(word)) is None:
-            valid = ", ".join(f"{d.key} ({d.name_en} / {d.name_ja})" for d in defs)
-            raise UserError(f"unknown sector {word!r}: use a key or a name: {valid}")
-        keys.append(key)
-    return tuple(dict.fromkeys(keys))
-
-
 def _current_sectors() -> list[SectorDef]:
     """The sectors in the database (admins' included), or the defaults when there is none."""
 
@@ -220,7 +200,7 @@ async def brief(
             raise UserError(f"--editor llm: {exc}") from None
         defs = await load_sector_defs(session)
         known = [s.key for s in defs]
-        chosen = _sector_keys(sectors, defs) if sectors else ()
+        chosen = sector_keys(sectors, defs) if sectors else ()
         now = ctx.clock()
         since = until = None
         day = None

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.app import open_app
+from bot.briefing.edition import load_sector_defs
 from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
 from bot.ingest.netguard import AddressPolicy
 from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
@@ -23,6 +24,7 @@ from shiftbrief.cli.base import (
     app,
     err,
     feeds_app,
+    one_sector,
     out,
     print_ingest_report,
     run_async,
@@ -48,13 +50,16 @@ async def feeds_add(
     base = settings()
     async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
         try:
+            owner = await tenant_id(session, tenant, now=ctx.clock())
+            # By key or name, as `brief --sectors` reads them, among the sectors it sees.
+            hint = one_sector(sector, await load_sector_defs(session, owner)) if sector else None
             feed = await add_feed(
                 session,
                 url=url,
-                sector=sector,
+                sector=hint,
                 policy=AddressPolicy.from_settings(base),
                 now=ctx.clock(),
-                tenant_id=await tenant_id(session, tenant, now=ctx.clock()),
+                tenant_id=owner,
             )
         except (UnsafeURLError, FeedExistsError, TenantSpecError) as exc:
             raise UserError(str(exc)) from None

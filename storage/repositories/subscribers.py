@@ -157,3 +157,14 @@ async def audit(
         AuditLog(tenant_id=tenant_id, actor=actor, action=action, detail=dict(detail), at=now)
     )
     await session.flush()
+
+
+async def recent_audit(session: AsyncSession, *, tenant_id: int, limit: int) -> list[AuditLog]:
+    """The tenant's latest ``limit`` audit entries, newest first (never another tenant's)."""
+    query = (
+        select(AuditLog)
+        .where(AuditLog.tenant_id == tenant_id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

@@ -34,15 +34,8 @@ def make_editor(
         return ExtractiveEditor()
     if not (settings.llm_base_url and settings.llm_model):
         raise ValueError("the llm editor needs SHIFTBRIEF_LLM_BASE_URL and SHIFTBRIEF_LLM_MODEL")
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    client = openai.AsyncOpenAI(
-        base_url=settings.llm_base_url,
-        api_key=key,
-        timeout=settings.llm_timeout,
-        max_retries=0,  # LLMEditor retries itself, within the edition's budget
-    )
     return LLMEditor(
-        client=client,
+        client=_client(settings),
         model=settings.llm_model,
         cache=DatabaseCache(
             sessionmaker, model=settings.llm_model, prompt_version=PROMPT_VERSION, clock=clock
@@ -53,4 +46,36 @@ def make_editor(
         timeout=settings.llm_timeout,
         budget=settings.llm_budget_seconds,
         retries=settings.llm_retries,
+    )
+
+
+def make_text_reader(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    choice: str | None = None,
+) -> Editor | None:
+    """An editor that only reads what the configured model has written already (no calls),
+    for digests that cannot wait on the model; None when no model writes."""
+    editor = make_editor(settings, sessionmaker=sessionmaker, clock=clock, choice=choice)
+    if not isinstance(editor, LLMEditor):
+        return None
+    return LLMEditor(
+        client=_client(settings),  # never used: a cap of no calls
+        model=editor.model,
+        cache=DatabaseCache(
+            sessionmaker, model=editor.model, prompt_version=PROMPT_VERSION, clock=clock
+        ),
+        max_calls=0,
+    )
+
+
+def _client(settings: Settings) -> openai.AsyncOpenAI:
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return openai.AsyncOpenAI(
+        base_url=settings.llm_base_url,
+        api_key=key,
+        timeout=settings.llm_timeout,  # per read; LLMEditor holds each call to a deadline
+        max_retries=0,  # LLMEditor retries itself, within the edition's budget
     )

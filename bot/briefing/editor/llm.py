@@ -8,10 +8,10 @@ language. Answers are JSON against a strict schema, validated with pydantic, the
 Feed text reaches the model only inside JSON data fields, and the model's words reach readers
 only through the renderers' escaping; links and source names always come from our data.
 
-Calls are bounded: a concurrency limit, a timeout per call, retries of 429/5xx within the
-edition's time budget, a cap on calls per edition, and a stop after the endpoint fails to
-answer twice. What was written is cached in the database by content, language, model and
-prompt version, so the next edition and every other process reuse it.
+Calls are bounded: a concurrency limit, a wall-clock deadline per call, retries of 429/5xx
+within the edition's time budget, a cap on calls per edition, and a stop after the endpoint
+fails to answer twice. What was written is cached in the database by content, language, model
+and prompt version, so the next edition and every other process reuse it.
 """
 
 from __future__ import annotations
@@ -528,21 +528,25 @@ class LLMEditor:
                 if remaining <= 0:
                     return None, "deadline"
                 run.calls += 1
+                limit = min(self._timeout, max(0.1, remaining))
                 try:
-                    response = await self._client.chat.completions.create(
-                        model=self.model,
-                        messages=messages,
-                        response_format={
-                            "type": "json_schema",
-                            "json_schema": {"name": name, "strict": True, "schema": schema},
-                        },
-                        temperature=0.2,
-                        timeout=min(self._timeout, max(0.1, remaining)),
-                    )
+                    # A wall-clock deadline for the whole call: the client's own timeout is per
+                    # read, and an endpoint that trickles a byte every few seconds never trips it.
+                    async with asyncio.timeout(limit):
+                        response = await self._client.chat.completions.create(
+                            model=self.model,
+                            messages=messages,
+                            response_format={
+                                "type": "json_schema",
+                                "json_schema": {"name": name, "strict": True, "schema": schema},
+                            },
+                            temperature=0.2,
+                            timeout=limit,
+                        )
                 except openai.APIStatusError as exc:
                     status, retry_after = exc.status_code, exc.response.headers.get("retry-after")
                     response = None
-                except openai.APITimeoutError:
+                except (openai.APITimeoutError, TimeoutError):
                     self._call_result("timeout")
                     run.transport_failures += 1
                     return None, "call_failed"

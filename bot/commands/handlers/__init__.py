@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import importlib
 
-TOPICS = ("reader", "learning", "ask", "feeds", "deliveries", "schedules", "sectors", "feedback")
+TOPICS = (
+    "reader",
+    "learning",
+    "ask",
+    "feeds",
+    "deliveries",
+    "schedules",
+    "sectors",
+    "feedback",
+    "audit",
+)
 
 for _topic in TOPICS:
     importlib.import_module(f"{__name__}.{_topic}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ from bot.commands.model import ChannelRef, Invocation
 from bot.i18n import Catalog, catalog, phrase
 from bot.ingest.netguard import AddressPolicy
 from bot.models import Briefing, Language, SectorDef, StoryEntry
+from bot.platform import ChannelAccess
 from bot.untrusted import quote
 from storage.models import Subscriber, Tenant
 from storage.repositories import subscribers as sub_repo
@@ -86,6 +87,8 @@ class Services:
     """Answers ``/brief ask`` from the archive (holds the process's vector index)."""
     max_feeds_per_tenant: int | None = None
     """Feeds one tenant's admins may follow (None: no limit)."""
+    channels: Mapping[str, ChannelAccess] = field(default_factory=dict)
+    """By platform: adapters that join a channel when a digest is set for it."""
 
 
 @dataclass
@@ -109,10 +112,16 @@ class Context:
         """Sector keys as names in the reader's language, comma-separated, each quoted: an
         admin named the sector (``bot.untrusted``)."""
         by_key = {s.key: s for s in self.sectors}
-        return ", ".join(quote(by_key[k].name(self.language) if k in by_key else k) for k in keys)
+        return self.listed(quote(by_key[k].name(self.language) if k in by_key else k) for k in keys)
 
     def days_text(self, days: Sequence[str]) -> str:
-        return ", ".join(days) if days else phrase(COMMON, "every_day", self.language)
+        """Day keys ("mon") as the reader's language writes them ("月")."""
+        if not days:
+            return phrase(COMMON, "every_day", self.language)
+        return self.listed(phrase(COMMON, f"day_{d}", self.language) for d in days)
+
+    def listed(self, texts: Iterable[str]) -> str:
+        return phrase(COMMON, "list_comma", self.language).join(texts)
 
     def sectors_text(self, keys: Sequence[str]) -> str:
         return self.names(keys) or phrase(COMMON, "all_sectors", self.language)

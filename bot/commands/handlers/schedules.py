@@ -72,6 +72,19 @@ async def channel_subscriber(ctx: Context, channel: ChannelRef) -> Subscriber:
     return subscriber
 
 
+async def joined(ctx: Context, channel: ChannelRef) -> Reply | None:
+    """Have the bot join ``channel`` where its platform wants that (Slack: to read back its
+    own digests after a crash); the refusal, with its fix, when it cannot."""
+    access = ctx.services.channels.get(ctx.invocation.platform)
+    if access is None or not channel.id:
+        return None
+    refusal = await access.join_channel(ctx.tenant.external_id, channel.id)
+    if refusal is None:
+        return None
+    text = ctx.say(MESSAGES, f"join_{refusal}", channel=channel_label(channel))
+    return Reply(text=text, error=True)
+
+
 def schedule_text(
     ctx: Context, key: str, target: Subscriber, *, channel: str, state: str = ""
 ) -> str:
@@ -108,6 +121,8 @@ def schedule_text(
     parse_text=_parse_schedule_set,
 )
 async def schedule_set(ctx: Context, command: AdminScheduleSet) -> Reply:
+    if (refused := await joined(ctx, command.channel)) is not None:
+        return refused
     ctx.effects.resync = True
     target = await channel_subscriber(ctx, command.channel)
     target.delivery_time = command.time.strftime("%H:%M")
@@ -196,6 +211,8 @@ async def schedule_remove(ctx: Context, command: AdminScheduleRemove) -> Reply:
 async def schedule_send_now(ctx: Context, command: AdminScheduleSendNow) -> Reply:
     if ctx.services.schedules is None:
         return Reply(text=ctx.say(MESSAGES, "no_scheduler"))
+    if (refused := await joined(ctx, command.channel)) is not None:
+        return refused
     row = await channel_subscriber(ctx, command.channel)
     ctx.effects.send_now.append(row.id)
     await ctx.audit("schedule send-now", {"channel": row.external_id})
