@@ -81,7 +81,6 @@ class Bot:
     async def wait_healthy(self, within: float = 90.0) -> None:
         # Generous: a process starting on a loaded 2-core machine (CI beside other jobs) took
         # over 30 s to import and open its database; this waits, it does not time anything.
-
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
