@@ -116,7 +116,8 @@ def test_every_reason_is_a_whole_sentence_of_the_story_or_none(
         entries = [e for s in data["sections"] for e in (s["lead"], *s["more"])]
         # The JSON says "why" where there is one, and leaves the field out where there is none.
         assert all(e.get("why", "x") != "" for e in entries)
-    assert reasons >= 8  # most days have a reason to give
+    # Many days have a reason to give (papers speaking of themselves no longer count as one).
+    assert reasons >= 6
 
 
 def test_themes_name_a_story_or_a_subject_never_a_publisher(
@@ -128,16 +129,18 @@ def test_themes_name_a_story_or_a_subject_never_a_publisher(
         assert not re.search(r"(?i)language models|大規模言語モデル|ZDNet", b.title), b.title
         headlines = [e.title for s in b.sections for e in (s.lead, *s.more)]
         headlines += [p.text for p in b.key_points]
-        subject = re.search(r": (\d+) stories on (.+)$|：(.+)をめぐる(\d+)件のニュース$", b.title)
+        # No count in the title: how many stories a subject fills depends on how the day's
+        # reports were grouped, and "3 stories on HHS" was false when two were one hearing.
+        subject = re.search(r": the news on (.+)$|：(.+)をめぐる動き$", b.title)
         if subject:
-            n, name = (subject[1], subject[2]) if subject[1] else (subject[4], subject[3])
-            assert sum(name in h for h in headlines) >= int(n), b.title
+            name = subject[1] or subject[2]
+            assert sum(name in h for h in headlines) >= 2, b.title
         else:
             assert any(
                 h.removeprefix("[EN] ").removeprefix("[JA] ")[:40] in b.title for h in headlines
             )
     # February 13: most of STAT's stories are about HHS.
-    assert "stories on HHS" in briefing(editions, "2026-02-13", "en").title
+    assert briefing(editions, "2026-02-13", "en").title.endswith("the news on HHS")
 
 
 def test_a_story_appears_once_key_points_included(editions: dict[str, BriefingContext]) -> None:

@@ -334,6 +334,19 @@ def test_a_reason_is_the_sentence_that_carries_a_consequence() -> None:
     assert why_sentence(_story(denny), denny) == (
         "完全メシが全国規模の外食チェーンでグランドメニューに登場するのは初めてとなる。"
     )
+    # A paper's abstract speaking of itself is no reason, however many amounts it carries.
+    paper = _article(
+        "OSReward: Standardized Evaluation for Computer-Use Reward Models",
+        "Reward models are costly to evaluate. On it, we train two open reward models that match "
+        "commercial judges at 30-60% lower cost than the frontier.",
+    )
+    assert why_sentence(_story(paper), paper) == ""
+    ronbun = _article(
+        "自動運転の新しい評価手法",
+        "本研究では、評価の費用を30%削減する手法を示した。",
+        language="ja",
+    )
+    assert why_sentence(_story(ronbun), ronbun) == ""
 
 
 def test_names_are_what_a_headline_is_about_not_its_publisher_or_title_case() -> None:

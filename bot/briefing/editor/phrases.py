@@ -51,7 +51,6 @@ def theme_title(
             language,
             date=date_text,
             theme=theme.subject.name(language),
-            n=theme.count,
         )
     if theme is not None and theme.story is not None:
         headline = shown_article(theme.story, language).title

@@ -2,9 +2,10 @@
 
 A reason is a whole sentence of the story's own text, in the language it is shown in, that
 says what follows from the news: a first, a record, an amount, a change for users, a decision.
-It is never the headline again in other words, never a sentence the feed cut off ("..."), and
-never shortened: when no sentence qualifies there is no reason, which is better than a summary
-repeated or a sentence cut mid-word.
+It is never the headline again in other words, never a sentence the feed cut off ("..."), never
+an abstract speaking of itself ("we train…", "本研究では…"), and never shortened: when no
+sentence qualifies there is no reason, which is better than a summary repeated or a sentence
+cut mid-word.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class _Markers:
     en: re.Pattern[str]
     ja: re.Pattern[str]
     function_words: frozenset[str]
+    voice: re.Pattern[str]
 
 
 @functools.cache
@@ -44,10 +46,13 @@ def _markers() -> _Markers:
     path = resources.files("bot").joinpath("data", "editor", "reasons.toml")
     data = tomllib.loads(path.read_text("utf-8"))
     english = "|".join(f"(?:{p})" for p in data["consequence_en"])
+    voice_en = "|".join(f"(?:{p})" for p in data["author_voice_en"])
+    voice_ja = "|".join(f"(?:{p})" for p in data["author_voice_ja"])
     return _Markers(
         en=re.compile(rf"(?i)(?<![\w$€£¥])(?:{english})(?![\w-])"),
         ja=re.compile("|".join(f"(?:{p})" for p in data["consequence_ja"])),
         function_words=frozenset(data["function_words"]),
+        voice=re.compile(rf"(?i)(?<!\w)(?:{voice_en})(?!\w)|{voice_ja}"),
     )
 
 
@@ -99,6 +104,7 @@ def why_sentence(story: Story, shown: Article) -> str:
                 len(sentence) > limit
                 or not _ENDED.search(sentence)
                 or _TRUNCATED.search(sentence)
+                or _markers().voice.search(sentence)  # an abstract about itself
                 or any(restates(sentence, t) for t in titles)
             ):
                 continue
