@@ -18,6 +18,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.classify import DEFAULT_CORPUS, DevItem, Figures, is_right, load_dev_set
 from bot.briefing import embed
 from bot.briefing.classify import Classifier
-from bot.briefing.sector_vectors import Row, SectorVectors, refine
+from bot.briefing.sector_decision import refine, verdict
+from bot.briefing.sector_vectors import SectorVectors
 from bot.briefing.sectors import default_sectors
 from bot.ingest.parse import parse_feed
-from bot.models import SectorScore
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shiftbrief-bench"
 OTHER_FEEDS = (
@@ -54,28 +55,18 @@ def cached_vectors(embedder: embed.Embedder, texts: Sequence[tuple[str, str]]) -
     return vectors
 
 
-def _rows(scores: Sequence[SectorScore]) -> list[Row]:
-    return [(s.key, s.score, s.matched) for s in scores]
-
-
-def _scores(rows: Sequence[Row]) -> tuple[SectorScore, ...]:
-    ordered = sorted(rows, key=lambda r: -r[1])
-    return tuple(SectorScore(k, s, tuple(m)) for k, s, m in ordered)
-
-
 def measure(
     classifier: Classifier, sv: SectorVectors, items: Sequence[DevItem], vectors: embed.Vectors
 ) -> tuple[Figures, Figures, Figures]:
     """Figures before the embedding steps, with the rescue only, and with rescue and veto."""
     found = sv.prototypes(classifier.sectors)
     assert found is not None
-    keys, matrix = found
     counts = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     for item, vector in zip(items, vectors, strict=True):
         before = classifier.classify(item.title, item.summary, language=item.language)
-        verdict = sv.verdict(vector, keys, matrix)
-        rescued = _scores(refine(_rows(before), verdict, item.language, veto=False))
-        after = _scores(refine(_rows(before), verdict, item.language))
+        seen = verdict(vector, found)
+        rescued = refine(before, replace(seen, off_topic=None, sims={}), item.language)
+        after = refine(before, seen, item.language)
         for n, scores in enumerate((before, rescued, after)):
             right = is_right(item, scores)
             base = 0 if item.on_topic else 2
@@ -114,7 +105,6 @@ def print_other_languages(corpus: Path, embedder: embed.Embedder) -> None:
     sv.prepare(classifier.sectors)
     found = sv.prototypes(classifier.sectors)
     assert found is not None
-    keys, matrix = found
     for name in OTHER_FEEDS:
         path = corpus / "realfeeds" / name
         if not path.is_file():
@@ -127,12 +117,12 @@ def print_other_languages(corpus: Path, embedder: embed.Embedder) -> None:
         samples: list[str] = []
         languages: Counter[str] = Counter(p.language for p in parsed)
         for item, vector in zip(parsed, vectors, strict=True):
-            rows = _rows(classifier.classify(item.title, item.summary, language=item.language))
-            after = refine(rows, sv.verdict(vector, keys, matrix), item.language)
+            scores = classifier.classify(item.title, item.summary, language=item.language)
+            after = refine(scores, verdict(vector, found), item.language)
             if after:
-                sectors[after[0][0]] += 1
+                sectors[after[0].key] += 1
                 if len(samples) < 6:
-                    samples.append(f"    {after[0][0]:9} {item.title[:90]}")
+                    samples.append(f"    {after[0].key:9} {item.title[:90]}")
         placed = sum(sectors.values())
         print(
             f"{name}: {len(parsed)} items {dict(languages)}; with a sector {placed} "

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier
+from bot.briefing.classify_io import classify_jsonl
 from bot.briefing.sectors import default_sectors
 from bot.models import SectorDef
 

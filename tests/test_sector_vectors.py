@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,12 +12,15 @@ from sqlalchemy import select
 from bot.briefing import embed
 from bot.briefing.edition import load_sector_defs, reclassify_since
 from bot.briefing.embed_worker import EmbeddingWorker
+from bot.briefing.sector_decision import refine, verdict
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.ingest.parse import ParsedItem, parse_feed
+from bot.models import SectorScore
 from storage.models import Feed, FeedState, Item
 from storage.repositories import embeddings as embedding_repo
 from storage.repositories import sectors as sector_repo
 from tests.conftest import Database
+from tests.test_cli import Cli
 
 NOW = datetime(2025, 11, 14, 12, 0, tzinfo=UTC)
 
@@ -129,14 +133,16 @@ async def test_weak_keyword_matches_the_vector_disagrees_with_are_vetoed(
     sv = sector_vectors()
     async with sqlite_db.sessionmaker() as session:
         items = list((await session.scalars(select(Item).where(Item.id.in_(ids)))).all())
-        # The rows the keyword rules gave before their incident pattern caught the breach: one
-        # weak term each.
-        weak = {
-            ids[0]: [("life", 0.39, ("ワクチン",))],
-            ids[1]: [("quantum", 0.39, ("post-quantum",))],
-        }
-        changed = await sv.veto(session, items, weak)
-    assert changed == {ids[0]: []}  # real post-quantum news keeps its sector
+        found = await sv.stored(session, items, await load_sector_defs(session))
+    assert found is not None
+    prototypes, vectors = found
+    # The sectors the keyword rules gave before their incident pattern caught the breach: one
+    # weak term each.
+    breach_row = (SectorScore("life", 0.39, ("ワクチン",)),)
+    standard_row = (SectorScore("quantum", 0.39, ("post-quantum",)),)
+    assert refine(breach_row, verdict(vectors[ids[0]], prototypes), "ja") == ()
+    # Real post-quantum news keeps its sector.
+    assert refine(standard_row, verdict(vectors[ids[1]], prototypes), "en") == standard_row
 
 
 async def test_an_admin_added_sector_gets_a_prototype(sqlite_db: Database, corpus: Path) -> None:
@@ -152,7 +158,7 @@ async def test_an_admin_added_sector_gets_a_prototype(sqlite_db: Database, corpu
         )
         defs = await load_sector_defs(session)
     before = sv.prototypes(defs)
-    assert before is not None and "space" not in before[0]  # not made on a command's path
+    assert before is not None and "space" not in before.keys  # not made on a command's path
 
     heise = _parsed(corpus, "heise_online_atom_150items__nextcloud-news.xml")
     ids = await _store(
@@ -161,11 +167,10 @@ async def test_an_admin_added_sector_gets_a_prototype(sqlite_db: Database, corpu
     )
     await _embed_all(sqlite_db)
     found = sv.prototypes(defs)
-    assert found is not None and "space" in found[0]
-    keys, matrix = found
+    assert found is not None and "space" in found.keys
     async with sqlite_db.sessionmaker() as session:
         blobs = await embedding_repo.vectors_for(session, ids, model=sv.model_name)
-    moon, speed_limit = (sv.verdict(embed.from_blob(blobs[i]), keys, matrix) for i in ids)
+    moon, speed_limit = (verdict(embed.from_blob(blobs[i]), found) for i in ids)
     assert moon.best == "space"  # the German moon mission is nearest the new sector
     assert speed_limit.best != "space"
 
@@ -189,3 +194,37 @@ async def test_adding_a_sector_keeps_the_sectors_items_were_rescued_into(
             session, since=NOW - timedelta(days=2), classifier=vector_classifier(fresh)
         )
     assert await _sectors(sqlite_db, ids) == [["mobility"]]
+
+
+async def test_shiftbrief_classify_decides_as_the_bot_does(
+    sqlite_db: Database, corpus: Path, tmp_path: Path
+) -> None:
+    chosen = [
+        *_parsed(corpus, "heise_online_atom_150items__nextcloud-news.xml")[:30],
+        *_parsed(corpus, "geekpark_zh_rss__Feeder.xml")[:5],
+        *_parsed(corpus, "mittechreview_es_scraped_2026-02__prospect-rss-feeds.xml")[:5],
+        *_parsed(corpus, "yahoo_news_jp_it_2022-07__PrcmNovel-extracted.xml")[:10],
+        *_parsed(corpus, "newatlas_scraped_2026-02__prospect-rss-feeds.xml")[:10],
+    ]
+    # The bot: keyword rules on ingest, then the vector steps once the worker has embedded.
+    ids = await _store(sqlite_db, chosen)
+    await _embed_all(sqlite_db)
+    async with sqlite_db.sessionmaker() as session:
+        stored = await sector_repo.item_sectors(session, ids)
+    bot = [sorted(((s.sector_key, s.score) for s in stored[i]), key=lambda s: -s[1]) for i in ids]
+
+    lines = "".join(
+        json.dumps({"id": n, "title": p.title, "summary": p.summary, "lang": p.language}) + "\n"
+        for n, p in enumerate(chosen)
+    )
+    cli = Cli(tmp_path)
+    by_vectors = [json.loads(x) for x in (await cli("classify", stdin=lines)).stdout.splitlines()]
+    lexical = [
+        json.loads(x) for x in (await cli("classify", "--lexical", stdin=lines)).stdout.splitlines()
+    ]
+    assert [[(s["key"], s["score"]) for s in r["sectors"]] for r in by_vectors] == bot
+    # The vector steps did something here: an item the keyword rules cannot read (German,
+    # Chinese, Spanish) was placed, and a Japanese item lost a weak keyword sector.
+    changed = [n for n, (v, k) in enumerate(zip(by_vectors, lexical, strict=True)) if v != k]
+    assert {chosen[n].language for n in changed if not lexical[n]["sectors"]} & {"de", "zh", "es"}
+    assert any(lexical[n]["sectors"] and not by_vectors[n]["sectors"] for n in changed)

@@ -27,11 +27,10 @@ A feed's sector hint adds a little to a sector that already has evidence, never 
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.briefing.sectors import (
@@ -454,46 +453,3 @@ def has_keyword_rules(language: str | None) -> bool:
     if not language or language == "und":
         return True
     return language.lower().split("-")[0] in KEYWORD_LANGUAGES
-
-
-def classify_jsonl(lines: Iterable[str], classifier: Classifier) -> Iterator[str]:
-    """Classify JSON Lines items; one output line per input line that is not blank.
-
-    Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary``, a
-    ``sector_hint`` and a ``lang`` are optional; with a ``lang`` other than English or
-    Japanese, the item gets no sector). Each output line is ``{"id": ..., "sectors": [{"key": ...,
-    "score": ...}, ...]}``, best first, ``[]`` when off-topic. A line that cannot be read gives
-    ``{"id": ..., "line": n, "error": "..."}`` (``id`` is null unless it could be read) and the
-    run goes on.
-    """
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        item_id: object = None
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError("expected a JSON object")
-            item_id = item.get("id")
-            title = item.get("title")
-            summary = item.get("summary") or ""
-            hint = item.get("sector_hint")
-            lang = item.get("lang")
-            if not isinstance(title, str):
-                raise ValueError("'title' must be a string")
-            if not isinstance(summary, str):
-                raise ValueError("'summary' must be a string")
-            if hint is not None and not isinstance(hint, str):
-                raise ValueError("'sector_hint' must be a string")
-            if lang is not None and not isinstance(lang, str):
-                raise ValueError("'lang' must be a string")
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            if isinstance(item_id, dict | list):
-                item_id = None
-            yield json.dumps({"id": item_id, "line": number, "error": str(exc)}, ensure_ascii=False)
-            continue
-        scores = classifier.classify(title, summary, sector_hint=hint, language=lang)
-        yield json.dumps(
-            {"id": item_id, "sectors": [{"key": s.key, "score": s.score} for s in scores]},
-            ensure_ascii=False,
-        )

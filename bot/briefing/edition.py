@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from bot.briefing import embed
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.base import Editor
+from bot.briefing.sector_decision import Prototypes, Vector, decide
 from bot.briefing.sectors import default_sectors
 from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
@@ -47,42 +48,38 @@ async def load_sector_defs(session: AsyncSession, scope: Scope = EVERY) -> list[
 SectorRows = dict[int, list[tuple[str, float, Sequence[str]]]]
 """Sector scores by item id, as ``sector_repo.set_item_sectors`` stores them."""
 
-Unsectored = Callable[[AsyncSession, Sequence[Item]], Awaitable[SectorRows]]
-"""Gives sectors to items the keyword rules left without one: items in languages the rules are
-not written for (German, Spanish, Chinese ...) and English or Japanese items no term matched.
-Returns scores only for the items it places; ``bot.briefing.sector_vectors`` plugs in here."""
-
-Veto = Callable[[AsyncSession, Sequence[Item], SectorRows], Awaitable[SectorRows]]
-"""Reviews the keyword scores; returns new rows for the items whose sectors it drops (weak
-matches the embeddings disagree with, ``bot.briefing.sector_vectors``)."""
+Vectors = Callable[
+    [AsyncSession, Sequence[Item], Sequence[SectorDef]],
+    Awaitable[tuple[Prototypes, Mapping[int, Vector]] | None],
+]
+"""The sectors' prototypes and the stored vectors of those items that have one (None when
+there are no prototypes yet); ``bot.briefing.sector_vectors`` plugs in here."""
 
 
 class ItemClassifier:
-    """Gives newly stored items their sectors; the ingest service's ``after_store`` hook.
+    """Gives stored items their sectors: the ingest service's ``after_store`` hook, and the
+    embedding worker's once it has made their vectors.
 
-    The keyword rules run on items in their own languages (``has_keyword_rules``); whatever they
-    leave without a sector goes to ``unsectored`` when one is given (after ``veto``, when given,
-    has dropped weak matches it disagrees with). The sector list is read
-    from the database on every call, so a sector an admin adds counts from the next item on,
-    without a restart.
+    Each item's sectors are ``sector_decision.decide``'s, the one decision ``shiftbrief
+    classify`` also makes: the keyword rules, then, for an item whose vector ``vectors``
+    finds, the veto and the rescue. The sector list is read from the database on every call,
+    so a sector an admin adds counts from the next item on, without a restart.
     """
 
     def __init__(
-        self,
-        *,
-        classifier: Classifier | None = None,
-        unsectored: Unsectored | None = None,
-        veto: Veto | None = None,
+        self, *, classifier: Classifier | None = None, vectors: Vectors | None = None
     ) -> None:
         self._classifier = classifier or Classifier(sectors=default_sectors())
-        self._unsectored = unsectored
-        self._veto = veto
+        self._vectors = vectors
 
     async def __call__(self, session: AsyncSession, items: Sequence[Item]) -> None:
         if not items:
             return
-        self._classifier = self._classifier.with_sectors(await load_sector_defs(session))
+        defs = await load_sector_defs(session)
+        self._classifier = self._classifier.with_sectors(defs)
         hints = await _feed_hints(session, {i.feed_id for i in items})
+        found = await self._vectors(session, items, defs) if self._vectors is not None else None
+        prototypes, vectors = found if found is not None else (None, {})
         classifier = self._classifier
         texts = [(i.id, i.title, i.summary, hints.get(i.feed_id), i.language) for i in items]
 
@@ -90,8 +87,14 @@ class ItemClassifier:
             return {
                 item_id: [
                     (s.key, s.score, s.matched)
-                    for s in classifier.classify(
-                        title, summary, sector_hint=hint, language=language
+                    for s in decide(
+                        classifier,
+                        title,
+                        summary,
+                        sector_hint=hint,
+                        language=language,
+                        vector=vectors.get(item_id),
+                        prototypes=prototypes,
                     )
                 ]
                 for item_id, title, summary, hint, language in texts
@@ -99,19 +102,7 @@ class ItemClassifier:
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
         scores = await asyncio.to_thread(run) if len(texts) > 200 else run()
-        if self._veto is not None:
-            scores.update(await self._veto(session, items, scores))
-        if self._unsectored is not None:
-            left = without_keyword_sector(items, scores)
-            if left:
-                placed = await self._unsectored(session, left)
-                scores.update({k: v for k, v in placed.items() if k in scores and v})
         await sector_repo.set_item_sectors(session, scores)
-
-
-def without_keyword_sector(items: Sequence[Item], scores: SectorRows) -> list[Item]:
-    """The items of ``items`` that ``scores`` gives no sector (for an ``Unsectored`` step)."""
-    return [i for i in items if not scores.get(i.id)]
 
 
 async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, str | None]:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 from adapters.console import ConsoleAdapter
 from bot.app import open_app
 from bot.briefing import embed
-from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier
+from bot.briefing.classify_io import classify_jsonl
 from bot.briefing.cluster_io import cluster_jsonl
 from bot.briefing.edition import load_edition, load_sector_defs
 from bot.briefing.editor.factory import make_editor
@@ -132,10 +133,21 @@ DEMO_SUBSCRIBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 @app.command("classify")
-def classify() -> None:
-    """Read JSON Lines {"id", "title", "summary"} on stdin, write their sectors as JSON Lines."""
-    classifier = Classifier(sectors=_current_sectors())
-    for line in classify_jsonl(sys.stdin, classifier):
+def classify(
+    lexical: Annotated[
+        bool,
+        typer.Option("--lexical", help="Use only the keyword rules (no model), as on ingest."),
+    ] = False,
+) -> None:
+    """Read JSON Lines {"id", "title", "summary", "lang"} on stdin and write their sectors as JSON
+    Lines, as the bot decides them (with the embedding veto and rescue when the model is
+    installed)."""
+    defs = _current_sectors()
+    vectors = None
+    if not lexical and embed.available():
+        vectors = SectorVectors()
+        vectors.prepare(defs)
+    for line in classify_jsonl(sys.stdin, Classifier(sectors=defs), vectors=vectors):
         sys.stdout.write(line + "\n")
 
 
