@@ -37,7 +37,9 @@ from bot.briefing.sectors import (
     BUILTIN_TERMS,
     INCIDENT,
     INCIDENT_TRIGGERS,
+    INCIDENT_WORDS,
     MISLEADING,
+    PRODUCT_INCIDENT,
     SHARE_PRICE,
     SHARE_PRICE_TRIGGERS,
     SHOPPING,
@@ -453,3 +455,17 @@ def has_keyword_rules(language: str | None) -> bool:
     if not language or language == "und":
         return True
     return language.lower().split("-")[0] in KEYWORD_LANGUAGES
+
+
+_INCIDENT = re.compile(INCIDENT)
+_PRODUCT_INCIDENT = re.compile(PRODUCT_INCIDENT)
+
+
+def is_incident(title: str) -> bool:
+    """Whether a headline reports an incident rather than progress: a security incident at an
+    organisation, a recall, a security advisory or a warning about scams (any language the
+    patterns know: English, Japanese, German, Spanish, Chinese)."""
+    lowered = title.lower()
+    if any(t in lowered for t in INCIDENT_TRIGGERS) and _INCIDENT.search(title):
+        return True
+    return any(t in lowered for t in INCIDENT_WORDS) and _PRODUCT_INCIDENT.search(title) is not None
