@@ -33,7 +33,12 @@ Vector = npt.NDArray[np.float32]
 RESCUE_MIN = 0.30
 """Cosine an item needs with the best prototype to be rescued (centred vectors)."""
 RESCUE_MARGIN = 0.04
-"""...and how much closer it must be to that prototype than to the next one."""
+"""...and how much closer it must be to that prototype than to the next one..."""
+RESCUE_OFF_MARGIN = -1.0
+"""...and than to the off-topic prototype."""
+READ_RESCUE_MIN = 2.0
+"""The cosine an English or Japanese item, which the rules read and found no sector in, needs
+to be rescued (above 1.0: never)."""
 VETO_OFF_MARGIN = 0.05
 """A weak keyword sector is dropped when the off-topic prototype is this much closer to the
 item than the sector's own prototype..."""
@@ -81,9 +86,18 @@ def verdict(vector: Vector, prototypes: Prototypes) -> Verdict:
     )
 
 
-def rescues(found: Verdict) -> bool:
-    """Whether the vector places an item with no keyword sector in ``found.best``."""
-    return found.best_sim >= RESCUE_MIN and found.margin >= RESCUE_MARGIN
+def rescues(found: Verdict, *, read: bool = False) -> bool:
+    """Whether the vector places an item with no keyword sector in ``found.best``.
+
+    Args:
+        found: The item's verdict.
+        read: Whether the keyword rules read the item's language (and found nothing).
+    """
+    if found.best_sim < (READ_RESCUE_MIN if read else RESCUE_MIN):
+        return False
+    if found.off_topic is not None and found.best_sim - found.off_topic < RESCUE_OFF_MARGIN:
+        return False
+    return found.margin >= RESCUE_MARGIN
 
 
 def vetoes(found: Verdict, sector: str) -> bool:
@@ -108,9 +122,9 @@ def refine(
     if found is None:
         return tuple(scores)
     kept = tuple(s for s in scores if not (is_weak(s) and vetoes(found, s.key)))
-    # Only items the rules cannot read are rescued: an English or Japanese item they read and
-    # found no term in is most likely off-topic, and embeddings reject off-topic items poorly.
-    if not kept and not has_keyword_rules(language) and rescues(found):
+    # An English or Japanese item the rules read and found no term in is most likely off-topic,
+    # and embeddings reject off-topic items poorly: it needs a closer vector to be rescued.
+    if not kept and rescues(found, read=has_keyword_rules(language)):
         # Scored by its cosine (about one keyword term's score), so keyword-placed items of the
         # same story rank above it; "matched" stays empty: no term said so.
         kept = (SectorScore(found.best, round(found.best_sim, 3), ()),)
