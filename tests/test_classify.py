@@ -344,3 +344,21 @@ def test_an_incident_about_a_product_does_not_lead_its_sector(
     section = next(s for s in briefing.sections if s.key == sector)
     assert not section.lead.title.startswith(title)
     assert not is_incident(section.lead.title)
+
+
+@pytest.mark.parametrize(
+    ("title", "incident"),
+    [
+        ("Volkswagen is recalling nearly 100,000 EVs", True),
+        ("Ford issues a recall of 50,000 trucks over brake fluid leaks", True),
+        ("FBI warns of deepfake calls impersonating officials", True),
+        ("You can recall anything you saw on your PC with this feature", False),
+        ("you can recall every prompt you typed in the new app", False),
+        ("How to recall an email in Outlook", False),
+        ("Microsoft brings Recall to more Copilot+ PCs", False),
+    ],
+)
+def test_an_incident_is_a_recall_advisory_or_warning_not_the_verb_recall(
+    title: str, incident: bool
+) -> None:
+    assert is_incident(title) is incident

@@ -323,7 +323,8 @@ INCIDENT_TRIGGERS: tuple[str, ...] = (
 
 
 PRODUCT_INCIDENT: str = (
-    r"\brecall\b|(?i:\brecall(?:s|ed|ing)\b|\bsecurity (?:advisory|update|flaw|hole)"
+    r"(?<!\bcan )(?<!\bcould )(?<!\bto )(?<!\bnot )(?<!n't )\brecall\b"
+    r"|(?i:\brecall(?:s|ed|ing)\b|\bsecurity (?:advisory|update|flaw|hole)"
     r"|\bvulnerabilit(?:y|ies)\b|\bexploit(?:s|ed)?\b|\bzero-day\b|\bwarns? (?:of|about|against)\b"
     r"|\bscams?\b|\bfraud(?:sters)?\b|\bphishing\b|\bhacked\b"
     r"|\brückruf\w*|\bsicherheitslücke\w*|\bsicherheitsupdate\w*|\bwarn(?:t|en|ung) vor\b"
@@ -333,7 +334,9 @@ PRODUCT_INCIDENT: str = (
 """An incident about a product: a recall, a security advisory, a warning about scams. It is
 news of the sector of its subject (an EV recall is about cars, a warning about deepfakes about
 AI), but not of that sector's progress: ``bot.briefing.rank`` never lets it lead a section while
-the section has other news. Read on headlines only."""
+the section has other news. Read on headlines only. "recall" counts in lower case only ("Recall"
+is also Microsoft's Windows feature), and not as a verb after "can", "could", "to" or a
+negation ("you can recall ...")."""
 INCIDENT_WORDS: tuple[str, ...] = (
     "recall",
     "security",

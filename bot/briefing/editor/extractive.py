@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.briefing.classify import is_incident
 from bot.briefing.editor.base import Edition, EditionText, SynergyItem, WatchItem
 from bot.briefing.editor.dates import FoundDate, find_dates, is_japanese
 from bot.briefing.editor.entities import Entity, story_entities, title_entities
@@ -210,17 +211,26 @@ def find_synergies(edition: Edition, limit: int = 12) -> tuple[SynergyItem, ...]
     return tuple(chosen)
 
 
-def importance(story: Story, base: float) -> tuple[int, float]:
-    """Sort key (descending) for key points: dated news first, then sources and named things."""
+def importance(story: Story, base: float) -> tuple[int, int, float]:
+    """Sort key (descending) for key points: news before incidents (a recall, a security
+    advisory, a warning about scams), dated news first, then sources and named things."""
+    news = 0 if is_incident(story.lead.title) else 1
     dated = any(a.published_at is not None for a in story.articles)
     named = min(len(story_entities(story)), 6)
-    return (1 if dated else 0, base * (1 + 0.35 * (story.source_count - 1)) * (1 + 0.08 * named))
+    return (
+        news,
+        1 if dated else 0,
+        base * (1 + 0.35 * (story.source_count - 1)) * (1 + 0.08 * named),
+    )
 
 
 def choose_key_points(
     candidates: Sequence[tuple[str, Story, float]], n: int
 ) -> list[tuple[str, Story]]:
     """``n`` (sector, story) pairs: the most important story of as many sectors as possible first.
+
+    Incidents rank below every other story, so an incident is the first key point (and names
+    the briefing) only when the reader's sections show nothing else.
 
     Args:
         candidates: (sector, story, score) for every story a reader's sections show.
