@@ -2,8 +2,8 @@
 
 Each item goes through ``sector_decision.decide``, the function the bot calls for every stored
 item: the keyword rules, and, when a ``SectorVectors`` is given (the model is installed and
-``--lexical`` was not asked for), the veto and rescue with the item's vector, embedded here the
-way the embedding worker embeds a stored item. An item without a ``lang`` gets the language
+``--lexical`` was not asked for), the rescue with the item's vector, embedded here the way the
+embedding worker embeds a stored item. An item without a ``lang`` gets the language
 ingest would detect for it.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.briefing import embed
 from bot.briefing.classify import Classifier
-from bot.briefing.sector_decision import Prototypes, Vector, decide
+from bot.briefing.sector_decision import Vector, VectorEvidence, decide
 from bot.briefing.sector_vectors import SectorVectors
 from bot.ingest.language import UNDETERMINED, item_language
 
@@ -77,17 +77,17 @@ def classify_jsonl(
     Args:
         lines: The input lines.
         classifier: The keyword rules for the sectors to classify into.
-        vectors: Prototypes and the model, for the vector steps (already ``prepare``-d for the
-            classifier's sectors); None for the keyword rules alone.
+        vectors: Prototypes and the model, for the rescue (already ``prepare``-d and
+            ``refresh``-ed for the classifier's sectors); None for the keyword rules alone.
     """
     parsed = [read_line(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     items = [p for p in parsed if p.error is None]
-    prototypes: Prototypes | None = None
+    evidence: VectorEvidence | None = None
     found: dict[int, Vector] = {}
     if vectors is not None and items:
-        prototypes = vectors.prototypes(classifier.sectors)
+        evidence = vectors.evidence(classifier.sectors)
         model = vectors.model()
-        if prototypes is not None and model is not None:
+        if evidence is not None and model is not None:
             embedded = _embed(model, items)
             found = {p.number: v for p, v in zip(items, embedded, strict=True)}
     out = []
@@ -102,7 +102,7 @@ def classify_jsonl(
                 sector_hint=p.sector_hint,
                 language=p.language,
                 vector=found.get(p.number),
-                prototypes=prototypes,
+                evidence=evidence,
             )
             record = {
                 "id": p.item_id,

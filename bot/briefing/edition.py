@@ -13,7 +13,7 @@ from bot.briefing import embed
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.base import Editor
-from bot.briefing.sector_decision import Prototypes, Vector, decide
+from bot.briefing.sector_decision import Vector, VectorEvidence, decide
 from bot.briefing.sectors import default_sectors
 from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
@@ -50,10 +50,10 @@ SectorRows = dict[int, list[tuple[str, float, Sequence[str]]]]
 
 Vectors = Callable[
     [AsyncSession, Sequence[Item], Sequence[SectorDef]],
-    Awaitable[tuple[Prototypes, Mapping[int, Vector]] | None],
+    Awaitable[tuple[VectorEvidence, Mapping[int, Vector]] | None],
 ]
-"""The sectors' prototypes and the stored vectors of those items that have one (None when
-there are no prototypes yet); ``bot.briefing.sector_vectors`` plugs in here."""
+"""What the sector decision compares vectors with, and the stored vectors of those items that
+have one (None when none has); ``bot.briefing.sector_vectors`` plugs in here."""
 
 
 class ItemClassifier:
@@ -61,9 +61,9 @@ class ItemClassifier:
     embedding worker's once it has made their vectors.
 
     Each item's sectors are ``sector_decision.decide``'s, the one decision ``shiftbrief
-    classify`` also makes: the keyword rules, then, for an item whose vector ``vectors``
-    finds, the veto and the rescue. The sector list is read from the database on every call,
-    so a sector an admin adds counts from the next item on, without a restart.
+    classify`` also makes: the keyword rules, then, for an item they found no sector in and
+    whose vector ``vectors`` finds, the rescue. The sector list is read from the database on
+    every call, so a sector an admin adds counts from the next item on, without a restart.
     """
 
     def __init__(
@@ -79,7 +79,7 @@ class ItemClassifier:
         self._classifier = self._classifier.with_sectors(defs)
         hints = await _feed_hints(session, {i.feed_id for i in items})
         found = await self._vectors(session, items, defs) if self._vectors is not None else None
-        prototypes, vectors = found if found is not None else (None, {})
+        evidence, vectors = found if found is not None else (None, {})
         classifier = self._classifier
         texts = [(i.id, i.title, i.summary, hints.get(i.feed_id), i.language) for i in items]
 
@@ -94,7 +94,7 @@ class ItemClassifier:
                         sector_hint=hint,
                         language=language,
                         vector=vectors.get(item_id),
-                        prototypes=prototypes,
+                        evidence=evidence,
                     )
                 ]
                 for item_id, title, summary, hint, language in texts

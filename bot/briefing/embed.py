@@ -142,12 +142,16 @@ class Embedder:
         """Centred, L2-normalised vectors: one row per text, cosine is the dot product."""
         if len(texts) != len(langs):
             raise ValueError("texts and langs differ in length")
-        vectors = self.raw(texts)
+        return self.centre(self.raw(texts), langs)
+
+    def centre(self, raw: Vectors, langs: Sequence[str]) -> Vectors:
+        """``raw`` vectors (the model's own, one row per language in ``langs``) centred and
+        normalised as ``embed`` does (benchmarks that cache raw vectors call it)."""
         if not self._means:
-            return vectors
+            return raw
         other = self._other
         shifts = np.stack([self._means.get(_lang_key(lang), other) for lang in langs])
-        return _normalised(vectors - shifts)
+        return _normalised(raw - shifts)
 
 
 def _lang_key(lang: str) -> str:

@@ -1,19 +1,20 @@
-"""Sector prototypes for the veto and rescue of ``bot.briefing.sector_decision``, and the hooks
-that give the bot's classifier stored vectors to decide with.
+"""What the sector decision compares stored vectors with, and the hooks that give the bot's
+classifier those vectors.
 
-The keyword rules read only English and Japanese (``classify.has_keyword_rules``), so a German,
-Spanish or Chinese item gets no sector from them; and a single low-weight term ("Post-Quantum"
-in a conference advert, ワクチン in a hospital's data breach) can put an item in the wrong
-section. Each sector gets a prototype vector, computed once and cached: for a built-in sector
-the mean vector of labelled example items (shipped in ``data/sector_prototypes.json``, made
-from the dev set by ``bench/sector_prototypes.py``); for a sector an admin added, the mean of
-short passages of its name and keywords. ``sector_decision.decide`` compares an item's vector
-with them.
+``bot.briefing.sector_decision`` rescues an item the keyword rules found no sector in by its
+vector: into a built-in sector with the classifier of ``bot.briefing.sector_model`` (shipped
+weights), into a sector an admin added by that sector's prototype. An admin sector's prototype
+is the normalised sum of two unit vectors: the mean of short passages of its names and keywords
+(embedded once by the worker and cached), and the mean vector of the newest items its keywords
+placed there (read from storage each time the classifier runs, so it follows what the sector
+gathers). Built-in sectors' prototypes, the mean vectors of the dev split's items of each sector
+(``data/sector_prototypes.json``, made by ``bench/sector_model.py``), are what an admin
+sector's prototype has to be nearer than.
 
 The model never runs on ingest or a slash command: the steps here read stored vectors and
-cached prototypes only; the background embedding worker makes both (``prepare``) and then
-classifies the items it embedded again (``after_embed``). Items without a vector keep their
-keyword result until the worker reaches them.
+cached prototypes only; the background embedding worker makes the passages' vectors
+(``prepare``) and then classifies the items it embedded again (``after_embed``). Items without
+a vector keep their keyword result until the worker reaches them.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing import embed
 from bot.briefing.edition import ItemClassifier, load_sector_defs, reclassify_since
-from bot.briefing.sector_decision import Prototypes, Vector
+from bot.briefing.sector_decision import Vector, VectorEvidence
+from bot.briefing.sector_model import shipped_model
 from bot.briefing.sectors import BUILTIN_TERMS
 from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import SectorDef
@@ -42,8 +45,6 @@ from storage.repositories import embeddings as embedding_repo
 
 log = logging.getLogger(__name__)
 
-OFF_TOPIC = "none"
-"""The key of the off-topic prototype in the shipped file."""
 MAX_TERMS = 80
 """Terms embedded per sector and script: enough to say what the sector is about."""
 CHUNK = 10
@@ -81,7 +82,7 @@ def sector_texts(sector: SectorDef) -> list[tuple[str, str]]:
 
 
 def shipped_prototypes(model: str) -> dict[str, embed.Vectors]:
-    """Built-in sectors' prototypes made from labelled examples (``bench/sector_prototypes.py``)."""
+    """Built-in sectors' prototypes made from labelled examples (``bench/sector_model.py``)."""
     if not PROTOTYPES_FILE.is_file():
         return {}
     stored = json.loads(PROTOTYPES_FILE.read_text(encoding="utf-8")).get(model, {})
@@ -89,7 +90,7 @@ def shipped_prototypes(model: str) -> dict[str, embed.Vectors]:
 
 
 class SectorVectors:
-    """Cached sector prototypes, and the stored vectors the classifier decides with.
+    """Cached prototypes and the shipped model, and the stored vectors the classifier decides with.
 
     Args:
         embedder: The model; by default the packaged one (the steps do nothing without it).
@@ -98,6 +99,7 @@ class SectorVectors:
     def __init__(self, embedder: embed.Embedder | None = None) -> None:
         self._embedder = embedder
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], embed.Vectors] = {}
+        self._matched: dict[str, embed.Vectors] = {}
         self._lock = threading.Lock()
 
     def model(self) -> embed.Embedder | None:
@@ -120,66 +122,91 @@ class SectorVectors:
         return sector.key, tuple(sector_texts(sector))
 
     def prepare(self, sectors: Sequence[SectorDef]) -> int:
-        """Compute the prototypes of ``sectors`` not cached yet (runs the model: worker only).
+        """Embed the keyword passages of admin-added ``sectors`` not cached yet (runs the model:
+        worker only).
 
         Returns:
-            How many prototypes were computed.
+            How many sectors' passages were embedded.
         """
         model = self.model()
         if model is None:
             return 0
         made = 0
         for sector in sectors:
+            if sector.builtin:
+                continue  # their prototypes ship with the package
             key = self._key(sector)
             with self._lock:
                 if key in self._cache:
                     continue
-            shipped = self._shipped.get(sector.key) if sector.builtin else None
-            if shipped is not None:
-                with self._lock:
-                    self._cache[key] = shipped
-                continue
             texts = key[1]
             vectors = model.embed([t for t, _ in texts], [lang for _, lang in texts])
-            mean = vectors.mean(axis=0)
-            norm = float(np.linalg.norm(mean)) or 1.0
             with self._lock:
-                self._cache[key] = (mean / norm).astype(np.float32)
+                self._cache[key] = _unit(vectors.mean(axis=0))
             made += 1
         if made:
             log.info("computed %d sector prototype(s)", made)
         return made
 
-    def prototypes(self, sectors: Sequence[SectorDef]) -> Prototypes | None:
-        """The prototypes of ``sectors`` made so far (rows in order); None when there are none.
+    async def refresh(self, session: AsyncSession, sectors: Sequence[SectorDef]) -> None:
+        """Read the vectors of the items the admin sectors' keywords placed (their prototypes'
+        second half) from storage."""
+        for sector in sectors:
+            if sector.builtin:
+                continue
+            blobs = await embedding_repo.keyword_matched_vectors(
+                session, sector.key, model=self.model_name
+            )
+            with self._lock:
+                if blobs:
+                    self._matched[sector.key] = _unit(
+                        np.mean([embed.from_blob(b) for b in blobs], axis=0)
+                    )
+                else:
+                    self._matched.pop(sector.key, None)
 
-        A sector whose prototype the worker has not made yet (one an admin just added) is left
-        out rather than holding back the rest: re-classifying after a sector is added must not
-        take away the sectors other items were rescued into.
+    def evidence(self, sectors: Sequence[SectorDef]) -> VectorEvidence | None:
+        """The shipped model and the prototypes of ``sectors`` made so far; None when there is
+        neither.
+
+        An admin sector whose passages the worker has not embedded yet (one just added) is left
+        out rather than holding back the rest: classifying again after a sector is added must
+        not take away the sectors other items were rescued into.
         """
-        keys, rows = [], []
+        keys, rows, admin = [], [], set()
         with self._lock:
             for sector in sectors:
-                vector = self._cache.get(self._key(sector))
-                if vector is None and sector.builtin:
+                if sector.builtin:
                     vector = self._shipped.get(sector.key)  # a file read, never the model
+                else:
+                    vector = self._cache.get(self._key(sector))
+                    if vector is not None:
+                        admin.add(sector.key)
+                        matched = self._matched.get(sector.key)
+                        if matched is not None:
+                            vector = _unit(vector + matched)
                 if vector is not None:
                     keys.append(sector.key)
                     rows.append(vector)
-        if not rows:
+        model = shipped_model(self.model_name)
+        if model is None and not rows:
             return None
-        return Prototypes(tuple(keys), np.stack(rows), self._shipped.get(OFF_TOPIC))
+        matrix = np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        return VectorEvidence(model, tuple(keys), matrix, frozenset(admin))
 
     async def stored(
         self, session: AsyncSession, items: Sequence[Item], sectors: Sequence[SectorDef]
-    ) -> tuple[Prototypes, dict[int, Vector]] | None:
-        """``ItemClassifier``'s ``vectors`` step: prototypes, and the items' stored vectors."""
-        found = self.prototypes(sectors)
-        if found is None:
-            return None  # the worker has not made them yet: keyword results stand meanwhile
+    ) -> tuple[VectorEvidence, dict[int, Vector]] | None:
+        """``ItemClassifier``'s ``vectors`` step: the evidence, and the items' stored vectors."""
         blobs = await embedding_repo.vectors_for(
             session, [i.id for i in items], model=self.model_name
         )
+        if not blobs:
+            return None  # nothing embedded yet: the keyword results stand meanwhile
+        await self.refresh(session, sectors)
+        found = self.evidence(sectors)
+        if found is None:
+            return None
         return found, {item_id: embed.from_blob(blob) for item_id, blob in blobs.items()}
 
     def after_embed(
@@ -203,6 +230,12 @@ class SectorVectors:
             await classifier(session, list(items))
 
         return hook
+
+
+def _unit(vector: npt.NDArray[np.floating]) -> embed.Vectors:
+    norm = float(np.linalg.norm(vector)) or 1.0
+    out: embed.Vectors = (vector / norm).astype(np.float32)
+    return out
 
 
 def vector_classifier(sector_vectors: SectorVectors) -> ItemClassifier:

@@ -140,13 +140,9 @@ def classify(
     ] = False,
 ) -> None:
     """Read JSON Lines {"id", "title", "summary", "lang"} on stdin and write their sectors as JSON
-    Lines, as the bot decides them (with the embedding veto and rescue when the model is
-    installed)."""
-    defs = _current_sectors()
-    vectors = None
-    if not lexical and embed.available():
-        vectors = SectorVectors()
-        vectors.prepare(defs)
+    Lines, as the bot decides them (with the embedding rescue when the model is installed)."""
+    vectors = SectorVectors() if not lexical and embed.available() else None
+    defs = _current_sectors(vectors)
     for line in classify_jsonl(sys.stdin, Classifier(sectors=defs), vectors=vectors):
         sys.stdout.write(line + "\n")
 
@@ -181,12 +177,17 @@ def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _current_sectors() -> list[SectorDef]:
-    """The sectors in the database (admins' included), or the defaults when there is none."""
+def _current_sectors(vectors: SectorVectors | None = None) -> list[SectorDef]:
+    """The sectors in the database (admins' included), or the defaults when there is none;
+    with ``vectors``, their prototypes are made as the bot makes them."""
 
     async def load() -> list[SectorDef]:
         async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
-            return await load_sector_defs(session)
+            defs = await load_sector_defs(session)
+            if vectors is not None:
+                vectors.prepare(defs)
+                await vectors.refresh(session, defs)
+            return defs
 
     return asyncio.run(load())
 
