@@ -127,7 +127,7 @@ async def _embed_with(db: Database, sv: SectorVectors, *, clock: bool = False) -
 
 
 async def test_an_admin_sector_added_in_chat_gathers_items_in_other_languages(
-    sqlite_db: Database, corpus: Path
+    sqlite_db: Database, corpus: Path, tmp_path: Path
 ) -> None:
     sv = SectorVectors()  # the running bot's: one for the worker and the dispatcher
     dispatcher = Dispatcher(
@@ -169,6 +169,17 @@ async def test_an_admin_sector_added_in_chat_gathers_items_in_other_languages(
         rows = await sector_repo.item_sectors(session, german_ids[:1])
     assert rows[german_ids[0]][0].matched == []  # placed by its vector, not by a term
     assert rows[german_ids[0]][0].score >= ADMIN_RESCUE_MIN
+
+    # shiftbrief classify on the bot's database makes the sector's prototype as the bot does,
+    # and answers as the bot did.
+    lines = "".join(
+        json.dumps({"id": n, "title": p.title, "summary": p.summary, "lang": p.language}) + "\n"
+        for n, p in enumerate(german)
+    )
+    done = await Cli(tmp_path)("classify", stdin=lines)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(x) for x in done.stdout.splitlines()]
+    assert [[s["key"] for s in a["sectors"]] for a in answers] == [["space"], []]
 
 
 async def test_adding_a_sector_keeps_the_sectors_items_were_rescued_into(
