@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier, is_incident
+from bot.briefing.classify_io import classify_jsonl
+from bot.briefing.compose import compose_briefing
 from bot.briefing.sectors import default_sectors
-from bot.models import SectorDef
+from bot.models import Article, Profile, SectorDef
+
+SECTORS = {s.key: s for s in default_sectors()}
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +282,83 @@ def test_external_sets_meet_targets_with_margin(corpus: Path) -> None:
     assert figures(classifier, titles_only).on_topic_rate >= 0.90
     math_papers = sets["arxiv off-topic (math.* only)"]
     assert figures(classifier, math_papers.items).off_topic_rate >= 0.93
+
+
+def _feed_articles(corpus: Path, name: str) -> list[Article]:
+    from bot.ingest.parse import parse_feed
+
+    classifier = Classifier(sectors=default_sectors())
+    body = (corpus / "realfeeds" / name).read_bytes()
+    articles = []
+    for n, p in enumerate(parse_feed(body, url="https://example.com/feed").items):
+        when = p.published_at or datetime(2026, 1, 1, tzinfo=UTC)
+        articles.append(
+            Article(
+                item_id=n,
+                feed_id=1,
+                source=name,
+                title=p.title,
+                summary=p.summary,
+                link=p.link,
+                published_at=when,
+                first_seen_at=when,
+                language=p.language,
+                sectors=classifier.classify(p.title, p.summary, language=p.language),
+            )
+        )
+    return articles
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    ("feed", "title", "sector"),
+    [
+        (
+            "electrek_scraped_2026-04__prospect-rss-feeds.xml",
+            "Volkswagen is recalling nearly 100,000 EVs",
+            "green",
+        ),
+        (
+            "electrek_scraped_2026-04__prospect-rss-feeds.xml",
+            "Volkswagen is recalling nearly 100,000 EVs",
+            "mobility",
+        ),
+        (
+            "yahoo_news_jp_it_2022-07__PrcmNovel-extracted.xml",
+            "リモートワークの採用面接にディープフェイクを悪用する事例",
+            "ai",
+        ),
+    ],
+)
+def test_an_incident_about_a_product_does_not_lead_its_sector(
+    corpus: Path, feed: str, title: str, sector: str
+) -> None:
+    articles = _feed_articles(corpus, feed)
+    incident = next(a for a in articles if a.title.startswith(title))
+    assert is_incident(incident.title)
+    # The edition of the incident's day, with every item of the feed published by then.
+    now = incident.when + timedelta(hours=2)
+    window = [a for a in articles if now - timedelta(days=2) <= a.when <= now]
+    assert any(s.key == sector for s in incident.sectors)  # it is about the sector's subject
+    briefing = compose_briefing(window, Profile(sectors=(sector,)), now, sectors=SECTORS)
+    section = next(s for s in briefing.sections if s.key == sector)
+    assert not section.lead.title.startswith(title)
+    assert not is_incident(section.lead.title)
+
+
+@pytest.mark.parametrize(
+    ("title", "incident"),
+    [
+        ("Volkswagen is recalling nearly 100,000 EVs", True),
+        ("Ford issues a recall of 50,000 trucks over brake fluid leaks", True),
+        ("FBI warns of deepfake calls impersonating officials", True),
+        ("You can recall anything you saw on your PC with this feature", False),
+        ("you can recall every prompt you typed in the new app", False),
+        ("How to recall an email in Outlook", False),
+        ("Microsoft brings Recall to more Copilot+ PCs", False),
+    ],
+)
+def test_an_incident_is_a_recall_advisory_or_warning_not_the_verb_recall(
+    title: str, incident: bool
+) -> None:
+    assert is_incident(title) is incident

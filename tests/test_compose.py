@@ -184,6 +184,35 @@ def test_key_points_fill_from_one_sector_when_only_it_has_news() -> None:
     assert len({p.story_key for p in b.key_points}) == 3
 
 
+def test_an_incident_alone_in_its_section_is_shown_but_is_not_the_first_key_point() -> None:
+    recall = "Volkswagen is recalling nearly 100,000 EVs over a battery fire risk"
+    articles = [
+        # Three outlets report the recall this morning: alone it would be the day's top story.
+        art(n, recall, "The recall covers ID.4 and ID.Buzz models.", {"robotics": 0.8}, hours_ago=1)
+        for n in (1, 2, 3)
+    ] + [
+        art(
+            4,
+            "Mistral releases an open-weight reasoning model for code",
+            "The model is available under an Apache licence.",
+            {"ai": 0.8},
+            hours_ago=40,
+        )
+    ]
+    b = brief(Profile(sectors=("robotics", "ai")), articles)
+    robotics = next(s for s in b.sections if s.key == "robotics")
+    assert robotics.lead.title == recall  # the incident is the section's only news
+    assert [p.sector for p in b.key_points] == ["ai", "robotics"]
+    assert "Volkswagen" not in b.title
+
+
+def test_key_points_lead_with_an_incident_only_when_nothing_else_is_shown() -> None:
+    recall = "Volkswagen is recalling nearly 100,000 EVs over a battery fire risk"
+    articles = [art(1, recall, "The recall covers ID.4 models.", {"robotics": 0.8})]
+    b = brief(Profile(sectors=("robotics",)), articles)
+    assert [p.text for p in b.key_points] == [recall]
+
+
 def test_stories_in_two_sectors_sharing_a_technology_become_a_synergy_naming_it() -> None:
     b = brief(Profile(sectors=ALL))
     synergy = next(s for s in b.synergies if "quantum" in s.sectors)

@@ -13,6 +13,7 @@ from bot.briefing.edition import load_articles, load_edition
 from bot.briefing.embed_worker import EmbeddingWorker
 from storage.models import Feed, FeedState, Item, ItemEmbedding
 from storage.repositories import embeddings as repo
+from storage.repositories import sectors as sector_repo
 from tests.conftest import Database
 
 NOW = datetime(2025, 11, 14, 12, 0, tzinfo=UTC)
@@ -178,3 +179,31 @@ async def test_an_inactive_process_embeds_nothing(db: Database) -> None:
     stop.set()
     await task
     assert await stored(db) == []
+
+
+async def test_an_admin_sectors_prototype_reads_only_items_its_keywords_placed(
+    db: Database,
+) -> None:
+    """A sector's prototype is never made from its own guesses: items the vector rescue placed
+    in it (no matched term) are left out, and so are other models' vectors."""
+    ids = list((await store_items(db)).values())
+    vectors = {i: embed.to_blob(np.full(4, float(n), dtype=np.float32)) for n, i in enumerate(ids)}
+    async with db.sessionmaker.begin() as session:
+        await sector_repo.add_sector(
+            session, key="agents", name_en="Agents", name_ja="エージェント", keywords=[], now=NOW
+        )
+        await repo.store(session, model="m", vectors=vectors, now=NOW)
+        await sector_repo.set_item_sectors(
+            session,
+            {
+                ids[0]: [("agents", 0.6, ["agent"])],
+                ids[1]: [("agents", 0.2, [])],  # rescued by its vector
+                ids[2]: [("agents", 0.5, ["agent", "SIMA"])],
+                ids[3]: [("ai", 0.5, ["AI"])],
+            },
+        )
+    async with db.sessionmaker() as session:
+        found = await repo.keyword_matched_vectors(session, "agents", model="m")
+        other_model = await repo.keyword_matched_vectors(session, "agents", model="other")
+    assert sorted(found) == sorted([vectors[ids[0]], vectors[ids[2]]])
+    assert other_model == []

@@ -9,19 +9,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier
+from bot.briefing.classify_io import classify_jsonl
 from bot.briefing.compose import compose_briefing
-from bot.briefing.edition import ItemClassifier, SectorRows
+from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.extractive import signal_of
 from bot.briefing.render_text import briefing_to_json
+from bot.briefing.sector_decision import Vector, VectorEvidence
+from bot.briefing.sector_model import NONE, SectorModel
 from bot.briefing.sectors import default_sectors
 from bot.ingest.language import detect_language
 from bot.ingest.parse import ParsedItem, parse_feed
-from bot.models import Article, Profile, SectorScore
+from bot.models import Article, Profile, SectorDef, SectorScore
 from storage.models import Item
 from storage.repositories import feeds as feed_repo
 from storage.repositories import sectors as sector_repo
@@ -77,17 +80,28 @@ def test_keyword_rules_do_not_read_german_as_english(corpus: Path) -> None:
     assert classifier.classify("生成AIの新モデルを発表", language="ja")[0].key == "ai"
 
 
-async def test_items_without_a_keyword_sector_go_to_the_unsectored_step(
+async def test_a_vector_the_model_is_unsure_of_places_only_items_the_rules_cannot_read(
     sqlite_db: Any, corpus: Path
 ) -> None:
-    english = _items(corpus, "techcrunch_ai_category_2026-08__EienMosu-ai-news.xml")[:5]
+    english = (
+        *_items(corpus, "techcrunch_ai_category_2026-08__EienMosu-ai-news.xml")[:3],
+        *_items(corpus, "googlenews_topstories_atom__feed-extractor.xml")[1:3],  # no term
+    )
     german = _items(corpus, "heise_online_atom_150items__nextcloud-news.xml")[:5]
-    received: list[str] = []
+    asked: list[str] = []
+    # A model that says "ai" with probability 0.6 whatever the vector: enough for an item in a
+    # language the rules cannot read, not for an English item they read and found nothing in.
+    classes = (NONE, *SECTORS)
+    odds = {NONE: 0.2, "ai": 0.6}
+    bias = np.log([odds.get(c, 0.2 / (len(classes) - 2)) for c in classes]).astype(np.float32)
+    model = SectorModel(classes, np.zeros((4, len(classes)), dtype=np.float32), bias)
 
-    async def unsectored(session: AsyncSession, items: Sequence[Item]) -> SectorRows:
-        # Stands in for the embedding classifier: places what it is given in "ai".
-        received.extend(i.language for i in items)
-        return {i.id: [("ai", 0.5, ())] for i in items}
+    async def vectors(
+        session: AsyncSession, items: Sequence[Item], sectors: Sequence[SectorDef]
+    ) -> tuple[VectorEvidence, dict[int, Vector]]:
+        # Stands in for stored embeddings.
+        asked.extend(i.language for i in items)
+        return VectorEvidence(model), {i.id: np.ones(4, dtype=np.float32) for i in items}
 
     async with sqlite_db.sessionmaker.begin() as session:
         feed = await feed_repo.add_feed(session, url="https://example.com/feed", now=NOW)
@@ -104,15 +118,17 @@ async def test_items_without_a_keyword_sector_go_to_the_unsectored_step(
         ]
         session.add_all(rows)
         await session.flush()
-        await ItemClassifier(unsectored=unsectored)(session, rows)
+        await ItemClassifier(vectors=vectors)(session, rows)
     async with sqlite_db.sessionmaker() as session:
-        ids = list((await session.scalars(select(Item.id).order_by(Item.id))).all())
-        stored = await sector_repo.item_sectors(session, ids)
-    assert received.count("de") == 5
-    assert all(stored[r.id] for r in rows)
-    by_language = {r.id: r.language for r in rows}
-    keyword_placed = [i for i, s in stored.items() if by_language[i] == "en" and s[0].matched]
-    assert keyword_placed  # English items keep their keyword sectors and matched terms
+        stored = await sector_repo.item_sectors(session, [r.id for r in rows])
+    assert asked.count("de") == 5
+    german_rows = [stored[r.id] for r in rows if r.language == "de"]
+    assert all([s.sector_key for s in found] == ["ai"] for found in german_rows)
+    assert all(not found[0].matched for found in german_rows)  # no term said so
+    english_rows = [stored[r.id] for r in rows if r.language == "en"]
+    assert any(found and found[0].matched for found in english_rows)  # keyword sectors stay
+    assert all(not found or found[0].matched for found in english_rows)  # none rescued
+    assert any(not found for found in english_rows)
 
 
 def _article(item_id: int, parsed: ParsedItem, sector: str) -> Article:

@@ -46,9 +46,11 @@ def test_the_language_means_are_package_data_for_the_model() -> None:
     with (ROOT / "pyproject.toml").open("rb") as f:
         patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["bot"]
     packaged = {path for p in patterns for path in (ROOT / "bot").glob(p)}
-    # The language means and the sector prototypes (bot.briefing.sector_vectors) both ship.
+    # The language means, the sector prototypes (bot.briefing.sector_vectors) and the sector
+    # classifier's weights (bot.briefing.sector_model) all ship.
     assert ROOT / "bot/briefing/data/embed_means.json" in packaged
     assert ROOT / "bot/briefing/data/sector_prototypes.json" in packaged
+    assert ROOT / "bot/briefing/data/sector_model.json" in packaged
     means = json.loads((ROOT / "bot/briefing/data/embed_means.json").read_text("utf-8"))
     assert set(means[embed.E5.name]) == {"en", "ja"}
     assert all(len(v) == embed.E5.dim for v in means[embed.E5.name].values())

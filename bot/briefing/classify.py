@@ -27,18 +27,19 @@ A feed's sector hint adds a little to a sector that already has evidence, never 
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
     INCIDENT,
     INCIDENT_TRIGGERS,
+    INCIDENT_WORDS,
     MISLEADING,
+    PRODUCT_INCIDENT,
     SHARE_PRICE,
     SHARE_PRICE_TRIGGERS,
     SHOPPING,
@@ -456,44 +457,15 @@ def has_keyword_rules(language: str | None) -> bool:
     return language.lower().split("-")[0] in KEYWORD_LANGUAGES
 
 
-def classify_jsonl(lines: Iterable[str], classifier: Classifier) -> Iterator[str]:
-    """Classify JSON Lines items; one output line per input line that is not blank.
+_INCIDENT = re.compile(INCIDENT)
+_PRODUCT_INCIDENT = re.compile(PRODUCT_INCIDENT)
 
-    Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary``, a
-    ``sector_hint`` and a ``lang`` are optional; with a ``lang`` other than English or
-    Japanese, the item gets no sector). Each output line is ``{"id": ..., "sectors": [{"key": ...,
-    "score": ...}, ...]}``, best first, ``[]`` when off-topic. A line that cannot be read gives
-    ``{"id": ..., "line": n, "error": "..."}`` (``id`` is null unless it could be read) and the
-    run goes on.
-    """
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        item_id: object = None
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError("expected a JSON object")
-            item_id = item.get("id")
-            title = item.get("title")
-            summary = item.get("summary") or ""
-            hint = item.get("sector_hint")
-            lang = item.get("lang")
-            if not isinstance(title, str):
-                raise ValueError("'title' must be a string")
-            if not isinstance(summary, str):
-                raise ValueError("'summary' must be a string")
-            if hint is not None and not isinstance(hint, str):
-                raise ValueError("'sector_hint' must be a string")
-            if lang is not None and not isinstance(lang, str):
-                raise ValueError("'lang' must be a string")
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            if isinstance(item_id, dict | list):
-                item_id = None
-            yield json.dumps({"id": item_id, "line": number, "error": str(exc)}, ensure_ascii=False)
-            continue
-        scores = classifier.classify(title, summary, sector_hint=hint, language=lang)
-        yield json.dumps(
-            {"id": item_id, "sectors": [{"key": s.key, "score": s.score} for s in scores]},
-            ensure_ascii=False,
-        )
+
+def is_incident(title: str) -> bool:
+    """Whether a headline reports an incident rather than progress: a security incident at an
+    organisation, a recall, a security advisory or a warning about scams (any language the
+    patterns know: English, Japanese, German, Spanish, Chinese)."""
+    lowered = title.lower()
+    if any(t in lowered for t in INCIDENT_TRIGGERS) and _INCIDENT.search(title):
+        return True
+    return any(t in lowered for t in INCIDENT_WORDS) and _PRODUCT_INCIDENT.search(title) is not None

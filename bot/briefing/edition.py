@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from bot.briefing import embed
 from bot.briefing.classify import Classifier
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.base import Editor
+from bot.briefing.sector_decision import Vector, VectorEvidence, decide
 from bot.briefing.sectors import default_sectors
 from bot.ingest.boilerplate import clean
 from bot.ingest.timeline import NEWS_WINDOW
@@ -61,42 +62,38 @@ async def load_sector_defs(session: AsyncSession, scope: Scope = EVERY) -> list[
 SectorRows = dict[int, list[tuple[str, float, Sequence[str]]]]
 """Sector scores by item id, as ``sector_repo.set_item_sectors`` stores them."""
 
-Unsectored = Callable[[AsyncSession, Sequence[Item]], Awaitable[SectorRows]]
-"""Gives sectors to items the keyword rules left without one: items in languages the rules are
-not written for (German, Spanish, Chinese ...) and English or Japanese items no term matched.
-Returns scores only for the items it places; ``bot.briefing.sector_vectors`` plugs in here."""
-
-Veto = Callable[[AsyncSession, Sequence[Item], SectorRows], Awaitable[SectorRows]]
-"""Reviews the keyword scores; returns new rows for the items whose sectors it drops (weak
-matches the embeddings disagree with, ``bot.briefing.sector_vectors``)."""
+Vectors = Callable[
+    [AsyncSession, Sequence[Item], Sequence[SectorDef]],
+    Awaitable[tuple[VectorEvidence, Mapping[int, Vector]] | None],
+]
+"""What the sector decision compares vectors with, and the stored vectors of those items that
+have one (None when none has); ``bot.briefing.sector_vectors`` plugs in here."""
 
 
 class ItemClassifier:
-    """Gives newly stored items their sectors; the ingest service's ``after_store`` hook.
+    """Gives stored items their sectors: the ingest service's ``after_store`` hook, and the
+    embedding worker's once it has made their vectors.
 
-    The keyword rules run on items in their own languages (``has_keyword_rules``); whatever they
-    leave without a sector goes to ``unsectored`` when one is given (after ``veto``, when given,
-    has dropped weak matches it disagrees with). The sector list is read
-    from the database on every call, so a sector an admin adds counts from the next item on,
-    without a restart.
+    Each item's sectors are ``sector_decision.decide``'s, the one decision ``shiftbrief
+    classify`` also makes: the keyword rules, then, for an item they found no sector in and
+    whose vector ``vectors`` finds, the rescue. The sector list is read from the database on
+    every call, so a sector an admin adds counts from the next item on, without a restart.
     """
 
     def __init__(
-        self,
-        *,
-        classifier: Classifier | None = None,
-        unsectored: Unsectored | None = None,
-        veto: Veto | None = None,
+        self, *, classifier: Classifier | None = None, vectors: Vectors | None = None
     ) -> None:
         self._classifier = classifier or Classifier(sectors=default_sectors())
-        self._unsectored = unsectored
-        self._veto = veto
+        self._vectors = vectors
 
     async def __call__(self, session: AsyncSession, items: Sequence[Item]) -> None:
         if not items:
             return
-        self._classifier = self._classifier.with_sectors(await load_sector_defs(session))
+        defs = await load_sector_defs(session)
+        self._classifier = self._classifier.with_sectors(defs)
         hints = await _feed_hints(session, {i.feed_id for i in items})
+        found = await self._vectors(session, items, defs) if self._vectors is not None else None
+        evidence, vectors = found if found is not None else (None, {})
         classifier = self._classifier
         texts = [(i.id, i.title, i.summary, hints.get(i.feed_id, ()), i.language) for i in items]
 
@@ -104,26 +101,22 @@ class ItemClassifier:
             return {
                 item_id: [
                     (s.key, s.score, s.matched)
-                    for s in _with_hints(classifier, title, summary, hints, language)
+                    for s in decide(
+                        classifier,
+                        title,
+                        summary,
+                        sector_hint=hints,
+                        language=language,
+                        vector=vectors.get(item_id),
+                        evidence=evidence,
+                    )
                 ]
                 for item_id, title, summary, hints, language in texts
             }
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.
         scores = await asyncio.to_thread(run) if len(texts) > 200 else run()
-        if self._veto is not None:
-            scores.update(await self._veto(session, items, scores))
-        if self._unsectored is not None:
-            left = without_keyword_sector(items, scores)
-            if left:
-                placed = await self._unsectored(session, left)
-                scores.update({k: v for k, v in placed.items() if k in scores and v})
         await sector_repo.set_item_sectors(session, scores)
-
-
-def without_keyword_sector(items: Sequence[Item], scores: SectorRows) -> list[Item]:
-    """The items of ``items`` that ``scores`` gives no sector (for an ``Unsectored`` step)."""
-    return [i for i in items if not scores.get(i.id)]
 
 
 async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, tuple[str, ...]]:
@@ -138,26 +131,6 @@ async def _feed_hints(session: AsyncSession, feed_ids: set[int]) -> dict[int, tu
             if hint is not None:
                 found.setdefault(feed_id, []).append(hint)
     return {feed_id: tuple(dict.fromkeys(hints)) for feed_id, hints in found.items()}
-
-
-def _with_hints(
-    classifier: Classifier,
-    title: str,
-    summary: str,
-    hints: Sequence[str],
-    language: str | None,
-) -> tuple[SectorScore, ...]:
-    """The item's sectors with every follower's hint: a hint only adds to its own sector, so
-    with several the best score of each sector over one pass per hint is the answer."""
-    if len(hints) <= 1:
-        hint = hints[0] if hints else None
-        return classifier.classify(title, summary, sector_hint=hint, language=language)
-    best: dict[str, SectorScore] = {}
-    for hint in hints:
-        for score in classifier.classify(title, summary, sector_hint=hint, language=language):
-            if score.key not in best or score.score > best[score.key].score:
-                best[score.key] = score
-    return tuple(sorted(best.values(), key=lambda s: -s.score))
 
 
 async def reclassify_since(

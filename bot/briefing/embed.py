@@ -182,21 +182,23 @@ class Embedder:
         """Centred, L2-normalised vectors: one row per text, cosine is the dot product."""
         if len(texts) != len(langs):
             raise ValueError("texts and langs differ in length")
-        return self._centred(self.raw(texts), langs)
+        return self.centre(self.raw(texts), langs)
 
     def embed_query(self, text: str, lang: str) -> Vectors:
         """A question's vector, comparable with stored item vectors (centred the same way)."""
         with self._lock:
             out = np.asarray(self._encode_query([text]), dtype=np.float32)
-        vector: Vectors = self._centred(_normalised(out.reshape(1, self.spec.dim)), [lang])[0]
+        vector: Vectors = self.centre(_normalised(out.reshape(1, self.spec.dim)), [lang])[0]
         return vector
 
-    def _centred(self, vectors: Vectors, langs: Sequence[str]) -> Vectors:
+    def centre(self, raw: Vectors, langs: Sequence[str]) -> Vectors:
+        """``raw`` vectors (the model's own, one row per language in ``langs``) centred and
+        normalised as ``embed`` does (benchmarks that cache raw vectors call it)."""
         if not self._means:
-            return vectors
+            return raw
         other = self._other
         shifts = np.stack([self._means.get(_lang_key(lang), other) for lang in langs])
-        return _normalised(vectors - shifts)
+        return _normalised(raw - shifts)
 
 
 def _lang_key(lang: str) -> str:

@@ -1,5 +1,8 @@
 """Rank stories for a reader: recency, sources, sector fit, source weight, follow and mute.
 
+An incident (a recall, a security advisory, a warning about scams: ``classify.is_incident``) is
+not a sector's lead: its score is cut so the sector's news ranks above it.
+
 A story's score is ``base_score`` (everything that does not depend on the reader's keywords)
 times ``follow_boost``; muted stories are removed outright. The split lets ``bot.briefing.compose``
 rank every sector once for all subscribers and only re-weigh the few followed stories per
@@ -14,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from bot.briefing.classify import is_incident
 from bot.models import Profile, Story
 
 HALF_LIFE_HOURS = 18.0
@@ -24,6 +28,12 @@ FOLLOW_BOOST = 1.6
 FOLLOW_BOOST_EXTRA = 0.15
 """Added per further followed keyword matched."""
 MAX_FOLLOW_BOOST = FOLLOW_BOOST + 2 * FOLLOW_BOOST_EXTRA
+
+INCIDENT_WEIGHT = 0.1
+"""Factor for a story whose lead headline is an incident (a recall, a security advisory, a
+warning about scams): it stays in the sector of its subject, below that sector's news, so it
+leads a section only on a day the section has nothing else. 0.1 outweighs what recency, sources
+and sector fit give any other story of the window (each at most a few times another's)."""
 
 _SECTOR_FLOOR = 0.15
 """Keeps a story with a weak sector score rankable instead of multiplying it away."""
@@ -99,7 +109,8 @@ def base_score(story: Story, now: datetime, *, relevance: float) -> float:
     """The score before the reader's follow keywords, given the story's sector relevance."""
     sources = 1.0 + 0.5 * math.log2(max(1, story.source_count))
     weight = max(a.source_weight for a in story.articles)
-    return recency(story, now) * sources * weight * (_SECTOR_FLOOR + relevance)
+    incident = INCIDENT_WEIGHT if is_incident(story.lead.title) else 1.0
+    return recency(story, now) * sources * weight * incident * (_SECTOR_FLOOR + relevance)
 
 
 def score_story(

@@ -327,6 +327,50 @@ INCIDENT_TRIGGERS: tuple[str, ...] = (
 """Lower-case substrings one of which every ``INCIDENT`` match contains (a cheap pre-check)."""
 
 
+PRODUCT_INCIDENT: str = (
+    r"(?<!\bcan )(?<!\bcould )(?<!\bto )(?<!\bnot )(?<!n't )\brecall\b"
+    r"|(?i:\brecall(?:s|ed|ing)\b|\bsecurity (?:advisory|update|flaw|hole)"
+    r"|\bvulnerabilit(?:y|ies)\b|\bexploit(?:s|ed)?\b|\bzero-day\b|\bwarns? (?:of|about|against)\b"
+    r"|\bscams?\b|\bfraud(?:sters)?\b|\bphishing\b|\bhacked\b"
+    r"|\brückruf\w*|\bsicherheitslücke\w*|\bsicherheitsupdate\w*|\bwarn(?:t|en|ung) vor\b"
+    r"|\bbetrug\w*|\bretira(?:da|das)?\b|\bvulnerabilidad\w*|\bestafas?\b)"
+    r"|リコール|脆弱性|警告|注意喚起|詐欺|召回|漏洞|诈骗|预警"
+)
+"""An incident about a product: a recall, a security advisory, a warning about scams. It is
+news of the sector of its subject (an EV recall is about cars, a warning about deepfakes about
+AI), but not of that sector's progress: ``bot.briefing.rank`` never lets it lead a section while
+the section has other news. Read on headlines only. "recall" counts in lower case only ("Recall"
+is also Microsoft's Windows feature), and not as a verb after "can", "could", "to" or a
+negation ("you can recall ...")."""
+INCIDENT_WORDS: tuple[str, ...] = (
+    "recall",
+    "security",
+    "vulnerab",
+    "exploit",
+    "zero-day",
+    "warn",
+    "scam",
+    "fraud",
+    "phishing",
+    "hacked",
+    "rückruf",
+    "sicherheit",
+    "betrug",
+    "retira",
+    "estafa",
+    "リコール",
+    "脆弱性",
+    "警告",
+    "注意喚起",
+    "詐欺",
+    "召回",
+    "漏洞",
+    "诈骗",
+    "预警",
+)
+"""Lower-case substrings one of which every ``PRODUCT_INCIDENT`` match contains."""
+
+
 def default_sectors() -> tuple[SectorDef, ...]:
     """The built-in sectors, in display order; their terms live in ``BUILTIN_TERMS``."""
     return tuple(s.sector for s in builtin_sectors())

@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 from adapters.console import ConsoleAdapter
 from bot.app import open_app
 from bot.briefing import embed
-from bot.briefing.classify import Classifier, classify_jsonl
+from bot.briefing.classify import Classifier
+from bot.briefing.classify_io import classify_jsonl
 from bot.briefing.cluster_io import cluster_jsonl
 from bot.briefing.edition import load_edition, load_sector_defs
 from bot.briefing.editor.factory import make_editor
@@ -130,10 +131,17 @@ DEMO_SUBSCRIBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 @app.command("classify")
-def classify() -> None:
-    """Read JSON Lines {"id", "title", "summary"} on stdin, write their sectors as JSON Lines."""
-    classifier = Classifier(sectors=_current_sectors())
-    for line in classify_jsonl(sys.stdin, classifier):
+def classify(
+    lexical: Annotated[
+        bool,
+        typer.Option("--lexical", help="Use only the keyword rules (no model), as on ingest."),
+    ] = False,
+) -> None:
+    """Read JSON Lines {"id", "title", "summary", "lang"} on stdin and write their sectors as JSON
+    Lines, as the bot decides them (with the embedding rescue when the model is installed)."""
+    vectors = SectorVectors() if not lexical and embed.available() else None
+    defs = _current_sectors(vectors)
+    for line in classify_jsonl(sys.stdin, Classifier(sectors=defs), vectors=vectors):
         sys.stdout.write(line + "\n")
 
 
@@ -149,12 +157,17 @@ def cluster(
         sys.stdout.write(line + "\n")
 
 
-def _current_sectors() -> list[SectorDef]:
-    """The sectors in the database (admins' included), or the defaults when there is none."""
+def _current_sectors(vectors: SectorVectors | None = None) -> list[SectorDef]:
+    """The sectors in the database (admins' included), or the defaults when there is none;
+    with ``vectors``, their prototypes are made as the bot makes them."""
 
     async def load() -> list[SectorDef]:
         async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
-            return await load_sector_defs(session)
+            defs = await load_sector_defs(session)
+            if vectors is not None:
+                vectors.prepare(defs)
+                await vectors.refresh(session, defs)
+            return defs
 
     return asyncio.run(load())
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Feed, Item, ItemEmbedding
+from storage.models import Feed, Item, ItemEmbedding, ItemSector
 
 
 async def pending(
@@ -109,3 +109,29 @@ async def vectors_for(
         )
         out.update({item_id: bytes(vector) for item_id, vector in await session.execute(query)})
     return out
+
+
+async def keyword_matched_vectors(
+    session: AsyncSession, sector_key: str, *, model: str, limit: int = 200
+) -> list[bytes]:
+    """Vectors of ``model`` of the newest items a keyword term placed in ``sector_key``.
+
+    Items the vector rescue placed there (no matched term) are left out, so a sector's
+    prototype is never made from its own guesses.
+    """
+    query = (
+        select(ItemSector.matched, ItemEmbedding.vector)
+        .join(ItemEmbedding, ItemEmbedding.item_id == ItemSector.item_id)
+        .where(ItemSector.sector_key == sector_key, ItemEmbedding.model == model)
+        .order_by(ItemSector.item_id.desc())
+        # Rescued rows are a minority (items in languages the rules cannot read): five times
+        # the limit leaves room for them without reading the sector's whole history.
+        .limit(limit * 5)
+    )
+    found: list[bytes] = []
+    for matched, vector in await session.execute(query):
+        if matched:
+            found.append(bytes(vector))
+            if len(found) >= limit:
+                break
+    return found

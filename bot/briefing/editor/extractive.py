@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.briefing.classify import is_incident
 from bot.briefing.editor.base import Edition, EditionText, SynergyItem, WatchItem
 from bot.briefing.editor.dates import FoundDate, find_dates, is_japanese
 from bot.briefing.editor.entities import Entity, is_publisher, story_entities, subjects
@@ -239,11 +240,17 @@ def find_synergies(edition: Edition, limit: int = 12) -> tuple[SynergyItem, ...]
     return tuple(chosen)
 
 
-def importance(story: Story, base: float) -> tuple[int, float]:
-    """Sort key (descending) for key points: dated news first, then sources and named things."""
+def importance(story: Story, base: float) -> tuple[int, int, float]:
+    """Sort key (descending) for key points: news before incidents (a recall, a security
+    advisory, a warning about scams), dated news first, then sources and named things."""
+    news = 0 if is_incident(story.lead.title) else 1
     dated = any(a.published_at is not None for a in story.articles)
     named = min(len(story_entities(story)), 6)
-    return (1 if dated else 0, base * (1 + 0.35 * (story.source_count - 1)) * (1 + 0.08 * named))
+    return (
+        news,
+        1 if dated else 0,
+        base * (1 + 0.35 * (story.source_count - 1)) * (1 + 0.08 * named),
+    )
 
 
 def reads(story: Story, language: Language) -> bool:
@@ -262,6 +269,9 @@ def choose_key_points(
     go before the others, so an English reader's first point is English text. Leads of as many
     sections as possible come first; when there are fewer sections than ``n``, the best other
     stories follow.
+
+    Incidents rank below every other story, so an incident is the first key point (and names
+    the briefing) only when the reader's sections show nothing else.
 
     Args:
         candidates: (sector, story, score, is the section's lead) for every story shown.

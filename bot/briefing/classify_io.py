@@ -1,0 +1,118 @@
+"""``shiftbrief classify``: the sectors of JSON Lines items, decided as the bot decides them.
+
+Each item goes through ``sector_decision.decide``, the function the bot calls for every stored
+item: the keyword rules, and, when a ``SectorVectors`` is given (the model is installed and
+``--lexical`` was not asked for), the rescue with the item's vector, embedded here the way the
+embedding worker embeds a stored item. An item without a ``lang`` gets the language
+ingest would detect for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.briefing import embed
+from bot.briefing.classify import Classifier
+from bot.briefing.sector_decision import Vector, VectorEvidence, decide
+from bot.briefing.sector_vectors import SectorVectors
+from bot.ingest.language import UNDETERMINED, item_language
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyLine:
+    """One input line: the item it holds, or why it could not be read."""
+
+    number: int
+    item_id: object
+    title: str = ""
+    summary: str = ""
+    sector_hint: str | None = None
+    language: str = UNDETERMINED
+    error: str | None = None
+
+
+def read_line(number: int, line: str) -> ClassifyLine:
+    """The item of one JSON line (its language detected when it gives none)."""
+    item_id: object = None
+    try:
+        item = json.loads(line)
+        if not isinstance(item, dict):
+            raise ValueError("expected a JSON object")
+        item_id = item.get("id")
+        title = item.get("title")
+        summary = item.get("summary") or ""
+        hint = item.get("sector_hint")
+        lang = item.get("lang")
+        if not isinstance(title, str):
+            raise ValueError("'title' must be a string")
+        if not isinstance(summary, str):
+            raise ValueError("'summary' must be a string")
+        if hint is not None and not isinstance(hint, str):
+            raise ValueError("'sector_hint' must be a string")
+        if lang is not None and not isinstance(lang, str):
+            raise ValueError("'lang' must be a string")
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        if isinstance(item_id, dict | list):
+            item_id = None
+        return ClassifyLine(number, item_id, error=str(exc))
+    if lang is None:
+        # What ingest does for an item whose feed declares no language.
+        lang = item_language(f"{title} {summary[:300]}", UNDETERMINED)
+    return ClassifyLine(number, item_id, title, summary, hint, lang)
+
+
+def classify_jsonl(
+    lines: Iterable[str], classifier: Classifier, *, vectors: SectorVectors | None = None
+) -> list[str]:
+    """Classify JSON Lines items; one output line per input line that is not blank.
+
+    Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary``, a
+    ``sector_hint`` and a ``lang`` are optional). Each output line is ``{"id": ..., "sectors":
+    [{"key": ..., "score": ...}, ...]}``, best first, ``[]`` when off-topic. A line that cannot
+    be read gives ``{"id": ..., "line": n, "error": "..."}`` (``id`` is null unless it could
+    be read) and the run goes on.
+
+    Args:
+        lines: The input lines.
+        classifier: The keyword rules for the sectors to classify into.
+        vectors: Prototypes and the model, for the rescue (already ``prepare``-d and
+            ``refresh``-ed for the classifier's sectors); None for the keyword rules alone.
+    """
+    parsed = [read_line(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    items = [p for p in parsed if p.error is None]
+    evidence: VectorEvidence | None = None
+    found: dict[int, Vector] = {}
+    if vectors is not None and items:
+        evidence = vectors.evidence(classifier.sectors)
+        model = vectors.model()
+        if evidence is not None and model is not None:
+            embedded = _embed(model, items)
+            found = {p.number: v for p, v in zip(items, embedded, strict=True)}
+    out = []
+    for p in parsed:
+        if p.error is not None:
+            record: dict[str, object] = {"id": p.item_id, "line": p.number, "error": p.error}
+        else:
+            scores = decide(
+                classifier,
+                p.title,
+                p.summary,
+                sector_hint=p.sector_hint,
+                language=p.language,
+                vector=found.get(p.number),
+                evidence=evidence,
+            )
+            record = {
+                "id": p.item_id,
+                "sectors": [{"key": s.key, "score": s.score} for s in scores],
+            }
+        out.append(json.dumps(record, ensure_ascii=False))
+    return out
+
+
+def _embed(model: embed.Embedder, items: Sequence[ClassifyLine]) -> list[Vector]:
+    # The embedding worker's text and language for a stored item.
+    texts = [embed.article_text(p.title, p.summary) for p in items]
+    return list(model.embed(texts, [p.language for p in items]))
