@@ -4,7 +4,7 @@
    shared corpus feeds (``../shared/corpus/realfeeds``; English, Japanese and a few other
    languages), given publication times spread over one day, embedded once with the packaged
    model (the vectors are cached in ``bench/.cache/``, as the database caches them in
-   production), then clustered as an edition does (complete linkage over the stored vectors).
+   production), then clustered as an edition does (average linkage over the stored vectors).
 2. Embedding throughput per core: items per second with the model on one thread, measured
    while filling the cache (or on a sample when the cache exists).
 3. Peak memory of the embedding worker: a child process runs the real ``EmbeddingWorker``

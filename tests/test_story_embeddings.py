@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from bot.briefing import embed
-from bot.briefing.cluster import cluster_articles, complete_linkage
+from bot.briefing.cluster import cluster_articles
+from bot.briefing.linkage import complete_linkage
 from bot.models import Article
 
 DATA = Path(__file__).parent / "data" / "cluster_events.jsonl"
@@ -164,8 +165,10 @@ def test_complete_linkage_does_not_chain_two_events_through_a_third() -> None:
     ("other", "hours", "joined"),
     [
         ([1.0, 1.0], 1, True),  # cosine 0.71, one language: the same story hours apart
-        ([1.0, 1.0], 24 * 3, True),  # ... and three days later (weekly outlets)
-        ([1.0, 1.0], 24 * 6, False),  # ... but not beyond the window
+        ([1.0, 1.0], 36, True),  # ... and a day and a half later (translators, weeklies)
+        ([1.0, 1.0], 24 * 3, False),  # ... but three days later it is more likely the next event
+        ([1.0, 0.1], 24 * 3, True),  # ... unless the text is all but the same (cosine 0.995)
+        ([1.0, 0.1], 24 * 4, False),  # ... and never beyond the window
         ([1.0, 2.5], 1, False),  # cosine 0.37: two stories in one language
     ],
 )

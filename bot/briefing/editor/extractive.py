@@ -281,15 +281,17 @@ def choose_key_points(
     weight = {c[1].key: importance(c[1], c[2]) for c in candidates}
     ranked = sorted(
         candidates,
-        key=lambda c: (readable(c[1]), weight[c[1].key][0], c[3], weight[c[1].key]),
+        # Readable first, news before incidents, dated before undated, leads before the rest.
+        key=lambda c: (readable(c[1]), *weight[c[1].key][:2], c[3], weight[c[1].key]),
         reverse=True,
     )
     chosen: list[tuple[str, Story]] = []
     seen: set[str] = set()
     for lead_pass in (True, False):
-        for sector, story, _, lead in ranked:
+        for sector, story, _score, lead in ranked:
             # An undated page (an explainer first seen today) is no key point over dated news.
-            first = lead and weight[story.key][0] == 1
+            news, dated, _ = weight[story.key]
+            first = lead and dated == 1 and news == 1
             if len(chosen) < n and first == lead_pass and story.key not in seen:
                 chosen.append((sector, story))
                 seen.add(story.key)
@@ -342,8 +344,8 @@ def day_theme(stories: Sequence[tuple[str, Story]], language: Language) -> DayTh
 
     A subject counts when three stories share it, or two of two outlets, and it is not their
     sector's own field, a publisher or a place; a story counts when at least two outlets cover
-    it and it has a report in the reader's ``language``. A subject three stories share beats a
-    story two outlets cover.
+    it, it has a report in the reader's ``language`` and it is not an incident. A subject three
+    stories share beats a story two outlets cover.
     """
     count: dict[Entity, set[str]] = defaultdict(set)
     outlets: dict[Entity, set[str]] = defaultdict(set)
@@ -365,7 +367,13 @@ def day_theme(stories: Sequence[tuple[str, Story]], language: Language) -> DayTh
     subject = max(shared, key=lambda s: s[:3]) if shared else None
     covered = [(_theme_facts(s)[2], s) for _, s in stories]
     top = max(
-        ((n, s) for n, s in covered if n >= 2 and reads(s, language)),
+        # An incident (a recall, an advisory) is never the day's theme, as it is never the
+        # first key point: it is news for the few it concerns.
+        (
+            (n, s)
+            for n, s in covered
+            if n >= 2 and reads(s, language) and not is_incident(s.lead.title)
+        ),
         key=lambda c: c[0],
         default=None,
     )
