@@ -326,7 +326,7 @@ async def test_dm_briefing_opens_the_dm_channel_and_posts_with_buttons(env: Env)
     assert str(dm.json["recipient_id"]) == USER
     [post] = env.api.requests("POST", f"/channels/{ref.channel_id}/messages")
     ids = [c["custom_id"] for row in post.json["components"] for c in row["components"]]
-    assert ids == ["sb:v:up:s0", "sb:v:down:s0", "sb:m:ai:s0"]
+    assert ids == ["sb:v:up:s0", "sb:v:down:s0", "sb:m:ai:s0", "sb:y:s0"]
 
 
 async def test_closed_dms_are_a_permanent_failure_with_a_reason(env: Env) -> None:
@@ -438,7 +438,11 @@ def press(custom_id: str, *, in_guild: bool) -> dict[str, Any]:
         {"type": 2, "style": 2, "custom_id": "sb:v:up:s7", "emoji": {"name": "👍"}},
         {"type": 2, "style": 2, "custom_id": "sb:v:down:s7", "emoji": {"name": "👎"}},
         {"type": 2, "style": 1, "custom_id": "sb:m:ai:s7", "label": "More on AI"},
+        {"type": 2, "style": 2, "custom_id": "sb:y:s7", "label": "Why this?"},
     ]
+    if custom_id not in [b["custom_id"] for b in buttons]:
+        # The pressed button sits on the message (discord.py finds it there).
+        buttons[-1] = {"type": 2, "style": 2, "custom_id": custom_id, "label": "Why this?"}
     message = {
         "id": "1400000000000000001",
         "channel_id": CHANNEL,
@@ -499,6 +503,36 @@ async def test_pressing_again_replaces_the_choice(env: Env) -> None:
     await env.api.wait_for(lambda: len(callbacks(env.api)) >= 2)
     [row] = await stored_feedback(env.db)
     assert row.value == -1
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components", []) for c in row["components"]]
+
+
+async def test_why_this_answers_what_brief_why_answers_only_to_the_presser(env: Env) -> None:
+    await seed_news(env.db, NOW)
+    env.receive(interaction("subscribe", [{"name": "sector", "type": 3, "value": "ai"}]))
+    await answered(env)
+    env.receive(interaction("today"))
+    await env.api.wait_for(
+        lambda: any(i.startswith("sb:y:") for m in followups(env.api) for i in custom_ids(m))
+    )
+    ids = [i for m in followups(env.api) for i in custom_ids(m)]
+    why = next(i for i in ids if i.startswith("sb:y:"))
+    story = why.removeprefix("sb:y:")
+    # Beside the story's vote buttons, on the same row.
+    assert f"sb:v:up:{story}" in ids and f"sb:v:down:{story}" in ids
+    sent = len(followups(env.api))
+
+    env.receive(press(why, in_guild=True))
+    pressed = (await answered(env, sent + 1))[sent]
+    env.receive(interaction("why", [{"name": "story", "type": 3, "value": story}]))
+    typed = (await answered(env, sent + 2))[sent + 1]
+    assert pressed["flags"] & 64  # only the presser sees it
+    assert callbacks(env.api)[-2]["data"]["flags"] & 64  # deferred ephemerally too
+    assert pressed["content"] == typed["content"]
+    assert "is in your briefing" in pressed["content"]
+    assert not await stored_feedback(env.db)  # asking why is not a vote
 
 
 # --- the command tree against Discord's limits -------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.slack.render import MORE, render_briefing_messages
+from adapters.slack.render import MORE, VOTE_UP, WHY, render_briefing_messages
 from storage.models import Feedback
 from tests import test_slack_adapter as base
 from tests.test_render_slack import long_briefing
@@ -29,14 +29,16 @@ def more_button(sector: str) -> dict[str, Any]:
     raise AssertionError(f"no More button for {sector}")
 
 
-def press(slack: Slack, button: dict[str, Any], *, user: str = "U7") -> str:
+def press(
+    slack: Slack, button: dict[str, Any], *, user: str = "U7", answer_to: str = "more"
+) -> str:
     return actions_body(
         {
             "user": {"id": user, "team_id": TEAM_ID},
             "channel": {"id": "C1"},
             "container": {"type": "message", "message_ts": "1700.2", "channel_id": "C1"},
             "message": {"ts": "1700.2", "text": "briefing", "blocks": []},
-            "response_url": slack.api.response_url("more"),
+            "response_url": slack.api.response_url(answer_to),
             "actions": [
                 {
                     "type": "button",
@@ -64,3 +66,51 @@ async def test_more_answers_with_that_sectors_summary_and_is_stored(slack: Slack
         (row,) = (await session.execute(select(Feedback))).scalars()
     assert (row.user_id, row.kind, row.sector_key, row.tenant_id) == ("U7", "more", "ai", TEAM_ID)
     assert row.story_key == json.loads(button["value"])["story"]
+
+
+def test_every_story_of_a_briefing_has_why_this_beside_its_votes() -> None:
+    briefing = long_briefing(10)
+    answers = [{"blocks": m.blocks} for m in render_briefing_messages(briefing)]
+    votes, whys = buttons_of(answers, VOTE_UP), buttons_of(answers, WHY)
+    stories = sum(1 + len(section.more) for section in briefing.sections)
+    assert len(whys) == len(votes) == stories > 1
+    for vote, why in zip(votes, whys, strict=True):
+        assert json.loads(why["value"])["story"] == json.loads(vote["value"])["story"]
+
+
+def buttons_of(answers: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """The buttons whose action id starts with ``prefix``, in the order the messages show them."""
+    return [
+        element
+        for answer in answers
+        for block in answer.get("blocks") or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"].startswith(prefix)
+    ]
+
+
+async def test_why_this_answers_what_brief_why_answers_only_to_the_presser(slack: Slack) -> None:
+    await add_item(slack.sessionmaker, "Robot arm learns to fold laundry from video", "ai")
+    await slack.command("subscribe ai", user="U7", name="sub")
+    await slack.answers("sub")
+    await slack.command("today", user="U7", name="today")
+    briefing = await slack.answers("today")
+    why_buttons = buttons_of(briefing, WHY)
+    assert len(why_buttons) == len(buttons_of(briefing, VOTE_UP)) == 1
+    assert {b["text"]["text"] for b in why_buttons} == {"Why this?"}
+    story = json.loads(why_buttons[0]["value"])["story"]
+
+    assert (await slack.post(press(slack, why_buttons[0], answer_to="why"))).status == 200
+    await slack.command(f"why {story}", user="U7", name="typed")
+    [typed] = await slack.answers("typed")
+    [answer] = await slack.answers("why")
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    assert all_text(answer) == all_text(typed)
+    assert "Why “" in answer["text"] and "is in your briefing" in answer["text"]
+    assert "Wire" in answer["text"]
+    # Only the presser saw it: nothing was posted to the channel, no vote was stored.
+    assert not slack.api.called("chat.postMessage")
+    async with slack.sessionmaker() as session:
+        kinds = [row.kind for row in (await session.execute(select(Feedback))).scalars()]
+    assert "vote" not in kinds

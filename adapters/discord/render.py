@@ -57,12 +57,14 @@ _MASKED_LINK = re.compile(r"\]\s*\(")
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRow:
-    """The buttons under one story: 👍, 👎 and "More on <sector>"."""
+    """The buttons under one story: 👍, 👎, "More on <sector>" and "Why this?"."""
 
     story_key: str
     sector_key: str
     more_label: str
     """The "More on <sector>" button text, in the reader's language (at most 80 characters)."""
+    why_label: str = "Why this?"
+    """The "Why this?" button text, in the reader's language."""
 
 
 @dataclass(slots=True)
@@ -307,7 +309,12 @@ def render_briefing_messages(briefing: Briefing) -> list[DiscordMessage]:
     blocks += [(e, None) for e in render_header(briefing)]
     for section in briefing.sections:
         more = phrase(PHRASES, "more_on", briefing.language, name=clean_text(section.name))
-        row = FeedbackRow(section.lead.story_key, section.key, truncate(more, 80))
+        row = FeedbackRow(
+            section.lead.story_key,
+            section.key,
+            truncate(more, 80),
+            why_label=truncate(phrase(PHRASES, "why", briefing.language), 80),
+        )
         for i, embed in enumerate(render_sector(section, briefing.labels)):
             blocks.append((embed, row if i == 0 else None))
     if briefing.synergies:

@@ -1,4 +1,4 @@
-"""The feedback buttons under a briefing: 👍, 👎 and "More on <sector>".
+"""The buttons under a briefing's stories: 👍, 👎, "More on <sector>" and "Why this?".
 
 They are ``DynamicItem``s registered on the client, so a press on a briefing sent before a
 restart still reaches us: the custom id carries the story (and the sector).
@@ -93,6 +93,38 @@ class MoreButton(
         )
 
 
+class WhyButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"sb:y:(?P<story>[A-Za-z0-9:_.-]{1,64})",
+):
+    """ "Why this?" beside a story: what ``/brief why`` answers, only to the presser."""
+
+    def __init__(self, story_key: str, *, label: str = "Why this?", row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=truncate(label, 80),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sb:y:{story_key}",
+            ),
+            row=row,
+        )
+        self.story_key = story_key
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> WhyButton:
+        return cls(match["story"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter: DiscordAdapter = interaction.client.adapter
+        await adapter.explain_press(interaction, story_key=self.story_key)
+
+
 def feedback_view(rows: Sequence[FeedbackRow]) -> discord.ui.View | None:
     """The buttons of one message (a row per story), or None when there are none."""
     view = discord.ui.View(timeout=None)
@@ -102,6 +134,7 @@ def feedback_view(rows: Sequence[FeedbackRow]) -> discord.ui.View | None:
         view.add_item(VoteButton(row.story_key, 1, row=index))
         view.add_item(VoteButton(row.story_key, -1, row=index))
         view.add_item(MoreButton(row.sector_key, row.story_key, label=row.more_label, row=index))
+        view.add_item(WhyButton(row.story_key, label=row.why_label, row=index))
     return view if view.children else None
 
 

@@ -56,6 +56,7 @@ MAX_URL = 1500
 VOTE_UP = "sb_vote_up"
 VOTE_DOWN = "sb_vote_down"
 MORE = "sb_more"
+WHY = "sb_why"
 """Action id prefixes; the suffix after ``:`` keeps ids unique within a message."""
 
 PHRASES: Catalog = catalog("slack.render")
@@ -169,12 +170,14 @@ class _Ids:
         return self._n
 
 
-def _vote_buttons(entry: StoryEntry, sector: str | None, ids: _Ids, lang: Language) -> list[Any]:
+def _story_buttons(entry: StoryEntry, sector: str | None, ids: _Ids, lang: Language) -> list[Any]:
+    """ "More like this", "Less like this" and "Why this?" under one story."""
     n = ids.next()
     value = vote_value(entry.story_key, sector)
     return [
         _button(phrase(PHRASES, "up", lang), f"{VOTE_UP}:{n}", value),
         _button(phrase(PHRASES, "down", lang), f"{VOTE_DOWN}:{n}", value),
+        _button(phrase(PHRASES, "why", lang), f"{WHY}:{n}", {"story": entry.story_key}),
     ]
 
 
@@ -222,7 +225,7 @@ def _section_units(
         *overview,
         _section(_story_text(lead, bold=True)),
         _context([sources_line(lead, labels)]),
-        ActionsBlock(elements=[*_vote_buttons(lead, section.key, ids, lang), more]),
+        ActionsBlock(elements=[*_story_buttons(lead, section.key, ids, lang), more]),
     ]
     for number, entry in enumerate(section.more):
         unit: list[Block] = []
@@ -231,7 +234,7 @@ def _section_units(
         unit += [
             _section(_story_text(entry, bold=False, bullet=True)),
             _context([sources_line(entry, labels)]),
-            ActionsBlock(elements=_vote_buttons(entry, section.key, ids, lang)),
+            ActionsBlock(elements=_story_buttons(entry, section.key, ids, lang)),
         ]
         yield unit
     if section.reading:
