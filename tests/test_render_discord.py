@@ -173,6 +173,12 @@ def test_japanese_briefing_keeps_its_text_and_labels() -> None:
     check_limits(messages)
     assert "量子コンピュータの新発表" in (messages[0].embeds[0].title or "")
     assert messages[0].feedback[0].more_label.endswith("をもっと見る")
+    row = messages[0].feedback[0]
+    assert (row.up_label, row.down_label, row.why_label) == (
+        "もっと見たい",
+        "あまり見たくない",
+        "なぜこの記事？",
+    )
 
 
 def test_reply_text_is_split_at_2000_and_defused() -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from sqlalchemy import select
 
-from adapters.slack.render import MORE, VOTE_UP, WHY, render_briefing_messages
+from adapters.slack.render import MORE, VOTE_DOWN, VOTE_UP, WHY, render_briefing_messages
 from storage.models import Feedback
 from tests import test_slack_adapter as base
+from tests.conftest import Database
+from tests.seed import seed_news
 from tests.test_render_slack import long_briefing
 from tests.test_slack_adapter import TEAM_ID, Slack, actions_body, add_item, all_text
 
@@ -114,3 +117,39 @@ async def test_why_this_answers_what_brief_why_answers_only_to_the_presser(slack
     async with slack.sessionmaker() as session:
         kinds = [row.kind for row in (await session.execute(select(Feedback))).scalars()]
     assert "vote" not in kinds
+
+
+async def test_more_and_less_like_this_teach_the_readers_ranking(
+    slack: Slack, sqlite_db: Database
+) -> None:
+    await seed_news(sqlite_db, base.NOW)
+    await slack.command("today", user="U7", name="today")
+    briefing = await slack.answers("today", count=2)  # the tip to subscribe, then the briefing
+    ups, downs = buttons_of(briefing, VOTE_UP), buttons_of(briefing, VOTE_DOWN)
+    assert {b["text"]["text"] for b in ups} == {"👍 More like this"}
+    assert {b["text"]["text"] for b in downs} == {"👎 Less like this"}
+    await slack.command("settings learned", user="U7", name="before")
+    assert "not taught your ranking anything yet" in (await slack.answers("before"))[0]["text"]
+
+    # More like the first story, less like the second (another sector and outlet).
+    for name, button in (("up", ups[0]), ("down", downs[1])):
+        assert (await slack.post(press(slack, button, answer_to=name))).status == 200
+        await slack.answers(name)
+    await slack.command("settings learned", user="U7", name="after")
+    learned = (await slack.answers("after"))[0]["text"]
+    liked, _, disliked = learned.partition("Less like:")
+    first, second = (json.loads(b["value"]).get("sector") for b in (ups[0], downs[1]))
+    assert "More like:" in liked and first and first in liked.casefold()
+    assert second and second in disliked.casefold()
+
+    await slack.command("settings reset-learning", user="U7", name="reset")
+    assert "Forgotten" in (await slack.answers("reset"))[0]["text"]
+    await slack.command("settings learned", user="U7", name="again")
+    assert "not taught your ranking anything yet" in (await slack.answers("again"))[0]["text"]
+
+
+def test_the_buttons_read_in_japanese_for_a_japanese_reader() -> None:
+    briefing = dataclasses.replace(long_briefing(10), language="ja")
+    answers = [{"blocks": m.blocks} for m in render_briefing_messages(briefing)]
+    labels = {b["text"]["text"] for p in (VOTE_UP, VOTE_DOWN, WHY) for b in buttons_of(answers, p)}
+    assert labels == {"👍 もっと見たい", "👎 あまり見たくない", "なぜこの記事？"}

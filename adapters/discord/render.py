@@ -57,7 +57,8 @@ _MASKED_LINK = re.compile(r"\]\s*\(")
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRow:
-    """The buttons under one story: 👍, 👎, "More on <sector>" and "Why this?"."""
+    """The buttons under one story: 👍 "More like this", 👎 "Less like this", "More on
+    <sector>" and "Why this?"."""
 
     story_key: str
     sector_key: str
@@ -65,6 +66,9 @@ class FeedbackRow:
     """The "More on <sector>" button text, in the reader's language (at most 80 characters)."""
     why_label: str = "Why this?"
     """The "Why this?" button text, in the reader's language."""
+    up_label: str = "More like this"
+    down_label: str = "Less like this"
+    """The vote buttons' text (beside 👍 and 👎), in the reader's language."""
 
 
 @dataclass(slots=True)
@@ -314,6 +318,8 @@ def render_briefing_messages(briefing: Briefing) -> list[DiscordMessage]:
             section.key,
             truncate(more, 80),
             why_label=truncate(phrase(PHRASES, "why", briefing.language), 80),
+            up_label=truncate(phrase(PHRASES, "up", briefing.language), 80),
+            down_label=truncate(phrase(PHRASES, "down", briefing.language), 80),
         )
         for i, embed in enumerate(render_sector(section, briefing.labels)):
             blocks.append((embed, row if i == 0 else None))

@@ -1,4 +1,5 @@
-"""The buttons under a briefing's stories: 👍, 👎, "More on <sector>" and "Why this?".
+"""The buttons under a briefing's stories: 👍 "More like this", 👎 "Less like this", "More on
+<sector>" and "Why this?".
 
 They are ``DynamicItem``s registered on the client, so a press on a briefing sent before a
 restart still reaches us: the custom id carries the story (and the sector).
@@ -24,12 +25,16 @@ class VoteButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"sb:v:(?P<value>up|down):(?P<story>[A-Za-z0-9:_.-]{1,64})",
 ):
-    """👍 or 👎 on one story; the custom id carries the story, so it works after a restart."""
+    """👍 "More like this" or 👎 "Less like this" on one story: a vote that teaches the reader's
+    ranking. The custom id carries the story, so it works after a restart."""
 
-    def __init__(self, story_key: str, value: int, *, row: int | None = None) -> None:
+    def __init__(
+        self, story_key: str, value: int, *, label: str | None = None, row: int | None = None
+    ) -> None:
         word = "up" if value > 0 else "down"
         super().__init__(
             discord.ui.Button(
+                label=truncate(label, 80) if label else None,
                 emoji="👍" if value > 0 else "👎",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"sb:v:{word}:{story_key}",
@@ -131,8 +136,8 @@ def feedback_view(rows: Sequence[FeedbackRow]) -> discord.ui.View | None:
     for index, row in enumerate(rows[:5]):
         if len(f"sb:m:{row.sector_key}:{row.story_key}") > CUSTOM_ID_LIMIT:
             continue
-        view.add_item(VoteButton(row.story_key, 1, row=index))
-        view.add_item(VoteButton(row.story_key, -1, row=index))
+        view.add_item(VoteButton(row.story_key, 1, label=row.up_label, row=index))
+        view.add_item(VoteButton(row.story_key, -1, label=row.down_label, row=index))
         view.add_item(MoreButton(row.sector_key, row.story_key, label=row.more_label, row=index))
         view.add_item(WhyButton(row.story_key, label=row.why_label, row=index))
     return view if view.children else None

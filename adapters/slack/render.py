@@ -152,7 +152,8 @@ def sources_line(entry: StoryEntry, labels: Mapping[str, str]) -> str:
 
 
 def vote_value(story_key: str, sector: str | None) -> dict[str, str]:
-    """What a 👍/👎 button carries: the story key and the sector it was shown under."""
+    """What a "More like this" / "Less like this" button carries: the story key and the
+    sector it was shown under (the vote teaches that sector)."""
     value = {"story": story_key}
     if sector:
         value["sector"] = sector
