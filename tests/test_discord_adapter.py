@@ -537,6 +537,35 @@ async def test_why_this_answers_what_brief_why_answers_only_to_the_presser(env: 
     assert not await stored_feedback(env.db)  # asking why is not a vote
 
 
+async def test_votes_teach_the_ranking_and_learning_can_be_seen_and_reset_on_discord(
+    env: Env,
+) -> None:
+    await seed_news(env.db, NOW)
+    env.receive(interaction("today"))
+    await env.api.wait_for(
+        lambda: any(i.startswith("sb:v:") for m in followups(env.api) for i in custom_ids(m))
+    )
+    ups = [i for m in followups(env.api) for i in custom_ids(m) if i.startswith("sb:v:up:")]
+    assert len(ups) >= 2  # the lead stories of two sectors at least
+
+    async def say(sub: str) -> str:
+        env.receive(interaction(sub))
+        return str((await answered(env, len(followups(env.api)) + 1))[-1]["content"])
+
+    assert "not taught your ranking anything yet" in await say("settings-learned")
+    # More like the first sector's lead story, less like the second's.
+    for custom_id in (ups[0], ups[1].replace(":up:", ":down:")):
+        pressed = len(callbacks(env.api))
+        env.receive(press(custom_id, in_guild=True))
+        # The acknowledgement goes out once the vote is stored.
+        await env.api.wait_for(lambda n=pressed: len(callbacks(env.api)) > n)
+    assert [(r.kind, r.value) for r in await stored_feedback(env.db)] == [("vote", 1), ("vote", -1)]
+    learned = await say("settings-learned")
+    assert "More like:" in learned and "Less like:" in learned
+    assert "Forgotten" in await say("settings-reset-learning")
+    assert "not taught your ranking anything yet" in await say("settings-learned")
+
+
 # --- the command tree against Discord's limits -------------------------------------------------
 
 NAME = re.compile(r"^[-_\w]{1,32}$")
