@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from typing import Any
 
 from sqlalchemy import select
 
 from adapters.slack.render import MORE, VOTE_DOWN, VOTE_UP, WHY, render_briefing_messages
+from bot.commands.dispatcher import Dispatcher
+from bot.commands.model import CommandRequest, Invocation, WhyStory
+from bot.models import Briefing, StoryEntry
 from storage.models import Feedback
 from tests import test_slack_adapter as base
 from tests.conftest import Database
@@ -71,8 +75,22 @@ async def test_more_answers_with_that_sectors_summary_and_is_stored(slack: Slack
     assert row.story_key == json.loads(button["value"])["story"]
 
 
+def stored_keys(briefing: Briefing) -> Briefing:
+    """``briefing`` with its stories keyed as stored stories are (``t<id>``)."""
+    number = itertools.count(1)
+
+    def rekey(entry: StoryEntry) -> StoryEntry:
+        return dataclasses.replace(entry, story_key=f"t{next(number)}")
+
+    sections = tuple(
+        dataclasses.replace(s, lead=rekey(s.lead), more=tuple(rekey(e) for e in s.more))
+        for s in briefing.sections
+    )
+    return dataclasses.replace(briefing, sections=sections)
+
+
 def test_every_story_of_a_briefing_has_why_this_beside_its_votes() -> None:
-    briefing = long_briefing(10)
+    briefing = stored_keys(long_briefing(10))
     answers = [{"blocks": m.blocks} for m in render_briefing_messages(briefing)]
     votes, whys = buttons_of(answers, VOTE_UP), buttons_of(answers, WHY)
     stories = sum(1 + len(section.more) for section in briefing.sections)
@@ -149,7 +167,33 @@ async def test_more_and_less_like_this_teach_the_readers_ranking(
 
 
 def test_the_buttons_read_in_japanese_for_a_japanese_reader() -> None:
-    briefing = dataclasses.replace(long_briefing(10), language="ja")
+    briefing = dataclasses.replace(stored_keys(long_briefing(10)), language="ja")
     answers = [{"blocks": m.blocks} for m in render_briefing_messages(briefing)]
     labels = {b["text"]["text"] for p in (VOTE_UP, VOTE_DOWN, WHY) for b in buttons_of(answers, p)}
     assert labels == {"👍 もっと見たい", "👎 あまり見たくない", "なぜこの記事？"}
+
+
+def test_a_story_no_digest_stored_has_no_why_this() -> None:
+    # "/brief sector" and "More on" compose from the archive without keeping the stories, so
+    # /brief why could not answer for them: they keep their votes but get no "Why this?".
+    answers = [{"blocks": m.blocks} for m in render_briefing_messages(long_briefing(10))]
+    assert buttons_of(answers, VOTE_UP) and not buttons_of(answers, WHY)
+
+
+async def test_why_this_answers_a_reader_who_got_the_story_through_someone_else(
+    slack: Slack,
+) -> None:
+    # A channel digest is received by the channel's subscription, not by each reader in it.
+    await add_item(slack.sessionmaker, "Robot arm learns to fold laundry from video", "ai")
+    await slack.command("today", user="U7", name="today")
+    [why] = buttons_of(await slack.answers("today", count=2), WHY)
+    assert (await slack.post(press(slack, why, user="U8", answer_to="why"))).status == 200
+    [answer] = await slack.answers("why")
+    assert "Why “Robot arm learns to fold laundry from video” is in your briefing" in answer["text"]
+
+    # Nobody in another workspace received it: the key alone tells them nothing.
+    dispatcher = Dispatcher(sessionmaker=slack.sessionmaker, clock=lambda: base.NOW)
+    elsewhere = Invocation(platform="slack", tenant_id="T0999", user_id="U1", locale="en")
+    story = json.loads(why["value"])["story"]
+    reply = await dispatcher.handle(CommandRequest(WhyStory(story), elsewhere))
+    assert "None of the stories you received" in reply.text and "Robot arm" not in reply.text

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.render import FeedbackRow, truncate
+from bot.stories.identity import story_id_of
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -139,7 +140,8 @@ def feedback_view(rows: Sequence[FeedbackRow]) -> discord.ui.View | None:
         view.add_item(VoteButton(row.story_key, 1, label=row.up_label, row=index))
         view.add_item(VoteButton(row.story_key, -1, label=row.down_label, row=index))
         view.add_item(MoreButton(row.sector_key, row.story_key, label=row.more_label, row=index))
-        view.add_item(WhyButton(row.story_key, label=row.why_label, row=index))
+        if story_id_of(row.story_key) is not None:  # a stored story, which /brief why knows
+            view.add_item(WhyButton(row.story_key, label=row.why_label, row=index))
     return view if view.children else None
 
 

@@ -37,6 +37,7 @@ from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, Language, SectorSection, StoryEntry
+from bot.stories.identity import story_id_of
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -172,14 +173,18 @@ class _Ids:
 
 
 def _story_buttons(entry: StoryEntry, sector: str | None, ids: _Ids, lang: Language) -> list[Any]:
-    """ "More like this", "Less like this" and "Why this?" under one story."""
+    """ "More like this", "Less like this" and "Why this?" under one story; "Why this?" only
+    for a stored story (one a digest or ``/brief today`` sent), which ``/brief why`` knows."""
     n = ids.next()
     value = vote_value(entry.story_key, sector)
-    return [
+    buttons = [
         _button(phrase(PHRASES, "up", lang), f"{VOTE_UP}:{n}", value),
         _button(phrase(PHRASES, "down", lang), f"{VOTE_DOWN}:{n}", value),
-        _button(phrase(PHRASES, "why", lang), f"{WHY}:{n}", {"story": entry.story_key}),
     ]
+    if story_id_of(entry.story_key) is not None:
+        why = _button(phrase(PHRASES, "why", lang), f"{WHY}:{n}", {"story": entry.story_key})
+        buttons.append(why)
+    return buttons
 
 
 def _story_text(entry: StoryEntry, *, bold: bool, bullet: bool = False) -> str:
