@@ -484,6 +484,26 @@ async def test_vote_press_in_a_dm_is_stored_and_shown_on_the_message(env: Env) -
     assert (row.user_id, row.story_key, row.kind, row.value) == (USER, "s7", "vote", -1)
 
 
+async def test_a_vote_in_a_dm_keeps_the_why_this_menu_on_the_message(env: Env) -> None:
+    payload = press("sb:v:up:s7", in_guild=False)
+    menu = {
+        "type": 3,
+        "custom_id": "sb:w:s7",
+        "placeholder": "Why this? Choose another story of this sector",
+        "options": [{"label": "Another story", "value": "t8"}],
+        "min_values": 1,
+        "max_values": 1,
+    }
+    payload["message"]["components"].append({"type": 1, "components": [menu]})
+    env.receive(payload)
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    [update] = callbacks(env.api)
+    rows = update["data"]["components"]
+    assert rows[0]["components"][0]["style"] == 3  # the vote, shown as chosen
+    [kept] = rows[1]["components"]
+    assert (kept["custom_id"], kept["options"][0]["value"]) == ("sb:w:s7", "t8")
+
+
 async def test_more_press_is_stored_and_answers_with_the_sector_summary_privately(
     env: Env,
 ) -> None:
@@ -536,6 +556,32 @@ async def test_why_this_answers_what_brief_why_answers_only_to_the_presser(env: 
     assert pressed["content"] == typed["content"]
     assert "is in your briefing" in pressed["content"]
     assert not await stored_feedback(env.db)  # asking why is not a vote
+
+
+async def test_why_this_menu_answers_for_a_sectors_other_stories(env: Env) -> None:
+    await seed_news(env.db, NOW)
+    env.receive(interaction("today"))
+    await env.api.wait_for(
+        lambda: any(i.startswith("sb:y:") for m in followups(env.api) for i in custom_ids(m))
+    )
+    posted = next(
+        m for m in followups(env.api) if any(i.startswith("sb:w:") for i in custom_ids(m))
+    )
+    menu = next(c for row in posted["components"] for c in row["components"] if c["type"] == 3)
+    story, title = menu["options"][0]["value"], menu["options"][0]["label"]
+    sent = len(followups(env.api))
+
+    # The reader picks a story in the menu of the message the bot posted.
+    chosen = press(menu["custom_id"], in_guild=True)
+    chosen["message"]["components"] = posted["components"]
+    chosen["data"] = {"custom_id": menu["custom_id"], "component_type": 3, "values": [story]}
+    env.receive(chosen)
+    answer = (await answered(env, sent + 1))[sent]
+    env.receive(interaction("why", [{"name": "story", "type": 3, "value": story}]))
+    typed = (await answered(env, sent + 2))[sent + 1]
+    assert answer["flags"] & 64
+    assert answer["content"] == typed["content"]
+    assert title.rstrip("…")[:20] in answer["content"]
 
 
 async def test_votes_teach_the_ranking_and_learning_can_be_seen_and_reset_on_discord(
