@@ -326,7 +326,10 @@ async def test_dm_briefing_opens_the_dm_channel_and_posts_with_buttons(env: Env)
     assert str(dm.json["recipient_id"]) == USER
     [post] = env.api.requests("POST", f"/channels/{ref.channel_id}/messages")
     ids = [c["custom_id"] for row in post.json["components"] for c in row["components"]]
+    # "s0" is no stored story (no digest kept it), so /brief why could not answer: no "Why this?".
     assert ids == ["sb:v:up:s0", "sb:v:down:s0", "sb:m:ai:s0"]
+    labels = [c.get("label") for row in post.json["components"] for c in row["components"]]
+    assert labels == ["More like this", "Less like this", "More on AI"]
 
 
 async def test_closed_dms_are_a_permanent_failure_with_a_reason(env: Env) -> None:
@@ -438,7 +441,11 @@ def press(custom_id: str, *, in_guild: bool) -> dict[str, Any]:
         {"type": 2, "style": 2, "custom_id": "sb:v:up:s7", "emoji": {"name": "👍"}},
         {"type": 2, "style": 2, "custom_id": "sb:v:down:s7", "emoji": {"name": "👎"}},
         {"type": 2, "style": 1, "custom_id": "sb:m:ai:s7", "label": "More on AI"},
+        {"type": 2, "style": 2, "custom_id": "sb:y:s7", "label": "Why this?"},
     ]
+    if custom_id not in [b["custom_id"] for b in buttons]:
+        # The pressed button sits on the message (discord.py finds it there).
+        buttons[-1] = {"type": 2, "style": 2, "custom_id": custom_id, "label": "Why this?"}
     message = {
         "id": "1400000000000000001",
         "channel_id": CHANNEL,
@@ -477,6 +484,26 @@ async def test_vote_press_in_a_dm_is_stored_and_shown_on_the_message(env: Env) -
     assert (row.user_id, row.story_key, row.kind, row.value) == (USER, "s7", "vote", -1)
 
 
+async def test_a_vote_in_a_dm_keeps_the_why_this_menu_on_the_message(env: Env) -> None:
+    payload = press("sb:v:up:s7", in_guild=False)
+    menu = {
+        "type": 3,
+        "custom_id": "sb:w:s7",
+        "placeholder": "Why this? Choose another story of this sector",
+        "options": [{"label": "Another story", "value": "t8"}],
+        "min_values": 1,
+        "max_values": 1,
+    }
+    payload["message"]["components"].append({"type": 1, "components": [menu]})
+    env.receive(payload)
+    await env.api.wait_for(lambda: len(callbacks(env.api)) >= 1)
+    [update] = callbacks(env.api)
+    rows = update["data"]["components"]
+    assert rows[0]["components"][0]["style"] == 3  # the vote, shown as chosen
+    [kept] = rows[1]["components"]
+    assert (kept["custom_id"], kept["options"][0]["value"]) == ("sb:w:s7", "t8")
+
+
 async def test_more_press_is_stored_and_answers_with_the_sector_summary_privately(
     env: Env,
 ) -> None:
@@ -499,6 +526,91 @@ async def test_pressing_again_replaces_the_choice(env: Env) -> None:
     await env.api.wait_for(lambda: len(callbacks(env.api)) >= 2)
     [row] = await stored_feedback(env.db)
     assert row.value == -1
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components", []) for c in row["components"]]
+
+
+async def test_why_this_answers_what_brief_why_answers_only_to_the_presser(env: Env) -> None:
+    await seed_news(env.db, NOW)
+    env.receive(interaction("subscribe", [{"name": "sector", "type": 3, "value": "ai"}]))
+    await answered(env)
+    env.receive(interaction("today"))
+    await env.api.wait_for(
+        lambda: any(i.startswith("sb:y:") for m in followups(env.api) for i in custom_ids(m))
+    )
+    ids = [i for m in followups(env.api) for i in custom_ids(m)]
+    why = next(i for i in ids if i.startswith("sb:y:"))
+    story = why.removeprefix("sb:y:")
+    # Beside the story's vote buttons, on the same row.
+    assert f"sb:v:up:{story}" in ids and f"sb:v:down:{story}" in ids
+    sent = len(followups(env.api))
+
+    env.receive(press(why, in_guild=True))
+    pressed = (await answered(env, sent + 1))[sent]
+    env.receive(interaction("why", [{"name": "story", "type": 3, "value": story}]))
+    typed = (await answered(env, sent + 2))[sent + 1]
+    assert pressed["flags"] & 64  # only the presser sees it
+    assert callbacks(env.api)[-2]["data"]["flags"] & 64  # deferred ephemerally too
+    assert pressed["content"] == typed["content"]
+    assert "is in your briefing" in pressed["content"]
+    assert not await stored_feedback(env.db)  # asking why is not a vote
+
+
+async def test_why_this_menu_answers_for_a_sectors_other_stories(env: Env) -> None:
+    await seed_news(env.db, NOW)
+    env.receive(interaction("today"))
+    await env.api.wait_for(
+        lambda: any(i.startswith("sb:y:") for m in followups(env.api) for i in custom_ids(m))
+    )
+    posted = next(
+        m for m in followups(env.api) if any(i.startswith("sb:w:") for i in custom_ids(m))
+    )
+    menu = next(c for row in posted["components"] for c in row["components"] if c["type"] == 3)
+    story, title = menu["options"][0]["value"], menu["options"][0]["label"]
+    sent = len(followups(env.api))
+
+    # The reader picks a story in the menu of the message the bot posted.
+    chosen = press(menu["custom_id"], in_guild=True)
+    chosen["message"]["components"] = posted["components"]
+    chosen["data"] = {"custom_id": menu["custom_id"], "component_type": 3, "values": [story]}
+    env.receive(chosen)
+    answer = (await answered(env, sent + 1))[sent]
+    env.receive(interaction("why", [{"name": "story", "type": 3, "value": story}]))
+    typed = (await answered(env, sent + 2))[sent + 1]
+    assert answer["flags"] & 64
+    assert answer["content"] == typed["content"]
+    assert title.rstrip("…")[:20] in answer["content"]
+
+
+async def test_votes_teach_the_ranking_and_learning_can_be_seen_and_reset_on_discord(
+    env: Env,
+) -> None:
+    await seed_news(env.db, NOW)
+    env.receive(interaction("today"))
+    await env.api.wait_for(
+        lambda: any(i.startswith("sb:v:") for m in followups(env.api) for i in custom_ids(m))
+    )
+    ups = [i for m in followups(env.api) for i in custom_ids(m) if i.startswith("sb:v:up:")]
+    assert len(ups) >= 2  # the lead stories of two sectors at least
+
+    async def say(sub: str) -> str:
+        env.receive(interaction(sub))
+        return str((await answered(env, len(followups(env.api)) + 1))[-1]["content"])
+
+    assert "not taught your ranking anything yet" in await say("settings-learned")
+    # More like the first sector's lead story, less like the second's.
+    for custom_id in (ups[0], ups[1].replace(":up:", ":down:")):
+        pressed = len(callbacks(env.api))
+        env.receive(press(custom_id, in_guild=True))
+        # The acknowledgement goes out once the vote is stored.
+        await env.api.wait_for(lambda n=pressed: len(callbacks(env.api)) > n)
+    assert [(r.kind, r.value) for r in await stored_feedback(env.db)] == [("vote", 1), ("vote", -1)]
+    learned = await say("settings-learned")
+    assert "More like:" in learned and "Less like:" in learned
+    assert "Forgotten" in await say("settings-reset-learning")
+    assert "not taught your ranking anything yet" in await say("settings-learned")
 
 
 # --- the command tree against Discord's limits -------------------------------------------------

@@ -13,6 +13,7 @@ from adapters.discord.render import (
     render_reply,
     split_text,
 )
+from adapters.discord.views import feedback_view
 from bot.commands.dispatcher import Reply
 from bot.models import (
     Briefing,
@@ -29,10 +30,10 @@ NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 SECTORS = [("ai", "AI"), ("green", "Green tech"), ("quantum", "Quantum"), ("life", "Life")]
 
 
-def entry(n: int, *, text: str = "Story", long: bool = True) -> StoryEntry:
+def entry(n: int, *, text: str = "Story", long: bool = True, stored: bool = False) -> StoryEntry:
     summary = f"{text} summary {n}. " * (40 if long else 1)
     return StoryEntry(
-        story_key=f"s{n}",
+        story_key=f"t{n + 1}" if stored else f"s{n}",
         title=f"{text} {n} " + ("headline words " * 30 if long else ""),
         summary=summary,
         link=f"https://news.example/{n}?q=" + "x" * 100,
@@ -44,7 +45,9 @@ def entry(n: int, *, text: str = "Story", long: bool = True) -> StoryEntry:
     )
 
 
-def make_briefing(stories: int, *, text: str = "Story", language: str = "en") -> Briefing:
+def make_briefing(
+    stories: int, *, text: str = "Story", language: str = "en", stored: bool = False
+) -> Briefing:
     """``stories`` stories spread over the sectors, with key points, synergies and watch items."""
     per = max(1, stories // len(SECTORS))
     sections = []
@@ -53,12 +56,12 @@ def make_briefing(stories: int, *, text: str = "Story", language: str = "en") ->
         if n >= stories:
             break
         count = min(per, stories - n)
-        items = [entry(n + i, text=text) for i in range(count)]
+        items = [entry(n + i, text=text, stored=stored) for i in range(count)]
         n += count
         reading = (ReadingLink(f"{text} explainer", "https://explain.example/a", sector=key),)
         sections.append(SectorSection(key, name, items[0], tuple(items[1:]), reading))
     if n < stories:
-        extra = tuple(entry(n + i, text=text) for i in range(stories - n))
+        extra = tuple(entry(n + i, text=text, stored=stored) for i in range(stories - n))
         first = sections[0]
         sections[0] = SectorSection(
             first.key, first.name, first.lead, first.more + extra, first.reading
@@ -89,7 +92,7 @@ def check_limits(messages: list) -> None:  # type: ignore[type-arg]
         assert 1 <= len(payload) <= 10
         assert len(message.content) <= 2000
         assert sum(len(e) for e in message.embeds) <= 6000
-        assert len(message.feedback) <= 5
+        assert message.rows == sum(row.rows for row in message.feedback) <= 5
         for embed in payload:
             assert len(embed.get("title", "")) <= 256
             assert len(embed.get("description", "")) <= 4096
@@ -100,9 +103,10 @@ def check_limits(messages: list) -> None:  # type: ignore[type-arg]
                 assert 1 <= len(f["name"]) <= 256 and 1 <= len(f["value"]) <= 1024
 
 
+@pytest.mark.parametrize("stored", [False, True])
 @pytest.mark.parametrize("stories", [1, 2, 5, 10, 20, 40, 80])
-def test_every_limit_holds_for_briefings_of_1_to_80_stories(stories: int) -> None:
-    messages = render_briefing_messages(make_briefing(stories))
+def test_every_limit_holds_for_briefings_of_1_to_80_stories(stories: int, stored: bool) -> None:
+    messages = render_briefing_messages(make_briefing(stories, stored=stored))
     check_limits(messages)
     text = json.dumps([[e.to_dict() for e in m.embeds] for m in messages])
     # Nothing is dropped: every story's key shows up in a link.
@@ -173,6 +177,12 @@ def test_japanese_briefing_keeps_its_text_and_labels() -> None:
     check_limits(messages)
     assert "量子コンピュータの新発表" in (messages[0].embeds[0].title or "")
     assert messages[0].feedback[0].more_label.endswith("をもっと見る")
+    row = messages[0].feedback[0]
+    assert (row.up_label, row.down_label, row.why_label) == (
+        "もっと見たい",
+        "あまり見たくない",
+        "なぜこの記事？",
+    )
 
 
 def test_reply_text_is_split_at_2000_and_defused() -> None:
@@ -195,3 +205,26 @@ def test_reply_with_results_is_one_message_with_text_and_an_embed() -> None:
 def test_split_text_cuts_a_very_long_line() -> None:
     pieces = split_text("x" * 4500)
     assert [len(p) for p in pieces] == [2000, 2000, 500]
+
+
+async def test_every_story_of_a_sector_has_why_this_in_buttons_or_the_menu() -> None:
+    briefing = make_briefing(40, stored=True)
+    messages = render_briefing_messages(briefing)
+    offered: set[str] = set()
+    for message in messages:
+        view = feedback_view(message.feedback)
+        if view is None:
+            continue
+        payload = view.to_components()
+        view.stop()
+        assert len(payload) <= 5 and all(len(row["components"]) <= 5 for row in payload)
+        for row in payload:
+            for component in row["components"]:
+                if component["custom_id"].startswith("sb:y:"):
+                    offered.add(component["custom_id"].removeprefix("sb:y:"))
+                if component["type"] == 3:  # the "Why this?" menu
+                    assert 1 <= len(component["options"]) <= 25
+                    assert all(1 <= len(o["label"]) <= 100 for o in component["options"])
+                    offered.update(o["value"] for o in component["options"])
+    every = {e.story_key for s in briefing.sections for e in (s.lead, *s.more)}
+    assert offered == every

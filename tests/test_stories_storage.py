@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from storage.models import Feed, FeedState, Item
+from sqlalchemy import select
+
+from storage.models import Feed, FeedState, Item, Subscriber
 from storage.repositories import stories as repo
 from tests.conftest import Database
+from tests.seed import add_subscribers
 
 NOW = datetime(2026, 8, 15, 9, 0, tzinfo=UTC)
 
@@ -28,3 +31,20 @@ async def test_a_report_already_in_a_story_stays_there(db: Database) -> None:
         assert await repo.add_items(session, second, [item.id], now=NOW) == {item.id: first}
         assert await repo.items_of(session, first) == [item.id]
         assert await repo.items_of(session, second) == []
+
+
+async def test_a_story_received_in_a_tenant_is_known_to_that_tenant_only(db: Database) -> None:
+    [channel] = await add_subscribers(db, 1, now=NOW, tenant="T1")
+    [elsewhere] = await add_subscribers(db, 1, now=NOW, tenant="T2")
+    async with db.sessionmaker.begin() as session:
+        story = await repo.new_story(session, now=NOW)
+        await repo.record_receipts(session, channel, {story: {}}, now=NOW)
+        tenants = {
+            s.id: s.tenant_id
+            for s in await session.scalars(
+                select(Subscriber).where(Subscriber.id.in_([channel, elsewhere]))
+            )
+        }
+    async with db.sessionmaker() as session:
+        assert await repo.received_in_tenant(session, tenants[channel], story) == NOW
+        assert await repo.received_in_tenant(session, tenants[elsewhere], story) is None

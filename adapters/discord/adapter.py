@@ -39,7 +39,7 @@ from adapters.discord.sync import (
     sync_commands,
     sync_if_changed,
 )
-from adapters.discord.views import MoreButton, VoteButton, feedback_view, marked_view
+from adapters.discord.views import MoreButton, VoteButton, WhyButton, feedback_view, marked_view
 from bot import untrusted
 from bot.commands import grammar as cmd
 from bot.commands.dispatcher import Dispatcher, Reply
@@ -290,6 +290,17 @@ class DiscordAdapter:
         text = untrusted.render(reply.text, escape_discord, defuse_our_text)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
+    async def explain_press(self, interaction: discord.Interaction[Any], *, story_key: str) -> None:
+        """ "Why this?": the answer of ``/brief why <story>``, only to the presser (the button
+        may sit on a briefing in a shared channel)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if self._dispatcher is None:
+            raise RuntimeError("the Discord adapter was not started")
+        invocation = self.invocation_of(interaction, is_admin=False)
+        request = cmd.CommandRequest(cmd.WhyStory(story_key), invocation)
+        reply = await self._dispatcher.handle(request)
+        await self._send_followups(interaction, render_reply(reply), ephemeral=True)
+
     # --- deliveries ----------------------------------------------------------------------------
 
     async def _channel_id(self, dest: Destination) -> int:
@@ -465,6 +476,7 @@ __all__ = [
     "MoreButton",
     "ShiftBriefClient",
     "VoteButton",
+    "WhyButton",
     "command_hash",
     "command_payload",
     "defuse_mentions",

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.commands import BriefTranslator, build_brief_group
-from adapters.discord.views import MoreButton, VoteButton
+from adapters.discord.views import MoreButton, VoteButton, WhyButton, WhyMenu
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -49,7 +49,7 @@ class ShiftBriefClient(discord.AutoShardedClient):
         self.tree.add_command(build_brief_group(adapter))
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(VoteButton, MoreButton)
+        self.add_dynamic_items(VoteButton, MoreButton, WhyButton, WhyMenu)
         await use_translator(self)
         # With shards split over processes, the one running shard 0 syncs for all of them.
         if self.adapter.sync_at_login and (self.shard_ids is None or 0 in self.shard_ids):

@@ -23,6 +23,7 @@ from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, SectorSection, StoryEntry
+from bot.stories.identity import story_id_of
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -34,6 +35,7 @@ EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 CONTENT_LIMIT = 2000
 ROWS_PER_MESSAGE = 5
+SELECT_OPTIONS = 25
 MAX_LINK_URL = 512
 """Longer URLs are left out of masked links, so one link cannot eat a whole field."""
 
@@ -57,12 +59,27 @@ _MASKED_LINK = re.compile(r"\]\s*\(")
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRow:
-    """The buttons under one story: 👍, 👎 and "More on <sector>"."""
+    """The buttons under one story: 👍 "More like this", 👎 "Less like this", "More on
+    <sector>" and "Why this?"."""
 
     story_key: str
     sector_key: str
     more_label: str
     """The "More on <sector>" button text, in the reader's language (at most 80 characters)."""
+    why_label: str = "Why this?"
+    """The "Why this?" button text, in the reader's language."""
+    up_label: str = "More like this"
+    down_label: str = "Less like this"
+    """The vote buttons' text (beside 👍 and 👎), in the reader's language."""
+    others: tuple[tuple[str, str], ...] = ()
+    """(story key, title) of the sector's other stored stories: a "Why this?" menu on a second
+    row answers for them (a message holds five rows, too few for a row per story)."""
+    others_label: str = "Why this? Another story"
+
+    @property
+    def rows(self) -> int:
+        """How many of a message's five component rows these controls take."""
+        return 2 if self.others else 1
 
 
 @dataclass(slots=True)
@@ -72,6 +89,11 @@ class DiscordMessage:
     content: str = ""
     embeds: list[discord.Embed] = field(default_factory=list)
     feedback: list[FeedbackRow] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Component rows the message's controls take (Discord allows five)."""
+        return sum(row.rows for row in self.feedback)
 
     @property
     def embed_chars(self) -> int:
@@ -284,11 +306,11 @@ def _pack(blocks: Sequence[tuple[discord.Embed, FeedbackRow | None]]) -> list[Di
     messages: list[DiscordMessage] = []
     current = DiscordMessage()
     for embed, row in blocks:
-        rows_needed = 1 if row is not None else 0
+        rows_needed = row.rows if row is not None else 0
         if current.embeds and (
             len(current.embeds) >= EMBEDS_PER_MESSAGE
             or current.embed_chars + len(embed) > EMBED_TOTAL_LIMIT
-            or len(current.feedback) + rows_needed > ROWS_PER_MESSAGE
+            or current.rows + rows_needed > ROWS_PER_MESSAGE
         ):
             messages.append(current)
             current = DiscordMessage()
@@ -307,7 +329,20 @@ def render_briefing_messages(briefing: Briefing) -> list[DiscordMessage]:
     blocks += [(e, None) for e in render_header(briefing)]
     for section in briefing.sections:
         more = phrase(PHRASES, "more_on", briefing.language, name=clean_text(section.name))
-        row = FeedbackRow(section.lead.story_key, section.key, truncate(more, 80))
+        row = FeedbackRow(
+            section.lead.story_key,
+            section.key,
+            truncate(more, 80),
+            why_label=truncate(phrase(PHRASES, "why", briefing.language), 80),
+            up_label=truncate(phrase(PHRASES, "up", briefing.language), 80),
+            down_label=truncate(phrase(PHRASES, "down", briefing.language), 80),
+            others=tuple(
+                (e.story_key, truncate(clean_text(e.title), 100) or "…")
+                for e in section.more
+                if story_id_of(e.story_key) is not None
+            )[:SELECT_OPTIONS],
+            others_label=truncate(phrase(PHRASES, "why_other", briefing.language), 150),
+        )
         for i, embed in enumerate(render_sector(section, briefing.labels)):
             blocks.append((embed, row if i == 0 else None))
     if briefing.synergies:

@@ -41,6 +41,7 @@ from adapters.slack.render import (
     MORE,
     VOTE_DOWN,
     VOTE_UP,
+    WHY,
     SlackMessage,
     render_briefing_messages,
     render_reply,
@@ -244,6 +245,7 @@ class SlackAdapter(HomeAndButtons):
         app.action(re.compile(r"^home_"))(self._on_home_action)
         app.action(re.compile(rf"^({VOTE_UP}|{VOTE_DOWN}):"))(self._on_vote)
         app.action(re.compile(rf"^{MORE}:"))(self._on_more)
+        app.action(re.compile(rf"^{WHY}:"))(self._on_why)
         return app
 
     @property

@@ -1,8 +1,9 @@
 """Slack's App Home tab and the buttons under a briefing, as requests to the engine.
 
 A mixin of ``SlackAdapter``: a changed Home control becomes a ``settings`` request, the Home
-view a ``ReaderView`` request, a 👍/👎 a ``Vote`` and "More on <sector>" a ``MoreOn``; the
-engine's handlers answer them all, in the reader's language.
+view a ``ReaderView`` request, "More like this" / "Less like this" a ``Vote``, "More on
+<sector>" a ``MoreOn`` and "Why this?" a ``WhyStory`` (what ``/brief why`` answers, for the
+presser only); the engine's handlers answer them all, in the reader's language.
 """
 
 from __future__ import annotations
@@ -171,6 +172,26 @@ class HomeAndButtons:
         more = cmd.MoreOn(sector, value.get("story") or f"sector:{sector}")
         reply = await self._require_dispatcher().handle(cmd.CommandRequest(more, invocation))
         await self._answer(client, invocation, reply, respond)
+
+    async def _on_why(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        """ "Why this?": the answer of ``/brief why <story>``, shown only to the presser."""
+        await ack()
+        story = _button_value(body["actions"][0].get("value")).get("story")
+        if not story:
+            return
+        team_id = _team_of(body, context)
+        channel_id = (body.get("channel") or {}).get("id")
+        invocation = await self._invocation(client, team_id, str(body["user"]["id"]), channel_id)
+        why = cmd.WhyStory(story)
+        reply = await self._require_dispatcher().handle(cmd.CommandRequest(why, invocation))
+        await self._answer(client, invocation, dataclasses.replace(reply, ephemeral=True), respond)
 
 
 def _button_value(raw: Any) -> dict[str, str]:

@@ -37,6 +37,7 @@ from bot.briefing.render_text import clean_text, safe_url
 from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, Language, SectorSection, StoryEntry
+from bot.stories.identity import story_id_of
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -56,6 +57,7 @@ MAX_URL = 1500
 VOTE_UP = "sb_vote_up"
 VOTE_DOWN = "sb_vote_down"
 MORE = "sb_more"
+WHY = "sb_why"
 """Action id prefixes; the suffix after ``:`` keeps ids unique within a message."""
 
 PHRASES: Catalog = catalog("slack.render")
@@ -151,7 +153,8 @@ def sources_line(entry: StoryEntry, labels: Mapping[str, str]) -> str:
 
 
 def vote_value(story_key: str, sector: str | None) -> dict[str, str]:
-    """What a 👍/👎 button carries: the story key and the sector it was shown under."""
+    """What a "More like this" / "Less like this" button carries: the story key and the
+    sector it was shown under (the vote teaches that sector)."""
     value = {"story": story_key}
     if sector:
         value["sector"] = sector
@@ -169,13 +172,19 @@ class _Ids:
         return self._n
 
 
-def _vote_buttons(entry: StoryEntry, sector: str | None, ids: _Ids, lang: Language) -> list[Any]:
+def _story_buttons(entry: StoryEntry, sector: str | None, ids: _Ids, lang: Language) -> list[Any]:
+    """ "More like this", "Less like this" and "Why this?" under one story; "Why this?" only
+    for a stored story (one a digest or ``/brief today`` sent), which ``/brief why`` knows."""
     n = ids.next()
     value = vote_value(entry.story_key, sector)
-    return [
+    buttons = [
         _button(phrase(PHRASES, "up", lang), f"{VOTE_UP}:{n}", value),
         _button(phrase(PHRASES, "down", lang), f"{VOTE_DOWN}:{n}", value),
     ]
+    if story_id_of(entry.story_key) is not None:
+        why = _button(phrase(PHRASES, "why", lang), f"{WHY}:{n}", {"story": entry.story_key})
+        buttons.append(why)
+    return buttons
 
 
 def _story_text(entry: StoryEntry, *, bold: bool, bullet: bool = False) -> str:
@@ -222,7 +231,7 @@ def _section_units(
         *overview,
         _section(_story_text(lead, bold=True)),
         _context([sources_line(lead, labels)]),
-        ActionsBlock(elements=[*_vote_buttons(lead, section.key, ids, lang), more]),
+        ActionsBlock(elements=[*_story_buttons(lead, section.key, ids, lang), more]),
     ]
     for number, entry in enumerate(section.more):
         unit: list[Block] = []
@@ -231,7 +240,7 @@ def _section_units(
         unit += [
             _section(_story_text(entry, bold=False, bullet=True)),
             _context([sources_line(entry, labels)]),
-            ActionsBlock(elements=_vote_buttons(entry, section.key, ids, lang)),
+            ActionsBlock(elements=_story_buttons(entry, section.key, ids, lang)),
         ]
         yield unit
     if section.reading:

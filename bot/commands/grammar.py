@@ -44,6 +44,7 @@ from bot.commands.model import (
     Unsubscribe,
     Vote,
     Weekday,
+    WhyStory,
     language_from_locale,
     resolve_day,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "ValueProblem",
     "Vote",
     "Weekday",
+    "WhyStory",
     "help_text",
     "help_topics",
     "language_from_locale",

@@ -54,8 +54,16 @@ async def explain(
     session: AsyncSession, subscriber: Subscriber, query: str, *, now: datetime
 ) -> Why | None:
     """Why the story ``query`` names (its key, or words of its title) reached this reader;
-    None when no story they received matches."""
+    None when no story they received matches.
+
+    A key (from a "Why this?" button) also names a story another subscriber of the reader's
+    tenant received, such as the channel digest the reader pressed it under."""
     received = await _received(session, subscriber.id)
+    keyed = story_id_of(query.strip())
+    if keyed is not None and keyed not in received:
+        shared = await repo.received_in_tenant(session, subscriber.tenant_id, keyed)
+        if shared is not None:
+            received[keyed] = shared
     if not received:
         return None
     stories: dict[int, Story] = {}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import StoryItem, StoryReceipt, StoryRow
+from storage.models import StoryItem, StoryReceipt, StoryRow, Subscriber
 
 
 async def stories_of_items(session: AsyncSession, item_ids: Iterable[int]) -> dict[int, int]:
@@ -145,3 +145,17 @@ async def receipts_of(
         .limit(limit)
     )
     return list((await session.scalars(query)).all())
+
+
+async def received_in_tenant(
+    session: AsyncSession, tenant_id: int, story_id: int
+) -> datetime | None:
+    """When a subscriber of the tenant (a channel's digest, say) last received the story, or
+    None when nobody in that tenant did."""
+    query = (
+        select(func.max(StoryReceipt.received_at))
+        .join(Subscriber, Subscriber.id == StoryReceipt.subscriber_id)
+        .where(Subscriber.tenant_id == tenant_id, StoryReceipt.story_id == story_id)
+    )
+    found: datetime | None = (await session.execute(query)).scalar_one_or_none()
+    return found

@@ -1,7 +1,8 @@
 """``/brief settings learned`` and ``settings reset-learning``: what votes taught the ranking.
 
-Text platforms only (Slack, the console): on Discord ``settings`` is one command with options,
-which cannot also hold subcommands.
+On Discord ``settings`` is one command with options, which cannot also hold subcommands: there
+these are ``/brief settings-learned`` and ``/brief settings-reset-learning`` (as ``admin feeds
+add`` is ``/brief admin feeds-add``), answered by the same handlers.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ def _facet(ctx: Context, facet: str, weight: float) -> str:
     "settings learned",
     LearnedView,
     help=("what your votes taught your ranking", "評価から学んだ並び順の好み"),
-    typed=False,
 )
 async def learned(ctx: Context, command: LearnedView) -> Reply:
     weights = await learned_weights(ctx.session, ctx.user, now=ctx.now)
@@ -51,7 +51,6 @@ async def learned(ctx: Context, command: LearnedView) -> Reply:
     "settings reset-learning",
     LearningReset,
     help=("forget what your votes taught", "評価から学んだ好みを消去"),
-    typed=False,
 )
 async def reset_learning(ctx: Context, command: LearningReset) -> Reply:
     ctx.user.learning_since = ctx.now
