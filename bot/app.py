@@ -1,7 +1,9 @@
 """Settings in, a migrated database and the ingest service out, for the composition root.
 
 The composition root is ``shiftbrief.runner`` (the running bot) and ``shiftbrief.cli`` (one-off
-commands); both open the database here so they open it the same way.
+commands); both open the database here so they open it the same way. Importing this module is
+cheap: the ingest service (aiohttp, the parsers) loads only when one is opened, so a command
+that only reads the database starts without it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.briefing.edition import ItemClassifier
 from bot.config import Settings
-from bot.ingest.fetch import FeedFetcher
-from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade
+
+if TYPE_CHECKING:
+    from bot.briefing.edition import ItemClassifier
+    from bot.ingest.service import IngestService
 
 
 def utc_now() -> datetime:
@@ -55,6 +59,9 @@ async def open_ingest(
 ) -> AsyncIterator[IngestService]:
     """The ingest service with its fetcher and parse processes, closed on the way out; the
     CLI's one-off ``ingest`` and the running bot's loop both use this one."""
+    from bot.ingest.fetch import FeedFetcher
+    from bot.ingest.service import IngestService
+
     async with FeedFetcher.from_settings(ctx.settings) as fetcher:
         service = IngestService(
             sessionmaker=ctx.sessionmaker,

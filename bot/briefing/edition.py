@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.briefing import embed
 from bot.briefing.classify import Classifier
-from bot.briefing.compose import BriefingContext
-from bot.briefing.editor.base import Editor
 from bot.briefing.sectors import default_sectors
 from bot.ingest.timeline import NEWS_WINDOW
 from bot.models import Article, Language, Length, Profile, ReadingLink, SectorDef, SectorScore
@@ -21,6 +19,12 @@ from storage.repositories import archive
 from storage.repositories import embeddings as embedding_repo
 from storage.repositories import sectors as sector_repo
 from storage.scope import EVERY, Scope
+
+if TYPE_CHECKING:
+    # Imported where used: ingest reaches this module for ItemClassifier and needs neither
+    # numpy (embed) nor the composer.
+    from bot.briefing.compose import BriefingContext
+    from bot.briefing.editor.base import Editor
 
 
 async def load_sector_defs(session: AsyncSession, scope: Scope = EVERY) -> list[SectorDef]:
@@ -151,6 +155,8 @@ async def load_articles(
         include_archive=include_archive,
         scope=scope,
     )
+    from bot.briefing import embed
+
     ids = [item.id for item, _ in rows]
     scores = await sector_repo.item_sectors(session, ids)
     # Only stored vectors: the model never runs here (the background worker makes them), and
@@ -213,6 +219,8 @@ async def load_edition(
     briefing is composed from it. ``scope`` prepares a tenant's edition: the shared catalog
     plus that tenant's own feeds, sectors and reading.
     """
+    from bot.briefing.compose import BriefingContext
+
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(
         session,

@@ -15,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import StatementError
 
-from bot.ingest.parse import ParsedFeed, ParsedItem, parse_feed
+if TYPE_CHECKING:
+    from bot.ingest.parse import ParsedFeed, ParsedItem
 
 _REFUSED = re.compile("[\x00\ud800-\udfff]")
 """Characters no database column can hold: NUL (PostgreSQL) and lone surrogates (UTF-8)."""
@@ -136,6 +138,8 @@ def parse_storable(
     max_items: int,
 ) -> tuple[ParsedFeed, str | None]:
     """:func:`parse_feed`, then :func:`storable_feed`: one call for a thread or a worker."""
+    from bot.ingest.parse import parse_feed
+
     parsed = parse_feed(
         drop_refused_references(body),
         url=url,

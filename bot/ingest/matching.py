@@ -13,11 +13,13 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.ingest.parse import ParsedItem
 from bot.ingest.timeline import is_archive, plausible_published
 from storage.repositories.items import KnownItem, KnownItems
+
+if TYPE_CHECKING:
+    from bot.ingest.parse import ParsedItem
 
 PACE_SAMPLE = 20
 """How many recent entries the posting interval is measured over."""

@@ -32,10 +32,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.language import detect_language
-from bot.ingest.limits import failure_reason, parse_storable, storable_text
+from bot.ingest.limits import failure_reason, storable_text
 from bot.ingest.matching import merge_entries, plan_keys, posting_interval
-from bot.ingest.parse import ParsedFeed, ParseError
 from bot.ingest.report import FeedResult, IngestReport
 from storage.models import Feed, FeedState, Item
 from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
@@ -47,6 +45,7 @@ from storage.repositories.items import (
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.ingest.parse import ParsedFeed
 
 __all__ = ["FETCH_LEASE", "FeedResult", "IngestReport", "IngestService", "warm_up"]
 
@@ -234,6 +233,10 @@ class IngestService:
         if body_hash == job.body_hash:
             self._record_unchanged(job, fetched, state)
             return
+        # The parsers load with the first body that changed: a pass where every feed answers
+        # 304 never needs them.
+        from bot.ingest.parse import ParseError
+
         try:
             async with self._parse_slots:
                 parsed, note = await self._parse(fetched)
@@ -243,6 +246,9 @@ class IngestService:
         await state.queue.put(_Parsed(job, fetched, parsed, body_hash, note))
 
     async def _parse(self, fetched: FetchResult) -> tuple[ParsedFeed, str | None]:
+        from bot.ingest.limits import parse_storable
+        from bot.ingest.parse import ParseError
+
         # Parsed and made storable in one call off the loop: a feed may have 100,000 entries.
         call = functools.partial(
             parse_storable,
@@ -523,6 +529,8 @@ class IngestService:
 
 def warm_up() -> None:
     """Load the parser's lazy parts (the language model) once per worker process."""
+    from bot.ingest.language import detect_language
+
     detect_language("warm up the language model")
 
 

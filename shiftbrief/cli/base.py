@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.app import AppContext, open_ingest
-from bot.briefing.edition import ItemClassifier
 from bot.briefing.render_text import clean_text
 from bot.config import Settings, load_settings
 from bot.ingest.report import FeedResult, IngestReport
@@ -88,6 +87,8 @@ def settings() -> Settings:
 async def run_pass(
     ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
 ) -> IngestReport:
+    from bot.briefing.edition import ItemClassifier
+
     async with open_ingest(ctx, after_store=ItemClassifier()) as service:
         return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
 

@@ -9,27 +9,12 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from adapters.console import ConsoleAdapter
 from bot.app import open_app
-from bot.briefing import embed
-from bot.briefing.classify import Classifier, classify_jsonl
-from bot.briefing.cluster_io import cluster_jsonl
-from bot.briefing.edition import load_edition, load_sector_defs
-from bot.briefing.editor.factory import make_editor
-from bot.briefing.editor.llm import LLMEditor
-from bot.briefing.embed_worker import embed_until_done
-from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
-from bot.briefing.sector_vectors import SectorVectors, vector_classifier
-from bot.commands.dispatcher import Dispatcher
-from bot.commands.values import SectorIndex
-from bot.demo import SECTOR_HINTS, serve_sample_feeds
-from bot.models import Profile, SectorDef
 from shiftbrief.cli.base import (
     BriefLength,
     EditorChoice,
@@ -45,8 +30,11 @@ from shiftbrief.cli.base import (
     settings,
     shown,
 )
-from storage.repositories import archive
-from storage.repositories import feeds as feed_repo
+
+if TYPE_CHECKING:
+    from bot.models import SectorDef
+
+# Each command imports what it runs in its body (see shiftbrief/cli/__init__.py).
 
 
 @app.command("demo")
@@ -55,6 +43,17 @@ async def demo(
     reset: Annotated[bool, typer.Option(help="Start from an empty database.")] = False,
 ) -> None:
     """Ingest the bundled sample feeds from a loopback server (no network, no tokens)."""
+    from rich.table import Table
+
+    from adapters.console import ConsoleAdapter
+    from bot.briefing import embed
+    from bot.briefing.embed_worker import embed_until_done
+    from bot.briefing.sector_vectors import SectorVectors, vector_classifier
+    from bot.commands.dispatcher import Dispatcher
+    from bot.demo import SECTOR_HINTS, serve_sample_feeds
+    from storage.repositories import archive
+    from storage.repositories import feeds as feed_repo
+
     base = settings()
     if reset:
         _remove_sqlite_file(base.database_url)
@@ -134,6 +133,8 @@ DEMO_SUBSCRIBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 @app.command("classify")
 def classify() -> None:
     """Read JSON Lines {"id", "title", "summary"} on stdin, write their sectors as JSON Lines."""
+    from bot.briefing.classify import Classifier, classify_jsonl
+
     classifier = Classifier(sectors=_current_sectors())
     for line in classify_jsonl(sys.stdin, classifier):
         sys.stdout.write(line + "\n")
@@ -147,6 +148,8 @@ def cluster(
 ) -> None:
     """Read JSON Lines {"id", "lang", "source", "title", "summary", "published"} on stdin and
     write {"id", "story"} per item: items of one story share the story value."""
+    from bot.briefing.cluster_io import cluster_jsonl
+
     for line in cluster_jsonl(sys.stdin, use_embeddings=not lexical):
         sys.stdout.write(line + "\n")
 
@@ -157,6 +160,8 @@ def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
     Raises:
         UserError: one is not a sector; the message names it and the valid ones.
     """
+    from bot.commands.values import SectorIndex
+
     index = SectorIndex(defs)
     keys: list[str] = []
     for word in (w.strip() for w in re.split(r"[,、]", text)):
@@ -171,6 +176,7 @@ def _sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
 
 def _current_sectors() -> list[SectorDef]:
     """The sectors in the database (admins' included), or the defaults when there is none."""
+    from bot.briefing.edition import load_sector_defs
 
     async def load() -> list[SectorDef]:
         async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
@@ -207,6 +213,11 @@ async def brief(
     ] = None,
 ) -> None:
     """Print a briefing from what is stored."""
+    from bot.briefing.edition import load_edition, load_sector_defs
+    from bot.briefing.editor.factory import make_editor
+    from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
+    from bot.models import Profile
+
     config = settings()
     async with open_app(config) as ctx, ctx.sessionmaker() as session:
         try:
@@ -242,13 +253,16 @@ async def brief(
             editor=writer,
             languages=[lang.value],
         )
-    if isinstance(writer, LLMEditor) and writer.fallbacks:
-        reasons = ", ".join(f"{n} {why}" for why, n in writer.fallbacks.most_common())
-        err.print(
-            f"note: the language model did not write every piece ({reasons}); "
-            "those use extractive text",
-            markup=False,
-        )
+    if writer.name != "extractive":
+        from bot.briefing.editor.llm import LLMEditor  # loaded already: it wrote the text
+
+        if isinstance(writer, LLMEditor) and writer.fallbacks:
+            reasons = ", ".join(f"{n} {why}" for why, n in writer.fallbacks.most_common())
+            err.print(
+                f"note: the language model did not write every piece ({reasons}); "
+                "those use extractive text",
+                markup=False,
+            )
     profile = Profile(sectors=chosen or tuple(known), language=lang.value, length=length.value)
     briefing = edition.compose(profile, date=day)
     if fmt is OutputFormat.json:

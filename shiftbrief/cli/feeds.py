@@ -8,15 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 from rich.text import Text
 
 from bot.app import open_app
-from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
-from bot.ingest.netguard import AddressPolicy
-from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
-from bot.ingest.report import FeedResult
 from shiftbrief.cli.base import (
     UserError,
     app,
@@ -33,6 +27,9 @@ from shiftbrief.tenancy import TenantOption, TenantSpecError, tenant_id
 from storage.repositories import feeds as feed_repo
 from storage.scope import EVERY, Scope
 
+# Each command imports what it runs in its body (see shiftbrief/cli/__init__.py): listing the
+# feeds needs neither the HTTP client nor the parsers.
+
 
 @feeds_app.command("add")
 @run_async
@@ -44,6 +41,9 @@ async def feeds_add(
     tenant: TenantOption = None,
 ) -> None:
     """Follow a feed. Its current items are kept as archive; later ones are news."""
+    from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+    from bot.ingest.netguard import AddressPolicy
+
     base = settings()
     async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
         try:
@@ -67,6 +67,8 @@ async def feeds_list(
     tenant: TenantOption = None,
 ) -> None:
     """List feeds with their owners and health (with --tenant: what that tenant sees)."""
+    from rich.table import Table
+
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
         try:
             scope: Scope = EVERY if tenant is None else await tenant_id(session, tenant)
@@ -137,6 +139,10 @@ async def feeds_import_opml(
     file: Annotated[Path, typer.Argument(help="An OPML file exported by a feed reader.")],
 ) -> None:
     """Follow every feed of an OPML file (feeds already followed are skipped)."""
+    from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+    from bot.ingest.netguard import AddressPolicy
+    from bot.ingest.opml import OpmlError, parse_opml
+
     try:
         entries = parse_opml(file.read_bytes())
     except OSError as exc:
@@ -177,6 +183,8 @@ async def feeds_export_opml(
     ] = None,
 ) -> None:
     """Write every feed as OPML 2.0, readable by common feed readers."""
+    from bot.ingest.opml import OpmlFeed, render_opml
+
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
         feeds = await feed_repo.list_feeds(session)
         document = render_opml(
@@ -203,6 +211,10 @@ async def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fetch the feeds that are due, once, and store what is new."""
+    from rich.progress import Progress
+
+    from bot.ingest.report import FeedResult
+
     async with open_app(settings()) as ctx:
         if as_json or not out.is_terminal:
             report = await run_pass(ctx, all_feeds=all_feeds)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import openai
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.briefing.editor.base import Editor
-from bot.briefing.editor.cache import DatabaseCache
 from bot.briefing.editor.extractive import ExtractiveEditor
-from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
 from bot.config import Settings
-from bot.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 
 def make_editor(
@@ -34,6 +34,12 @@ def make_editor(
         return ExtractiveEditor()
     if not (settings.llm_base_url and settings.llm_model):
         raise ValueError("the llm editor needs SHIFTBRIEF_LLM_BASE_URL and SHIFTBRIEF_LLM_MODEL")
+    # The model client (and openai's 0.4 s of imports) only where a model writes.
+    import openai
+
+    from bot.briefing.editor.cache import DatabaseCache
+    from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
     client = openai.AsyncOpenAI(
         base_url=settings.llm_base_url,
