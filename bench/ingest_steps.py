@@ -2,8 +2,9 @@
 
 Run from the repository root: ``.venv/bin/python bench/ingest_steps.py`` (or ``bench/ingest.py
 --steps``). Each step runs over every entry of ``../shared/corpus/realfeeds/`` on its own, in the
-order ingest runs them for a new entry: feedparser, HTML to text, boilerplate rules, cut and
-hash, language, search text, sector rules. Prints microseconds per entry and each step's share.
+order ingest runs them for a new entry: feedparser (reading the entries, with their keys and
+raw hashes), HTML to text, boilerplate rules, cut and hash, language, search text, sector
+rules. Prints microseconds per entry and each step's share.
 """
 
 from __future__ import annotations
@@ -33,24 +34,26 @@ def _timed(step: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 def main(repeat: int = 3) -> None:
     from bot.briefing.classify import Classifier
     from bot.briefing.sectors import default_sectors
-    from bot.ingest import parse
+    from bot.ingest import normalise
     from bot.ingest.boilerplate import clean
     from bot.ingest.language import detect_language, item_language
+    from bot.ingest.parse import read_feed
     from storage.search import search_text
 
     bodies = [p.read_bytes() for p in sorted(CORPUS.glob("*.xml"))]
-    headers = parse.response_headers(url="http://127.0.0.1/feed.xml")
     detect_language("warm up the model")
 
     def feedparser_step() -> list[Any]:
-        return [parse._read(body, headers=headers) for body in bodies]
+        return [read_feed(body, url="http://127.0.0.1/feed.xml") for body in bodies]
 
     seconds: dict[str, float] = {}
     seconds["feedparser"], raws = _timed(feedparser_step, repeat)
     entries = [e for raw in raws for e in raw.entries]
 
     def to_text() -> list[tuple[str, str]]:
-        return [(parse.html_to_text(e.title), parse.html_to_text(e.summary)) for e in entries]
+        return [
+            (normalise.html_to_text(e.title), normalise.html_to_text(e.summary)) for e in entries
+        ]
 
     seconds["HTML to text"], texts = _timed(to_text, repeat)
 
@@ -62,9 +65,9 @@ def main(repeat: int = 3) -> None:
     def cut_and_hash() -> list[tuple[str, str]]:
         out = []
         for t, s in cleaned:
-            title = parse._cut(t, parse.MAX_TITLE_CHARS)
-            summary = parse._cut(s, parse.MAX_SUMMARY_CHARS)
-            parse.content_hash(title, summary)
+            title = normalise.cut(t, normalise.MAX_TITLE_CHARS)
+            summary = normalise.cut(s, normalise.MAX_SUMMARY_CHARS)
+            normalise.content_hash(title, summary)
             out.append((title, summary))
         return out
 

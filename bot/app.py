@@ -21,8 +21,8 @@ from bot.config import Settings
 from storage.db import make_engine, make_sessionmaker, upgrade
 
 if TYPE_CHECKING:
-    from bot.briefing.edition import ItemClassifier
     from bot.ingest.service import IngestService
+    from bot.ingest.store import AfterStore
 
 
 def utc_now() -> datetime:
@@ -54,9 +54,7 @@ async def open_app(
 
 
 @asynccontextmanager
-async def open_ingest(
-    ctx: AppContext, *, after_store: ItemClassifier
-) -> AsyncIterator[IngestService]:
+async def open_ingest(ctx: AppContext, *, after_store: AfterStore) -> AsyncIterator[IngestService]:
     """The ingest service with its fetcher and parse processes, closed on the way out; the
     CLI's one-off ``ingest`` and the running bot's loop both use this one."""
     from bot.ingest.fetch import FeedFetcher

@@ -104,7 +104,7 @@ class Definition:
             return
         self.body_hash[feed_id] = digest
         stored = self.rows.setdefault(feed_id, [])
-        new_rows, edits = merge_entries(
+        merged = merge_entries(
             _known(stored),
             parsed.items,
             plan_keys(parsed.items),
@@ -114,11 +114,11 @@ class Definition:
         )
         self.fetched_once.add(feed_id)
         by_id = {row["id"]: row for row in stored}
-        for edit in edits:
+        for edit in merged.edits:
             row = by_id[edit["id"]]
             row.update({k: v for k, v in edit.items() if k != "id"})
             row["search_text"] = search_text(row["title"], row["summary"])
-        for values in new_rows:
+        for values in merged.new_rows:
             self._ids += 1
             stored.append(
                 {
