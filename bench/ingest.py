@@ -122,27 +122,36 @@ class Run:
     seconds: float
     cpu: float
     peak_tree_mb: float
+    """Peak of the RSS of the process and its children (parse workers), summed."""
+    peak_pss_mb: float
+    """Peak of their proportional set sizes summed (library pages they share counted once)."""
+    peak_main_mb: float
+    """Peak RSS of the process itself."""
     out: dict[str, int]
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and its descendants, summed (shared pages count twice)."""
-    total = 0
+def _tree_memory_kb(pid: int) -> tuple[int, int, int]:
+    """Resident memory of ``pid`` alone, of it and its descendants summed (shared pages count
+    once per process), and their proportional set size summed (shared pages split)."""
+    own = rss = pss = 0
     todo = [pid]
     while todo:
         current = todo.pop()
         try:
-            with open(f"/proc/{current}/status") as f:
+            with open(f"/proc/{current}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                        if current == pid:
+                            own = int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
-    return total
+    return own, rss, pss
 
 
 def run_process(argv: list[str], *, env: dict[str, str], cwd: Path) -> Run:
@@ -154,13 +163,13 @@ def run_process(argv: list[str], *, env: dict[str, str], cwd: Path) -> Run:
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    peak = 0
+    peaks = [0, 0, 0]
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            for i, value in enumerate(_tree_memory_kb(proc.pid)):
+                peaks[i] = max(peaks[i], value)
             done.wait(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -175,13 +184,14 @@ def run_process(argv: list[str], *, env: dict[str, str], cwd: Path) -> Run:
     # Children are run one at a time, so the difference is this process and its workers.
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    return Run(seconds, cpu, peak / 1024, json.loads(lines[-1]) if lines else {})
+    out = json.loads(lines[-1]) if lines else {}
+    return Run(seconds, cpu, peaks[1] / 1024, peaks[2] / 1024, peaks[0] / 1024, out)
 
 
 def ours_env(db: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {
         key: value
-        for key, value in os.environ.items()
+        for key, value in _environment().items()
         if not key.startswith(("SHIFTBRIEF_", "SLACK_", "DISCORD_"))
     }
     env.update(
@@ -194,6 +204,23 @@ def ours_env(db: Path, extra: dict[str, str]) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def _environment() -> dict[str, str]:
+    """This environment, with bytecode caching on (both contenders start from cached .pyc)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def cache_bytecode(python: Path) -> None:
+    """Compile ShiftBrief's modules for ``python``, as an installed package would have them."""
+    where = subprocess.run(
+        [str(python), "-c", "import bot, pathlib; print(pathlib.Path(bot.__file__).parents[1])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    packages = [str(Path(where) / name) for name in ("bot", "storage", "shiftbrief", "adapters")]
+    subprocess.run([str(python), "-m", "compileall", "-q", *packages], check=True)
 
 
 def follow_feeds(shiftbrief: Path, urls: list[str], db: Path, extra: dict[str, str]) -> None:
@@ -253,6 +280,7 @@ def main() -> None:
         (tmp / "urls.json").write_text(json.dumps(urls))
         template = tmp / "template" / "shiftbrief.db"
         template.parent.mkdir()
+        cache_bytecode(args.ours_python)
         follow_feeds(shiftbrief, urls, template, extra)
         for number in range(args.rounds):
             work = tmp / f"round{number}"
@@ -270,7 +298,7 @@ def main() -> None:
                     str(tmp / "urls.json"),
                     str(work / "peer-state.json"),
                 ],
-                dict(os.environ),
+                _environment(),
             )
             order = [("ours", ours), ("peer", peer)]
             if number % 2:
@@ -300,32 +328,46 @@ def report(
         f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
         f"ours: {args.ours_python} {' '.join(args.ours_env)}"
     )
-    header = (
-        f"{'pass':10} {'who':5} {'wall s':>7} {'ratio':>6} {'cpu s':>6} "
-        f"{'peak MB':>8} {'ratio':>6} {'entries':>8}"
+    print(
+        "wall and cpu in seconds; memory in MB: tree = RSS of the process and its parse workers "
+        "summed, pss = their proportional set sizes summed, main = the process alone; ratios "
+        "are medians of the paired ours/peer ratios"
     )
-    print(header)
+    print(
+        f"{'pass':10} {'who':5} {'wall':>7} {'ratio':>6} {'cpu':>6} {'tree':>6} {'ratio':>6} "
+        f"{'pss':>6} {'ratio':>6} {'main':>6} {'ratio':>6} {'entries':>8}"
+    )
     figures: dict[str, object] = {"feeds": args.feeds, "rounds": args.rounds}
     for pass_name in PASSES:
         ours, peer = runs[("ours", pass_name)], runs[("peer", pass_name)]
-        wall_ratio = med(o.seconds / p.seconds for o, p in zip(ours, peer, strict=True))
-        rss_ratio = med(o.peak_tree_mb / p.peak_tree_mb for o, p in zip(ours, peer, strict=True))
+
+        def ratio(measure: str, ours: list[Run] = ours, peer: list[Run] = peer) -> float:
+            return med(
+                getattr(o, measure) / getattr(p, measure) for o, p in zip(ours, peer, strict=True)
+            )
+
+        ratios = {m: ratio(m) for m in ("seconds", "peak_tree_mb", "peak_pss_mb", "peak_main_mb")}
         for who, group in (("ours", ours), ("peer", peer)):
             entries = group[-1].out.get("new_items" if who == "ours" else "entries", 0)
-            print(
-                f"{pass_name:10} {who:5} {med(r.seconds for r in group):7.2f} "
-                f"{wall_ratio if who == 'ours' else 1.0:6.2f} {med(r.cpu for r in group):6.2f} "
-                f"{med(r.peak_tree_mb for r in group):8.0f} "
-                f"{rss_ratio if who == 'ours' else 1.0:6.2f} {entries:8d}"
-            )
+            cells = [f"{pass_name:10} {who:5}"]
+            for measure in ("seconds", "cpu", "peak_tree_mb", "peak_pss_mb", "peak_main_mb"):
+                value = med(getattr(r, measure) for r in group)
+                cells.append(f"{value:7.2f}" if measure == "seconds" else f"{value:6.0f}")
+                if measure in ratios:
+                    cells.append(f"{ratios[measure] if who == 'ours' else 1.0:6.2f}")
+                if measure == "cpu":
+                    cells[-1] = f"{value:6.2f}"
+            cells.append(f"{entries:8d}")
+            print(" ".join(cells))
             figures[f"{pass_name}_{who}"] = {
                 "wall_s": [round(r.seconds, 3) for r in group],
                 "cpu_s": [round(r.cpu, 3) for r in group],
                 "peak_tree_mb": [round(r.peak_tree_mb, 1) for r in group],
+                "peak_pss_mb": [round(r.peak_pss_mb, 1) for r in group],
+                "peak_main_mb": [round(r.peak_main_mb, 1) for r in group],
                 "out": group[-1].out,
             }
-        figures[f"{pass_name}_wall_ratio"] = round(wall_ratio, 3)
-        figures[f"{pass_name}_rss_ratio"] = round(rss_ratio, 3)
+        figures[f"{pass_name}_ratios"] = {m: round(v, 3) for m, v in ratios.items()}
     figures["load_average"] = [load_before[0], load_after[0]]
     print(json.dumps(figures))
 
