@@ -1,16 +1,28 @@
-"""Ingest benchmark: 200 feeds x 50 items on loopback, ShiftBrief's pass against a naive loop.
+"""Ingest beside a peer-style baseline: 200 real feeds on loopback, whole processes, paired.
 
-Run from the repository root: ``.venv/bin/python bench/ingest.py``.
+Run from the repository root: ``nice .venv/bin/python bench/ingest.py``.
 
-The feeds are served by a separate process (so the server never competes for the client's
-GIL) and answer conditional requests with 304, as real servers do. Each contender runs in its
-own child process so its peak RSS is its own:
+The real snapshots of ``../shared/corpus/realfeeds/`` are served, repeated under different URLs
+until there are 200 feeds, by a loopback server in its own process (listen backlog 128) that
+answers conditional requests (ETag / Last-Modified) with 304. Two contenders run as whole
+processes, started the way a user starts them:
 
-* naive: ``feedparser.parse(url)`` for every URL, one after another (feedparser's defaults);
-* shiftbrief: a first pass over freshly added feeds into a temporary SQLite file, then a second
-  pass where nothing changed.
+* ours: ``shiftbrief ingest --all --json`` on a SQLite file that already follows the 200 feeds
+  (each round starts from a fresh copy), everything ingest does included: SSRF checks, size caps,
+  parsing, hygiene, language, storing, classification;
+* peer: a few lines written here in the way popular feed bots read feeds: every feed fetched at
+  once with aiohttp and each body parsed with feedparser's defaults, entries counted; it keeps the
+  validators in a JSON file for its next run. No database, no classification, no SSRF checks.
 
-Prints a small table and one JSON line.
+Each round runs ours and the peer's first pass back to back, then both unchanged passes (every
+feed answers 304), alternating which goes first, so the machine's load (other agents share it)
+falls on both alike. Wall time is the process's, from start to exit; peak RSS is sampled every
+10 ms over the process and its children (parse workers included, summed); CPU is user + system
+of the process and its children. Prints medians, the median of the paired ratios, the entry
+counts and the load average, then one JSON line.
+
+``--ours-python`` runs another checkout's ShiftBrief (a venv of ``main``) for before/after.
+``--steps`` prints what each step of reading a feed costs per item, in this process.
 """
 
 from __future__ import annotations
@@ -18,248 +30,346 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.feedserver import Entry, Route, make_rss, serve_in_process  # noqa: E402
-
-WORDS = [
-    "battery",
-    "grid",
-    "solar",
-    "quantum",
-    "chip",
-    "model",
-    "robot",
-    "launch",
-    "funding",
-    "regulator",
-    "policy",
-    "cloud",
-    "network",
-    "outage",
-    "research",
-    "paper",
-    "startup",
-    "acquisition",
-    "factory",
-    "supply",
-    "export",
-    "satellite",
-]
+CORPUS = ROOT.parent / "shared" / "corpus" / "realfeeds"
+FEEDS = 200
+PASSES = ("first", "unchanged")
 
 
-def build_routes(n_feeds: int, n_items: int, latency: float = 0.0) -> dict[str, Route]:
-    """Feeds shaped like real ones: HTML summaries of a few sentences, RFC 822 dates."""
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    routes = {}
-    for f in range(n_feeds):
-        entries = []
-        for i in range(n_items):
-            w = [WORDS[(f * 7 + i * 3 + k) % len(WORDS)] for k in range(12)]
-            entries.append(
-                Entry(
-                    title=f"Feed {f}: {' '.join(w[:6]).capitalize()} story {i}",
-                    summary=(
-                        f"<p>{' '.join(w).capitalize()} &amp; more about item {i}.</p>"
-                        f"<p>A <a href='/x/{i}'>second</a> paragraph with <b>markup</b>, "
-                        f"{' '.join(reversed(w))}.</p>"
-                    ),
-                    link=f"https://site{f}.example/{i}",
-                    guid=f"site{f}-{i}",
-                    pub_date=(start - timedelta(minutes=37 * i)).strftime(
-                        "%a, %d %b %Y %H:%M:%S +0000"
-                    ),
-                )
-            )
-        routes[f"/feed/{f}.xml"] = Route(body=make_rss(entries), conditional=True, delay=latency)
+# --- the peer ------------------------------------------------------------------------------
+
+
+async def peer_pass(urls: list[str], state_file: Path) -> dict[str, int]:
+    """Fetch every feed at once, parse each body with feedparser, count entries."""
+    import aiohttp
+    import feedparser
+
+    state: dict[str, dict[str, str]] = (
+        json.loads(state_file.read_text()) if state_file.exists() else {}
+    )
+    counts = {"feeds": len(urls), "entries": 0, "not_modified": 0, "failed": 0}
+
+    async def one(session: aiohttp.ClientSession, url: str) -> None:
+        headers = {}
+        known = state.get(url, {})
+        if known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known.get("modified"):
+            headers["If-Modified-Since"] = known["modified"]
+        try:
+            async with session.get(url, headers=headers) as resp:
+                if resp.status == 304:
+                    counts["not_modified"] += 1
+                    return
+                body = await resp.read()
+                content_type = resp.headers.get("Content-Type", "")
+                state[url] = {
+                    "etag": resp.headers.get("ETag", ""),
+                    "modified": resp.headers.get("Last-Modified", ""),
+                }
+        except (aiohttp.ClientError, TimeoutError):
+            counts["failed"] += 1
+            return
+        parsed = feedparser.parse(
+            body, response_headers={"content-type": content_type, "content-location": url}
+        )
+        counts["entries"] += len(parsed.entries)
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(one(session, url) for url in urls))
+    state_file.write_text(json.dumps(state))
+    return counts
+
+
+# --- serving and running -------------------------------------------------------------------
+
+
+def corpus_routes(n_feeds: int = FEEDS) -> dict[str, object]:
+    """The real snapshots, repeated under different paths up to ``n_feeds``."""
+    from tests.feedserver import Route
+
+    files = sorted(CORPUS.glob("*.xml"))
+    if not files:
+        raise SystemExit(f"no snapshots in {CORPUS}")
+    routes: dict[str, object] = {}
+    for i in range(n_feeds):
+        source = files[i % len(files)]
+        # No charset: each document is decoded by its own declaration, as its publisher meant.
+        routes[f"/{i}/{source.name}"] = Route(
+            body=source.read_bytes(), conditional=True, content_type="application/xml"
+        )
     return routes
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+@dataclass
+class Run:
+    """One whole process: what it took and what it printed."""
+
+    seconds: float
+    cpu: float
+    peak_tree_mb: float
+    """Peak of the RSS of the process and its children (parse workers), summed."""
+    peak_pss_mb: float
+    """Peak of their proportional set sizes summed (library pages they share counted once)."""
+    peak_main_mb: float
+    """Peak RSS of the process itself."""
+    out: dict[str, int]
 
 
-def run_naive(urls: list[str]) -> dict[str, float]:
-    import feedparser
+def _tree_memory_kb(pid: int) -> tuple[int, int, int]:
+    """Resident memory of ``pid`` alone, of it and its descendants summed (shared pages count
+    once per process), and their proportional set size summed (shared pages split)."""
+    own = rss = pss = 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                        if current == pid:
+                            own = int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return own, rss, pss
 
+
+def run_process(argv: list[str], *, env: dict[str, str], cwd: Path) -> Run:
+    """Run ``argv`` to its end: wall time, CPU of it and its children, sampled peak RSS."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    entries = 0
-    for url in urls:
-        entries += len(feedparser.parse(url).entries)
-    return {
-        "seconds": time.perf_counter() - start,
-        "entries": entries,
-        "peak_rss_mb": _peak_rss_mb(),
-    }
-
-
-async def _run_shiftbrief(urls: list[str], db_path: Path, processes: int) -> dict[str, float]:
-    from bot.config import Settings
-    from bot.ingest.fetch import FeedFetcher
-    from bot.ingest.service import IngestService
-    from storage.db import make_engine, make_sessionmaker, upgrade
-    from storage.repositories.feeds import add_feed
-
-    url = f"sqlite+aiosqlite:///{db_path}"
-    # All 200 feeds share one loopback host here; real feeds are spread over many hosts, so the
-    # per-host limit (2 by default) is raised to what the pass would see across hosts.
-    settings = Settings(
-        database_url=url,
-        allowed_private_networks=("127.0.0.1/32",),
-        per_host_concurrency=16,
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    engine = make_engine(url)
-    await upgrade(engine)
-    sessionmaker = make_sessionmaker(engine)
-    now = datetime.now(UTC)
-    async with sessionmaker.begin() as session:
-        for feed_url in urls:
-            await add_feed(session, url=feed_url, now=now)
+    peaks = [0, 0, 0]
+    done = threading.Event()
 
-    def clock() -> datetime:
-        return datetime.now(UTC)
+    def sample() -> None:
+        while not done.is_set():
+            for i, value in enumerate(_tree_memory_kb(proc.pid)):
+                peaks[i] = max(peaks[i], value)
+            done.wait(0.01)
 
-    out: dict[str, float] = {}
-    async with FeedFetcher.from_settings(settings, clock=clock) as fetcher:
-        service = IngestService(
-            sessionmaker=sessionmaker,
-            fetcher=fetcher,
-            clock=clock,
-            settings=settings,
-            parse_processes=processes,
-        )
-        start = time.perf_counter()
-        first = await service.run_pass(all_feeds=True)
-        out["first_seconds"] = time.perf_counter() - start
-        out["first_new_items"] = first.new_items
-        out["first_failed"] = first.failed
-        start = time.perf_counter()
-        second = await service.run_pass(all_feeds=True)
-        out["second_seconds"] = time.perf_counter() - start
-        out["second_not_modified"] = second.not_modified
-        out["second_new_items"] = second.new_items
-        service.close()
-    await engine.dispose()
-    out["peak_rss_mb"] = _peak_rss_mb()
-    # The largest parser process, if any (ru_maxrss of the biggest child that has ended).
-    out["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return out
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    # Children are run one at a time, so the difference is this process and its workers.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    out = json.loads(lines[-1]) if lines else {}
+    return Run(seconds, cpu, peaks[1] / 1024, peaks[2] / 1024, peaks[0] / 1024, out)
 
 
-def _child(mode: str, urls_file: Path, processes: int) -> None:
-    urls = json.loads(urls_file.read_text())
-    if mode == "naive":
-        result = run_naive(urls)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(_run_shiftbrief(urls, Path(tmp) / "bench.db", processes))
-    print(json.dumps(result))
+def ours_env(db: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in _environment().items()
+        if not key.startswith(("SHIFTBRIEF_", "SLACK_", "DISCORD_"))
+    }
+    env.update(
+        SHIFTBRIEF_DATABASE_URL=f"sqlite:///{db}",
+        SHIFTBRIEF_CONFIG_FILE=str(db.parent / "absent.toml"),
+        SHIFTBRIEF_ALLOWED_PRIVATE_NETWORKS='["127.0.0.1/32"]',
+        # Every feed lives on one loopback host here; real ones are spread over many hosts.
+        SHIFTBRIEF_PER_HOST_CONCURRENCY="16",
+        SHIFTBRIEF_LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
 
 
-def _spawn(mode: str, urls_file: Path, processes: int = 0) -> dict[str, float]:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            mode,
-            "--urls",
-            str(urls_file),
-            "--parse-processes",
-            str(processes),
-        ],
+def _environment() -> dict[str, str]:
+    """This environment, with bytecode caching on (both contenders start from cached .pyc)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def cache_bytecode(python: Path) -> None:
+    """Compile ShiftBrief's modules for ``python``, as an installed package would have them."""
+    where = subprocess.run(
+        [str(python), "-c", "import bot, pathlib; print(pathlib.Path(bot.__file__).parents[1])"],
+        check=True,
         capture_output=True,
         text=True,
+    ).stdout.strip()
+    packages = [str(Path(where) / name) for name in ("bot", "storage", "shiftbrief", "adapters")]
+    subprocess.run([str(python), "-m", "compileall", "-q", *packages], check=True)
+
+
+def follow_feeds(shiftbrief: Path, urls: list[str], db: Path, extra: dict[str, str]) -> None:
+    """A database that follows every feed (migrated, nothing fetched), through the CLI."""
+    opml = db.parent / "feeds.opml"
+    outlines = "".join(f"<outline type='rss' xmlUrl={quoteattr(url)}/>" for url in urls)
+    opml.write_text(f"<opml version='2.0'><head/><body>{outlines}</body></opml>")
+    subprocess.run(
+        [str(shiftbrief), "feeds", "import-opml", str(opml)],
+        env=ours_env(db, extra),
+        cwd=db.parent,
         check=True,
+        capture_output=True,
     )
-    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+
+
+def _ours_counts(report: dict[str, int]) -> dict[str, int]:
+    keys = ("feeds", "ok", "not_modified", "failed", "new_items")
+    return {key: int(report.get(key, 0)) for key in keys}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=200)
-    parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--child", choices=["naive", "shiftbrief"])
-    parser.add_argument("--urls", type=Path)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--feeds", type=int, default=FEEDS)
     parser.add_argument(
-        "--parse-processes",
-        type=int,
-        default=0,
-        help="IngestService(parse_processes=N): 0 parses in a thread, N>0 in N processes",
+        "--ours-python",
+        type=Path,
+        default=Path(sys.executable),
+        help="the python of the ShiftBrief to measure (its venv's shiftbrief script is run)",
     )
-    parser.add_argument(
-        "--latency",
-        type=float,
-        default=0.0,
-        help="seconds each response waits, as a server across the internet would (default 0: "
-        "pure loopback, as the issue asks)",
-    )
+    parser.add_argument("--ours-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--peer-child", nargs=2, metavar=("URLS", "STATE"), help=argparse.SUPPRESS)
+    parser.add_argument("--steps", action="store_true", help="per-item cost of each step")
     args = parser.parse_args()
-    if args.child:
-        _child(args.child, args.urls, args.parse_processes)
+    if args.peer_child:
+        urls = json.loads(Path(args.peer_child[0]).read_text())
+        print(json.dumps(asyncio.run(peer_pass(urls, Path(args.peer_child[1])))))
+        return
+    if args.steps:
+        from bench.ingest_steps import main as steps_main
+
+        steps_main()
         return
 
-    routes = build_routes(args.feeds, args.items, args.latency)
-    body_mb = sum(len(r.body) for r in routes.values()) / 1e6
-    with serve_in_process(routes) as server, tempfile.TemporaryDirectory() as tmp:
-        urls_file = Path(tmp) / "urls.json"
-        urls_file.write_text(json.dumps([server.url(p) for p in routes]))
-        naive = _spawn("naive", urls_file)
-        ours = _spawn("shiftbrief", urls_file, args.parse_processes)
+    from tests.feedserver import serve_in_process
 
-    first_ratio = ours["first_seconds"] / naive["seconds"]
-    second_ratio = ours["second_seconds"] / naive["seconds"]
-    rows = [
-        ("naive feedparser.parse(url) loop", naive["seconds"], 1.0, naive["peak_rss_mb"]),
-        ("shiftbrief first pass", ours["first_seconds"], first_ratio, ours["peak_rss_mb"]),
-        ("shiftbrief unchanged pass (304)", ours["second_seconds"], second_ratio, float("nan")),
-    ]
+    extra = dict(item.split("=", 1) for item in args.ours_env)
+    shiftbrief = args.ours_python.parent / "shiftbrief"
+    routes = corpus_routes(args.feeds)
+    body_mb = sum(len(r.body) for r in routes.values()) / 1e6  # type: ignore[attr-defined]
+    runs: dict[tuple[str, str], list[Run]] = {}
+    load_before = os.getloadavg()
+    with serve_in_process(routes) as server, tempfile.TemporaryDirectory() as tmp_name:  # type: ignore[arg-type]
+        tmp = Path(tmp_name)
+        urls = [server.url(path) for path in routes]
+        (tmp / "urls.json").write_text(json.dumps(urls))
+        template = tmp / "template" / "shiftbrief.db"
+        template.parent.mkdir()
+        cache_bytecode(args.ours_python)
+        follow_feeds(shiftbrief, urls, template, extra)
+        for number in range(args.rounds):
+            work = tmp / f"round{number}"
+            work.mkdir()
+            shutil.copy(template, work / "shiftbrief.db")
+            ours = (
+                [str(shiftbrief), "ingest", "--all", "--json"],
+                ours_env(work / "shiftbrief.db", extra),
+            )
+            peer = (
+                [
+                    sys.executable,
+                    __file__,
+                    "--peer-child",
+                    str(tmp / "urls.json"),
+                    str(work / "peer-state.json"),
+                ],
+                _environment(),
+            )
+            order = [("ours", ours), ("peer", peer)]
+            if number % 2:
+                order.reverse()
+            for pass_name in PASSES:
+                for who, (argv, env) in order:
+                    run = run_process(argv, env=env, cwd=work)
+                    if who == "ours":
+                        run.out = _ours_counts(run.out)
+                    runs.setdefault((who, pass_name), []).append(run)
+            shutil.rmtree(work)
+    load_after = os.getloadavg()
+    report(runs, args, body_mb, load_before, load_after)
+
+
+def report(
+    runs: dict[tuple[str, str], list[Run]],
+    args: argparse.Namespace,
+    body_mb: float,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+) -> None:
+    med = statistics.median
     print(
-        f"{args.feeds} feeds x {args.items} items, {body_mb:.1f} MB of XML, loopback, "
-        f"server latency {args.latency * 1000:.0f} ms, parse_processes={args.parse_processes}"
+        f"{args.feeds} feeds ({len(list(CORPUS.glob('*.xml')))} real snapshots repeated), "
+        f"{body_mb:.1f} MB of XML, loopback, {args.rounds} paired rounds; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        f"ours: {args.ours_python} {' '.join(args.ours_env)}"
     )
-    print(f"{'run':36} {'seconds':>8} {'ratio':>7} {'peak RSS MB':>12}")
-    for name, secs, ratio, rss in rows:
-        rss_text = f"{rss:12.0f}" if rss == rss else f"{'(same run)':>12}"
-        print(f"{name:36} {secs:8.2f} {ratio:7.3f} {rss_text}")
     print(
-        f"targets: first <= 0.30x ({'met' if first_ratio <= 0.3 else 'MISSED'}), "
-        f"unchanged <= 0.05x ({'met' if second_ratio <= 0.05 else 'MISSED'})"
+        "wall and cpu in seconds; memory in MB: tree = RSS of the process and its parse workers "
+        "summed, pss = their proportional set sizes summed, main = the process alone; ratios "
+        "are medians of the paired ours/peer ratios"
     )
-    if args.parse_processes:
-        print(f"largest parser process: {ours['worker_peak_rss_mb']:.0f} MB peak RSS")
     print(
-        json.dumps(
-            {
-                "feeds": args.feeds,
-                "items_per_feed": args.items,
-                "parse_processes": args.parse_processes,
-                "latency_seconds": args.latency,
-                "naive_seconds": round(naive["seconds"], 3),
-                "naive_entries": naive["entries"],
-                "first_pass_seconds": round(ours["first_seconds"], 3),
-                "first_pass_new_items": ours["first_new_items"],
-                "first_pass_failed": ours["first_failed"],
-                "unchanged_pass_seconds": round(ours["second_seconds"], 3),
-                "unchanged_pass_not_modified": ours["second_not_modified"],
-                "first_ratio": round(first_ratio, 3),
-                "unchanged_ratio": round(second_ratio, 4),
-                "naive_peak_rss_mb": round(naive["peak_rss_mb"], 1),
-                "shiftbrief_peak_rss_mb": round(ours["peak_rss_mb"], 1),
-                "parser_process_peak_rss_mb": round(ours["worker_peak_rss_mb"], 1),
+        f"{'pass':10} {'who':5} {'wall':>7} {'ratio':>6} {'cpu':>6} {'tree':>6} {'ratio':>6} "
+        f"{'pss':>6} {'ratio':>6} {'main':>6} {'ratio':>6} {'entries':>8}"
+    )
+    figures: dict[str, object] = {"feeds": args.feeds, "rounds": args.rounds}
+    for pass_name in PASSES:
+        ours, peer = runs[("ours", pass_name)], runs[("peer", pass_name)]
+
+        def ratio(measure: str, ours: list[Run] = ours, peer: list[Run] = peer) -> float:
+            return med(
+                getattr(o, measure) / getattr(p, measure) for o, p in zip(ours, peer, strict=True)
+            )
+
+        ratios = {m: ratio(m) for m in ("seconds", "peak_tree_mb", "peak_pss_mb", "peak_main_mb")}
+        for who, group in (("ours", ours), ("peer", peer)):
+            entries = group[-1].out.get("new_items" if who == "ours" else "entries", 0)
+            cells = [f"{pass_name:10} {who:5}"]
+            for measure in ("seconds", "cpu", "peak_tree_mb", "peak_pss_mb", "peak_main_mb"):
+                value = med(getattr(r, measure) for r in group)
+                cells.append(f"{value:7.2f}" if measure == "seconds" else f"{value:6.0f}")
+                if measure in ratios:
+                    cells.append(f"{ratios[measure] if who == 'ours' else 1.0:6.2f}")
+                if measure == "cpu":
+                    cells[-1] = f"{value:6.2f}"
+            cells.append(f"{entries:8d}")
+            print(" ".join(cells))
+            figures[f"{pass_name}_{who}"] = {
+                "wall_s": [round(r.seconds, 3) for r in group],
+                "cpu_s": [round(r.cpu, 3) for r in group],
+                "peak_tree_mb": [round(r.peak_tree_mb, 1) for r in group],
+                "peak_pss_mb": [round(r.peak_pss_mb, 1) for r in group],
+                "peak_main_mb": [round(r.peak_main_mb, 1) for r in group],
+                "out": group[-1].out,
             }
-        )
-    )
+        figures[f"{pass_name}_ratios"] = {m: round(v, 3) for m, v in ratios.items()}
+    figures["load_average"] = [load_before[0], load_after[0]]
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

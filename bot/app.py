@@ -1,26 +1,31 @@
 """Settings in, a migrated database and the ingest service out, for the composition root.
 
 The composition root is ``shiftbrief.runner`` (the running bot) and ``shiftbrief.cli`` (one-off
-commands); both open the database here so they open it the same way.
+commands); both open the database here so they open it the same way. Importing this module is
+cheap: the ingest service (aiohttp, the parsers) loads only when one is opened, so a command
+that only reads the database starts without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.briefing import embed
-from bot.briefing.edition import ItemClassifier
 from bot.config import ConfigError, Settings
-from bot.ingest.fetch import FeedFetcher
-from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade
+
+if TYPE_CHECKING:
+    from bot.briefing import embed
+    from bot.ingest.service import IngestService
+    from bot.ingest.store import AfterStore
 
 
 def utc_now() -> datetime:
@@ -40,7 +45,13 @@ async def open_app(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
 ) -> AsyncIterator[AppContext]:
     """Open the database (applying migrations at start) and dispose of it on the way out."""
-    embed.configure(embed_server(settings))
+    server = embed_server(settings)
+    if server is not None or "bot.briefing.embed" in sys.modules:
+        # Not loaded yet, the packaged model is the default anyway: a command that never
+        # embeds does not import numpy for it.
+        from bot.briefing import embed
+
+        embed.configure(server)
     engine = make_engine(settings.database_url)
     try:
         await _reach(engine)
@@ -57,6 +68,8 @@ def embed_server(settings: Settings) -> embed.EmbedServer | None:
     """The embedding server the settings name, or None for the packaged model."""
     if not (settings.embed_base_url and settings.embed_model):
         return None
+    from bot.briefing import embed
+
     key = settings.embed_api_key.get_secret_value() if settings.embed_api_key else None
     return embed.EmbedServer(
         base_url=settings.embed_base_url,
@@ -89,11 +102,12 @@ async def _reach(engine: AsyncEngine) -> None:
 
 
 @asynccontextmanager
-async def open_ingest(
-    ctx: AppContext, *, after_store: ItemClassifier
-) -> AsyncIterator[IngestService]:
+async def open_ingest(ctx: AppContext, *, after_store: AfterStore) -> AsyncIterator[IngestService]:
     """The ingest service with its fetcher and parse processes, closed on the way out; the
     CLI's one-off ``ingest`` and the running bot's loop both use this one."""
+    from bot.ingest.fetch import FeedFetcher
+    from bot.ingest.service import IngestService
+
     async with FeedFetcher.from_settings(ctx.settings) as fetcher:
         service = IngestService(
             sessionmaker=ctx.sessionmaker,

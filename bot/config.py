@@ -119,9 +119,10 @@ class Settings(BaseSettings):
     """Feeds fetched at once from one host."""
     ingest_concurrency: int = Field(default=16, ge=1, le=256)
     """Feeds fetched at once in total."""
-    parse_processes: int = Field(default=0, ge=0, le=32)
-    """Worker processes that parse feeds (feedparser is pure Python, so a thread adds no CPU);
-    0 parses in one thread. On a machine with spare cores, 2 speeds up large ingest passes."""
+    parse_processes: int | None = Field(default=None, ge=0, le=32)
+    """Worker processes that parse feeds in a pass with more than a handful of changed feeds
+    (feedparser is pure Python, so a thread adds no CPU); unset: one per core when there is
+    more than one; 0 parses in one thread."""
     min_check_interval: int = Field(default=15 * 60, ge=60)
     """Seconds: a feed is never checked more often than this."""
     max_check_interval: int = Field(default=24 * 3600, ge=300)

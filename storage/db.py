@@ -1,16 +1,22 @@
-"""Engine, sessions and migrations."""
+"""Engine, sessions and migrations.
+
+Alembic is imported only when a migration is due: every start first compares the revision the
+database records with the heads of ``migrations/versions`` (read from the files' ``revision``
+lines, without importing them), which costs one query instead of loading Alembic and every
+migration script.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +25,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.postgres_url import asyncpg_connect
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -69,12 +78,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
@@ -88,8 +101,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply the Alembic migrations up to ``revision`` on ``engine``'s database.
 
     On PostgreSQL, processes starting together take turns (a transaction-level advisory lock),
-    so the second one finds the schema up to date instead of racing the first.
+    so the second one finds the schema up to date instead of racing the first. A database
+    already at the heads is left alone without loading Alembic.
     """
+    if revision == "head" and await _at_heads(engine):
+        return
     if engine.dialect.name == "sqlite":
         await _upgrade_sqlite(engine, revision)
         return
@@ -146,3 +162,39 @@ def _current(connection: Connection) -> str | None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+_REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([^"']+)["']""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
+def script_heads(versions: Path = MIGRATIONS_DIR / "versions") -> frozenset[str] | None:
+    """The head revisions of the migration scripts, read from their ``revision`` and
+    ``down_revision`` lines; None when a script does not read plainly (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        source = script.read_text("utf-8")
+        found = _REVISION.findall(source)
+        down = _DOWN_REVISION.findall(source)
+        if len(found) != 1 or len(down) != 1:
+            return None
+        revisions.add(found[0])
+        parents.update(_QUOTED.findall(down[0]))
+    heads = frozenset(revisions - parents)
+    return heads or None
+
+
+async def _at_heads(engine: AsyncEngine) -> bool:
+    """Whether the database records exactly the scripts' heads (one query, no Alembic)."""
+    heads = script_heads()
+    if heads is None:
+        return False
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            current = frozenset(row[0] for row in rows)
+    except DBAPIError:  # no alembic_version table: a new database
+        return False
+    return current == heads

@@ -141,6 +141,9 @@ class Item(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     is_backlog: Mapped[bool] = mapped_column(Boolean, default=False)
     """Stored when its feed was added, before it was followed: archive, not news."""
+    raw_hash: Mapped[str | None] = mapped_column(String(64))
+    """The text as read and the rules that normalised it (``bot.ingest.normalise.raw_hash``):
+    an entry with the same one needs no text work. None for items stored before 0020."""
     search_text: Mapped[str] = mapped_column(Text, default="")
     """Title and summary in the indexable form of storage.search (kept by an ORM event)."""
 

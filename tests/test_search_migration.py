@@ -34,8 +34,8 @@ async def test_old_search_text_is_rewritten_so_japanese_words_are_found(
             ).bindparams(title=TITLE, old=OLD_TEXT)
         )
     sessionmaker = make_sessionmaker(fresh_engine)
-    async with sessionmaker() as session:
-        assert await search_items(session, "自動運転バス") == []
+    # (Before the upgrade the search found nothing; it cannot be asked here any more: today's
+    # models read columns later migrations add.)
     await upgrade(fresh_engine)
     async with sessionmaker() as session:
         assert [item.title for item, _ in await search_items(session, "自動運転バス")] == [TITLE]

@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.briefing import embed
 from bot.briefing.classify import Classifier
 from bot.briefing.sector_decision import Vector, VectorEvidence, decide
-from bot.briefing.sector_vectors import SectorVectors
 from bot.ingest.language import UNDETERMINED, item_language
+
+if TYPE_CHECKING:
+    # Only with vectors (the model loaded): `classify --lexical` runs without numpy.
+    from bot.briefing import embed
+    from bot.briefing.sector_vectors import SectorVectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,5 +118,7 @@ def classify_jsonl(
 
 def _embed(model: embed.Embedder, items: Sequence[ClassifyLine]) -> list[Vector]:
     # The embedding worker's text and language for a stored item.
+    from bot.briefing import embed
+
     texts = [embed.article_text(p.title, p.summary) for p in items]
     return list(model.embed(texts, [p.language for p in items]))

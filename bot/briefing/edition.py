@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.briefing import embed
 from bot.briefing.classify import Classifier
-from bot.briefing.compose import BriefingContext
-from bot.briefing.editor.base import Editor
 from bot.briefing.sector_decision import Vector, VectorEvidence, decide
 from bot.briefing.sectors import default_sectors
 from bot.ingest.boilerplate import clean
@@ -27,13 +25,17 @@ from bot.models import (
     SectorScore,
     Story,
 )
-from bot.stories import identity
-from bot.stories.membership import group_reports
 from storage.models import Feed, FeedOwner, Item, Subscriber
 from storage.repositories import archive
 from storage.repositories import embeddings as embedding_repo
 from storage.repositories import sectors as sector_repo
 from storage.scope import EVERY, Scope
+
+if TYPE_CHECKING:
+    # Imported where used: ingest reaches this module for ItemClassifier and needs neither
+    # numpy (embed) nor the composer.
+    from bot.briefing.compose import BriefingContext
+    from bot.briefing.editor.base import Editor
 
 
 async def load_sector_defs(session: AsyncSession, scope: Scope = EVERY) -> list[SectorDef]:
@@ -165,6 +167,8 @@ async def load_articles(
         include_archive=include_archive,
         scope=scope,
     )
+    from bot.briefing import embed
+
     ids = [item.id for item, _ in rows]
     scores = await sector_repo.item_sectors(session, ids, scope)
     # Only stored vectors: the model never runs here (the background worker makes them), and
@@ -233,6 +237,8 @@ async def load_edition(
     its own (``session`` must hold no uncommitted writes), so what each reader received can be
     recognised in later editions.
     """
+    from bot.briefing.compose import BriefingContext
+
     since = since if since is not None else now - NEWS_WINDOW
     articles = await load_articles(
         session,
@@ -251,6 +257,9 @@ async def load_edition(
     )
     stories: list[Story | Article] = list(articles)
     if track:
+        from bot.stories import identity
+        from bot.stories.membership import group_reports
+
         grouped = await asyncio.to_thread(group_reports, articles)
         # In a short transaction of its own, committed before the editor starts: on SQLite a
         # transaction's first write holds the database's one write lock until it ends, and a

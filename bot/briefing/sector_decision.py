@@ -30,15 +30,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from bot.briefing.classify import Classifier, has_keyword_rules
-from bot.briefing.sector_model import NONE, SectorModel
 from bot.models import SectorScore
 
-Vector = npt.NDArray[np.float32]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from bot.briefing.sector_model import SectorModel
+
+    Vector = npt.NDArray[np.float32]
+else:
+    # numpy loads only where vectors are compared: ingest classifies by the rules alone.
+    Vector = Any
 
 READ_RESCUE_P = 0.9
 """The model's probability an English or Japanese item without a keyword sector needs for its
@@ -67,6 +73,12 @@ prototypes it competes with are the means of their labelled items; made as an ad
 (17 and 15 of 28) at lower precision (0.85, 0.83)."""
 
 
+def _empty() -> npt.NDArray[np.float32]:
+    import numpy as np
+
+    return np.zeros((0, 0), dtype=np.float32)
+
+
 @dataclass(frozen=True, slots=True)
 class VectorEvidence:
     """What an item's vector is compared with: the model for the built-in sectors, and the
@@ -75,9 +87,7 @@ class VectorEvidence:
 
     model: SectorModel | None
     keys: tuple[str, ...] = ()
-    matrix: npt.NDArray[np.float32] = field(
-        default_factory=lambda: np.zeros((0, 0), dtype=np.float32)
-    )
+    matrix: npt.NDArray[np.float32] = field(default_factory=lambda: _empty())
     admin: frozenset[str] = frozenset()
 
 
@@ -92,6 +102,10 @@ def rescue(
         language: The item's language as ingest detected it.
         sectors: The keys of the current sectors (a rescue never names another).
     """
+    import numpy as np
+
+    from bot.briefing.sector_model import NONE
+
     read = has_keyword_rules(language)
     if not read and evidence.admin and len(evidence.keys):
         sims = evidence.matrix @ vector

@@ -10,12 +10,15 @@ newsletter lead-ins, aggregators' publisher suffixes, a query string as a feed's
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
+
+from bot.ingest.literals import required_literals
 
 Field = Literal["title", "summary", "feed"]
 """What a rule reads: an item's title or summary, or the feed's own title (its display name)."""
@@ -32,6 +35,9 @@ class Rule:
     action: Action
     pattern: re.Pattern[str]
     replace: str = ""
+    hint: tuple[str, ...] | None = None
+    """Strings one of which every match contains (``bot.ingest.literals``); text with none
+    of them is not searched."""
 
 
 def load_rules(text: str) -> tuple[Rule, ...]:
@@ -55,15 +61,26 @@ def load_rules(text: str) -> tuple[Rule, ...]:
             raise ValueError(f"boilerplate {name}: no pattern") from None
         except re.error as exc:
             raise ValueError(f"boilerplate {name}: bad pattern: {exc}") from exc
-        rules.append(Rule(name, field, action, pattern, str(raw.get("replace", ""))))
+        replace = str(raw.get("replace", ""))
+        rules.append(Rule(name, field, action, pattern, replace, required_literals(pattern)))
     return tuple(rules)
 
 
 @functools.cache
 def builtin_rules() -> tuple[Rule, ...]:
     """The rules shipped in ``bot/ingest/boilerplate.toml``."""
-    text = resources.files("bot.ingest").joinpath("boilerplate.toml").read_text("utf-8")
-    return load_rules(text)
+    return load_rules(_builtin_text())
+
+
+@functools.cache
+def rules_fingerprint() -> str:
+    """A digest of the shipped rules: what normalised text depends on besides the code."""
+    return hashlib.sha256(_builtin_text().encode("utf-8")).hexdigest()[:16]
+
+
+@functools.cache
+def _builtin_text() -> str:
+    return resources.files("bot.ingest").joinpath("boilerplate.toml").read_text("utf-8")
 
 
 def clean(text: str, field: Field, rules: Sequence[Rule] | None = None) -> str:
@@ -73,6 +90,8 @@ def clean(text: str, field: Field, rules: Sequence[Rule] | None = None) -> str:
     for rule in builtin_rules() if rules is None else rules:
         if rule.field != field:
             continue
+        if rule.hint is not None and not any(literal in text for literal in rule.hint):
+            continue  # it cannot match: most rules, for most text
         if rule.action == "drop":
             if rule.pattern.fullmatch(text):
                 return ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 UNDETERMINED = "und"
@@ -74,11 +75,16 @@ def detect_language(text: str) -> str:
     return detect(text)[0]
 
 
-def item_language(text: str, feed_language: str) -> str:
-    """An item's language: its own text's, unless that guess is weak and the feed's is known."""
+def item_language(text: str, feed_language: str | Callable[[], str]) -> str:
+    """An item's language: its own text's, unless that guess is weak and the feed's is known.
+
+    ``feed_language`` may be a function giving it, called only when the item's own guess is
+    weak: finding a feed's language costs the text work on its first entries.
+    """
     language, confidence = detect(text)
-    if language == UNDETERMINED:
-        return feed_language
-    if confidence < MIN_CONFIDENCE and feed_language != UNDETERMINED:
-        return feed_language
+    if language != UNDETERMINED and confidence >= MIN_CONFIDENCE:
+        return language
+    feed = feed_language() if callable(feed_language) else feed_language
+    if language == UNDETERMINED or feed != UNDETERMINED:
+        return feed
     return language

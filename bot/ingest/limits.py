@@ -16,9 +16,8 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import StatementError
-
-from bot.ingest.parse import ParsedFeed, ParsedItem, parse_feed
+from bot.ingest.entries import ParsedFeed, ParsedItem
+from storage.search import search_text
 
 _REFUSED = re.compile("[\x00\ud800-\udfff]")
 """Characters no database column can hold: NUL (PostgreSQL) and lone surrogates (UTF-8)."""
@@ -50,24 +49,25 @@ def drop_refused_references(body: bytes) -> bytes:
     return _CHAR_REF.sub(_drop_refused_reference, body)
 
 
-def _storable_optional(value: str | None) -> str | None:
+def storable_optional(value: str | None) -> str | None:
+    """``value`` without the characters a database refuses; None when nothing is left."""
     if value is None:
         return None
     return storable_text(value) or None
 
 
-def _storable_item(item: ParsedItem) -> ParsedItem:
+def storable_item(item: ParsedItem) -> ParsedItem:
+    """``item`` with storable text, and its search text made from the text that is stored."""
     fields = (item.guid, item.link, item.title, item.summary, item.author)
-    if not any(value and _REFUSED.search(value) for value in fields):
-        return item
-    return dataclasses.replace(
-        item,
-        guid=_storable_optional(item.guid),
-        link=_storable_optional(item.link),
-        title=storable_text(item.title),
-        summary=storable_text(item.summary),
-        author=_storable_optional(item.author),
-    )
+    if any(value and _REFUSED.search(value) for value in fields):
+        item = item._replace(
+            guid=storable_optional(item.guid),
+            link=storable_optional(item.link),
+            title=storable_text(item.title),
+            summary=storable_text(item.summary),
+            author=storable_optional(item.author),
+        )
+    return item._replace(search_text=search_text(item.title, item.summary))
 
 
 def storable_feed(parsed: ParsedFeed, *, max_items: int) -> tuple[ParsedFeed, str | None]:
@@ -96,13 +96,13 @@ def storable_feed(parsed: ParsedFeed, *, max_items: int) -> tuple[ParsedFeed, st
             f"(max_items_per_feed)"
         )
         items = tuple(items[i] for i in kept)
-    cleaned = tuple(_storable_item(item) for item in items)
+    cleaned = tuple(storable_item(item) for item in items)
     return (
         dataclasses.replace(
             parsed,
-            title=_storable_optional(parsed.title),
-            site_url=_storable_optional(parsed.site_url),
-            declared_language=_storable_optional(parsed.declared_language),
+            title=storable_optional(parsed.title),
+            site_url=storable_optional(parsed.site_url),
+            declared_language=storable_optional(parsed.declared_language),
             items=cleaned,
         ),
         note,
@@ -115,6 +115,8 @@ def failure_reason(exc: BaseException) -> str:
     A SQLAlchemy error's text is the driver's message followed by the SQL and its parameters;
     only the driver's message (its first line) is kept.
     """
+    from sqlalchemy.exc import StatementError  # here: parser workers never load SQLAlchemy
+
     if isinstance(exc, StatementError) and exc.orig is not None:
         cause: BaseException = exc.orig
         name = f"{exc.__class__.__name__} ({cause.__class__.__name__})"
@@ -136,6 +138,8 @@ def parse_storable(
     max_items: int,
 ) -> tuple[ParsedFeed, str | None]:
     """:func:`parse_feed`, then :func:`storable_feed`: one call for a thread or a worker."""
+    from bot.ingest.parse import parse_feed
+
     parsed = parse_feed(
         drop_refused_references(body),
         url=url,

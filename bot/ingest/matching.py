@@ -4,18 +4,22 @@ An entry matches a stored item by GUID, else by link, else by the hash of its te
 gives every entry the same GUID or link has that key ignored. A match whose text changed is an
 edit (one row, current text); no match is a new row, marked as archive when it predates the
 feed's first fetch window (``bot.ingest.timeline``).
+
+An entry its GUID or link matches to a stored item with the same raw hash (the same text as read,
+under the same normalising rules) is that item unchanged: :func:`unchanged` tells so before any
+text work, and such entries are left out of the merge, where they would change nothing.
 """
 
 from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.ingest.parse import ParsedItem
+from bot.ingest.entries import ParsedItem, RawEntry
 from bot.ingest.timeline import is_archive, plausible_published
 from storage.repositories.items import KnownItem, KnownItems
 
@@ -48,6 +52,19 @@ def plan_keys(items: Sequence[ParsedItem]) -> KeyPlan:
     )
 
 
+@dataclass(slots=True)
+class Merge:
+    """What one feed's entries change in storage."""
+
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    """Column values of new items."""
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    """New text of edited items, by ``id``."""
+    refreshed: list[dict[str, Any]] = field(default_factory=list)
+    """``id`` and ``raw_hash`` of items whose raw text changed but not their stored text, so
+    the next look-up finds them unchanged without normalising them again."""
+
+
 def merge_entries(
     known: KnownItems,
     items: Sequence[ParsedItem],
@@ -56,23 +73,23 @@ def merge_entries(
     feed_id: int,
     first_fetch: bool,
     now: datetime,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> Merge:
     """New rows to insert and edited rows to update for one feed's entries.
 
     An entry is the stored item its GUID names, else the one its link names, else the one with
     its text; a text seen twice in one document is stored once.
     """
     taken_hashes = set(known.by_hash)
-    new_rows: list[dict[str, Any]] = []
-    edits: list[dict[str, Any]] = []
+    merge = Merge()
     edited_ids: set[int] = set()
+    refreshed_ids: set[int] = set()
     for parsed in items:
         match = _match(known, parsed, use_guid=plan.use_guid, use_link=plan.use_link)
         if match is None:
             if parsed.content_hash in taken_hashes:
                 continue  # the same text twice in one document
             taken_hashes.add(parsed.content_hash)
-            new_rows.append(_new_item(feed_id, parsed, first_fetch=first_fetch, now=now))
+            merge.new_rows.append(_new_item(feed_id, parsed, first_fetch=first_fetch, now=now))
             continue
         if (
             match.content_hash != parsed.content_hash
@@ -82,16 +99,46 @@ def merge_entries(
             # The publisher edited the entry: keep one row, with the current text.
             taken_hashes.add(parsed.content_hash)
             edited_ids.add(match.id)
-            edits.append(
+            merge.edits.append(
                 {
                     "id": match.id,
                     "title": parsed.title,
                     "summary": parsed.summary,
                     "content_hash": parsed.content_hash,
                     "language": parsed.language[:8],
+                    "raw_hash": parsed.raw_hash,
+                    "search_text": parsed.search_text,
                 }
             )
-    return new_rows, edits
+        elif (
+            match.content_hash == parsed.content_hash
+            and parsed.raw_hash is not None
+            and match.raw_hash != parsed.raw_hash
+            and match.id not in refreshed_ids
+            and _keyed(match, parsed, plan)
+        ):
+            refreshed_ids.add(match.id)
+            merge.refreshed.append({"id": match.id, "raw_hash": parsed.raw_hash})
+    # An item edited by another entry keeps the raw hash of the text it now has.
+    merge.refreshed = [row for row in merge.refreshed if row["id"] not in edited_ids]
+    return merge
+
+
+def unchanged(known: KnownItems, entry: RawEntry) -> bool:
+    """Whether ``entry`` is a stored item, as read last time: its GUID (else its link) names an
+    item stored with the same raw hash. Only for documents whose GUIDs and links are distinct,
+    where matching uses both keys."""
+    match = known.by_guid.get(entry.guid) if entry.guid else None
+    if match is None and entry.link:
+        match = known.by_link.get(entry.link)
+    return match is not None and match.raw_hash == entry.raw_hash
+
+
+def _keyed(match: KnownItem, parsed: ParsedItem, plan: KeyPlan) -> bool:
+    """Whether ``match`` was found by a key :func:`unchanged` looks at."""
+    return (plan.use_guid and parsed.guid is not None and parsed.guid == match.guid) or (
+        plan.use_link and parsed.link is not None and parsed.link == match.link
+    )
 
 
 def _distinct(values: Any) -> bool:
@@ -125,12 +172,15 @@ def _new_item(
         published_at=plausible_published(published, seen_at=now),
         first_seen_at=now,
         is_backlog=is_archive(published, seen_at=now, first_fetch=first_fetch),
+        raw_hash=parsed.raw_hash,
+        search_text=parsed.search_text,
     )
 
 
-def posting_interval(items: Sequence[ParsedItem]) -> float | None:
-    """Median seconds between a feed's recent entries, or None with fewer than two dates."""
-    dates = sorted((i.published_at for i in items if i.published_at is not None), reverse=True)
+def posting_interval(published: Iterable[datetime | None]) -> float | None:
+    """Median seconds between a feed's recent entries (their ``published`` dates), or None
+    with fewer than two dates."""
+    dates = sorted((p for p in published if p is not None), reverse=True)
     dates = dates[:PACE_SAMPLE]
     if len(dates) < 2:
         return None

@@ -4,89 +4,68 @@ The database drives the work (miniflux's RefreshFeed is the model): each feed's 
 when to look next and which validators to send; the pass records what it learned there. One
 failing feed never stops the others.
 
-A pass is a bounded pipeline: fetches run concurrently, each changed body is parsed off the event
-loop (in a thread, or in worker processes when the service is given some), and one writer task
-stores whatever has been parsed meanwhile in one transaction, a handful of statements for many
-feeds. Should such a batch fail, each of its feeds is written again on its own, so a bad feed
-cannot take the others down with it. Which stored item an entry is: ``bot.ingest.matching``;
-what a pass reports: ``bot.ingest.report``.
+A pass is a bounded pipeline: fetches run concurrently; each changed body is read off the event
+loop, in a thread or, once a pass has more than a handful of changed feeds and the machine more
+than one core, in parser worker processes (``bot.ingest.workers``); one writer task stores
+whatever has been parsed meanwhile in one transaction, a handful of statements for many feeds
+(``bot.ingest.store``). Should such a batch fail, each of its feeds is written again on its own,
+so a bad feed cannot take the others down with it.
+
+The text work is done once per entry that is not stored yet: a feed with stored items is read
+first, its entries are looked up (``matching.unchanged``), and only the others are normalised
+(``bot.ingest.reader``). Which stored item an entry is: ``bot.ingest.matching``; what a pass
+reports: ``bot.ingest.report``. The parsers themselves load with the first changed body, so a
+pass where every feed answers 304 never imports them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
+import itertools
 import logging
-import multiprocessing
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ingest.entries import ParseError
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.language import detect_language
-from bot.ingest.limits import failure_reason, parse_storable, storable_text
-from bot.ingest.matching import merge_entries, plan_keys, posting_interval
-from bot.ingest.parse import ParsedFeed, ParseError
+from bot.ingest.limits import failure_reason, storable_text
+from bot.ingest.matching import posting_interval, unchanged
 from bot.ingest.report import FeedResult, IngestReport
-from storage.models import Feed, FeedState, Item
-from storage.repositories.feeds import claim_due_feeds, feed_names, get_feed_by_url
-from storage.repositories.items import (
-    find_known_items_of_feeds,
-    insert_items,
-    update_items_text,
-)
+from bot.ingest.store import AfterStore, FeedJob, ParsedBody, store_batch, success_values
+from bot.ingest.workers import WorkerDied, WorkerPool, available_cores
+from storage.models import Feed, FeedState
+from storage.repositories.feeds import claim_due_feeds
+from storage.repositories.items import find_known_items_of_feeds
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.ingest.reader import Document
 
-__all__ = ["FETCH_LEASE", "FeedResult", "IngestReport", "IngestService", "warm_up"]
+__all__ = ["FETCH_LEASE", "AfterStore", "FeedResult", "IngestReport", "IngestService"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FETCH_LEASE = timedelta(minutes=10)
 """A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
 
-AfterStore = Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]
 OnProgress = Callable[["FeedResult"], None]
 
 MAX_RETRY_AFTER = timedelta(days=7)
 """A server cannot switch a feed off for longer than this by sending a huge Retry-After."""
 
-
-@dataclass(frozen=True, slots=True)
-class _FeedJob:
-    """What a pass needs to know about a feed, read before any fetch (no ORM object shared)."""
-
-    feed_id: int
-    url: str
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    backlog_done: bool
-    error_count: int
-    last_interval: float | None
-    """Seconds between the last check and the next one it scheduled, if that check succeeded."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """A changed feed, fetched and parsed, waiting for the writer."""
-
-    job: _FeedJob
-    fetched: FetchResult
-    parsed: ParsedFeed
-    body_hash: str
-    note: str | None
-    """For feed health: what of the document was left out (see bot.ingest.limits)."""
+HANDFUL = 8
+"""A pass over more feeds than this reads changed bodies in parser workers (when it has them)."""
+SMALL_FINISH = 64
+"""Entries normalised in a thread rather than sent to a worker (a few new entries of a feed)."""
 
 
 @dataclass(slots=True)
@@ -95,17 +74,38 @@ class _Pass:
 
     report: IngestReport
     on_progress: OnProgress | None
-    queue: asyncio.Queue[_Parsed | None]
+    queue: asyncio.Queue[ParsedBody | None]
     states: list[dict[str, Any]] = field(default_factory=list)
     """FeedState updates (unchanged and failed feeds) for the writer's next transaction."""
     waiting: dict[int, FeedResult] = field(default_factory=dict)
     """Results reported once their state update is written, by feed id."""
     wake_pending: bool = False
+    feeds: int = 0
+    """Feeds in the pass (see HANDFUL)."""
+    queued_items: int = 0
+    room: asyncio.Condition = field(default_factory=asyncio.Condition)
+    """Signalled when the writer has taken items off the queue (see _QUEUE_ITEMS)."""
 
     def done(self, result: FeedResult) -> None:
         self.report.add(result)
         if self.on_progress is not None:
             self.on_progress(result)
+
+    async def put(self, body: ParsedBody) -> None:
+        """Queue ``body`` for the writer once there is room for its items."""
+        count = len(body.parsed.items)
+        async with self.room:
+            # One feed larger than the budget still goes in, alone.
+            await self.room.wait_for(
+                lambda: self.queued_items == 0 or self.queued_items + count <= _QUEUE_ITEMS
+            )
+            self.queued_items += count
+        await self.queue.put(body)
+
+    async def taken(self, count: int) -> None:
+        async with self.room:
+            self.queued_items -= count
+            self.room.notify_all()
 
 
 class IngestService:
@@ -119,7 +119,7 @@ class IngestService:
         clock: Callable[[], datetime],
         settings: Settings,
         after_store: AfterStore | None = None,
-        parse_processes: int = 0,
+        parse_processes: int | None = None,
     ) -> None:
         """Build the service.
 
@@ -130,28 +130,30 @@ class IngestService:
             settings: intervals and concurrency.
             after_store: called in the writing transaction with the newly inserted items
                 (with their ids), once per batch, so items of several feeds may arrive together.
-            parse_processes: worker processes that parse feeds; 0 parses in one thread of this
-                process. feedparser is pure Python, so more threads add no CPU, but on a
-                machine with spare cores each process parses in parallel (about 60 MB each).
+            parse_processes: parser worker processes for a pass over more than a handful of
+                feeds (started with its first changed body, ended with the pass); None: one per
+                core when there is more than one; 0 reads every body in one thread of this
+                process (feedparser is pure Python, so more threads would add no CPU).
         """
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
         self._clock = clock
         self._settings = settings
         self._after_store = after_store
-        self._parse_processes = max(0, parse_processes)
-        self._pool: ProcessPoolExecutor | None = None
+        cores = available_cores()
+        self._workers = (cores if cores > 1 else 0) if parse_processes is None else parse_processes
+        self._pool: WorkerPool | None = None
         # Parsing holds the GIL; in-process, two parser threads are no faster than one, and
         # each extra one slows the event loop and the database driver's thread.
-        self._parse_slots = asyncio.Semaphore(max(1, self._parse_processes))
+        self._thread_slot = asyncio.Semaphore(1)
         # The writer task owns the writes of a pass; the lock keeps passes that overlap (a
         # manual ingest during the scheduled one) from fighting over SQLite's single writer.
         self._write_lock = asyncio.Lock()
 
     def close(self) -> None:
-        """Stop the parser processes, if any (a later pass starts them again)."""
+        """Stop parser processes a pass left behind (each pass stops its own as it ends)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.kill()
             self._pool = None
 
     async def run_pass(
@@ -169,10 +171,10 @@ class IngestService:
         jobs = await self._load_jobs(all_feeds=all_feeds)
         report = IngestReport()
         # Bounded, so parsed feeds cannot pile up in memory while the writer is busy.
-        state = _Pass(report, on_progress, asyncio.Queue(maxsize=_QUEUE_FEEDS))
+        state = _Pass(report, on_progress, asyncio.Queue(maxsize=_QUEUE_FEEDS), feeds=len(jobs))
         semaphore = asyncio.Semaphore(self._settings.ingest_concurrency)
 
-        async def run_one(job: _FeedJob) -> None:
+        async def run_one(job: FeedJob) -> None:
             async with semaphore:
                 await self._ingest_guarded(job, state)
 
@@ -185,6 +187,9 @@ class IngestService:
             if not writer.done():
                 await state.queue.put(None)
             await writer
+            if self._pool is not None:  # workers end with the pass that needed them
+                pool, self._pool = self._pool, None
+                await pool.close()
         log.info(
             "ingest pass: %d feeds, %d ok, %d not modified, %d failed, %d deferred, %d new items",
             report.feeds,
@@ -196,14 +201,14 @@ class IngestService:
         )
         return report
 
-    async def _load_jobs(self, *, all_feeds: bool) -> list[_FeedJob]:
+    async def _load_jobs(self, *, all_feeds: bool) -> list[FeedJob]:
         async with self._sessionmaker.begin() as session:
             feeds = await claim_due_feeds(
                 session, now=self._clock(), lease=FETCH_LEASE, all_feeds=all_feeds
             )
             return [_job(feed) for feed in feeds]
 
-    async def _ingest_guarded(self, job: _FeedJob, state: _Pass) -> None:
+    async def _ingest_guarded(self, job: FeedJob, state: _Pass) -> None:
         try:
             await self._ingest(job, state)
         except Exception as exc:
@@ -216,7 +221,7 @@ class IngestService:
             )
             self._record_failure(job, f"internal error: {failure_reason(exc)}", state=state)
 
-    async def _ingest(self, job: _FeedJob, state: _Pass) -> None:
+    async def _ingest(self, job: FeedJob, state: _Pass) -> None:
         fetched = await self._fetcher.fetch(job.url, etag=job.etag, last_modified=job.last_modified)
         if fetched.error is not None:
             self._record_failure(
@@ -235,46 +240,88 @@ class IngestService:
             self._record_unchanged(job, fetched, state)
             return
         try:
-            async with self._parse_slots:
-                parsed, note = await self._parse(fetched)
+            parsed = await self._read(job, fetched, body_hash, state)
         except ParseError as exc:
             self._record_failure(job, str(exc), status=fetched.status, state=state)
             return
-        await state.queue.put(_Parsed(job, fetched, parsed, body_hash, note))
+        await state.put(parsed)
 
-    async def _parse(self, fetched: FetchResult) -> tuple[ParsedFeed, str | None]:
-        # Parsed and made storable in one call off the loop: a feed may have 100,000 entries.
-        call = functools.partial(
-            parse_storable,
+    async def _read(
+        self, job: FeedJob, fetched: FetchResult, body_hash: str, state: _Pass
+    ) -> ParsedBody:
+        """The changed body read, with the entries that may be new or edited normalised."""
+        from bot.ingest import reader  # the parsers: loaded with the first changed body
+
+        document: Document = await self._off_loop(
+            state,
+            reader.read_document,
             fetched.body,
             url=fetched.final_url,
             content_type=fetched.headers.get("content-type"),
             content_language=fetched.headers.get("content-language"),
             max_items=self._settings.max_items_per_feed,
+            stored=job.backlog_done,
         )
-        if not self._parse_processes:
-            return await asyncio.to_thread(call)
-        if self._pool is None:
-            # spawn, not fork: this process runs threads (the database driver's, the DNS
-            # resolver's) that a forked child would inherit mid-operation.
-            self._pool = ProcessPoolExecutor(
-                max_workers=self._parse_processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=warm_up,
+        if document.entries is None:
+            items = document.feed.items
+            pace = posting_interval(item.published_at for item in items)
+            return ParsedBody(job, fetched, document.feed, body_hash, document.note, pace)
+        entries = document.entries
+        async with self._sessionmaker() as session:
+            found = await find_known_items_of_feeds(
+                session,
+                {
+                    job.feed_id: (
+                        [e.guid for e in entries if e.guid],
+                        [e.link for e in entries if e.link],
+                        [],
+                    )
+                },
             )
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, call)
-        except BrokenProcessPool:
-            # A worker died (out of memory on a monstrous feed, or killed): start afresh for
-            # the next feed, and report this one as failed.
-            self.close()
-            raise ParseError("the parser process died while reading this feed") from None
+        known = found[job.feed_id]
+        wanted = [i for i, entry in enumerate(entries) if not unchanged(known, entry)]
+        items = ()
+        if wanted:
+            items = await self._off_loop(
+                state, reader.finish_entries, entries, wanted, small=len(wanted) <= SMALL_FINISH
+            )
+        wanted_set = set(wanted)
+        pace = posting_interval(
+            itertools.chain(
+                (e.published_at for i, e in enumerate(entries) if i not in wanted_set),
+                (item.published_at for item in items),
+            )
+        )
+        parsed = reader.with_items(document.feed, items)
+        return ParsedBody(job, fetched, parsed, body_hash, document.note, pace)
+
+    async def _off_loop(
+        self,
+        state: _Pass,
+        func: Callable[..., T],
+        /,
+        *args: Any,
+        small: bool = False,
+        **kwargs: Any,
+    ) -> T:
+        """``func(*args, **kwargs)`` in a parser worker when the pass is over more than a
+        handful of feeds, else (and for ``small`` work) in this process's parser thread."""
+        if self._pool is None and self._workers and state.feeds > HANDFUL:
+            # Started with the first changed body, each worker when the others are busy.
+            self._pool = WorkerPool(self._workers)
+        if self._pool is not None and not small:
+            try:
+                return await self._pool.call(func, *args, **kwargs)
+            except WorkerDied:
+                raise ParseError("the parser process died while reading this feed") from None
+        async with self._thread_slot:
+            return await asyncio.to_thread(func, *args, **kwargs)
 
     # --- recording outcomes ----------------------------------------------------------------
 
     def _record_failure(
         self,
-        job: _FeedJob,
+        job: FeedJob,
         message: str,
         *,
         state: _Pass,
@@ -322,11 +369,11 @@ class IngestService:
             ),
         )
 
-    def _record_unchanged(self, job: _FeedJob, fetched: FetchResult, state: _Pass) -> None:
+    def _record_unchanged(self, job: FeedJob, fetched: FetchResult, state: _Pass) -> None:
         now = self._clock()
         interval = self._clamp(max(job.last_interval or 0.0, float(fetched.max_age or 0)))
         next_check = now + timedelta(seconds=interval)
-        values = _success_values(job.feed_id, fetched, now=now, next_check=next_check)
+        values = success_values(job.feed_id, fetched, now=now, next_check=next_check)
         self._record_state(
             state,
             values,
@@ -350,7 +397,7 @@ class IngestService:
         finished = False
         while not finished:
             first = await state.queue.get()
-            batch: list[_Parsed] = []
+            batch: list[ParsedBody] = []
             items = 0
             for entry in _drain(state.queue, first):
                 if entry is None:
@@ -362,16 +409,19 @@ class IngestService:
                     break
             states, state.states = state.states, []
             state.wake_pending = False
-            await self._write(batch, states, state)
+            try:
+                await self._write(batch, states, state)
+            finally:
+                await state.taken(items)
 
     async def _write(
-        self, batch: list[_Parsed], states: list[dict[str, Any]], state: _Pass
+        self, batch: list[ParsedBody], states: list[dict[str, Any]], state: _Pass
     ) -> None:
         if not batch and not states:
             return
         try:
             async with self._write_lock, self._sessionmaker() as session, session.begin():
-                results = await self._store_batch(session, batch)
+                results = await self._store(session, batch)
                 if states:
                     await session.execute(update(FeedState), states)
         except Exception as exc:
@@ -390,7 +440,7 @@ class IngestService:
             state.done(result)
 
     async def _write_one_by_one(
-        self, batch: list[_Parsed], states: list[dict[str, Any]]
+        self, batch: list[ParsedBody], states: list[dict[str, Any]]
     ) -> list[FeedResult]:
         results: list[FeedResult] = []
         for values in states:
@@ -406,7 +456,7 @@ class IngestService:
         for entry in batch:
             try:
                 async with self._write_lock, self._sessionmaker() as session, session.begin():
-                    results.extend(await self._store_batch(session, [entry]))
+                    results.extend(await self._store(session, [entry]))
             except Exception as exc:
                 # A database's refusal is logged by its reason only (its text holds every value
                 # of the statement); anything else is a bug, whose traceback helps.
@@ -415,7 +465,7 @@ class IngestService:
                 results.append(await self._store_failed(entry.job, exc))
         return results
 
-    async def _store_failed(self, job: _FeedJob, exc: Exception) -> FeedResult:
+    async def _store_failed(self, job: FeedJob, exc: Exception) -> FeedResult:
         message = f"storing failed: {failure_reason(exc)}"
         scratch = _Pass(IngestReport(), None, asyncio.Queue())
         self._record_failure(job, message, state=scratch)
@@ -426,94 +476,10 @@ class IngestService:
             log.error("feed %d: could not record the failure: %s", job.feed_id, failure_reason(exc))
         return scratch.waiting[job.feed_id]
 
-    async def _store_batch(self, session: AsyncSession, batch: list[_Parsed]) -> list[FeedResult]:
-        if not batch:
-            return []
-        now = self._clock()
-        names = await feed_names(session, (e.job.feed_id for e in batch))
-        results: list[FeedResult] = []
-        alive = []
-        for entry in batch:
-            if entry.job.feed_id in names:
-                alive.append(entry)
-            else:  # removed while we fetched it
-                results.append(
-                    FeedResult(entry.job.feed_id, entry.job.url, "failed", error="feed was removed")
-                )
-        plans = [plan_keys(e.parsed.items) for e in alive]
-        known = await find_known_items_of_feeds(
-            session, {e.job.feed_id: plan.keys for e, plan in zip(alive, plans, strict=True)}
+    async def _store(self, session: AsyncSession, batch: list[ParsedBody]) -> list[FeedResult]:
+        return await store_batch(
+            session, batch, now=self._clock(), clamp=self._clamp, after_store=self._after_store
         )
-        new_rows: list[dict[str, Any]] = []
-        edits: list[dict[str, Any]] = []
-        states: list[dict[str, Any]] = []
-        feeds: list[dict[str, Any]] = []
-        for entry, plan in zip(alive, plans, strict=True):
-            job, fetched, parsed = entry.job, entry.fetched, entry.parsed
-            rows, edited = merge_entries(
-                known[job.feed_id],
-                parsed.items,
-                plan,
-                feed_id=job.feed_id,
-                first_fetch=not job.backlog_done,
-                now=now,
-            )
-            new_rows.extend(rows)
-            edits.extend(edited)
-            interval = self._clamp(
-                max(
-                    float(parsed.ttl_seconds or 0),
-                    float(fetched.max_age or 0),
-                    posting_interval(parsed.items) or 0.0,
-                )
-            )
-            next_check = now + timedelta(seconds=interval)
-            values = _success_values(job.feed_id, fetched, now=now, next_check=next_check)
-            values.update(
-                body_hash=entry.body_hash, ttl_seconds=parsed.ttl_seconds, note=entry.note
-            )
-            values["backlog_done"] = True
-            states.append(values)
-            current = names[job.feed_id]
-            changes: dict[str, Any] = {}
-            if parsed.title and not current.title:
-                changes["title"] = parsed.title[:500]
-            if parsed.site_url and not current.site_url:
-                changes["site_url"] = parsed.site_url
-            url = current.url
-            if (
-                fetched.permanent_url
-                and fetched.permanent_url != url
-                and await get_feed_by_url(session, fetched.permanent_url) is None
-            ):
-                log.info(
-                    "feed %d moved permanently to %s",
-                    job.feed_id,
-                    fetched.permanent_url,
-                    extra={"feed_id": job.feed_id},
-                )
-                url = changes["url"] = fetched.permanent_url
-            if changes:
-                feeds.append({"id": job.feed_id, **changes})
-            results.append(
-                FeedResult(
-                    job.feed_id,
-                    url,
-                    "ok",
-                    new_items=len(rows),
-                    updated_items=len(edited),
-                    next_check_at=next_check,
-                )
-            )
-        await update_items_text(session, edits)
-        inserted = await insert_items(session, new_rows, returning=self._after_store is not None)
-        if states:
-            await session.execute(update(FeedState), states)
-        if feeds:
-            await session.execute(update(Feed), feeds)
-        if inserted and self._after_store is not None:
-            await self._after_store(session, inserted)
-        return results
 
     def _clamp(self, seconds: float) -> float:
         low = float(self._settings.min_check_interval)
@@ -521,19 +487,18 @@ class IngestService:
         return min(max(seconds, low), high)
 
 
-def warm_up() -> None:
-    """Load the parser's lazy parts (the language model) once per worker process."""
-    detect_language("warm up the language model")
-
-
 _QUEUE_FEEDS = 64
+_QUEUE_ITEMS = 4000
+"""Parsed entries waiting for the writer at most (one feed larger than this waits alone)."""
 _BATCH_FEEDS = 50
-_BATCH_ITEMS = 5000
+_BATCH_ITEMS = 2000
 _WAKE: Any = object()
 """Queued to wake the writer for state updates when no parsed feed is on its way."""
 
 
-def _drain(queue: asyncio.Queue[_Parsed | None], first: _Parsed | None) -> Iterator[_Parsed | None]:
+def _drain(
+    queue: asyncio.Queue[ParsedBody | None], first: ParsedBody | None
+) -> Iterator[ParsedBody | None]:
     yield first
     while True:
         try:
@@ -542,32 +507,12 @@ def _drain(queue: asyncio.Queue[_Parsed | None], first: _Parsed | None) -> Itera
             return
 
 
-def _success_values(
-    feed_id: int, fetched: FetchResult, *, now: datetime, next_check: datetime
-) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "feed_id": feed_id,
-        "error_count": 0,
-        "last_error": None,
-        "last_checked_at": now,
-        "last_success_at": now,
-        "last_status": fetched.status,
-        "next_check_at": next_check,
-    }
-    # A 304 may omit the validators; keep the ones that earned it.
-    if fetched.etag is not None:
-        values["etag"] = fetched.etag[:1024]
-    if fetched.last_modified is not None:
-        values["last_modified"] = fetched.last_modified[:128]
-    return values
-
-
-def _job(feed: Feed) -> _FeedJob:
+def _job(feed: Feed) -> FeedJob:
     state = feed.state
     last_interval = None
     if state.last_checked_at is not None and state.error_count == 0:
         last_interval = (state.next_check_at - state.last_checked_at).total_seconds()
-    return _FeedJob(
+    return FeedJob(
         feed_id=feed.id,
         url=feed.url,
         etag=state.etag,

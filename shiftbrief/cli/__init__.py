@@ -8,6 +8,11 @@ composition root; the other commands build what they need through ``bot.app`` th
 Modules: ``base`` (apps, consoles, shared helpers), ``feeds`` (feeds group, ingest), ``briefs``
 (demo, classify, brief), ``archive`` (embed, ask), ``admin`` (db, console, discord sync,
 export, import, run).
+
+Every command module is imported to register its commands, so a module imports at its top only
+what declaring the commands needs (typer, the option types); a command imports its machinery
+in its body. `shiftbrief feeds list` then starts without the editor's model client, numpy,
+aiohttp or Alembic (``tests/test_startup.py``).
 """
 
 from __future__ import annotations

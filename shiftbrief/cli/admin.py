@@ -11,11 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from adapters.console import ConsoleAdapter
 from bot.app import open_app
-from bot.commands.dispatcher import Dispatcher
-from bot.datacare import TransferError, export_config, import_config, read_document
-from bot.ingest.netguard import AddressPolicy
 from shiftbrief.cli.base import (
     UserError,
     app,
@@ -26,9 +22,9 @@ from shiftbrief.cli.base import (
     run_async,
     settings,
 )
-from shiftbrief.logs import configure_logging
-from shiftbrief.runner import run_bot
 from storage.db import current_revision, make_engine, upgrade
+
+# Each command imports what it runs in its body (see shiftbrief/cli/__init__.py).
 
 
 @db_app.command("upgrade")
@@ -52,6 +48,10 @@ async def console(
     markdown: Annotated[bool, typer.Option(help="Show briefings as Markdown.")] = False,
 ) -> None:
     """Chat with ShiftBrief in the terminal: type /brief today, /brief help ... (quit to leave)."""
+    from adapters.console import ConsoleAdapter
+    from bot.commands.dispatcher import Dispatcher
+    from bot.ingest.netguard import AddressPolicy
+
     async with open_app(settings()) as ctx:
         dispatcher = Dispatcher(
             sessionmaker=ctx.sessionmaker,
@@ -75,6 +75,7 @@ async def discord_sync(
 ) -> None:
     """Register the /brief commands with Discord (Discord allows 200 creates a day per guild)."""
     from adapters.discord.adapter import DiscordAdapter, sync_commands
+    from bot.commands.dispatcher import Dispatcher
 
     base = settings()
     if base.discord_token is None:
@@ -100,6 +101,8 @@ async def export(
     ] = None,
 ) -> None:
     """Write subscribers, schedules, feeds, sectors and related reading as JSON."""
+    from bot.datacare import export_config
+
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
         try:
             document = await export_config(session, now=ctx.clock())
@@ -130,6 +133,9 @@ async def import_(
     Rows with the same natural key are updated, nothing is deleted, and importing twice
     changes nothing; a running bot picks up imported schedules within its takeover interval.
     """
+    from bot.datacare import TransferError, import_config, read_document
+    from bot.ingest.netguard import AddressPolicy
+
     try:
         document = read_document(file.read_bytes())
     except OSError as exc:
@@ -153,6 +159,9 @@ async def import_(
 @app.command("run")
 def run() -> None:
     """Run the bot: scheduler, ingest, delivery, and every configured adapter."""
+    from shiftbrief.logs import configure_logging
+    from shiftbrief.runner import run_bot
+
     base = settings()
     configure_logging(base)
     asyncio.run(run_bot(base))

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from bot.app import AppContext, open_app
-from bot.ask.answer import make_answer_writer
-from bot.ask.retrieve import question_language
-from bot.ask.service import Asker
-from bot.briefing import embed as embedding
-from bot.briefing.embed_worker import embed_everything
-from bot.briefing.sector_vectors import SectorVectors, vector_classifier
-from bot.models import Language
 from shiftbrief.cli.base import UserError, app, out, run_async, settings, shown
-from storage.repositories import embeddings as embedding_repo
+
+if TYPE_CHECKING:
+    from bot.models import Language
+
+# Each command imports what it runs in its body (see shiftbrief/cli/__init__.py): the model
+# client and numpy load only for embed and ask.
 
 
 async def embed_archive(ctx: AppContext, *, quiet: bool = False) -> int:
@@ -27,6 +25,11 @@ async def embed_archive(ctx: AppContext, *, quiet: bool = False) -> int:
     Raises:
         UserError: The embedding model is not installed here.
     """
+    from bot.briefing import embed as embedding
+    from bot.briefing.embed_worker import embed_everything
+    from bot.briefing.sector_vectors import SectorVectors, vector_classifier
+    from storage.repositories import embeddings as embedding_repo
+
     if not embedding.available():
         raise UserError(
             f"the embedding model ({embedding.DEFAULT_MODEL.package}) is not installed on this "
@@ -58,6 +61,8 @@ async def embed_archive(ctx: AppContext, *, quiet: bool = False) -> int:
 @run_async
 async def embed() -> None:
     """Embed every stored item that has no vector yet (what the bot does in the background)."""
+    from bot.briefing import embed as embedding
+
     async with open_app(settings()) as ctx:
         done = await embed_archive(ctx)
     out.print(f"Embedded {done} items with {embedding.model_name()}.")
@@ -72,6 +77,10 @@ async def ask(
     ] = False,
 ) -> None:
     """Answer a question from the archive (the best stories, or a model's cited answer)."""
+    from bot.ask.answer import make_answer_writer
+    from bot.ask.retrieve import question_language
+    from bot.ask.service import Asker
+
     config = settings()
     if not question.strip():
         raise UserError('ask needs a question, e.g. shiftbrief ask "Who makes sodium-ion cells?"')

@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import enum
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from bot.app import AppContext, open_ingest
-from bot.briefing.edition import ItemClassifier
 from bot.briefing.render_text import clean_text
 from bot.commands.values import SectorIndex
 from bot.config import Settings, load_settings
 from bot.ingest.report import FeedResult, IngestReport
 from bot.models import SectorDef
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Item
 
 
 class Lang(enum.StrEnum):
@@ -121,8 +125,24 @@ def one_sector(text: str, defs: Sequence[SectorDef]) -> str:
 async def run_pass(
     ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
 ) -> IngestReport:
-    async with open_ingest(ctx, after_store=ItemClassifier()) as service:
+    async with open_ingest(ctx, after_store=_classify_new_items()) as service:
         return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
+
+
+def _classify_new_items() -> Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]:
+    """``ItemClassifier`` as ingest's after-store hook, made when the first new items arrive:
+    a pass that stores nothing never loads the sector rules."""
+    classifier: Callable[[AsyncSession, Sequence[Item]], Awaitable[None]] | None = None
+
+    async def classify(session: AsyncSession, items: Sequence[Item]) -> None:
+        nonlocal classifier
+        if classifier is None:
+            from bot.briefing.edition import ItemClassifier
+
+            classifier = ItemClassifier()
+        await classifier(session, items)
+
+    return classify
 
 
 def print_ingest_report(report: IngestReport) -> None:

@@ -7,27 +7,12 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from adapters.console import ConsoleAdapter
 from bot.app import open_app
-from bot.briefing import embed
-from bot.briefing.classify import Classifier
-from bot.briefing.classify_io import classify_jsonl
-from bot.briefing.cluster_io import cluster_jsonl
-from bot.briefing.edition import load_edition, load_sector_defs
-from bot.briefing.editor.factory import make_editor
-from bot.briefing.editor.llm import LLMEditor
-from bot.briefing.embed_worker import embed_until_done
-from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
-from bot.briefing.sector_vectors import SectorVectors, vector_classifier
-from bot.commands.dispatcher import Dispatcher
-from bot.demo import SECTOR_HINTS, serve_sample_feeds
-from bot.models import Profile, SectorDef
 from shiftbrief.cli.base import (
     BriefLength,
     EditorChoice,
@@ -44,8 +29,12 @@ from shiftbrief.cli.base import (
     settings,
     shown,
 )
-from storage.repositories import archive
-from storage.repositories import feeds as feed_repo
+
+if TYPE_CHECKING:
+    from bot.briefing.sector_vectors import SectorVectors
+    from bot.models import SectorDef
+
+# Each command imports what it runs in its body (see shiftbrief/cli/__init__.py).
 
 
 @app.command("demo")
@@ -54,6 +43,17 @@ async def demo(
     reset: Annotated[bool, typer.Option(help="Start from an empty database.")] = False,
 ) -> None:
     """Ingest the bundled sample feeds from a loopback server (no network, no tokens)."""
+    from rich.table import Table
+
+    from adapters.console import ConsoleAdapter
+    from bot.briefing import embed
+    from bot.briefing.embed_worker import embed_until_done
+    from bot.briefing.sector_vectors import SectorVectors, vector_classifier
+    from bot.commands.dispatcher import Dispatcher
+    from bot.demo import SECTOR_HINTS, serve_sample_feeds
+    from storage.repositories import archive
+    from storage.repositories import feeds as feed_repo
+
     base = settings()
     if reset:
         _remove_sqlite_file(base.database_url)
@@ -139,7 +139,15 @@ def classify(
 ) -> None:
     """Read JSON Lines {"id", "title", "summary", "lang"} on stdin and write their sectors as JSON
     Lines, as the bot decides them (with the embedding rescue when the model is installed)."""
-    vectors = SectorVectors() if not lexical and embed.available() else None
+    from bot.briefing.classify import Classifier
+    from bot.briefing.classify_io import classify_jsonl
+
+    vectors = None
+    if not lexical:
+        from bot.briefing import embed
+        from bot.briefing.sector_vectors import SectorVectors
+
+        vectors = SectorVectors() if embed.available() else None
     defs = _current_sectors(vectors)
     for line in classify_jsonl(sys.stdin, Classifier(sectors=defs), vectors=vectors):
         sys.stdout.write(line + "\n")
@@ -153,6 +161,8 @@ def cluster(
 ) -> None:
     """Read JSON Lines {"id", "lang", "source", "title", "summary", "published"} on stdin and
     write {"id", "story"} per item: items of one story share the story value."""
+    from bot.briefing.cluster_io import cluster_jsonl
+
     for line in cluster_jsonl(sys.stdin, use_embeddings=not lexical):
         sys.stdout.write(line + "\n")
 
@@ -160,6 +170,7 @@ def cluster(
 def _current_sectors(vectors: SectorVectors | None = None) -> list[SectorDef]:
     """The sectors in the database (admins' included), or the defaults when there is none;
     with ``vectors``, their prototypes are made as the bot makes them."""
+    from bot.briefing.edition import load_sector_defs
 
     async def load() -> list[SectorDef]:
         async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
@@ -200,6 +211,11 @@ async def brief(
     ] = None,
 ) -> None:
     """Print a briefing from what is stored."""
+    from bot.briefing.edition import load_edition, load_sector_defs
+    from bot.briefing.editor.factory import make_editor
+    from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
+    from bot.models import Profile
+
     config = settings()
     async with open_app(config) as ctx, ctx.sessionmaker() as session:
         try:
@@ -240,13 +256,16 @@ async def brief(
             editor=writer,
             languages=[lang.value],
         )
-    if isinstance(writer, LLMEditor) and writer.fallbacks:
-        reasons = ", ".join(f"{n} {why}" for why, n in writer.fallbacks.most_common())
-        err.print(
-            f"note: the language model did not write every piece ({reasons}); "
-            "those use extractive text",
-            markup=False,
-        )
+    if writer.name != "extractive":
+        from bot.briefing.editor.llm import LLMEditor  # loaded already: it wrote the text
+
+        if isinstance(writer, LLMEditor) and writer.fallbacks:
+            reasons = ", ".join(f"{n} {why}" for why, n in writer.fallbacks.most_common())
+            err.print(
+                f"note: the language model did not write every piece ({reasons}); "
+                "those use extractive text",
+                markup=False,
+            )
     profile = Profile(sectors=chosen or tuple(known), language=lang.value, length=length.value)
     briefing = edition.compose(profile, date=day)
     if fmt is OutputFormat.json:

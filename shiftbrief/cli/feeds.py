@@ -8,17 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 from rich.text import Text
 
 from bot.app import open_app
-from bot.briefing.edition import load_sector_defs
-from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
-from bot.ingest.netguard import AddressPolicy
-from bot.ingest.opml import OpmlError, OpmlFeed, parse_opml, render_opml
-from bot.ingest.report import FeedResult
-from shiftbrief.cli.archive import embed_archive
 from shiftbrief.cli.base import (
     UserError,
     app,
@@ -36,6 +28,9 @@ from shiftbrief.tenancy import TenantOption, TenantSpecError, tenant_id
 from storage.repositories import feeds as feed_repo
 from storage.scope import EVERY, Scope
 
+# Each command imports what it runs in its body (see shiftbrief/cli/__init__.py): listing the
+# feeds needs neither the HTTP client nor the parsers.
+
 
 @feeds_app.command("add")
 @run_async
@@ -47,6 +42,10 @@ async def feeds_add(
     tenant: TenantOption = None,
 ) -> None:
     """Follow a feed. Its current items are kept as archive; later ones are news."""
+    from bot.briefing.edition import load_sector_defs
+    from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+    from bot.ingest.netguard import AddressPolicy
+
     base = settings()
     async with open_app(base) as ctx, ctx.sessionmaker.begin() as session:
         try:
@@ -73,6 +72,8 @@ async def feeds_list(
     tenant: TenantOption = None,
 ) -> None:
     """List feeds with their owners and health (with --tenant: what that tenant sees)."""
+    from rich.table import Table
+
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
         try:
             scope: Scope = EVERY if tenant is None else await tenant_id(session, tenant)
@@ -143,6 +144,10 @@ async def feeds_import_opml(
     file: Annotated[Path, typer.Argument(help="An OPML file exported by a feed reader.")],
 ) -> None:
     """Follow every feed of an OPML file (feeds already followed are skipped)."""
+    from bot.ingest.catalog import FeedExistsError, UnsafeURLError, add_feed
+    from bot.ingest.netguard import AddressPolicy
+    from bot.ingest.opml import OpmlError, parse_opml
+
     try:
         entries = parse_opml(file.read_bytes())
     except OSError as exc:
@@ -183,6 +188,8 @@ async def feeds_export_opml(
     ] = None,
 ) -> None:
     """Write every feed as OPML 2.0, readable by common feed readers."""
+    from bot.ingest.opml import OpmlFeed, render_opml
+
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
         feeds = await feed_repo.list_feeds(session)
         document = render_opml(
@@ -212,6 +219,11 @@ async def ingest(
     ] = False,
 ) -> None:
     """Fetch the feeds that are due, once, and store what is new."""
+    from rich.progress import Progress
+
+    from bot.ingest.report import FeedResult
+    from shiftbrief.cli.archive import embed_archive
+
     embedded: int | None = None
     async with open_app(settings()) as ctx:
         if as_json or not out.is_terminal:

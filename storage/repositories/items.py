@@ -1,17 +1,25 @@
-"""Item queries for ingest: find what a feed already has, insert what is new."""
+"""Item queries for ingest: find what a feed already has, insert what is new.
+
+New items go in as a database loader puts rows in: one Core INSERT executed for many rows (no
+ORM unit of work, no object per row until the caller asks for them), in the caller's
+transaction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
 
 from storage.models import Item
 from storage.search import search_text
+
+_ITEMS = Item.metadata.tables["items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +33,9 @@ class KnownItem:
     title: str
     summary: str
     published_at: datetime | None
+    raw_hash: str | None = None
+    """The raw hash of the text it was last stored from (None for items stored before it was
+    kept); see ``bot.ingest.normalise``."""
 
 
 @dataclass(slots=True)
@@ -61,6 +72,7 @@ async def find_known_items_of_feeds(
         Item.title,
         Item.summary,
         Item.published_at,
+        Item.raw_hash,
     )
     by_feed: dict[int, dict[int, KnownItem]] = {feed_id: {} for feed_id in wanted}
     for group in _key_groups(wanted):
@@ -92,8 +104,6 @@ async def find_known_items_of_feeds(
 
 _MAX_KEYS_PER_QUERY = 3000
 """Bound key values per query: far below SQLite's (32766) and PostgreSQL's (32767) limits."""
-ROWS_PER_STATEMENT = 500
-"""Rows per multi-row INSERT or UPDATE: with an item's dozen columns, about 6,000 values."""
 
 
 def _key_groups(
@@ -128,57 +138,93 @@ def _index(rows: Iterable[KnownItem]) -> KnownItems:
     return known
 
 
+_TEXT_COLUMNS = ("title", "summary", "content_hash", "language", "raw_hash", "search_text")
+_UPDATE_TEXT = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("item_id"))
+    .values({column: bindparam(column) for column in _TEXT_COLUMNS})
+)
+_SET_RAW_HASH = (
+    update(_ITEMS).where(_ITEMS.c.id == bindparam("item_id")).values(raw_hash=bindparam("raw_hash"))
+)
+_INSERT_COLUMNS = (
+    "feed_id",
+    "guid",
+    "link",
+    "content_hash",
+    "raw_hash",
+    "title",
+    "summary",
+    "author",
+    "language",
+    "published_at",
+    "first_seen_at",
+    "is_backlog",
+    "search_text",
+)
+
+
 async def update_items_text(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Replace the text of edited items, in batched statements of bounded size.
+    """Replace the text of edited items, with one executemany.
 
     Args:
-        rows: ``id``, ``title``, ``summary``, ``content_hash`` and ``language`` of each item;
-            ``search_text`` is filled in here, as the model's update event would.
+        rows: ``id``, ``title``, ``summary``, ``content_hash``, ``language`` and ``raw_hash``
+            of each item, and ``search_text`` where the caller made it (else it is made here,
+            as the model's update event would).
     """
     if not rows:
         return
-    for chunk in _chunks(rows):
-        await session.execute(update(Item), _with_search_text(chunk))
+    values = [{"item_id": row["id"], **{c: row.get(c) for c in _TEXT_COLUMNS}} for row in rows]
+    for value in values:
+        if value["search_text"] is None:
+            value["search_text"] = search_text(value["title"] or "", value["summary"] or "")
+    await session.execute(_UPDATE_TEXT, values)
+
+
+async def set_raw_hashes(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record the raw hash (``raw_hash``) of items (``id``) whose stored text did not change."""
+    if rows:
+        values = [{"item_id": row["id"], "raw_hash": row["raw_hash"]} for row in rows]
+        await session.execute(_SET_RAW_HASH, values)
 
 
 async def insert_items(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, returning: bool = True
 ) -> list[Item]:
-    """Insert new items in batched statements and return them as ORM objects with ids.
+    """Insert new items with one executemany; with ``returning``, also as objects with ids.
 
     Args:
-        rows: column values of :class:`Item`; ``search_text`` is filled in here.
-        returning: load the inserted rows back as objects; without it (nobody needs them) a
-            plain executemany is cheaper and the result is empty.
+        rows: column values of :class:`Item` (``search_text`` is made here where a row has
+            none, as the model's insert event would).
+        returning: also hand back the inserted rows as :class:`Item` objects (their ids from
+            ``INSERT ... RETURNING``); without it the result is empty.
 
-    A bulk INSERT ... RETURNING: adding objects one by one costs one round trip per row
-    through the async driver (40 ms for 50 items on SQLite) and the ORM's insert events do
-    not run for bulk statements, so the search text is computed here the way the model's
-    event would.
+    The objects are built from the values inserted, not loaded back, and belong to no session:
+    the caller reads them (to classify the new items), nothing more.
     """
     if not rows:
         return []
+    values = [{c: row.get(c) for c in _INSERT_COLUMNS} for row in rows]
+    for value in values:
+        if value["search_text"] is None:
+            value["search_text"] = search_text(value["title"] or "", value["summary"] or "")
+    if not returning:
+        await session.execute(insert(_ITEMS), values)
+        return []
+    # Each id comes back with the item's unique (feed, text) key rather than in the order of
+    # the rows: asking for that order makes SQLite's driver insert the rows one at a time.
+    statement = insert(_ITEMS).returning(_ITEMS.c.id, _ITEMS.c.feed_id, _ITEMS.c.content_hash)
+    ids = {
+        (feed_id, key): item_id
+        for item_id, feed_id, key in await session.execute(statement, values)
+    }
+    configure_mappers()
+    new_instance = Item.__mapper__.class_manager.new_instance
     inserted: list[Item] = []
-    # In slices: every row binds a dozen values, and a feed may bring thousands of rows.
-    for chunk in _chunks(rows):
-        values = _with_search_text(chunk)
-        if returning:
-            inserted.extend(await session.scalars(insert(Item).returning(Item), values))
-        else:
-            await session.execute(insert(Item), values)
+    for value in values:
+        # As the ORM builds an object from a loaded row: a new instance whose attributes go
+        # straight into its dict (no events, no history), ten times cheaper than Item(**value).
+        item: Item = new_instance()
+        item.__dict__.update(value, id=ids[value["feed_id"], value["content_hash"]])
+        inserted.append(item)
     return inserted
-
-
-def _chunks(rows: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[str, Any]]]:
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        yield rows[start : start + ROWS_PER_STATEMENT]
-
-
-def _with_search_text(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            **row,
-            "search_text": search_text(str(row.get("title") or ""), str(row.get("summary") or "")),
-        }
-        for row in rows
-    ]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ItemSector, RelatedReading, Sector
@@ -115,12 +115,14 @@ async def set_item_sectors(
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
         await session.execute(delete(ItemSector).where(ItemSector.item_id.in_(chunk)))
-    session.add_all(
-        ItemSector(item_id=item_id, sector_key=key, score=score, matched=list(matched))
-        for item_id, rows in scores.items()
-        for key, score, matched in rows
-    )
-    await session.flush()
+    rows = [
+        {"item_id": item_id, "sector_key": key, "score": score, "matched": list(matched)}
+        for item_id, item_rows in scores.items()
+        for key, score, matched in item_rows
+    ]
+    if rows:
+        # One Core executemany, as a loader would: no object or unit of work per row.
+        await session.execute(insert(ItemSector.metadata.tables["item_sectors"]), rows)
 
 
 @dataclass(frozen=True, slots=True)

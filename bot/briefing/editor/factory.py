@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import openai
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.briefing.editor.base import Editor
-from bot.briefing.editor.cache import DatabaseCache
 from bot.briefing.editor.extractive import ExtractiveEditor
-from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
 from bot.config import Settings
-from bot.metrics import Metrics
+
+if TYPE_CHECKING:
+    import openai
+
+    from bot.metrics import Metrics
 
 
 def make_editor(
@@ -34,6 +36,10 @@ def make_editor(
         return ExtractiveEditor()
     if not (settings.llm_base_url and settings.llm_model):
         raise ValueError("the llm editor needs SHIFTBRIEF_LLM_BASE_URL and SHIFTBRIEF_LLM_MODEL")
+    # The model client (and openai's 0.4 s of imports) only where a model writes.
+    from bot.briefing.editor.cache import DatabaseCache
+    from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
+
     return LLMEditor(
         client=_client(settings),
         model=settings.llm_model,
@@ -59,6 +65,11 @@ def make_text_reader(
     """An editor that only reads what the configured model has written already (no calls),
     for digests that cannot wait on the model; None when no model writes."""
     editor = make_editor(settings, sessionmaker=sessionmaker, clock=clock, choice=choice)
+    if isinstance(editor, ExtractiveEditor):
+        return None
+    from bot.briefing.editor.cache import DatabaseCache
+    from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
+
     if not isinstance(editor, LLMEditor):
         return None
     return LLMEditor(
@@ -72,6 +83,8 @@ def make_text_reader(
 
 
 def _client(settings: Settings) -> openai.AsyncOpenAI:
+    import openai
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
     return openai.AsyncOpenAI(
         base_url=settings.llm_base_url,

