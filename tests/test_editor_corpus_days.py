@@ -135,7 +135,7 @@ def test_themes_name_a_story_or_a_subject_never_a_publisher(
         if subject:
             name = subject[1] or subject[2]
             assert sum(name in h for h in headlines) >= 2, b.title
-        else:
+        elif b.title.partition(": ")[2] or b.title.partition("：")[2]:
             assert any(
                 h.removeprefix("[EN] ").removeprefix("[JA] ")[:40] in b.title for h in headlines
             )
@@ -178,3 +178,17 @@ def test_links_and_markdown_are_clean(editions: dict[str, BriefingContext]) -> N
         assert "\\:" not in markdown and "\\." not in markdown.replace("www\\.", "")
         assert "brought to you by" not in markdown and "Article Feed" not in markdown
         assert "search_query" not in markdown
+
+
+def test_a_title_is_never_a_headline_in_the_other_language(
+    editions: dict[str, BriefingContext],
+) -> None:
+    # Before: "2026年7月30日のブリーフィング：[EN] OSReward: Instituting Standardized…" for a
+    # Japanese reader on a day with no Japanese story to name it.
+    for day in DAYS:
+        ja = briefing(editions, day, "ja").title
+        en = briefing(editions, day, "en").title
+        headline_ja = ja.partition("：")[2]
+        assert not headline_ja or is_japanese(headline_ja) or headline_ja == "HHSをめぐる動き", ja
+        assert "[EN]" not in ja, ja
+        assert not is_japanese(en.partition(": ")[2]), en

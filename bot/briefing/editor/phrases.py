@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.briefing.editor.base import SynergyItem
+from bot.briefing.editor.dates import is_japanese
 from bot.briefing.editor.extractive import day_theme, shown_article
 from bot.briefing.editor.text import cut
 from bot.i18n import Catalog, catalog, phrase
@@ -35,7 +36,8 @@ def synergy_reason(item: SynergyItem, language: Language) -> str:
 def theme_title(
     shown: Sequence[tuple[str, Story]], headline: str, date_text: str, language: Language
 ) -> str:
-    """The title: the day's most covered story or subject, else the first key point's headline.
+    """The title: the day's most covered story or subject, else the first key point's headline
+    when it is in the reader's language, else the date alone.
 
     Args:
         shown: (sector, story) for every story the reader's sections show.
@@ -54,4 +56,8 @@ def theme_title(
         )
     if theme is not None and theme.story is not None:
         headline = shown_article(theme.story, language).title
+    if is_japanese(headline) != (language == "ja"):
+        # A headline in the other language is no title for this reader: the date alone says
+        # less and nothing foreign.
+        return phrase(PHRASES, "title_date", language, date=date_text)
     return phrase(PHRASES, "title", language, date=date_text, headline=cut(headline, 120))
