@@ -129,6 +129,7 @@ async def test_a_thumbs_up_on_a_digest_teaches_the_readers_ranking(
     liked, _, disliked = learned.partition("Less like:")
     assert "More like: AI (sector" in liked and "Green Tech" not in liked
     assert "Green Tech (sector" in disliked
+    assert "👍 / 👎 reaction on a briefing message" in disliked  # the reader is told they count
     # Nothing is posted back: the reaction itself shows the vote.
     assert len(slack.api.called("chat.postMessage")) == 2
 
