@@ -62,11 +62,29 @@ def reaction(
     }
 
 
-async def react(env: Env, *args: Any, **kw: Any) -> None:
-    """Hand the reaction to discord.py as the gateway would, and wait for its handler."""
-    env.adapter.client._connection.parse_message_reaction_add(reaction(*args, **kw))  # type: ignore[arg-type]
-    handlers = [t for t in asyncio.all_tasks() if "on_raw_reaction_add" in t.get_name()]
-    assert handlers, "the client does not listen for reactions"
+def removal(emoji: str, channel: str, message: str, *, user: str = USER) -> dict[str, Any]:
+    """A MESSAGE_REACTION_REMOVE payload (it names neither the member nor the author)."""
+    return {
+        "user_id": user,
+        "type": 0,
+        "message_id": message,
+        "emoji": {"id": None, "name": emoji},
+        "channel_id": channel,
+        "guild_id": GUILD,
+        "burst": False,
+    }
+
+
+async def react(env: Env, *args: Any, removed: bool = False, **kw: Any) -> None:
+    """Hand the reaction (or its removal) to discord.py as the gateway would; wait for it."""
+    state = env.adapter.client._connection
+    if removed:
+        state.parse_message_reaction_remove(removal(*args, **kw))  # type: ignore[arg-type]
+    else:
+        state.parse_message_reaction_add(reaction(*args, **kw))  # type: ignore[arg-type]
+    event = "on_raw_reaction_remove" if removed else "on_raw_reaction_add"
+    handlers = [t for t in asyncio.all_tasks() if event in t.get_name()]
+    assert handlers, f"the client does not listen for {event}"
     await asyncio.wait_for(asyncio.gather(*handlers), 30)
 
 
@@ -135,9 +153,14 @@ async def test_a_thumbs_up_on_a_digest_teaches_the_readers_ranking(env: Env) -> 
     assert "More like: AI (sector" in liked and "Green Tech" not in liked
     assert "Green Tech (sector" in disliked
 
-    # The other thumb replaces the vote, as pressing the other button does.
+    # The other thumb replaces the vote, as pressing the other button does, so removing the
+    # 👍 then takes nothing back; removing the 👎 does.
     await react(env, "👎", base.CHANNEL, ai[0]["id"])
     assert (await votes(env))[0] == (USER, ai_story, -1)
+    await react(env, "👍", base.CHANNEL, ai[0]["id"], removed=True)
+    assert (await votes(env))[0] == (USER, ai_story, -1)
+    await react(env, "👎", base.CHANNEL, ai[0]["id"], removed=True)
+    assert (await votes(env))[0] == (USER, ai_story, 0)
 
 
 async def test_a_reaction_on_a_later_message_votes_for_the_story_it_leads(env: Env) -> None:

@@ -33,9 +33,15 @@ _events = itertools.count(1)
 
 
 def reaction(
-    name: str, channel: str, ts: str, *, user: str = "U7", item_user: str = BOT_USER
+    name: str,
+    channel: str,
+    ts: str,
+    *,
+    user: str = "U7",
+    item_user: str = BOT_USER,
+    kind: str = "reaction_added",
 ) -> str:
-    """A reaction_added event as Slack's Events API sends it."""
+    """A reaction_added (or reaction_removed) event as Slack's Events API sends it."""
     return json.dumps(
         {
             "token": "legacy",
@@ -45,7 +51,7 @@ def reaction(
             "event_id": f"EvR{next(_events)}",
             "event_time": int(NOW.timestamp()),
             "event": {
-                "type": "reaction_added",
+                "type": kind,
                 "user": user,
                 "reaction": name,
                 "item_user": item_user,
@@ -133,9 +139,28 @@ async def test_a_thumbs_up_on_a_digest_teaches_the_readers_ranking(
     # Nothing is posted back: the reaction itself shows the vote.
     assert len(slack.api.called("chat.postMessage")) == 2
 
-    # The other thumb replaces the first vote, as pressing the other button does.
-    await react(slack, "-1", "C42", ai["ts"])
-    assert (await votes(slack))[0] == ("U7", ai_story, -1, "ai")
+    # Taking the 👎 back leaves the 👍 alone, which says nothing against other sectors.
+    await react(slack, "thumbsdown::skin-tone-3", "C43", green["ts"], kind="reaction_removed")
+    assert await votes(slack) == [("U7", ai_story, 1, "ai"), ("U7", green_story, 0, "green")]
+    await slack.command("settings learned", user="U7", name="after")
+    assert "not taught your ranking anything yet" in (await slack.answers("after"))[0]["text"]
+
+
+async def test_removing_a_reaction_takes_back_only_the_vote_it_made(
+    slack: Slack, sqlite_db: Database
+) -> None:
+    await seed_news(sqlite_db, NOW)
+    [part] = await send_digest_to_channel(slack, "C42")
+    story, _ = lead_story(part)
+    await react(slack, "+1", "C42", part["ts"])
+    # The other thumb replaces the vote, as pressing the other button does ...
+    await react(slack, "-1", "C42", part["ts"])
+    assert [v[2] for v in await votes(slack)] == [-1]
+    # ... so removing the 👍 now takes nothing back; removing the 👎 does.
+    await react(slack, "+1", "C42", part["ts"], kind="reaction_removed")
+    assert [v[2] for v in await votes(slack)] == [-1]
+    await react(slack, "-1", "C42", part["ts"], kind="reaction_removed")
+    assert await votes(slack) == [("U7", story, 0, "ai")]
 
 
 async def test_other_emoji_and_other_peoples_messages_are_not_votes(

@@ -293,7 +293,8 @@ class DiscordAdapter:
 
     async def record_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         """A 👍 or 👎 on a briefing the bot posted: the reactor's vote on the story the message
-        leads (``adapters.discord.reactions``). Nothing is posted back (the reaction shows)."""
+        leads, or that vote taken back when the reaction is removed
+        (``adapters.discord.reactions``). Nothing is posted back (the reaction shows)."""
         request = await reaction_vote(self.client, payload)
         if request is None:
             return

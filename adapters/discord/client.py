@@ -65,6 +65,10 @@ class ShiftBriefClient(discord.AutoShardedClient):
         """A reaction anywhere the bot sees: a vote when it is 👍/👎 on one of its briefings."""
         await self.adapter.record_reaction(payload)
 
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """A reaction taken away: a 👍/👎 vote on one of its briefings taken back."""
+        await self.adapter.record_reaction(payload)
+
 
 async def use_translator(client: ShiftBriefClient) -> None:
     """Set the tree's translator (Japanese descriptions), unless one is set already."""

@@ -9,8 +9,8 @@ digests already need) and only the bot's own messages with vote buttons count. T
 then reaches the engine as the button's ``Vote`` would.
 
 👍 and 👎 in any skin tone are votes; other emoji (and a server's own emoji) are ignored.
-Removing a reaction undoes nothing: the latest vote on a story counts, so voting the other way
-(or ``/brief settings reset-learning``) is how a reader takes one back.
+Removing the reaction (``on_raw_reaction_remove``) takes that vote back, unless the reader has
+voted the other way on the story since (by button or reaction): then the later vote stays.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def lead_story(message: dict[str, Any]) -> str | None:
 async def reaction_vote(
     client: discord.Client, payload: discord.RawReactionActionEvent
 ) -> cmd.CommandRequest | None:
-    """The vote a reaction is, as a request to the engine; None when it is none."""
+    """The vote a reaction added or removed is (or takes back), as a request to the engine;
+    None when it is none."""
     value = reaction_value(payload.emoji)
     bot = client.user.id if client.user else None
     if value is None or bot is None or payload.user_id == bot:
@@ -79,4 +80,5 @@ async def reaction_vote(
         user_id=str(payload.user_id),
         channel_id=str(payload.channel_id),
     )
-    return cmd.CommandRequest(cmd.Vote(story, value), invocation)
+    withdraw = payload.event_type == "REACTION_REMOVE"
+    return cmd.CommandRequest(cmd.Vote(story, value, withdraw=withdraw), invocation)

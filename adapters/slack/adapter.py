@@ -244,6 +244,7 @@ class SlackAdapter(HomeAndButtons):
         app.command("/brief")(self._on_command)
         app.event("app_home_opened")(self._on_home_opened)
         app.event("reaction_added")(self._on_reaction)
+        app.event("reaction_removed")(self._on_reaction)
         app.options(home.ZONE)(self._on_zone_options)
         app.action(re.compile(r"^home_"))(self._on_home_action)
         app.action(re.compile(rf"^({VOTE_UP}|{VOTE_DOWN}):"))(self._on_vote)

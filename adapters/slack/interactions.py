@@ -158,7 +158,8 @@ class HomeAndButtons:
         self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """A 👍 or 👎 on a briefing the bot posted: the reactor's vote on the story the message
-        leads, stored as the button's would be. Nothing is posted back (the reaction shows)."""
+        leads, stored as the button's would be; removed, that vote taken back (if it is still
+        theirs). Nothing is posted back (the reaction shows)."""
         value = reaction_value(str(event.get("reaction") or ""))
         item = event.get("item") or {}
         user, bot = str(event.get("user") or ""), context.get("bot_user_id")
@@ -176,7 +177,8 @@ class HomeAndButtons:
         story, sector = voted
         team_id = str(context.get("team_id") or event.get("team") or "")
         invocation = await self._invocation(client, team_id, user, channel)
-        vote = cmd.Vote(story, value, sector)
+        withdraw = event.get("type") == "reaction_removed"
+        vote = cmd.Vote(story, value, sector, withdraw=withdraw)
         reply = await self._require_dispatcher().handle(cmd.CommandRequest(vote, invocation))
         if reply.error:
             log.warning("reaction vote by %s/%s not stored: %s", team_id, user, reply.text)

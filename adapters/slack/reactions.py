@@ -8,8 +8,8 @@ digests already need) and only the bot's own messages with vote buttons count. T
 reaches the engine as the button's ``Vote`` would, story key and sector alike.
 
 ``:+1:`` / ``:thumbsup:`` (any skin tone) is +1, ``:-1:`` / ``:thumbsdown:`` -1; other emoji are
-ignored. Removing a reaction undoes nothing: the latest vote on a story counts, so voting the
-other way (or ``/brief settings reset-learning``) is how a reader takes one back.
+ignored. Removing the reaction (``reaction_removed``) takes that vote back, unless the reader
+has voted the other way on the story since (by button or reaction): then the later vote stays.
 """
 
 from __future__ import annotations
