@@ -337,7 +337,8 @@ class Feedback(Base):
     story_key: Mapped[str] = mapped_column(String(64))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16), default="vote")
-    """"vote" (value +1 or -1) or "more" (asked for more on a sector; value 1)."""
+    """"vote" (value +1 or -1; 0 once taken back) or "more" (asked for more on a sector;
+    value 1)."""
     value: Mapped[int] = mapped_column(default=0)
     sector_key: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -5,7 +5,8 @@ edits, DMs, interaction callbacks and webhook follow-ups. Every call is recorded
 failures per path (429 with ``Retry-After`` and ``X-RateLimit-Scope``, 403, 404, 5xx), also
 after the request took effect (``lost``: the message is posted, the reply is an error).
 
-Channel messages are kept and ``GET /channels/{id}/messages`` reads them back like Discord:
+Channel messages are kept; ``GET /channels/{id}/messages/{message id}`` reads one back (404
+``Unknown Message`` when there is none) and ``GET /channels/{id}/messages`` several, like Discord:
 newest first, ``before``/``after`` as snowflakes, at most ``limit`` (100). Ids are snowflakes of
 the wall clock. A nonce with ``enforce_nonce`` returns the message already posted with that
 nonce within ``nonce_window`` seconds instead of posting another; like Discord, fetched
@@ -181,6 +182,12 @@ class FakeDiscord:
             if failure.lost:
                 await self._answer_and_notify(request.method, path, body or {}, request.query)
             return _json(failure.body, status=failure.status, headers=failure.headers)
+        parts = path.strip("/").split("/")
+        if request.method == "GET" and len(parts) == 4 and parts[::2] == ["channels", "messages"]:
+            found = [m for m in self.messages.get(parts[1], []) if m["id"] == parts[3]]
+            if not found:
+                return _json({"message": "Unknown Message", "code": 10008}, status=404)
+            return _json(found[0])
         return _json(await self._answer_and_notify(request.method, path, body or {}, request.query))
 
     async def _answer_and_notify(

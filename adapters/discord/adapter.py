@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.discord import delivery as discord_delivery
 from adapters.discord.client import NONE, ShiftBriefClient, use_translator
 from adapters.discord.commands import JA_DESCRIPTIONS, BriefTranslator, sector_choice
+from adapters.discord.reactions import reaction_vote
 from adapters.discord.render import (
     DiscordMessage,
     defuse_mentions,
@@ -289,6 +290,19 @@ class DiscordAdapter:
             return
         text = untrusted.render(reply.text, escape_discord, defuse_our_text)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+
+    async def record_reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        """A 👍 or 👎 on a briefing the bot posted: the reactor's vote on the story the message
+        leads, or that vote taken back when the reaction is removed
+        (``adapters.discord.reactions``). Nothing is posted back (the reaction shows)."""
+        request = await reaction_vote(self.client, payload)
+        if request is None:
+            return
+        if self._dispatcher is None:
+            raise RuntimeError("the Discord adapter was not started")
+        reply = await self._dispatcher.handle(request)
+        if reply.error:
+            log.warning("reaction vote by %s not stored: %s", payload.user_id, reply.text)
 
     async def explain_press(self, interaction: discord.Interaction[Any], *, story_key: str) -> None:
         """ "Why this?": the answer of ``/brief why <story>``, only to the presser (the button

@@ -1,4 +1,5 @@
-"""The discord.py client: guilds intent only, the /brief tree, the buttons, sync at start."""
+"""The discord.py client: guilds and reactions intents, the /brief tree, the buttons, reactions,
+sync at start."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ NONE = discord.AllowedMentions.none()
 
 
 class ShiftBriefClient(discord.AutoShardedClient):
-    """The discord.py client: guilds intent only (no privileged message content)."""
+    """The discord.py client: guilds and reactions intents (neither privileged; no message
+    content)."""
 
     def __init__(
         self,
@@ -29,6 +31,8 @@ class ShiftBriefClient(discord.AutoShardedClient):
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        # 👍 / 👎 on a briefing are votes (adapters/discord/reactions.py); not privileged.
+        intents.reactions = True
         # Several processes split the shards between them (past 2,500 guilds one process cannot
         # hold them all); unset, discord.py asks Discord how many shards to run here.
         sharding: dict[str, Any] = {}
@@ -56,6 +60,14 @@ class ShiftBriefClient(discord.AutoShardedClient):
             from adapters.discord.sync import sync_if_changed
 
             await sync_if_changed(self)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """A reaction anywhere the bot sees: a vote when it is 👍/👎 on one of its briefings."""
+        await self.adapter.record_reaction(payload)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """A reaction taken away: a 👍/👎 vote on one of its briefings taken back."""
+        await self.adapter.record_reaction(payload)
 
 
 async def use_translator(client: ShiftBriefClient) -> None:

@@ -79,6 +79,8 @@ SCOPES = (
     "channels:history",
     "groups:history",
     "im:history",
+    # 👍 / 👎 on a briefing count as votes (adapters/slack/reactions.py).
+    "reactions:read",
 )
 """Bot scopes asked for in the OAuth flow (app_manifest.yaml lists the same)."""
 RESPONSE_URL_POSTS = 5
@@ -241,6 +243,8 @@ class SlackAdapter(HomeAndButtons):
         app.middleware(ignore_retries)
         app.command("/brief")(self._on_command)
         app.event("app_home_opened")(self._on_home_opened)
+        app.event("reaction_added")(self._on_reaction)
+        app.event("reaction_removed")(self._on_reaction)
         app.options(home.ZONE)(self._on_zone_options)
         app.action(re.compile(r"^home_"))(self._on_home_action)
         app.action(re.compile(rf"^({VOTE_UP}|{VOTE_DOWN}):"))(self._on_vote)

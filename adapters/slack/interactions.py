@@ -3,7 +3,8 @@
 A mixin of ``SlackAdapter``: a changed Home control becomes a ``settings`` request, the Home
 view a ``ReaderView`` request, "More like this" / "Less like this" a ``Vote``, "More on
 <sector>" a ``MoreOn`` and "Why this?" a ``WhyStory`` (what ``/brief why`` answers, for the
-presser only); the engine's handlers answer them all, in the reader's language.
+presser only); a 👍 or 👎 reaction on a briefing the bot posted is a ``Vote`` too
+(``adapters.slack.reactions``). The engine's handlers answer them all, in the reader's language.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import home
+from adapters.slack.reactions import lead_vote, reacted_message, reaction_value
 from adapters.slack.render import VOTE_UP, escape_multiline, mark_vote
 from bot import untrusted
 from bot.briefing.render_text import clean_text
@@ -151,6 +153,35 @@ class HomeAndButtons:
         else:
             text = escape_multiline(untrusted.render(reply.text, clean_text))
             await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    async def _on_reaction(
+        self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A 👍 or 👎 on a briefing the bot posted: the reactor's vote on the story the message
+        leads, stored as the button's would be; removed, that vote taken back (if it is still
+        theirs). Nothing is posted back (the reaction shows)."""
+        value = reaction_value(str(event.get("reaction") or ""))
+        item = event.get("item") or {}
+        user, bot = str(event.get("user") or ""), context.get("bot_user_id")
+        if value is None or item.get("type") != "message" or not user or user == bot:
+            return
+        if bot and event.get("item_user") not in (None, bot):
+            return  # on someone else's message
+        channel, ts = str(item.get("channel") or ""), str(item.get("ts") or "")
+        message = await reacted_message(client, channel, ts)
+        if message is None or not (message.get("bot_id") or message.get("user") == bot):
+            return
+        voted = lead_vote(message)
+        if voted is None:
+            return  # one of our messages, but no briefing
+        story, sector = voted
+        team_id = str(context.get("team_id") or event.get("team") or "")
+        invocation = await self._invocation(client, team_id, user, channel)
+        withdraw = event.get("type") == "reaction_removed"
+        vote = cmd.Vote(story, value, sector, withdraw=withdraw)
+        reply = await self._require_dispatcher().handle(cmd.CommandRequest(vote, invocation))
+        if reply.error:
+            log.warning("reaction vote by %s/%s not stored: %s", team_id, user, reply.text)
 
     async def _on_more(
         self,

@@ -253,11 +253,13 @@ class ReaderView(CommandBase):
 
 @dataclass(frozen=True, slots=True)
 class Vote(CommandBase):
-    """A 👍 (``value`` 1) or 👎 (-1) on one story of a briefing."""
+    """A 👍 (``value`` 1) or 👎 (-1) on one story of a briefing; with ``withdraw``, that 👍 or
+    👎 taken back (a removed reaction): the story's vote no longer counts if it is still that."""
 
     story_key: str
     value: int
     sector: str | None = None
+    withdraw: bool = False
 
 
 @dataclass(frozen=True, slots=True)

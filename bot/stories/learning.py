@@ -1,4 +1,5 @@
-"""Readers teach the ranking: the "More like this" / "Less like this" buttons on a story.
+"""Readers teach the ranking: the "More like this" / "Less like this" buttons on a story, and
+👍 / 👎 reactions on the message a story leads (a vote taken back counts 0).
 
 Each vote on a tracked story counts for the story's facets: its sector, its subjects (the
 terms that placed it in that sector) and its outlets, +1 or -1, halving every two weeks; each

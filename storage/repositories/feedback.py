@@ -50,6 +50,25 @@ async def record_feedback(
     return row
 
 
+async def withdraw_vote(
+    session: AsyncSession, *, platform: str, user_id: str, story_key: str, value: int
+) -> bool:
+    """Take back a reader's ``value`` vote on a story (it counts 0 from now); False when their
+    vote there is not ``value`` (none, or they have voted the other way since)."""
+    query = select(Feedback).where(
+        Feedback.platform == platform,
+        Feedback.user_id == user_id,
+        Feedback.story_key == story_key,
+        Feedback.kind == "vote",
+    )
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None or row.value != value:
+        return False
+    row.value = 0
+    await session.flush()
+    return True
+
+
 async def votes_since(
     session: AsyncSession, *, platform: str, user_id: str, since: datetime
 ) -> list[Feedback]:

@@ -1,8 +1,9 @@
 """Requests from a briefing's controls: votes, "More on <sector>", and the reader's view.
 
-Adapters turn a button press or an App Home visit into one of these values; they are declared
-like every command (``listed=False``: nobody types them) and answered here, so feedback is
-stored once for every platform and replies follow the reader's language.
+Adapters turn a button press, a 👍/👎 reaction (added, or removed: a vote taken back) or an App
+Home visit into one of these values; they are declared like every command (``listed=False``:
+nobody types them) and answered here, so feedback is stored once for every platform and replies
+follow the reader's language.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bot.commands.handlers.base import Context, ReaderSettings, Reply
 from bot.commands.handlers.reader import sector
 from bot.commands.model import MoreOn, ReaderView, SectorSummary, Vote
 from bot.i18n import Catalog, catalog
-from storage.repositories.feedback import record_feedback
+from storage.repositories.feedback import record_feedback, withdraw_vote
 
 MESSAGES: Catalog = catalog("handlers.feedback")
 
@@ -38,6 +39,16 @@ async def _record(ctx: Context, story_key: str, kind: str, value: int, sector: s
 @command("vote", Vote, help=("rate a story", "記事を評価"), listed=False, typed=False)
 async def vote(ctx: Context, command: Vote) -> Reply:
     value = 1 if command.value > 0 else -1
+    if command.withdraw:
+        inv = ctx.invocation
+        await withdraw_vote(
+            ctx.session,
+            platform=inv.platform,
+            user_id=inv.user_id,
+            story_key=command.story_key[:MAX_STORY_KEY],
+            value=value,
+        )
+        return Reply(text=ctx.say(MESSAGES, "withdrawn"))
     await _record(ctx, command.story_key, "vote", value, command.sector)
     return Reply(text=ctx.say(MESSAGES, "thanks_up" if value > 0 else "thanks_down"))
 
