@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.briefing.edition import load_edition, profile_of
 from bot.commands.dispatcher import Dispatcher
+from bot.commands.handlers.learning import listed
 from bot.commands.model import CommandRequest, CommandText, Invocation, Vote
 from bot.stories import digest
 from storage.models import Subscriber
@@ -77,6 +78,7 @@ async def test_votes_move_one_readers_ranking_and_can_be_seen_and_reset(
     assert await _briefing(sqlite_db, "quiet") == before  # nobody else's briefing moved
 
     learned = await say("voter", "/brief settings learned")
+    assert "\\" not in learned and "(?" not in learned  # no sector rule's pattern as a subject
     assert "More like:" in learned and "TechCrunch" in learned.split("Less like:")[0]
     assert "Less like:" in learned and VERGE in learned.split("Less like:")[1]
 
@@ -87,3 +89,13 @@ async def test_votes_move_one_readers_ranking_and_can_be_seen_and_reset(
     await say("voter", "/brief unmute Anthropic")
     assert "Forgotten" in await say("voter", "/brief settings reset-learning")
     assert await _briefing(sqlite_db, "voter") == before
+
+
+def test_a_sector_rules_pattern_is_never_listed_as_a_subject() -> None:
+    # Seen in /brief settings learned: "\\d\\s?(?:[kmgt]wh?|[mg]wp)(?![a-za-z]) (subject, -0.3)".
+    weights = {
+        "subject:\\d\\s?(?:[kmgt]wh?|[mg]wp)(?![a-za-z])": -0.3,
+        "subject:sodium-ion": 0.4,
+        "outlet:Electrek": 0.2,
+    }
+    assert listed(weights) == {"subject:sodium-ion": 0.4, "outlet:Electrek": 0.2}

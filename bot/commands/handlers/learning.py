@@ -7,6 +7,8 @@ add`` is ``/brief admin feeds-add``), answered by the same handlers.
 
 from __future__ import annotations
 
+import re
+
 from bot.commands.declare import command
 from bot.commands.handlers.base import Context, Reply
 from bot.commands.model import LearnedView, LearningReset
@@ -16,6 +18,18 @@ from bot.untrusted import quote
 
 MESSAGES: Catalog = catalog("handlers.learning")
 SHOWN = 6
+_PATTERN = re.compile(r"[\\\[\](){}|?*+^$]")
+"""A subject with these is a sector rule's pattern (``\\d\\s?(?:[kmgt]wh?...)``), which counts
+for the ranking but means nothing to a reader: it is not listed."""
+
+
+def listed(weights: dict[str, float]) -> dict[str, float]:
+    """The learned facets a reader is shown: all but subjects that are rule patterns."""
+    return {
+        f: w
+        for f, w in weights.items()
+        if not (f.startswith("subject:") and _PATTERN.search(f.partition(":")[2]))
+    }
 
 
 def _facet(ctx: Context, facet: str, weight: float) -> str:
@@ -35,7 +49,7 @@ async def learned(ctx: Context, command: LearnedView) -> Reply:
     weights = await learned_weights(ctx.session, ctx.user, now=ctx.now)
     if not weights:
         return Reply(text=ctx.say(MESSAGES, "nothing"))
-    ranked = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[: SHOWN * 2]
+    ranked = sorted(listed(weights).items(), key=lambda kv: -abs(kv[1]))[: SHOWN * 2]
     more = [_facet(ctx, f, w) for f, w in ranked if w > 0][:SHOWN]
     less = [_facet(ctx, f, w) for f, w in ranked if w < 0][:SHOWN]
     lines = [ctx.say(MESSAGES, "title")]
