@@ -71,6 +71,8 @@ def test_the_self_driving_bus_trial_is_coming_up_on_march_24(
         # "3月28日から5月10日までの期間" written on March 24: it starts on the 28th.
         assert bus[0].due == date(2026, 3, 28)
         assert bus[0].signal == ("開始・投入" if language == "ja" else "Launch or start")
+        # The English reader is told the sentence they get is Japanese.
+        assert bus[0].sentence.startswith("[JA] ") == (language == "en")
 
 
 def test_no_watch_item_is_past_or_cut_off(editions: dict[str, BriefingContext]) -> None:

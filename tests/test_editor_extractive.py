@@ -47,7 +47,7 @@ def test_demo_watch_items_quote_the_forward_sentence_with_a_date_after_the_editi
     by_sentence = {w.sentence: w for w in en.watch}
     trial = by_sentence["A larger phase 2 study is scheduled to begin in 2027."]
     assert trial.due_text == "2027" and "CRISPR" in trial.story.title
-    perovskite = by_sentence["2030年までに生産能力を10倍に拡大する計画だ。"]
+    perovskite = by_sentence["[JA] 2030年までに生産能力を10倍に拡大する計画だ。"]
     assert perovskite.signal == "Deadline" and perovskite.due_text == "2030"
     # "goes live two months ahead of schedule" already happened: the entry is its next stage.
     victoria = next(w for w in en.watch if "Victoria" in w.story.title)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing.cluster import cluster_articles
 from bot.briefing.editor.base import Edition, EditionText, Editor, SynergyItem, WatchItem
+from bot.briefing.editor.dates import is_japanese
 from bot.briefing.editor.extractive import (
     choose_key_points,
     find_synergies,
@@ -534,7 +535,7 @@ class BriefingContext:
                 WatchEntry(
                     signal=phrase(CATALOG, f"signal_{w.kind}", language),
                     story=self._entry(story, language, "more", limits),
-                    sentence=w.sentence,
+                    sentence=_marked(w.sentence, language, w.machine_written),
                     due=w.due,
                     due_text=format_due(w.due, w.precision, language),
                     machine_written=w.machine_written,
@@ -617,3 +618,11 @@ def compose_briefing(
     """
     context = BriefingContext.prepare(stories, sectors, reading, now)
     return context.compose(profile, date=date)
+
+
+def _marked(sentence: str, language: Language, machine_written: bool) -> str:
+    """A source's sentence in the other language than the reader's, marked as feed text in
+    another language is ("[JA] …" for an English reader); a model's is in the reader's."""
+    if machine_written or is_japanese(sentence) == (language == "ja"):
+        return sentence
+    return f"[{'JA' if is_japanese(sentence) else 'EN'}] {sentence}"
