@@ -258,7 +258,9 @@ async def _expected_parts(
 ) -> dict[int, tuple[Subscriber, list[Any]]]:
     """Each reader's parts as the worker will render them (from the same stored news)."""
     async with db.sessionmaker() as session:
-        edition = await load_edition(session, now=now)
+        # Tracked, as the worker's edition is: its stories carry stored keys, and a story
+        # with one gets a "Why this?" control, which changes how Discord parts are packed.
+        edition = await load_edition(session, now=now, track=True)
         subscribers = (
             (await session.execute(select(Subscriber).where(Subscriber.id.in_(ids))))
             .scalars()
