@@ -22,19 +22,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing.cluster import cluster_articles
 from bot.briefing.editor.base import Edition, EditionText, Editor, SynergyItem, WatchItem
-from bot.briefing.editor.dates import is_japanese
 from bot.briefing.editor.extractive import (
     choose_key_points,
     find_synergies,
     find_watch,
     reads,
-    shown_article,
-    story_summary,
 )
 from bot.briefing.editor.phrases import PHRASES, join, synergy_reason, theme_title
-from bot.briefing.editor.reasons import why_sentence
 from bot.briefing.editor.text import split_sentences, trim_summary
-from bot.briefing.outlets import distinct_sources, shown_link
+from bot.briefing.entries import marked_sentence, story_entry
 from bot.briefing.rank import base_score, follow_boost, keyword_pattern, story_text
 from bot.briefing.spread import spread_over_feeds
 from bot.i18n import Catalog, catalog, format_date, format_due, phrase
@@ -47,7 +43,6 @@ from bot.models import (
     ReadingLink,
     SectorDef,
     SectorSection,
-    SourceRef,
     Story,
     StoryEntry,
     Synergy,
@@ -301,52 +296,19 @@ class BriefingContext:
         cached = self._entries.get(cache_key)
         if cached is not None:
             return cached
-        shown = shown_article(story, language)
         written = self._written.get(language)
-        text = written.stories.get(story.key) if written is not None else None
-        if role == "lead":
-            sentences, chars = limits.lead_sentences, limits.lead_chars
-        else:
-            sentences, chars = limits.more_sentences, limits.more_chars
-        if text is not None:
-            title, why = text.headline, text.why
-            summary = trim_summary(text.summary, max_sentences=sentences, max_chars=chars)
-        else:
-            title, why = " ".join(shown.title.split()), why_sentence(story, shown)
-            # A lead shows its reason apart from its summary; a one-line entry keeps its line
-            # and has no reason when that line is the reason.
-            leave_out = why if role == "lead" else ""
-            summary = story_summary(
-                story, shown, sentences=sentences, chars=chars, leave_out=leave_out
-            )
-            if why and why in summary:
-                why = ""
-        # By outlet: the same article carried by two feeds is one source (bot.briefing.outlets).
-        sources = [
-            SourceRef(a.source, shown_link(a.link))
-            for a in distinct_sources((shown, *story.articles))
-        ]
-        dated = [a.published_at for a in story.articles if a.published_at is not None]
-        # Feed text in another language than the reader's is marked: "[EN]", "[JA]", "[DE]".
-        written_in = shown.language.lower().split("-")[0]
-        foreign = written_in if text is None and written_in not in ("", "und", language) else None
-        if foreign:
-            title = f"[{foreign.upper()}] {title}"
-        entry = StoryEntry(
-            story_key=story.key,
-            title=title,
-            summary=summary,
-            link=shown_link(shown.link),
-            sources=tuple(sources),
-            sectors=tuple(
+        entry = story_entry(
+            story,
+            language,
+            text=written.stories.get(story.key) if written is not None else None,
+            lead=role == "lead",
+            sentences=limits.lead_sentences if role == "lead" else limits.more_sentences,
+            chars=limits.lead_chars if role == "lead" else limits.more_chars,
+            sectors=(
                 s.key
                 for s in story.sectors
                 if s.key in self.sectors and s.score >= self.min_sector_score
             ),
-            published_at=min(dated) if dated else None,
-            language=foreign,
-            why=why,
-            machine_written=text is not None and text.machine_written,
         )
         self._entries[cache_key] = entry
         return entry
@@ -535,7 +497,7 @@ class BriefingContext:
                 WatchEntry(
                     signal=phrase(CATALOG, f"signal_{w.kind}", language),
                     story=self._entry(story, language, "more", limits),
-                    sentence=_marked(w.sentence, language, w.machine_written),
+                    sentence=marked_sentence(w.sentence, language, w.machine_written),
                     due=w.due,
                     due_text=format_due(w.due, w.precision, language),
                     machine_written=w.machine_written,
@@ -618,11 +580,3 @@ def compose_briefing(
     """
     context = BriefingContext.prepare(stories, sectors, reading, now)
     return context.compose(profile, date=date)
-
-
-def _marked(sentence: str, language: Language, machine_written: bool) -> str:
-    """A source's sentence in the other language than the reader's, marked as feed text in
-    another language is ("[JA] …" for an English reader); a model's is in the reader's."""
-    if machine_written or is_japanese(sentence) == (language == "ja"):
-        return sentence
-    return f"[{'JA' if is_japanese(sentence) else 'EN'}] {sentence}"
