@@ -197,12 +197,8 @@ class HomeAndButtons:
         sector = value.get("sector")
         if not sector:
             return
-        team_id = _team_of(body, context)
-        channel_id = (body.get("channel") or {}).get("id")
-        invocation = await self._invocation(client, team_id, str(body["user"]["id"]), channel_id)
         more = cmd.MoreOn(sector, value.get("story") or f"sector:{sector}")
-        reply = await self._require_dispatcher().handle(cmd.CommandRequest(more, invocation))
-        await self._answer(client, invocation, reply, respond)
+        await self._press(more, body, respond, client, context)
 
     async def _on_why(
         self,
@@ -217,12 +213,26 @@ class HomeAndButtons:
         story = _button_value(body["actions"][0].get("value")).get("story")
         if not story:
             return
+        await self._press(cmd.WhyStory(story), body, respond, client, context, ephemeral=True)
+
+    async def _press(
+        self,
+        command: cmd.CommandBase,
+        body: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient,
+        context: dict[str, Any],
+        *,
+        ephemeral: bool = False,
+    ) -> None:
+        """A button's request, answered as the presser's own command would be."""
         team_id = _team_of(body, context)
         channel_id = (body.get("channel") or {}).get("id")
         invocation = await self._invocation(client, team_id, str(body["user"]["id"]), channel_id)
-        why = cmd.WhyStory(story)
-        reply = await self._require_dispatcher().handle(cmd.CommandRequest(why, invocation))
-        await self._answer(client, invocation, dataclasses.replace(reply, ephemeral=True), respond)
+        reply = await self._require_dispatcher().handle(cmd.CommandRequest(command, invocation))
+        if ephemeral:
+            reply = dataclasses.replace(reply, ephemeral=True)
+        await self._answer(client, invocation, reply, respond)
 
 
 def _button_value(raw: Any) -> dict[str, str]:

@@ -182,23 +182,33 @@ async def load_articles(
                 key=lambda s: -s.score,
             )
         )
-        articles.append(
-            Article(
-                item_id=item.id,
-                feed_id=feed.id,
-                source=clean(feed.title or "", "feed") or feed.url,
-                title=item.title,
-                summary=item.summary,
-                link=item.link,
-                published_at=item.published_at,
-                first_seen_at=item.first_seen_at,
-                language=item.language,
-                sectors=sectors,
-                source_weight=feed.weight,
-                embedding=vectors.get(item.id),
-            )
-        )
+        articles.append(article_of(item, feed, sectors=sectors, embedding=vectors.get(item.id)))
     return articles
+
+
+def article_of(
+    item: Item,
+    feed: Feed,
+    *,
+    sectors: tuple[SectorScore, ...] = (),
+    embedding: bytes | None = None,
+) -> Article:
+    """A stored item as the engine's Article, its outlet named as readers see it (the feed's
+    title without boilerplate, such as an API query standing in for a name)."""
+    return Article(
+        item_id=item.id,
+        feed_id=feed.id,
+        source=clean(feed.title or "", "feed") or feed.url,
+        title=item.title,
+        summary=item.summary,
+        link=item.link,
+        published_at=item.published_at,
+        first_seen_at=item.first_seen_at,
+        language=item.language,
+        sectors=sectors,
+        source_weight=feed.weight,
+        embedding=embedding,
+    )
 
 
 async def load_reading(session: AsyncSession, scope: Scope = EVERY) -> list[ReadingLink]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing import embed
+from bot.briefing.edition import article_of
 from bot.models import Article
 from storage.models import Feed, Item
 from storage.repositories import embeddings as embedding_repo
@@ -18,22 +19,7 @@ async def as_articles(session: AsyncSession, rows: Sequence[tuple[Item, Feed]]) 
     vectors = await embedding_repo.vectors_for(
         session, [item.id for item, _ in rows], model=embed.model_name()
     )
-    return [
-        Article(
-            item_id=item.id,
-            feed_id=feed.id,
-            source=feed.title or feed.url,
-            title=item.title,
-            summary=item.summary,
-            link=item.link,
-            published_at=item.published_at,
-            first_seen_at=item.first_seen_at,
-            language=item.language,
-            source_weight=feed.weight,
-            embedding=vectors.get(item.id),
-        )
-        for item, feed in rows
-    ]
+    return [article_of(item, feed, embedding=vectors.get(item.id)) for item, feed in rows]
 
 
 async def articles_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Article]:
