@@ -9,13 +9,8 @@ its search triggers).
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,34 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.db import (
     alembic_config,
     current_revision,
-    make_engine,
     make_sessionmaker,
     script_heads,
     upgrade,
 )
 from storage.repositories.archive import search_items
 from storage.repositories.items import insert_items
+from tests.test_tenants_migration import fresh_engine
 
-_names = itertools.count()
+__all__ = ["fresh_engine"]  # the fixture: an empty database of either kind
+
 NOW = "2026-11-28 08:00:00+00:00"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def fresh_engine(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        await engine.dispose()
-        return
-    cluster = request.getfixturevalue("postgres")
-    name = f"rawhash_{next(_names)}_{id(tmp_path) % 100000}"
-    await asyncio.to_thread(cluster.psql, f"CREATE DATABASE {name}")
-    engine = make_engine(cluster.url(name))
-    yield engine
-    await engine.dispose()
-    await asyncio.to_thread(cluster.psql, f"DROP DATABASE {name}")
 
 
 async def test_items_keep_rows_and_search_and_new_ones_are_indexed(
