@@ -87,7 +87,7 @@ class VectorEvidence:
 
     model: SectorModel | None
     keys: tuple[str, ...] = ()
-    matrix: npt.NDArray[np.float32] = field(default_factory=lambda: _empty())
+    matrix: npt.NDArray[np.float32] = field(default_factory=_empty)
     admin: frozenset[str] = frozenset()
 
 
