@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from bot.app import AppContext, open_app
@@ -41,6 +40,14 @@ async def embed_archive(ctx: AppContext, *, quiet: bool = False) -> int:
     after = vectors.after_embed(vector_classifier(vectors), clock=ctx.clock)
     if quiet or not out.is_terminal or not total:
         return await embed_everything(ctx.sessionmaker, ctx.clock, after_embed=after)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("Embedding items"),
         BarColumn(),

@@ -13,16 +13,14 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from bot.app import AppContext, open_ingest
-from bot.briefing.render_text import clean_text
-from bot.commands.values import SectorIndex
 from bot.config import Settings, load_settings
-from bot.ingest.report import FeedResult, IngestReport
-from bot.models import SectorDef
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.app import AppContext
+    from bot.ingest.report import FeedResult, IngestReport
+    from bot.models import SectorDef
     from storage.models import Item
 
 
@@ -75,6 +73,8 @@ class UserError(Exception):
 def shown(text: object) -> Text:
     """Outside text (a feed's title, an error from a server) for rich: ``clean_text``, the
     terminal's defusing (no escape sequences), in a ``Text``, which rich never reads as markup."""
+    from bot.briefing.render_text import clean_text
+
     return Text(clean_text("" if text is None else str(text)))
 
 
@@ -98,6 +98,8 @@ def sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
     Raises:
         UserError: one is not a sector; the message names it and the valid ones.
     """
+    from bot.commands.values import SectorIndex
+
     index = SectorIndex(defs)
     keys: list[str] = []
     for word in (w.strip() for w in re.split(r"[,、]", text)):
@@ -125,6 +127,8 @@ def one_sector(text: str, defs: Sequence[SectorDef]) -> str:
 async def run_pass(
     ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
 ) -> IngestReport:
+    from bot.app import open_ingest
+
     async with open_ingest(ctx, after_store=_classify_new_items()) as service:
         return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
 
