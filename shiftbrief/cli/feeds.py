@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from bot.app import open_app
 from shiftbrief.cli.base import (
@@ -65,6 +64,8 @@ async def feeds_add(
             )
         except (UnsafeURLError, FeedExistsError, TenantSpecError) as exc:
             raise UserError(str(exc)) from None
+    from rich.text import Text
+
     out.print(Text(f"Added feed {feed.id}: "), shown(url), sep="")
 
 
@@ -95,6 +96,7 @@ async def feeds_list(
         out.print("No feeds yet. Add one with: shiftbrief feeds add URL")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("id", "owners", "title", "sector", "errors", "next check (UTC)", "url")
     for row in rows:
@@ -201,6 +203,8 @@ async def feeds_import_opml(
                 problems.append(f"{entry.url}: {exc}")
             except FeedExistsError:
                 skipped += 1
+    from rich.text import Text
+
     for problem in problems:
         err.print(Text("skipped "), shown(problem), sep="")
     out.print(f"Imported {added} feeds ({skipped} already followed, {len(problems)} refused).")
@@ -246,8 +250,6 @@ async def ingest(
     ] = False,
 ) -> None:
     """Fetch the feeds that are due, once, and store what is new."""
-    from rich.progress import Progress
-
     from bot.ingest.report import FeedResult
     from shiftbrief.cli.archive import embed_archive
 
@@ -256,7 +258,9 @@ async def ingest(
         if as_json or not out.is_terminal:
             report = await run_pass(ctx, all_feeds=all_feeds)
         else:
-            with Progress(console=out, transient=True) as progress:
+            from rich.progress import Progress
+
+            with Progress(console=out.console, transient=True) as progress:
                 task = progress.add_task("Fetching feeds", total=None)
 
                 def advance(_result: FeedResult) -> None:
