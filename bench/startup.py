@@ -15,7 +15,9 @@ all of them alike. Prints the median wall and CPU (user + system) of each, its s
 load average before and after, then one JSON line.
 
 ``--python`` runs another checkout's interpreter; ``--source DIR`` puts DIR first on the path
-(a ``git archive`` of another commit, run with this venv's libraries) for a before/after.
+(a ``git archive`` of another commit, run with this venv's libraries). ``--compare DIR`` runs
+DIR's code too, in turns with this one on the same database, and prints both (before/after on
+a machine whose load keeps changing).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--python", type=Path, default=Path(sys.executable))
     parser.add_argument("--source", type=Path, default=None)
+    parser.add_argument("--compare", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
 
     from tests.feedserver import Entry, Route, make_rss, serve_in_process
@@ -107,20 +110,32 @@ def main() -> None:
         )
         for i in range(FEEDS)
     }
-    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
+    sources = {"this": args.source}
+    if args.compare is not None:
+        sources["compare"] = args.compare
+    timings: dict[str, list[tuple[float, float]]] = {
+        label(who, name): [] for who in sources for name in COMMANDS
+    }
     load_before = os.getloadavg()
     with serve_in_process(routes) as server, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = environment(tmp, args.source)
-        cache_bytecode(args.python, env)
+        envs = {who: environment(tmp, source) for who, source in sources.items()}
+        for env in envs.values():
+            cache_bytecode(args.python, env)
+        env = envs["this"]
         for path in routes:
             run(args.python, ["feeds", "add", server.url(path)], env, tmp)
         run(args.python, ["ingest", "--all", "--json"], env, tmp)  # the first pass stores
         for _ in range(args.runs):
             for name, command in COMMANDS.items():
-                timings[name].append(run(args.python, command, env, tmp))
+                for who, who_env in envs.items():
+                    timings[label(who, name)].append(run(args.python, command, who_env, tmp))
     load_after = os.getloadavg()
     report(timings, args, load_before, load_after)
+
+
+def label(who: str, command: str) -> str:
+    return command if who == "this" else f"{command} [compare]"
 
 
 def report(
@@ -134,13 +149,14 @@ def report(
         f"{args.runs} runs of each, {FEEDS} feeds on loopback; load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; python {args.python}"
         + (f", source {args.source}" if args.source else "")
+        + (f", compared with {args.compare}" if args.compare else "")
     )
-    print(f"{'command':20} {'wall':>6} {'cpu':>6} {'wall min':>9} {'wall max':>9}   (seconds)")
+    print(f"{'command':30} {'wall':>6} {'cpu':>6} {'wall min':>9} {'wall max':>9}   (seconds)")
     figures: dict[str, object] = {"runs": args.runs, "load_average": [load_before, load_after]}
     for name, runs in timings.items():
         walls = [w for w, _ in runs]
         cpus = [c for _, c in runs]
-        print(f"{name:20} {med(walls):6.3f} {med(cpus):6.3f} {min(walls):9.3f} {max(walls):9.3f}")
+        print(f"{name:30} {med(walls):6.3f} {med(cpus):6.3f} {min(walls):9.3f} {max(walls):9.3f}")
         figures[name] = {"wall_s": round(med(walls), 3), "cpu_s": round(med(cpus), 3)}
     print(json.dumps(figures))
 
