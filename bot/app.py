@@ -2,8 +2,8 @@
 
 The composition root is ``shiftbrief.runner`` (the running bot) and ``shiftbrief.cli`` (one-off
 commands); both open the database here so they open it the same way. Importing this module is
-cheap: the ingest service (aiohttp, the parsers) loads only when one is opened, so a command
-that only reads the database starts without it.
+cheap: SQLAlchemy loads when a database is opened and the ingest service (aiohttp, the parsers)
+when one is opened, so a command that does neither starts without them.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from bot.config import ConfigError, Settings
-from storage.db import make_engine, make_sessionmaker, upgrade
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
     from bot.briefing import embed
     from bot.ingest.service import IngestService
     from bot.ingest.store import AfterStore
@@ -45,6 +43,8 @@ async def open_app(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool = True
 ) -> AsyncIterator[AppContext]:
     """Open the database (applying migrations at start) and dispose of it on the way out."""
+    from storage.db import make_engine, make_sessionmaker, upgrade
+
     server = embed_server(settings)
     if server is not None or "bot.briefing.embed" in sys.modules:
         # Not loaded yet, the packaged model is the default anyway: a command that never
@@ -90,6 +90,8 @@ async def _reach(engine: AsyncEngine) -> None:
     Raises:
         DatabaseUnreachable: refused, unknown host, timed out, or the server said no.
     """
+    from sqlalchemy.exc import DBAPIError
+
     try:
         async with engine.connect():
             pass

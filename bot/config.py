@@ -27,10 +27,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from storage.postgres_url import asyncpg_connect
 
 ENV_PREFIX = "SHIFTBRIEF_"
 
@@ -70,6 +66,17 @@ def async_database_url(value: str) -> str:
         shown = f"{backend!r}" if separator else "no scheme"
         raise ValueError(f"not a supported database URL ({shown}); use {DATABASE_URL_FORMS}")
     text = f"{ASYNC_DRIVERS[backend]}://{rest}"
+    if backend == "sqlite" and rest.startswith("/") and "@" not in rest:
+        # sqlite:///path, the usual form: no host, user or port for SQLAlchemy to read, so a
+        # command that never touches SQLAlchemy (`feeds list`) starts without importing it.
+        if not rest[1:].partition("?")[0]:
+            raise ValueError("a SQLite URL needs a file: sqlite:///path/to/shiftbrief.db")
+        return text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.postgres_url import asyncpg_connect
+
     try:
         url = make_url(text)
     except ArgumentError:

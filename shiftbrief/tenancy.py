@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories import subscribers as sub_repo
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 TenantOption = Annotated[
     str | None,
@@ -55,6 +55,8 @@ async def tenant_id(
     if spec is None:
         return None
     platform, external_id = parse_tenant(spec)
+    from storage.repositories import subscribers as sub_repo
+
     if now is None:
         found = await sub_repo.find_tenant(session, platform=platform, external_id=external_id)
         if found is None:

@@ -1,15 +1,14 @@
 """Engine, sessions and migrations.
 
 Alembic is imported only when a migration is due: every start first compares the revision the
-database records with the heads of ``migrations/versions`` (read from the files' ``revision``
-lines, without importing them), which costs one query instead of loading Alembic and every
-migration script.
+database records with the heads of ``migrations/versions`` (``storage.revisions`` reads them from
+the files' ``revision`` lines, without importing them), which costs one query instead of loading
+Alembic and every migration script.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.postgres_url import asyncpg_connect
+from storage.revisions import script_heads as script_heads
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -162,28 +162,6 @@ def _current(connection: Connection) -> str | None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
-
-
-_REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([^"']+)["']""", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=(.*)$", re.MULTILINE)
-_QUOTED = re.compile(r"""["']([^"']+)["']""")
-
-
-def script_heads(versions: Path = MIGRATIONS_DIR / "versions") -> frozenset[str] | None:
-    """The head revisions of the migration scripts, read from their ``revision`` and
-    ``down_revision`` lines; None when a script does not read plainly (then Alembic decides)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in versions.glob("*.py"):
-        source = script.read_text("utf-8")
-        found = _REVISION.findall(source)
-        down = _DOWN_REVISION.findall(source)
-        if len(found) != 1 or len(down) != 1:
-            return None
-        revisions.add(found[0])
-        parents.update(_QUOTED.findall(down[0]))
-    heads = frozenset(revisions - parents)
-    return heads or None
 
 
 async def _at_heads(engine: AsyncEngine) -> bool:

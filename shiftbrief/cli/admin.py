@@ -22,7 +22,6 @@ from shiftbrief.cli.base import (
     run_async,
     settings,
 )
-from storage.db import current_revision, make_engine, upgrade
 
 # Each command imports what it runs in its body (see shiftbrief/cli/__init__.py).
 
@@ -31,6 +30,8 @@ from storage.db import current_revision, make_engine, upgrade
 @run_async
 async def db_upgrade() -> None:
     """Apply the database migrations (also done at every start)."""
+    from storage.db import current_revision, make_engine, upgrade
+
     engine = make_engine(settings().database_url)
     try:
         await upgrade(engine)

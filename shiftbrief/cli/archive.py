@@ -6,8 +6,6 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.text import Text
 
 from bot.app import AppContext, open_app
 from shiftbrief.cli.base import UserError, app, out, run_async, settings, shown
@@ -41,13 +39,21 @@ async def embed_archive(ctx: AppContext, *, quiet: bool = False) -> int:
     after = vectors.after_embed(vector_classifier(vectors), clock=ctx.clock)
     if quiet or not out.is_terminal or not total:
         return await embed_everything(ctx.sessionmaker, ctx.clock, after_embed=after)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("Embedding items"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=out, transient=True) as progress:
+    with Progress(*columns, console=out.console, transient=True) as progress:
         task = progress.add_task("embed", total=total)
         return await embed_everything(
             ctx.sessionmaker,
@@ -91,6 +97,8 @@ async def ask(
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
+    from rich.text import Text
+
     if not answer.found:
         out.print(Text("Nothing in the archive is about "), shown(question), Text("."), sep="")
         return

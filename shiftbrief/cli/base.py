@@ -10,19 +10,17 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
-from bot.app import AppContext, open_ingest
-from bot.briefing.render_text import clean_text
-from bot.commands.values import SectorIndex
 from bot.config import Settings, load_settings
-from bot.ingest.report import FeedResult, IngestReport
-from bot.models import SectorDef
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.app import AppContext
+    from bot.ingest.report import FeedResult, IngestReport
+    from bot.models import SectorDef
     from storage.models import Item
 
 
@@ -64,8 +62,30 @@ app.add_typer(discord_app, name="discord")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+class LazyConsole:
+    """A rich ``Console`` made on first use: a command that prints only JSON (``ingest
+    --json``) never imports rich. Its attributes are the console's; ``console`` is the console
+    itself, for what takes one (``Progress(console=...)``)."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
+out = LazyConsole()
+err = LazyConsole(stderr=True)
 
 
 class UserError(Exception):
@@ -75,6 +95,10 @@ class UserError(Exception):
 def shown(text: object) -> Text:
     """Outside text (a feed's title, an error from a server) for rich: ``clean_text``, the
     terminal's defusing (no escape sequences), in a ``Text``, which rich never reads as markup."""
+    from rich.text import Text
+
+    from bot.briefing.render_text import clean_text
+
     return Text(clean_text("" if text is None else str(text)))
 
 
@@ -98,6 +122,8 @@ def sector_keys(text: str, defs: Sequence[SectorDef]) -> tuple[str, ...]:
     Raises:
         UserError: one is not a sector; the message names it and the valid ones.
     """
+    from bot.commands.values import SectorIndex
+
     index = SectorIndex(defs)
     keys: list[str] = []
     for word in (w.strip() for w in re.split(r"[,、]", text)):
@@ -125,6 +151,8 @@ def one_sector(text: str, defs: Sequence[SectorDef]) -> str:
 async def run_pass(
     ctx: AppContext, *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
 ) -> IngestReport:
+    from bot.app import open_ingest
+
     async with open_ingest(ctx, after_store=_classify_new_items()) as service:
         return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
 
@@ -150,6 +178,8 @@ def print_ingest_report(report: IngestReport) -> None:
         f"{report.feeds} feeds: {report.ok} ok, {report.not_modified} not modified, "
         f"{report.failed} failed; {report.new_items} new items."
     )
+    from rich.text import Text
+
     for result in report.results:
         if result.status == "failed":
             err.print(

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from bot.app import open_app
 from shiftbrief.cli.base import (
@@ -277,6 +276,8 @@ async def brief(
 
 
 def _remove_sqlite_file(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         raise UserError("--reset only removes SQLite databases")

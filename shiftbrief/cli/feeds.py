@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from bot.app import open_app
 from shiftbrief.cli.base import (
@@ -25,11 +24,14 @@ from shiftbrief.cli.base import (
     shown,
 )
 from shiftbrief.tenancy import TenantOption, TenantSpecError, tenant_id
-from storage.repositories import feeds as feed_repo
-from storage.scope import EVERY, Scope
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage.plain_sqlite import FeedRow
 
 # Each command imports what it runs in its body (see shiftbrief/cli/__init__.py): listing the
-# feeds needs neither the HTTP client nor the parsers.
+# feeds needs neither the HTTP client nor the parsers, and on a migrated SQLite file not even
+# SQLAlchemy (storage/plain_sqlite.py).
 
 
 @feeds_app.command("add")
@@ -62,6 +64,8 @@ async def feeds_add(
             )
         except (UnsafeURLError, FeedExistsError, TenantSpecError) as exc:
             raise UserError(str(exc)) from None
+    from rich.text import Text
+
     out.print(Text(f"Added feed {feed.id}: "), shown(url), sep="")
 
 
@@ -72,16 +76,58 @@ async def feeds_list(
     tenant: TenantOption = None,
 ) -> None:
     """List feeds with their owners and health (with --tenant: what that tenant sees)."""
-    from rich.table import Table
+    from storage.plain_sqlite import migrated_sqlite
 
-    async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
+    base = settings()
+    rows: list[FeedRow] | None = None
+    if tenant is None:
+        # Most often a migrated SQLite file: read it without loading SQLAlchemy.
+        with migrated_sqlite(base.database_url) as conn:
+            if conn is not None:
+                from storage.plain_sqlite import feed_rows
+
+                rows = feed_rows(conn)
+    if rows is None:
+        rows = await listed_feeds(base, tenant)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        out.print("No feeds yet. Add one with: shiftbrief feeds add URL")
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("id", "owners", "title", "sector", "errors", "next check (UTC)", "url")
+    for row in rows:
+        errors = Text(str(row["errors"]), style="red" if row["errors"] else "")
+        table.add_row(
+            str(row["id"]),
+            shown(", ".join(row["owners"])),
+            shown(row["title"]),
+            shown(row["sector"]),
+            errors,
+            row["next_check_at"][:16],
+            shown(row["url"]),
+            end_section=False,
+        )
+    out.print(table)
+
+
+async def listed_feeds(base: Settings, tenant: str | None) -> list[FeedRow]:
+    """The feeds ``tenant`` sees (None: every feed) through the ORM repositories, migrating
+    the database first as every command does."""
+    from storage.repositories import feeds as feed_repo
+    from storage.scope import EVERY, Scope
+
+    async with open_app(base) as ctx, ctx.sessionmaker() as session:
         try:
             scope: Scope = EVERY if tenant is None else await tenant_id(session, tenant)
         except TenantSpecError as exc:
             raise UserError(str(exc)) from None
         feeds = await feed_repo.list_feeds(session, scope)
         owners = await feed_repo.feed_owners(session)
-    rows = [
+    return [
         {
             "id": f.id,
             "owners": owners.get(f.id, []),
@@ -96,26 +142,6 @@ async def feeds_list(
         }
         for f in feeds
     ]
-    if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        out.print("No feeds yet. Add one with: shiftbrief feeds add URL")
-        return
-    table = Table("id", "owners", "title", "sector", "errors", "next check (UTC)", "url")
-    for row in rows:
-        errors = Text(str(row["errors"]), style="red" if row["errors"] else "")
-        table.add_row(
-            str(row["id"]),
-            shown(", ".join(owners.get(int(str(row["id"])), []))),
-            shown(row["title"]),
-            shown(row["sector"]),
-            errors,
-            str(row["next_check_at"])[:16],
-            shown(row["url"]),
-            end_section=False,
-        )
-    out.print(table)
 
 
 @feeds_app.command("remove")
@@ -126,6 +152,8 @@ async def feeds_remove(
 ) -> None:
     """Stop following a feed in the shared catalog (or, with --tenant, for that tenant); its
     items go with its last owner."""
+    from storage.repositories import feeds as feed_repo
+
     async with open_app(settings()) as ctx, ctx.sessionmaker.begin() as session:
         try:
             owner = await tenant_id(session, tenant, now=ctx.clock())
@@ -175,6 +203,8 @@ async def feeds_import_opml(
                 problems.append(f"{entry.url}: {exc}")
             except FeedExistsError:
                 skipped += 1
+    from rich.text import Text
+
     for problem in problems:
         err.print(Text("skipped "), shown(problem), sep="")
     out.print(f"Imported {added} feeds ({skipped} already followed, {len(problems)} refused).")
@@ -189,6 +219,7 @@ async def feeds_export_opml(
 ) -> None:
     """Write every feed as OPML 2.0, readable by common feed readers."""
     from bot.ingest.opml import OpmlFeed, render_opml
+    from storage.repositories import feeds as feed_repo
 
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:
         feeds = await feed_repo.list_feeds(session)
@@ -219,8 +250,6 @@ async def ingest(
     ] = False,
 ) -> None:
     """Fetch the feeds that are due, once, and store what is new."""
-    from rich.progress import Progress
-
     from bot.ingest.report import FeedResult
     from shiftbrief.cli.archive import embed_archive
 
@@ -229,7 +258,9 @@ async def ingest(
         if as_json or not out.is_terminal:
             report = await run_pass(ctx, all_feeds=all_feeds)
         else:
-            with Progress(console=out, transient=True) as progress:
+            from rich.progress import Progress
+
+            with Progress(console=out.console, transient=True) as progress:
                 task = progress.add_task("Fetching feeds", total=None)
 
                 def advance(_result: FeedResult) -> None:
