@@ -288,7 +288,7 @@ def with_thresholds(split: Split, read: float, other: float, keep: Keep | None =
         scores = split.keyword[n]
         if keep is not None:
             scores = tuple(s for s in scores if not is_weak(s) or keep(n, s))
-        if scores:
+        if scores or not sector_decision.rescuable(item.title):
             return scores
         model = split.models[split.folds[n]]
         sector_decision.READ_RESCUE_P, sector_decision.OTHER_RESCUE_P = read, other
