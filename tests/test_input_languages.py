@@ -19,9 +19,9 @@ from bot.briefing.compose import compose_briefing
 from bot.briefing.edition import ItemClassifier
 from bot.briefing.editor.extractive import signal_of
 from bot.briefing.render_text import briefing_to_json
-from bot.briefing.sector_decision import Vector, VectorEvidence
+from bot.briefing.sector_decision import Vector, VectorEvidence, decide
 from bot.briefing.sector_model import NONE, SectorModel
-from bot.briefing.sectors import default_sectors
+from bot.briefing.sectors import FOREIGN_TERMS, default_sectors
 from bot.ingest.language import detect_language
 from bot.ingest.parse import ParsedItem, parse_feed
 from bot.models import Article, Profile, SectorDef, SectorScore
@@ -69,15 +69,42 @@ def test_short_headlines_in_five_languages() -> None:
 
 def test_keyword_rules_do_not_read_german_as_english(corpus: Path) -> None:
     # Read as English, 14 heise items match terms ("Deep Learning", "Sensor",
-    # "plug-in hybrid" in a German summary). The term lists are English and Japanese: a German
-    # item gets no keyword sector.
+    # "plug-in hybrid" in a German summary). A German item is read with the German words of
+    # the sector files alone: what places it is a German word, never an English one.
     classifier = Classifier(sectors=default_sectors())
     items = _items(corpus, "heise_online_atom_150items__nextcloud-news.xml")
     as_english = [i for i in items if classifier.classify(i.title, i.summary, language="en")]
     assert len(as_english) >= 10
-    assert not any(classifier.classify(i.title, i.summary, language=i.language) for i in items)
+    german_words = {t.text.rstrip("*") for terms in FOREIGN_TERMS["de"].values() for t in terms}
+    found = [s for i in items for s in classifier.classify(i.title, i.summary, language=i.language)]
+    assert len(found) >= 10  # AKW, Drohnen, Roboter, Quantencomputer ...
+    assert all(set(s.matched) <= german_words for s in found)
+    assert "Sensor" not in german_words and "machine learning" not in german_words
     # Japanese text keeps the Latin-letter terms it is written with.
     assert classifier.classify("生成AIの新モデルを発表", language="ja")[0].key == "ai"
+
+
+def test_german_spanish_and_chinese_headlines_are_placed_by_their_own_words() -> None:
+    classifier = Classifier(sectors=default_sectors())
+
+    def best(title: str, language: str) -> str | None:
+        found = classifier.classify(title, language=language)
+        return found[0].key if found else None
+
+    assert best("AKW-Rückbau: Keine Deponie will den Müll haben", "de") == "green"
+    assert best("Drohnen: DJI erhält erste C1-Zertifizierung", "de") == "mobility"
+    assert (
+        best("Las aguas residuales podrían frenar el resurgimiento del sarampión", "es") == "life"
+    )
+    assert best("充电桩 2020：大火一年，它依然没赚到钱", "zh") == "green"
+    # An English word in a German headline says nothing; a language without a list, nothing.
+    assert best("Google will weniger Clickbait in der Suche", "de") is None
+    assert best("Robot", "fr") is None
+    # A digest of several news belongs to no sector, whatever its parts hold.
+    assert (
+        best("Kurz informiert: Netzhautverpflanzung, Phishing, Roboter, James Webb", "de") is None
+    )
+    assert best("B 站或代理游戏；卫龙辣条拒绝社区团购；快递外卖电动车将推专用号牌", "zh") is None
 
 
 async def test_a_vector_the_model_is_unsure_of_places_only_items_the_rules_cannot_read(
@@ -178,11 +205,27 @@ def test_english_items_are_not_marked(corpus: Path) -> None:
 def test_shiftbrief_classify_lines_take_a_language() -> None:
     classifier = Classifier(sectors=default_sectors())
     lines = [
-        '{"id": 1, "title": "Deep Learning erforscht Eiskristalle", "lang": "de"}',
-        '{"id": 2, "title": "Deep learning maps ice crystals", "lang": "en"}',
-        '{"id": 3, "title": "Deep learning maps ice crystals", "lang": 7}',
+        '{"id": 1, "title": "Machine Learning erforscht Eiskristalle", "lang": "de"}',
+        '{"id": 2, "title": "Machine learning maps ice crystals", "lang": "en"}',
+        '{"id": 3, "title": "Machine learning maps ice crystals", "lang": 7}',
     ]
     out = [json.loads(line) for line in classify_jsonl(lines, classifier)]
     assert out[0] == {"id": 1, "sectors": []}
     assert out[1]["sectors"][0]["key"] == "ai"
     assert out[2]["error"] == "'lang' must be a string"
+
+
+def test_a_digest_is_not_rescued_by_its_vector() -> None:
+    # A model sure of "ai" whatever the vector: the heise digest still gets no sector, the
+    # same vector under a headline of one story does.
+    classes = (NONE, *SECTORS)
+    bias = np.log([0.99 if c == "ai" else 0.01 / (len(classes) - 1) for c in classes])
+    model = SectorModel(classes, np.zeros((4, len(classes)), np.float32), bias.astype(np.float32))
+    classifier = Classifier(sectors=default_sectors())
+    vector = np.ones(4, dtype=np.float32)
+    evidence = VectorEvidence(model)
+    digest = "Kurz informiert: ÖPNV, Meta, Bird, Reddit"
+    one = "Crowdworking: Ständig bereit für 90 Cent Stundenlohn"
+    for title, expected in ((digest, []), (one, ["ai"])):
+        found = decide(classifier, title, language="de", vector=vector, evidence=evidence)
+        assert [s.key for s in found] == expected

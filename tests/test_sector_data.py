@@ -12,6 +12,7 @@ import pytest
 from bot.briefing.classify import Classifier
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
+    FOREIGN_TERMS,
     SectorDataError,
     Term,
     default_sectors,
@@ -51,6 +52,10 @@ def test_the_five_shipped_sectors_in_display_order() -> None:
     assert Term("qubit", 1.0, "topic") in BUILTIN_TERMS["quantum"]
     assert Term("battery", 0.5, "topic") in BUILTIN_TERMS["green"]
     assert any(t.kind == "entity" for t in BUILTIN_TERMS["ai"])
+    # German, Spanish and Chinese groups read only their own language's items.
+    assert not any(t.language for terms in BUILTIN_TERMS.values() for t in terms)
+    assert set(FOREIGN_TERMS) == {"de", "es", "zh"}
+    assert Term("AKW", 1.0, "topic", "de") in FOREIGN_TERMS["de"]["green"]
 
 
 def test_every_sector_file_is_package_data() -> None:
@@ -89,6 +94,7 @@ def test_a_new_sector_is_one_more_file(tmp_path: Path) -> None:
         (lambda t: t.replace('name_ja = "宇宙"\n', ""), "'name_ja' must be a string"),
         (lambda t: t.replace('texts = ["SpaceX"]', 'text = ["SpaceX"]'), "unknown field"),
         (lambda t: t.replace("[[terms]]", "[[terms]", 1), "not valid TOML"),
+        (lambda t: t.replace("weight = 0.5", "weight = 0.5\nlanguage = 7"), "'language' must be"),
         (lambda t: t.replace("order = 6", "order = 3"), "more than one sector file with order"),
         (lambda t: t.replace('key = "space"', 'key = "ai"'), "more than one sector file with key"),
     ],

@@ -105,8 +105,9 @@ async def test_german_items_get_sectors_once_the_worker_has_embedded_them(
     )
     assert {p.language for p in chosen} == {"de"}
     ids = await _store(sqlite_db, chosen)
-    # At ingest the keyword rules do not read German and there is no vector yet: no sector.
-    assert await _sectors(sqlite_db, ids) == [[], [], []]
+    # At ingest only the German words of the sector files read them ("Roboter"), and there is
+    # no vector yet: the gas item waits for its vector.
+    assert await _sectors(sqlite_db, ids) == [["mobility"], [], []]
 
     await _embed_all(sqlite_db)
     robot, gas, parcels = await _sectors(sqlite_db, ids)

@@ -1,4 +1,4 @@
-"""Put feed items into sectors by the terms in their title and summary, in English and Japanese.
+"""Put feed items into sectors by the terms in their title and summary.
 
 Pure Python and deterministic. A ``Classifier`` indexes the terms of a sector set once: English
 terms by their words (a dict lookup per candidate word, longest phrase first), Japanese terms as
@@ -22,6 +22,13 @@ summary terms. Misleading phrases (a phone's battery life, a Quantum TV, robots.
 before matching; a shopping post or an event's advert counts for nothing; a share-price or a
 security-incident headline counts for little (a hospital's data breach is not life science).
 A feed's sector hint adds a little to a sector that already has evidence, never on its own.
+
+Languages: the term lists and admin keywords are English and Japanese. An item in another
+language is read only with that language's own built-in terms (``language = "de"`` groups of the
+sector files, ``sectors.FOREIGN_TERMS``), a short list of words that say a sector in any German,
+Spanish or Chinese headline (``Quantencomputer``, ``AKW``, ``inteligencia artificial``); an item
+in a language with no such list gets no keyword sector. The rest is the vector's
+(``bot.briefing.sector_decision``).
 """
 
 from __future__ import annotations
@@ -31,10 +38,12 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
+    DIGEST,
+    FOREIGN_TERMS,
     INCIDENT,
     INCIDENT_TRIGGERS,
     INCIDENT_WORDS,
@@ -176,6 +185,7 @@ class Classifier:
         sectors: the sectors to classify into, in display order (ties go to the earlier one).
         builtin_terms: terms per sector key, used in addition to each ``SectorDef.keywords``.
         misleading: phrases (term syntax) blanked before matching.
+        foreign_terms: built-in terms of other languages (language -> sector key -> terms).
 
     Raises:
         ValueError: a term does not compile, or two sectors share a key.
@@ -187,10 +197,13 @@ class Classifier:
         sectors: Sequence[SectorDef],
         builtin_terms: Mapping[str, Sequence[Term]] = BUILTIN_TERMS,
         misleading: Sequence[Misleading] = MISLEADING,
+        foreign_terms: Mapping[str, Mapping[str, Sequence[Term]]] = FOREIGN_TERMS,
     ) -> None:
         self._sectors = tuple(sectors)
         self._builtin_terms = builtin_terms
         self._misleading_terms = tuple(misleading)
+        self._foreign_terms = foreign_terms
+        self._foreign: dict[str, Classifier] = {}
         keys = [s.key for s in self._sectors]
         if len(set(keys)) != len(keys):
             raise ValueError(f"duplicate sector keys in {keys}")
@@ -266,6 +279,7 @@ class Classifier:
         )
         self._share_price = re.compile(SHARE_PRICE)
         self._shopping = re.compile(SHOPPING)
+        self._digest = re.compile(DIGEST)
         self._incident = re.compile(INCIDENT)
 
     @property
@@ -284,7 +298,22 @@ class Classifier:
             sectors=sectors,
             builtin_terms=self._builtin_terms,
             misleading=self._misleading_terms,
+            foreign_terms=self._foreign_terms,
         )
+
+    def _reader(self, language: str) -> Classifier | None:
+        """The classifier of the built-in terms of ``language`` (no admin keywords), if any."""
+        base = language.lower().split("-")[0]
+        if base not in self._foreign_terms:
+            return None
+        if base not in self._foreign:
+            self._foreign[base] = Classifier(
+                sectors=[replace(s, keywords=()) for s in self._sectors],
+                builtin_terms=self._foreign_terms[base],
+                misleading=(),
+                foreign_terms={},
+            )
+        return self._foreign[base]
 
     def _matches(self, text: str) -> set[int]:
         """Indexes of the terms found in ``text``."""
@@ -377,15 +406,21 @@ class Classifier:
             sector_hint: the key of the sector the item's feed is about, if any; it adds to that
                 sector only when the text already points there.
             language: the item's detected language. The term lists are English and Japanese:
-                other languages get ``()`` (their sectors come from elsewhere, see
-                ``has_keyword_rules``); ``None`` or "und" reads the text as it comes.
+                other languages are read with their own built-in terms only, or get ``()``
+                (their sectors come from elsewhere, see ``has_keyword_rules``); ``None`` or
+                "und" reads the text as it comes.
         """
-        if not has_keyword_rules(language):
-            return ()
+        if language and not has_keyword_rules(language):
+            reader = self._reader(language)
+            if reader is None:
+                return ()
+            return reader.classify(title, summary, sector_hint=sector_hint)
         title, publisher = split_publisher(_plain(title or ""))
         summary = _plain((summary or "")[: SUMMARY_CHARS * 3])[:SUMMARY_CHARS]
         lowered = title.lower()
         if any(t in lowered for t in SHOPPING_TRIGGERS) and self._shopping.search(title):
+            return ()
+        if self._digest.search(title):
             return ()
         share_price = (
             any(t in lowered for t in SHARE_PRICE_TRIGGERS)
@@ -457,15 +492,30 @@ def has_keyword_rules(language: str | None) -> bool:
     return language.lower().split("-")[0] in KEYWORD_LANGUAGES
 
 
+_DIGEST = re.compile(DIGEST)
+
+
+def is_digest(title: str) -> bool:
+    """Whether ``title`` heads a digest of several unrelated news (no sector's, by any means)."""
+    return _DIGEST.search(title) is not None
+
+
 _INCIDENT = re.compile(INCIDENT)
 _PRODUCT_INCIDENT = re.compile(PRODUCT_INCIDENT)
+
+
+def is_security_incident(title: str) -> bool:
+    """Whether ``title`` reports a security incident at an organisation (a hospital's breach):
+    news of the attack, not of the victim's field."""
+    lowered = title.lower()
+    return any(t in lowered for t in INCIDENT_TRIGGERS) and _INCIDENT.search(title) is not None
 
 
 def is_incident(title: str) -> bool:
     """Whether a headline reports an incident rather than progress: a security incident at an
     organisation, a recall, a security advisory or a warning about scams (any language the
     patterns know: English, Japanese, German, Spanish, Chinese)."""
-    lowered = title.lower()
-    if any(t in lowered for t in INCIDENT_TRIGGERS) and _INCIDENT.search(title):
+    if is_security_incident(title):
         return True
+    lowered = title.lower()
     return any(t in lowered for t in INCIDENT_WORDS) and _PRODUCT_INCIDENT.search(title) is not None

@@ -2,7 +2,8 @@
 
 Each built-in sector is one TOML file in ``bot/data/sectors/`` (shipped as package data): its key,
 English and Japanese names, other names readers may type (``aliases``, optional), display
-order, and its terms in groups that share a weight and a kind.
+order, and its terms in groups that share a weight, a kind and, for the few groups of German,
+Spanish or Chinese words, a ``language`` (those read only items in that language).
 Adding a sector is adding a file. Terms are written for the classifier in
 ``bot.briefing.classify``; its docstring explains the matching rules (case, word boundaries,
 Japanese substrings, plurals, ``*`` prefixes, ``re:`` patterns).
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 TermKind = Literal["topic", "entity"]
 _KINDS: tuple[TermKind, ...] = ("topic", "entity")
 _FIELDS = frozenset({"key", "name_en", "name_ja", "aliases", "order", "terms"})
-_GROUP_FIELDS = frozenset({"weight", "kind", "texts"})
+_GROUP_FIELDS = frozenset({"weight", "kind", "texts", "language"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class Term:
     text: str
     weight: float = 1.0
     kind: TermKind = "topic"
+    language: str = ""
+    """"" for the keyword languages (English and Japanese, ``classify.KEYWORD_LANGUAGES``);
+    otherwise the one language whose items the term is read in ("de", "es", "zh")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,10 @@ def _terms(groups: Any, where: str) -> tuple[Term, ...]:
         texts = group.get("texts")
         if not isinstance(texts, list) or not all(isinstance(t, str) and t for t in texts):
             raise SectorDataError(f"{at}: 'texts' must be a list of non-empty strings")
-        terms.extend(Term(text, float(weight), cast(TermKind, kind)) for text in texts)
+        language = group.get("language", "")
+        if not isinstance(language, str):
+            raise SectorDataError(f"{at}: 'language' must be a language code, got {language!r}")
+        terms.extend(Term(text, float(weight), cast(TermKind, kind), language) for text in texts)
     return tuple(terms)
 
 
@@ -176,9 +183,25 @@ MOBILITY_KEY = "mobility"
 LIFE_KEY = "life"
 
 BUILTIN_TERMS: MappingProxyType[str, tuple[Term, ...]] = MappingProxyType(
-    {s.sector.key: s.terms for s in builtin_sectors()}
+    {s.sector.key: tuple(t for t in s.terms if not t.language) for s in builtin_sectors()}
 )
-"""Built-in terms per sector key. Admin keywords (``SectorDef.keywords``) are added to these."""
+"""Built-in English and Japanese terms per sector key. Admin keywords (``SectorDef.keywords``)
+are added to these."""
+
+FOREIGN_TERMS: MappingProxyType[str, MappingProxyType[str, tuple[Term, ...]]] = MappingProxyType(
+    {
+        language: MappingProxyType(
+            {
+                s.sector.key: tuple(t for t in s.terms if t.language == language)
+                for s in builtin_sectors()
+            }
+        )
+        for language in sorted({t.language for s in builtin_sectors() for t in s.terms} - {""})
+    }
+)
+"""Built-in terms of other languages: language -> sector key -> terms. Items in that language
+are read with these alone (no admin keywords, no English words: German "will" is no English
+future)."""
 
 MISLEADING: tuple[Misleading, ...] = (
     # Consumer gadgets: a phone's or laptop's battery, not energy storage.
@@ -272,6 +295,9 @@ SHOPPING: str = (
     r"|タイムセール|セール中|特価|割引|クーポン|値下げ|円引き|早期割引|早割"
 )
 """A shopping post (a sale, a coupon, an event's discount) is not news of the sector."""
+DIGEST: str = r"(?i:^kurz informiert\b|^daily crunch\b|极客早知道)|[;；][^;；]+[;；]"
+"""A digest of several unrelated news (heise's "Kurz informiert", a headline of three or more
+parts split by semicolons) is no one sector's news, whatever words its parts hold."""
 SHOPPING_TRIGGERS: tuple[str, ...] = (
     "% off",
     "sale",
