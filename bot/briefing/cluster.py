@@ -68,10 +68,9 @@ __all__ = [
 Linkage = Literal["average", "complete", "majority", "single"]
 DEFAULT_LINKAGE: Linkage = "average"
 """How the bot groups. ``bench/cluster_quality.py`` cross-validates the others on the dev folds
-(held-out pooled F1 / share of pairs decided differently in batches of 20, measured with the
-pair rule before its words rule): average 0.947 / 14.2 %, complete 0.824 / 19.8 % (it splits
-an event when one pair of its reports falls short), majority 0.858 / 15.2 %, single 0.433 /
-50.7 % (both chain follow-up events of one subject)."""
+(held-out pooled F1 / share of pairs decided differently in batches of 20): average 0.947 /
+14.2 %, complete 0.824 / 19.8 % (it splits an event when one pair of its reports falls short),
+majority 0.858 / 15.2 %, single 0.433 / 50.7 % (both chain follow-up events of one subject)."""
 
 MARGIN_CAP = 1.0
 """Margins count at most this much either way in a mean, so one very close or very far pair
