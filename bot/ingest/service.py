@@ -65,8 +65,6 @@ MAX_RETRY_AFTER = timedelta(days=7)
 
 HANDFUL = 8
 """A pass over more feeds than this reads changed bodies in parser workers (when it has them)."""
-SMALL_FINISH = 64
-"""Entries normalised in a thread rather than sent to a worker (a few new entries of a feed)."""
 
 
 @dataclass(slots=True)
@@ -294,9 +292,7 @@ class IngestService:
         wanted = [i for i, entry in enumerate(entries) if not unchanged(known, entry)]
         items: tuple[ParsedItem, ...] = ()
         if wanted:
-            items = await self._off_loop(
-                state, "finish_entries", entries, wanted, small=len(wanted) <= SMALL_FINISH
-            )
+            items = await self._off_loop(state, "finish_entries", entries, wanted)
         wanted_set = set(wanted)
         pace = posting_interval(
             itertools.chain(
@@ -307,17 +303,15 @@ class IngestService:
         parsed = dataclasses.replace(document.feed, items=items)
         return ParsedBody(job, fetched, parsed, body_hash, document.note, pace)
 
-    async def _off_loop(
-        self, state: _Pass, name: str, /, *args: Any, small: bool = False, **kwargs: Any
-    ) -> Any:
+    async def _off_loop(self, state: _Pass, name: str, /, *args: Any, **kwargs: Any) -> Any:
         """``bot.ingest.reader``'s function ``name`` called off the event loop: in a parser
-        worker when the pass is over more than a handful of feeds, else (and for ``small``
-        work) in this process's parser thread. With workers, this process never loads the
-        parsers: it names the function, and what comes back is plain values."""
+        worker when the pass is over more than a handful of feeds, else in this process's
+        parser thread. With workers, this process never loads the parsers nor the language
+        model, even for a few entries: it names the function, and plain values come back."""
         if self._pool is None and self._workers and state.feeds > HANDFUL:
             # Started with the first changed body, each worker when the others are busy.
             self._pool = WorkerPool(self._workers)
-        if self._pool is not None and not small:
+        if self._pool is not None:
             try:
                 return await self._pool.call(f"bot.ingest.reader:{name}", *args, **kwargs)
             except WorkerDied:
