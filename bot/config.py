@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     """Feeds fetched at once in total."""
     parse_processes: int | None = Field(default=None, ge=0, le=32)
     """Worker processes that parse feeds in a pass with more than a handful of changed feeds
-    (feedparser is pure Python, so a thread adds no CPU); unset: one core fewer than there
-    are (the storing process uses one); 0 parses in one thread."""
+    (feedparser is pure Python, so a thread adds no CPU); unset: one per core when there is
+    more than one; 0 parses in one thread."""
     min_check_interval: int = Field(default=15 * 60, ge=60)
     """Seconds: a feed is never checked more often than this."""
     max_check_interval: int = Field(default=24 * 3600, ge=300)

@@ -6,8 +6,7 @@ failing feed never stops the others.
 
 A pass is a bounded pipeline: fetches run concurrently; each changed body is read off the event
 loop, in a thread or, once a pass has more than a handful of changed feeds and the machine more
-than one core, in parser worker processes (``bot.ingest.workers``; one core fewer than there are:
-this process stores on the other); one writer task stores
+than one core, in parser worker processes (``bot.ingest.workers``); one writer task stores
 whatever has been parsed meanwhile in one transaction, a handful of statements for many feeds
 (``bot.ingest.store``). Should such a batch fail, each of its feeds is written again on its own,
 so a bad feed cannot take the others down with it.
@@ -508,15 +507,17 @@ _WAKE: Any = object()
 
 
 def default_workers() -> int:
-    """Parser workers when the settings name no number: one core fewer than there are.
+    """Parser workers when the settings name no number: one per core, when there is more
+    than one.
 
-    This process stores and classifies what the workers read, which keeps a core busy, so on
-    two cores one worker uses both; each worker more costs a process's memory for little
-    time. Measured with ``bench/ingest.py`` on two cores (first pass, 200 feeds; ratios to the
-    peer-style baseline): two workers 2.0x the wall time (under load 4-5) and 3.3x the memory
-    of the process tree at its peak; one worker 1.38x and 2.4x; none 2.1x and 2.0x.
+    Measured with ``bench/ingest.py`` on two cores (first pass, 200 feeds, 3 paired rounds at
+    load 0.7-1.9; ratios to the peer-style baseline's wall time and peak memory of the process
+    tree): two workers 1.20x and 3.2x; one worker 1.41x and 2.55x; none about 2.1x and 2.0x.
+    Only two workers meet the wall-time goal (1.3x); none meets the memory goal, and one worker
+    saves about 55 MB for a sixth more time: ``SHIFTBRIEF_PARSE_PROCESSES=1`` chooses that.
     """
-    return max(available_cores() - 1, 0)
+    cores = available_cores()
+    return cores if cores > 1 else 0
 
 
 def _drain(
