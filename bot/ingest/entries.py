@@ -61,6 +61,18 @@ class ParsedFeed:
     items: tuple[ParsedItem, ...]
 
 
+class Document(NamedTuple):
+    """A changed body, read (``bot.ingest.reader.read_document``): what a parser worker sends
+    back, defined here so that unpickling it loads no parser in the process that stores."""
+
+    feed: ParsedFeed
+    """Storable metadata, with every entry normalised, or none when ``entries`` is given."""
+    note: str | None
+    """For feed health: what of the document was left out (see ``bot.ingest.limits``)."""
+    entries: tuple[RawEntry, ...] | None
+    """Every entry as read, when the text work waits for the look-up of stored ones."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawFeed:
     """A feed document as read, before any text work."""

@@ -12,25 +12,14 @@ entries count then depends on all of them.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from typing import NamedTuple
 
-from bot.ingest.entries import ParsedFeed, ParsedItem, RawEntry
+from bot.ingest.entries import Document, ParsedItem, RawEntry
 from bot.ingest.limits import drop_refused_references, storable_feed, storable_item
 from bot.ingest.normalise import feed_without_entries, normalise_entries, normalise_feed
 from bot.ingest.parse import read_feed
 
-
-class Document(NamedTuple):
-    """A changed body, read."""
-
-    feed: ParsedFeed
-    """Storable metadata, with every entry normalised, or none when ``entries`` is given."""
-    note: str | None
-    """For feed health: what of the document was left out (see ``bot.ingest.limits``)."""
-    entries: tuple[RawEntry, ...] | None
-    """Every entry as read, when the text work waits for the look-up of stored ones."""
+__all__ = ["Document", "finish_entries", "read_document"]
 
 
 def read_document(
@@ -64,10 +53,6 @@ def finish_entries(entries: Sequence[RawEntry], wanted: Sequence[int]) -> tuple[
     """The entries at positions ``wanted``, normalised and storable, in document order;
     entries a reader would see nothing of are left out."""
     return tuple(storable_item(i) for i in normalise_entries(entries, wanted) if i is not None)
-
-
-def with_items(feed: ParsedFeed, items: tuple[ParsedItem, ...]) -> ParsedFeed:
-    return dataclasses.replace(feed, items=items)
 
 
 def _keys_distinct(entries: Sequence[RawEntry]) -> bool:

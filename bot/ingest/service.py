@@ -22,19 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.ingest.entries import ParseError
+from bot.ingest import allocator
+from bot.ingest.entries import Document, ParsedItem, ParseError
 from bot.ingest.fetch import FeedFetcher, FetchResult
 from bot.ingest.limits import failure_reason, storable_text
 from bot.ingest.matching import posting_interval, unchanged
@@ -47,12 +49,10 @@ from storage.repositories.items import find_known_items_of_feeds
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.ingest.reader import Document
 
 __all__ = ["FETCH_LEASE", "AfterStore", "FeedResult", "IngestReport", "IngestService"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 FETCH_LEASE = timedelta(minutes=10)
 """A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
@@ -64,8 +64,6 @@ MAX_RETRY_AFTER = timedelta(days=7)
 
 HANDFUL = 8
 """A pass over more feeds than this reads changed bodies in parser workers (when it has them)."""
-SMALL_FINISH = 64
-"""Entries normalised in a thread rather than sent to a worker (a few new entries of a feed)."""
 
 
 @dataclass(slots=True)
@@ -129,19 +127,20 @@ class IngestService:
             clock: now, as an aware datetime.
             settings: intervals and concurrency.
             after_store: called in the writing transaction with the newly inserted items
-                (with their ids), once per batch, so items of several feeds may arrive together.
+                (with their ids), a chunk at a time, so items of several feeds may arrive
+                together (``bot.ingest.store``).
             parse_processes: parser worker processes for a pass over more than a handful of
-                feeds (started with its first changed body, ended with the pass); None: one per
-                core when there is more than one; 0 reads every body in one thread of this
-                process (feedparser is pure Python, so more threads would add no CPU).
+                feeds (started with its first changed body, ended with the pass); None: see
+                :func:`default_workers`; 0 reads every body in one thread of this process
+                (feedparser is pure Python, so more threads would add no CPU).
         """
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
         self._clock = clock
         self._settings = settings
         self._after_store = after_store
-        cores = available_cores()
-        self._workers = (cores if cores > 1 else 0) if parse_processes is None else parse_processes
+        self._workers = default_workers() if parse_processes is None else parse_processes
+        allocator.fix_mmap_threshold()
         self._pool: WorkerPool | None = None
         # Parsing holds the GIL; in-process, two parser threads are no faster than one, and
         # each extra one slows the event loop and the database driver's thread.
@@ -240,21 +239,21 @@ class IngestService:
             self._record_unchanged(job, fetched, state)
             return
         try:
-            parsed = await self._read(job, fetched, body_hash, state)
+            document = await self._read(job, fetched, state)
+            # The body is read: a feed waiting for the writer holds its items, not its body.
+            fetched = dataclasses.replace(fetched, body=b"")
+            parsed = await self._finish(job, fetched, document, body_hash, state)
         except ParseError as exc:
             self._record_failure(job, str(exc), status=fetched.status, state=state)
             return
         await state.put(parsed)
 
-    async def _read(
-        self, job: FeedJob, fetched: FetchResult, body_hash: str, state: _Pass
-    ) -> ParsedBody:
-        """The changed body read, with the entries that may be new or edited normalised."""
-        from bot.ingest import reader  # the parsers: loaded with the first changed body
-
+    async def _read(self, job: FeedJob, fetched: FetchResult, state: _Pass) -> Document:
+        """The changed body read: its entries normalised too, unless the feed has stored
+        items (then :meth:`_finish` normalises those that may be new or edited)."""
         document: Document = await self._off_loop(
             state,
-            reader.read_document,
+            "read_document",
             fetched.body,
             url=fetched.final_url,
             content_type=fetched.headers.get("content-type"),
@@ -262,9 +261,19 @@ class IngestService:
             max_items=self._settings.max_items_per_feed,
             stored=job.backlog_done,
         )
+        return document
+
+    async def _finish(
+        self,
+        job: FeedJob,
+        fetched: FetchResult,
+        document: Document,
+        body_hash: str,
+        state: _Pass,
+    ) -> ParsedBody:
+        """The document with the entries that may be new or edited normalised."""
         if document.entries is None:
-            items = document.feed.items
-            pace = posting_interval(item.published_at for item in items)
+            pace = posting_interval(item.published_at for item in document.feed.items)
             return ParsedBody(job, fetched, document.feed, body_hash, document.note, pace)
         entries = document.entries
         async with self._sessionmaker() as session:
@@ -280,11 +289,9 @@ class IngestService:
             )
         known = found[job.feed_id]
         wanted = [i for i, entry in enumerate(entries) if not unchanged(known, entry)]
-        items = ()
+        items: tuple[ParsedItem, ...] = ()
         if wanted:
-            items = await self._off_loop(
-                state, reader.finish_entries, entries, wanted, small=len(wanted) <= SMALL_FINISH
-            )
+            items = await self._off_loop(state, "finish_entries", entries, wanted)
         wanted_set = set(wanted)
         pace = posting_interval(
             itertools.chain(
@@ -292,30 +299,26 @@ class IngestService:
                 (item.published_at for item in items),
             )
         )
-        parsed = reader.with_items(document.feed, items)
+        parsed = dataclasses.replace(document.feed, items=items)
         return ParsedBody(job, fetched, parsed, body_hash, document.note, pace)
 
-    async def _off_loop(
-        self,
-        state: _Pass,
-        func: Callable[..., T],
-        /,
-        *args: Any,
-        small: bool = False,
-        **kwargs: Any,
-    ) -> T:
-        """``func(*args, **kwargs)`` in a parser worker when the pass is over more than a
-        handful of feeds, else (and for ``small`` work) in this process's parser thread."""
+    async def _off_loop(self, state: _Pass, name: str, /, *args: Any, **kwargs: Any) -> Any:
+        """``bot.ingest.reader``'s function ``name`` called off the event loop: in a parser
+        worker when the pass is over more than a handful of feeds, else in this process's
+        parser thread. With workers, this process never loads the parsers nor the language
+        model, even for a few entries: it names the function, and plain values come back."""
         if self._pool is None and self._workers and state.feeds > HANDFUL:
             # Started with the first changed body, each worker when the others are busy.
             self._pool = WorkerPool(self._workers)
-        if self._pool is not None and not small:
+        if self._pool is not None:
             try:
-                return await self._pool.call(func, *args, **kwargs)
+                return await self._pool.call(f"bot.ingest.reader:{name}", *args, **kwargs)
             except WorkerDied:
                 raise ParseError("the parser process died while reading this feed") from None
+        from bot.ingest import reader  # the parsers: loaded with the first body read here
+
         async with self._thread_slot:
-            return await asyncio.to_thread(func, *args, **kwargs)
+            return await asyncio.to_thread(getattr(reader, name), *args, **kwargs)
 
     # --- recording outcomes ----------------------------------------------------------------
 
@@ -413,6 +416,9 @@ class IngestService:
                 await self._write(batch, states, state)
             finally:
                 await state.taken(items)
+            del batch
+            if items >= _TRIM_ITEMS:
+                allocator.trim()  # what the batch held goes back to the system
 
     async def _write(
         self, batch: list[ParsedBody], states: list[dict[str, Any]], state: _Pass
@@ -487,13 +493,31 @@ class IngestService:
         return min(max(seconds, low), high)
 
 
-_QUEUE_FEEDS = 64
-_QUEUE_ITEMS = 4000
+# What is in flight is bounded, since it is most of a pass's memory (bench/ingest.py): parsed
+# feeds waiting for the writer, and what one transaction of the writer holds.
+_QUEUE_FEEDS = 16
+_QUEUE_ITEMS = 1000
 """Parsed entries waiting for the writer at most (one feed larger than this waits alone)."""
 _BATCH_FEEDS = 50
-_BATCH_ITEMS = 2000
+_BATCH_ITEMS = 500
+_TRIM_ITEMS = 100
+"""A batch this large is followed by a trim of the allocator (a few milliseconds each)."""
 _WAKE: Any = object()
 """Queued to wake the writer for state updates when no parsed feed is on its way."""
+
+
+def default_workers() -> int:
+    """Parser workers when the settings name no number: one per core, when there is more
+    than one.
+
+    Measured with ``bench/ingest.py`` on two cores (first pass, 200 feeds, 3 paired rounds at
+    load 0.7-1.9; ratios to the peer-style baseline's wall time and peak memory of the process
+    tree): two workers 1.20x and 3.2x; one worker 1.41x and 2.55x; none about 2.1x and 2.0x.
+    Only two workers meet the wall-time goal (1.3x); none meets the memory goal, and one worker
+    saves about 55 MB for a sixth more time: ``SHIFTBRIEF_PARSE_PROCESSES=1`` chooses that.
+    """
+    cores = available_cores()
+    return cores if cores > 1 else 0
 
 
 def _drain(

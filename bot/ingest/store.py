@@ -3,7 +3,8 @@
 For a batch of feeds it reads the stored items their entries could be (one query per batch, by
 GUID, link and content hash: ``storage.repositories.items``), decides what is new and what was
 edited (``bot.ingest.matching``), inserts the new items with one executemany, gives them their
-sectors through the ``after_store`` hook (classification), and records each feed's state.
+sectors through the ``after_store`` hook (classification) a chunk at a time, and records each
+feed's state.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from storage.repositories.items import (
 log = logging.getLogger(__name__)
 
 AfterStore = Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]
+
+INSERT_CHUNK = 500
+"""New items inserted, and handed to ``after_store``, at most this many at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,8 @@ async def store_batch(
     Args:
         now: when the items are first seen.
         clamp: a feed's next-check interval within the configured bounds, in seconds.
-        after_store: called with the inserted items (ids set), once for the whole batch.
+        after_store: called with the inserted items (ids set), in chunks of at most
+            :data:`INSERT_CHUNK` (items of several feeds may arrive together).
     """
     if not batch:
         return []
@@ -174,13 +179,20 @@ async def store_batch(
                 next_check_at=next_check,
             )
         )
+        del merged  # its rows are in new_rows, which gives them up chunk by chunk
     await update_items_text(session, edits)
     await set_raw_hashes(session, refreshed)
-    inserted = await insert_items(session, new_rows, returning=after_store is not None)
     if states:
         await session.execute(update(FeedState), states)
     if feeds:
         await session.execute(update(Feed), feeds)
-    if inserted and after_store is not None:
-        await after_store(session, inserted)
+    # In chunks, each classified as it goes in: a feed of thousands of new entries never has
+    # all of them as rows, objects and sector scores in memory at once.
+    while new_rows:
+        chunk, new_rows = new_rows[:INSERT_CHUNK], new_rows[INSERT_CHUNK:]
+        inserted = await insert_items(session, chunk, returning=after_store is not None)
+        del chunk
+        if inserted and after_store is not None:
+            await after_store(session, inserted)
+        del inserted
     return results

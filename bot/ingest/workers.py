@@ -22,7 +22,7 @@ import pickle
 import struct
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 __all__ = ["WorkerDied", "WorkerPool", "available_cores"]
 
@@ -76,17 +76,26 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
 
-    async def call(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``func(*args, **kwargs)`` in a worker: ``func`` must be a module-level function and
-        everything passed or returned picklable. Its exceptions are raised here.
+    @overload
+    async def call(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
+
+    @overload
+    async def call(self, func: str, /, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def call(self, func: Callable[..., T] | str, /, *args: Any, **kwargs: Any) -> Any:
+        """``func(*args, **kwargs)`` in a worker: ``func`` is a module-level function, or its
+        name as ``"module:function"`` so that this process need not import its module;
+        everything passed or returned must pickle. Its exceptions are raised here.
 
         Raises:
             WorkerDied: the worker ended before it answered.
         """
-        payload = pickle.dumps((func, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)
         async with self._slots:
+            # Pickled once a worker is free: calls waiting for one hold their arguments (a
+            # feed's body) once, not twice.
+            payload = pickle.dumps((func, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
             # An idle worker, else a new one: a worker that died left its slot free.
             worker = self._idle.pop() if self._idle else await self._start()
             try:
@@ -96,11 +105,14 @@ class WorkerPool:
                 worker.kill()
                 self._all.discard(worker)
                 raise
+            finally:
+                del payload
             self._idle.append(worker)
         ok, value = pickle.loads(answer)  # noqa: S301 - our own worker, over its own pipe
+        del answer
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return value
 
     async def _start(self) -> _Worker:
         worker = _Worker(await _start())
