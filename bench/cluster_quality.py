@@ -4,7 +4,7 @@ The set (see tests/data/README.md) holds 1,045 real reports of 709 events in Eng
 Japanese, with a dev part in five folds and a test split. For each dev fold the constants of
 the pair rule (``bot.briefing.story_rule``: the two cosine thresholds, how far apart they stay
 flat and how much they rise per day after that, the time window, the cosines below which a
-pair must write names or words alike) and the linkage are chosen
+pair must write names, words or headline words alike) and the linkage are chosen
 on the other four folds, then measured on the fold; the spread over the
 folds shows whether a choice carries. The constants the bot ships are then chosen on all dev
 folds, and the test split, chosen on by nobody, is measured last.
@@ -275,6 +275,8 @@ CROSS_VALUES = (0.15, 0.20, 0.25, 0.30, 0.35)
 WORD_RULES = ((0.0, 0.0), *((s, w) for s in (0.55, 0.60, 0.65) for w in (0.2, 0.3)))
 """``(cosine, share)``: below the cosine a pair in one language must write ``share`` of the
 shorter report's words alike (``(0, 0)``: no such rule)."""
+HEADLINE_VALUES = (0.0, 0.55, 0.60, 0.65)
+"""Cosines below which a pair in one spaced language must share headline words (0: never)."""
 
 
 def grid(
@@ -283,6 +285,7 @@ def grid(
     steadies: Sequence[int] = (24, 48),
     rises: Sequence[float] = (0.0, 0.1, 0.2),
     words: Sequence[tuple[float, float]] = ((0.0, 0.0),),
+    headlines: Sequence[float] = HEADLINE_VALUES,
     linkages: Sequence[clustering.Linkage] = ("average",),
     one_threshold: bool = False,
     sure: Sequence[float] = (CROSS_LANGUAGE_SURE,),
@@ -291,9 +294,10 @@ def grid(
     """The candidate rules: both thresholds on a 0.05 grid, how far apart (hours) they stay
     flat and how much they rise per day after that, the window, the cosine from which a pair in
     two languages needs no shared name (0: never needs one), the words rule of one language
-    (off unless measured: ``WORD_RULES``), linkages. The window is fixed at 72 hours by
-    default: every fold chose it over 120 in the earlier runs and again with the quiet-day
-    objective (``windows=(72, 120)``)."""
+    (off unless measured: ``WORD_RULES``), the cosine below which a pair in one spaced language
+    needs headline words in common (``HEADLINE_VALUES``, 0 among them), linkages. The window is
+    fixed at 72 hours by default: every fold chose it over 120 in the earlier runs and again
+    with the quiet-day objective (``windows=(72, 120)``)."""
     pairs = (
         [(t, t) for t in sorted(set(SAME_VALUES + CROSS_VALUES))]
         if one_threshold
@@ -308,6 +312,7 @@ def grid(
                 cross_language_sure=u,
                 same_language_sure=word_sure,
                 shared_words=share,
+                headline_sure=head,
                 window=timedelta(hours=w),
                 steady=timedelta(hours=h),
                 rise_per_day=r,
@@ -320,6 +325,8 @@ def grid(
         if u == 0.0 or u > c
         for word_sure, share in words
         if word_sure == 0.0 or word_sure > s
+        for head in headlines
+        if head == 0.0 or head > s
         for w in windows
         for h, r in shapes
         for link in linkages
@@ -396,6 +403,7 @@ def cross_validate(
             ("rise per day", [r.rise_per_day for r, _ in chosen]),
             ("words needed below", [r.same_language_sure for r, _ in chosen]),
             ("share of words", [r.shared_words for r, _ in chosen]),
+            ("headline words needed below", [r.headline_sure for r, _ in chosen]),
         ):
             print(f"  {name} chosen per fold: {values}")
         print(f"  linkage chosen per fold: {[link for _, link in chosen]}")
@@ -421,6 +429,8 @@ def describe(rule: StoryRule, link: str) -> str:
     sure = (
         f", names needed below {rule.cross_language_sure:.2f}" if rule.cross_language_sure else ""
     )
+    if rule.headline_sure:
+        sure += f", headline words alike below {rule.headline_sure:.2f} in one spaced language"
     if rule.same_language_sure:
         sure += (
             f", {rule.shared_words:.0%} of words alike below {rule.same_language_sure:.2f}"
@@ -473,6 +483,7 @@ def ablations() -> list[tuple[str, list[tuple[StoryRule, clustering.Linkage]], b
         ("chosen on whole folds only", grid(), True),
         ("thresholds that do not rise with time", grid(rises=(0.0,)), False),
         ("no shared name needed across languages", grid(sure=(0.0,)), False),
+        ("no headline words needed in one language", grid(headlines=(0.0,)), True),
         ("shared words needed in one language", grid(words=WORD_RULES), True),
         ("one threshold for all languages", grid(one_threshold=True), False),
         ("items of one feed may join", grid(same_feed=True), False),

