@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.briefing.classify import Classifier
+from bot.briefing.jsonl_input import LineError, read_item
 from bot.briefing.sector_decision import Vector, VectorEvidence, decide
 from bot.ingest.language import UNDETERMINED, item_language
 
@@ -39,28 +40,11 @@ class ClassifyLine:
 
 def read_line(number: int, line: str) -> ClassifyLine:
     """The item of one JSON line (its language detected when it gives none)."""
-    item_id: object = None
     try:
-        item = json.loads(line)
-        if not isinstance(item, dict):
-            raise ValueError("expected a JSON object")
-        item_id = item.get("id")
-        title = item.get("title")
-        summary = item.get("summary") or ""
-        hint = item.get("sector_hint")
-        lang = item.get("lang")
-        if not isinstance(title, str):
-            raise ValueError("'title' must be a string")
-        if not isinstance(summary, str):
-            raise ValueError("'summary' must be a string")
-        if hint is not None and not isinstance(hint, str):
-            raise ValueError("'sector_hint' must be a string")
-        if lang is not None and not isinstance(lang, str):
-            raise ValueError("'lang' must be a string")
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        if isinstance(item_id, dict | list):
-            item_id = None
-        return ClassifyLine(number, item_id, error=str(exc))
+        item_id, item = read_item(line, {"summary": "", "sector_hint": None, "lang": None})
+    except LineError as exc:
+        return ClassifyLine(number, exc.item_id, error=str(exc))
+    title, summary, hint, lang = item["title"], item["summary"], item["sector_hint"], item["lang"]
     if lang is None:
         # What ingest does for an item whose feed declares no language.
         lang = item_language(f"{title} {summary[:300]}", UNDETERMINED)

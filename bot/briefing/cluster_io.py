@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from bot.briefing import embed
 from bot.briefing.cluster import cluster_articles
+from bot.briefing.jsonl_input import LineError, read_item
 from bot.models import Article
 
 log = logging.getLogger(__name__)
@@ -24,34 +25,20 @@ class _Line:
 
 
 def _parse(number: int, line: str, sources: dict[str, int]) -> _Line:
-    item_id: object = None
     try:
-        item = json.loads(line)
-        if not isinstance(item, dict):
-            raise ValueError("expected a JSON object")
-        item_id = item.get("id")
-        title = item.get("title")
-        summary = item.get("summary") or ""
-        source = item.get("source") or ""
-        lang = item.get("lang") or "und"
-        published = item.get("published")
-        if not isinstance(title, str):
-            raise ValueError("'title' must be a string")
-        for key, value in (("summary", summary), ("source", source), ("lang", lang)):
-            if not isinstance(value, str):
-                raise ValueError(f"{key!r} must be a string")
-        if not isinstance(published, str):
-            raise ValueError("'published' must be an ISO 8601 date-time string")
-        try:
-            when = datetime.fromisoformat(published)
-        except ValueError:
-            raise ValueError(f"'published' {published[:40]!r} is not ISO 8601") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)  # no zone given: read it as UTC, like feeds
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        if isinstance(item_id, dict | list):
-            item_id = None
-        return _Line(number, item_id, error=str(exc))
+        item_id, item = read_item(line, {"summary": "", "source": "", "lang": "und"})
+    except LineError as exc:
+        return _Line(number, exc.item_id, error=str(exc))
+    title, summary, source, lang = item["title"], item["summary"], item["source"], item["lang"]
+    published = item.get("published")
+    if not isinstance(published, str):
+        return _Line(number, item_id, error="'published' must be an ISO 8601 date-time string")
+    try:
+        when = datetime.fromisoformat(published)
+    except ValueError:
+        return _Line(number, item_id, error=f"'published' {published[:40]!r} is not ISO 8601")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # no zone given: read it as UTC, like feeds
     article = Article(
         item_id=number,
         feed_id=sources.setdefault(source, len(sources) + 1),
