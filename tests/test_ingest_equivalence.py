@@ -35,7 +35,7 @@ from bot.ingest.parse import ParseError
 from bot.ingest.service import IngestService
 from storage.models import Item
 from storage.repositories import feeds as feed_repo
-from storage.repositories.items import KnownItem, KnownItems
+from storage.repositories.items import KnownItem, KnownItems, index_known
 from storage.search import search_text
 from tests.conftest import Database
 from tests.feedserver import FeedServer, Route
@@ -133,9 +133,8 @@ class Definition:
 
 
 def _known(rows: list[dict[str, Any]]) -> KnownItems:
-    known = KnownItems(by_guid={}, by_link={}, by_hash={})
-    for row in rows:  # oldest first: the first stored wins a shared key
-        item = KnownItem(
+    return index_known(
+        KnownItem(
             id=row["id"],
             guid=row["guid"],
             link=row["link"],
@@ -144,12 +143,8 @@ def _known(rows: list[dict[str, Any]]) -> KnownItems:
             summary=row["summary"],
             published_at=row["published_at"],
         )
-        if item.guid:
-            known.by_guid.setdefault(item.guid, item)
-        if item.link:
-            known.by_link.setdefault(item.link, item)
-        known.by_hash.setdefault(item.content_hash, item)
-    return known
+        for row in rows
+    )
 
 
 async def _stored(db: Database, feed_id: int) -> list[tuple[Any, ...]]:

@@ -99,7 +99,7 @@ async def find_known_items_of_feeds(
             )
             for row in result:
                 by_feed[row.feed_id][row.id] = KnownItem(*row[1:])
-    return {feed_id: _index(rows.values()) for feed_id, rows in by_feed.items()}
+    return {feed_id: index_known(rows.values()) for feed_id, rows in by_feed.items()}
 
 
 _MAX_KEYS_PER_QUERY = 3000
@@ -126,7 +126,8 @@ def _key_groups(
         yield group
 
 
-def _index(rows: Iterable[KnownItem]) -> KnownItems:
+def index_known(rows: Iterable[KnownItem]) -> KnownItems:
+    """Stored items indexed by guid, link and content hash; the oldest wins a shared key."""
     known = KnownItems(by_guid={}, by_link={}, by_hash={})
     # Oldest first, so when several stored items share a key the first one stored wins.
     for item in sorted(rows, key=lambda k: k.id):
