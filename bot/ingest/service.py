@@ -418,7 +418,9 @@ class IngestService:
                 await state.taken(items)
             del batch
             if items >= _TRIM_ITEMS:
-                allocator.trim()  # what the batch held goes back to the system
+                # What the batch held goes back to the system; trimming a large heap takes a
+                # while, so off the event loop the running bot shares.
+                await asyncio.to_thread(allocator.trim)
 
     async def _write(
         self, batch: list[ParsedBody], states: list[dict[str, Any]], state: _Pass
