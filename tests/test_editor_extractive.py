@@ -15,7 +15,7 @@ import pytest
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.dates import find_dates
 from bot.briefing.editor.entities import Entity, entities_of, is_publisher
-from bot.briefing.editor.extractive import watch_item
+from bot.briefing.editor.extractive import signal_of, watch_item
 from bot.briefing.editor.reasons import why_sentence
 from bot.demo import render_sample_feed, sample_feed_names
 from bot.models import Article, Briefing, Profile, SectorScore, Story
@@ -48,13 +48,14 @@ def test_demo_watch_items_quote_the_forward_sentence_with_a_date_after_the_editi
     trial = by_sentence["A larger phase 2 study is scheduled to begin in 2027."]
     assert trial.due_text == "2027" and "CRISPR" in trial.story.title
     perovskite = by_sentence["[JA] 2030年までに生産能力を10倍に拡大する計画だ。"]
-    assert perovskite.signal == "Deadline" and perovskite.due_text == "2030"
+    # "…までに…計画だ" dates a plan: calling it a deadline would tell the reader something false.
+    assert perovskite.signal == "Plan" and perovskite.due_text == "2030"
     # "goes live two months ahead of schedule" already happened: the entry is its next stage.
     victoria = next(w for w in en.watch if "Victoria" in w.story.title)
     assert victoria.sentence == "A second stage is planned for 2028."
     ja = demo.compose(Profile(sectors=ALL_SECTORS, language="ja"))
     assert {w.due_text for w in ja.watch} >= {"2030年", "2027年"}
-    assert next(w for w in ja.watch if w.due_text == "2030年").signal == "期限"
+    assert next(w for w in ja.watch if w.due_text == "2030年").signal == "計画"
 
 
 def test_demo_synergy_links_stories_of_different_sectors_and_names_what_they_share(
@@ -212,7 +213,7 @@ def test_real_japanese_feeds(corpus: Path) -> None:
     )
     turing = next(w for w in ja.watch if "チューリング" in w.sentence)
     assert "2030年までに完全自動運転車両の開発を目指して" in turing.sentence
-    assert turing.due_text == "2030年" and turing.signal == "期限"
+    assert turing.due_text == "2030年" and turing.signal == "計画"
     assert ":::" not in turing.sentence and "{" not in turing.sentence
     # "2026年から2027年の間に発売される見込み": the current year alone is not "ahead".
     apple = next(w for w in ja.watch if "発売される見込み" in w.sentence)
@@ -360,3 +361,30 @@ def test_names_are_what_a_headline_is_about_not_its_publisher_or_title_case() ->
     reuters = next(e for e in found if e.name_en == "Reuters")
     assert is_publisher(reuters)
     assert is_publisher(Entity("org:stat", "organisation", "STAT", "STAT"), ["STAT News"])
+
+
+def test_a_dated_plan_is_called_a_plan_and_a_deadline_stays_a_deadline() -> None:
+    # What a reader is told: "Deadline" promises that something must happen by then.
+    assert signal_of("The company aims to triple capacity by 2030.", "en") == "plan"
+    assert signal_of("Comments on the proposal are due on 15 January.", "en") == "deadline"
+    assert signal_of("Operators must file their plans by 2027 under the rule.", "en") == "deadline"
+    assert signal_of("2030年までに生産能力を10倍に拡大する計画だ。", "ja") == "plan"
+    assert signal_of("成果は来年度中に公開する予定。", "ja") == "plan"
+    assert signal_of("意見募集の締め切りは1月15日までだ。", "ja") == "deadline"
+
+
+def test_a_synergy_names_each_story_by_the_section_the_reader_sees_it_in(
+    demo: BriefingContext,
+) -> None:
+    # A reader of AI, Green Tech and Life Science sees the quantum battery-material search under
+    # Green Tech; a synergy calling it "Quantum" would contradict the briefing above it.
+    for sectors in (("ai", "green", "life"), ("green", "quantum", "mobility")):
+        for language in ("en", "ja"):
+            b = demo.compose(Profile(sectors=sectors, language=language))
+            section_of = {e.story_key: s.key for s in b.sections for e in (s.lead, *s.more)}
+            assert b.synergies, (sectors, language)
+            for synergy in b.synergies:
+                assert len(set(synergy.sectors)) == len(synergy.sectors) >= 2
+                assert set(synergy.sectors) & set(sectors)
+                for label, entry in zip(synergy.sectors, synergy.stories, strict=True):
+                    assert section_of.get(entry.story_key, label) == label, synergy

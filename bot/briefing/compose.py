@@ -460,19 +460,27 @@ class BriefingContext:
             )
 
         reader = set(subscribed)
+        # A story this briefing shows is labelled with the section it is shown in, unless two
+        # stories of one synergy are shown in one section (then each keeps the edition's sector).
+        section_of = {story.key: key for key, story, _, _ in shown}
         synergy_items, watch_items = self._parts(language)
         synergies: list[Synergy] = []
         for item in synergy_items:
             if len(synergies) >= limits.synergies:
                 break
             stories = [self.stories[k] for k in item.story_keys]
-            if reader.isdisjoint(item.sectors) or any(muted(s) for s in stories):
+            labels = tuple(
+                section_of.get(k, h) for k, h in zip(item.story_keys, item.sectors, strict=True)
+            )
+            if len(set(labels)) < len(labels):
+                labels = item.sectors
+            if reader.isdisjoint(labels) or any(muted(s) for s in stories):
                 continue
             entries = tuple(self._entry(s, language, "more", limits) for s in stories)
             synergies.append(
                 Synergy(
-                    sectors=item.sectors,
-                    sector_names=tuple(self.sectors[k].name(language) for k in item.sectors),
+                    sectors=labels,
+                    sector_names=tuple(self.sectors[k].name(language) for k in labels),
                     why=item.why or synergy_reason(item, language),
                     story=entries[0],
                     stories=entries,

@@ -89,10 +89,31 @@ def _language_of(article: Article, sentence: str) -> str | None:
     return "en" if declared.startswith("en") else None
 
 
+_FIRM_DEADLINE = {
+    "en": re.compile(r"\bdeadlines?\b|\bdue (?:by|on|in)\b|\bmust\b|\bno later than\b"),
+    "ja": re.compile(r"期限|締め?切り?|義務"),
+}
+"""Words that make a date a deadline someone must meet, not the target of a plan."""
+_PLAN = dict(_EN_SIGNALS)["plan"], dict(_JA_SIGNALS)["plan"]
+_TARGET = {"en": re.compile(_PLAN[0] + r"|\btargets?\b"), "ja": re.compile(_PLAN[1] + r"|目指し")}
+
+
 def signal_of(sentence: str, language: str) -> str | None:
-    """The kind of forward-looking signal in ``sentence`` of ``language``, or None."""
+    """The kind of forward-looking signal in ``sentence`` of ``language``, or None.
+
+    "By 2030" in a sentence that states a plan or a target ("aims to … by 2030",
+    "2030年までに…拡大する計画だ") dates the plan: it is a plan, not a deadline, unless the
+    sentence names a deadline or an obligation.
+    """
     for kind, pattern in _JA if language == "ja" else _EN:
         if pattern.search(sentence):
+            lang = "ja" if language == "ja" else "en"
+            if (
+                kind == "deadline"
+                and not _FIRM_DEADLINE[lang].search(sentence)
+                and _TARGET[lang].search(sentence)
+            ):
+                return "plan"
             return kind
     return None
 
