@@ -11,6 +11,7 @@ from bot.briefing.compose import compose_briefing
 from bot.briefing.render_text import (
     briefing_to_json,
     escape_markdown,
+    joined,
     render_markdown,
     render_text,
     safe_url,
@@ -141,3 +142,20 @@ def test_every_key_point_keeps_its_link_in_plain_text() -> None:
     assert alone
     text = render_text(b)
     assert all(p.link and p.link in text for p in b.key_points)
+
+
+def test_a_source_count_is_shown_only_where_several_outlets_report_a_story() -> None:
+    # "(1 source)" after every line says nothing and crowds the briefing; "2 sources" tells
+    # the reader a story is confirmed by more than one outlet.
+    for language, one in (("en", "1 source"), ("ja", "1件の情報源")):
+        briefing = hostile_briefing(language)
+        entries = [e for s in briefing.sections for e in (s.lead, *s.more)]
+        assert any(e.source_count == 1 for e in entries)
+        text, md = render_text(briefing), render_markdown(briefing)
+        assert one not in text and one not in md
+    en = hostile_briefing()
+    several = next(s.lead for s in en.sections if s.lead.source_count > 1)
+    assert "Energy Storage News, PV Magazine (2 sources)" in render_text(en)
+    assert several.source_count == 2 and "](https://pv-magazine.example" in render_markdown(en)
+    # Japanese lists names with 「、」, not an ASCII comma.
+    assert joined(hostile_briefing("ja").labels, ("日経", "ITmedia")) == "日経、ITmedia"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot import untrusted
-from bot.briefing.render_text import clean_text, safe_url
+from bot.briefing.render_text import clean_text, joined, safe_url, sources_count
 from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, SectorSection, StoryEntry
@@ -139,18 +139,13 @@ def _link(label: str, url: str | None, *, limit: int = 200) -> str:
     return text
 
 
-def _sources_label(labels: dict[str, str], n: int) -> str:
-    if n == 1:
-        return labels.get("sources_one", "1 source")
-    return labels.get("sources_many", "{n} sources").replace("{n}", str(n))
-
-
 def _sources_line(entry: StoryEntry, labels: dict[str, str]) -> str:
-    names = ", ".join(_link(s.name, s.url, limit=60) for s in entry.sources[:5])
+    names = joined(labels, (_link(s.name, s.url, limit=60) for s in entry.sources[:5]))
     if len(entry.sources) > 5:
-        names += ", …"
-    count = _sources_label(labels, entry.source_count)
-    return f"-# {escape_discord(labels.get('sources', 'Sources'))}: {names} ({count})"
+        names = joined(labels, (names, "…"))
+    count = sources_count(labels, entry.source_count)
+    line = f"-# {escape_discord(labels.get('sources', 'Sources'))}: {names}"
+    return f"{line} ({count})" if count else line
 
 
 class _EmbedSeries:
@@ -260,10 +255,11 @@ def render_sector(section: SectorSection, labels: dict[str, str]) -> list[discor
         parts = []
         if entry.summary:
             parts.append(escape_discord(truncate(clean_text(entry.summary), 600)))
-        tail = _sources_label(labels, entry.source_count)
+        tail = [sources_count(labels, entry.source_count)]
         if (link := safe_url(entry.link)) and len(link) <= MAX_LINK_URL:
-            tail = f"[{read_label}](<{link}>) · {tail}"
-        parts.append(tail)
+            tail.insert(0, f"[{read_label}](<{link}>)")
+        if any(tail):
+            parts.append(" · ".join(t for t in tail if t))
         name = escape_discord(truncate(clean_text(entry.title), 200))
         series.add_field(
             f"{more_label}: {name}" if entry is section.more[0] else name, "\n".join(parts)

@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import untrusted
-from bot.briefing.render_text import clean_text, safe_url
+from bot.briefing.render_text import clean_text, joined, safe_url, sources_count
 from bot.commands.dispatcher import Reply
 from bot.i18n import Catalog, catalog, phrase
 from bot.models import Briefing, Language, SectorSection, StoryEntry
@@ -143,13 +143,10 @@ def _button(text: str, action_id: str, value: Mapping[str, Any] | str) -> Button
 
 def sources_line(entry: StoryEntry, labels: Mapping[str, str]) -> str:
     """ "N sources · name, name" in the reader's language, names escaped."""
-    n = entry.source_count
-    if n == 1:
-        count = labels.get("sources_one", "1 source")
-    else:
-        count = labels.get("sources_many", "{n} sources").replace("{n}", str(n))
-    names = ", ".join(clean_text(s.name) for s in entry.sources)
-    return escape_mrkdwn(f"{count} · {names}" if names else count, SOURCES_CHARS)
+    count = sources_count(labels, entry.source_count)
+    names = joined(labels, (clean_text(s.name) for s in entry.sources))
+    line = " · ".join(part for part in (count, names) if part)
+    return escape_mrkdwn(line or labels.get("sources_one", "1 source"), SOURCES_CHARS)
 
 
 def vote_value(story_key: str, sector: str | None) -> dict[str, str]:

@@ -67,6 +67,7 @@ LABEL_KEYS = (
     "sources",
     "sources_one",
     "sources_many",
+    "list_separator",
     "read",
     "empty_heading",
     "machine",

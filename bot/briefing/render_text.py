@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -69,16 +70,26 @@ def _md_link(text: str, url: str | None) -> str:
     return f"[{label}]({target})" if target else label
 
 
-def _sources_label(labels: dict[str, str], n: int) -> str:
-    if n == 1:
-        return labels.get("sources_one", "1 source")
+def sources_count(labels: Mapping[str, str], n: int) -> str:
+    """ "3 sources" in the reader's language; empty for one source, which says nothing."""
+    if n <= 1:
+        return ""
     return labels.get("sources_many", "{n} sources").replace("{n}", str(n))
 
 
+def joined(labels: Mapping[str, str], names: Iterable[str]) -> str:
+    """Names listed with the reader's language's separator ("a, b"; "a、b")."""
+    return labels.get("list_separator", ", ").join(names)
+
+
+def _counted(line: str, labels: Mapping[str, str], n: int) -> str:
+    count = sources_count(labels, n)
+    return f"{line} ({count})" if count else line
+
+
 def _md_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
-    links = ", ".join(_md_link(s.name, s.url) for s in entry.sources)
-    count = _sources_label(labels, entry.source_count)
-    return f"{labels.get('sources', 'Sources')}: {links} ({count})"
+    links = joined(labels, (_md_link(s.name, s.url) for s in entry.sources))
+    return _counted(f"{labels.get('sources', 'Sources')}: {links}", labels, entry.source_count)
 
 
 def _md_key_point(point: KeyPoint) -> str:
@@ -132,7 +143,7 @@ def render_markdown(briefing: Briefing) -> str:
                     line = f"- {_md_link(entry.title, entry.link)}"
                     if entry.summary:
                         line += f": {escape_markdown(entry.summary)}"
-                    out.append(f"{line} ({_sources_label(labels, entry.source_count)})")
+                    out.append(_counted(line, labels, entry.source_count))
                 out.append("")
             if section.reading:
                 out += [
@@ -213,7 +224,7 @@ def render_text(briefing: Briefing) -> str:
                 line = f"  * {clean_text(entry.title)}"
                 if entry.summary:
                     line += f": {clean_text(entry.summary)}"
-                out.append(f"{line} ({_sources_label(labels, entry.source_count)})")
+                out.append(_counted(line, labels, entry.source_count))
                 link = _text_link(entry.link)
                 if link:
                     out.append(f"    {link}")
@@ -245,9 +256,10 @@ def render_text(briefing: Briefing) -> str:
 
 
 def _text_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
-    names = ", ".join(clean_text(s.name) for s in entry.sources)
-    count = _sources_label(labels, entry.source_count)
-    line = f"{clean_text(labels.get('sources', 'Sources'))}: {names} ({count})"
+    names = joined(labels, (clean_text(s.name) for s in entry.sources))
+    line = _counted(
+        f"{clean_text(labels.get('sources', 'Sources'))}: {names}", labels, entry.source_count
+    )
     link = _text_link(entry.link)
     return f"{line}\n{link}" if link else line
 
