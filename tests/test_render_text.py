@@ -98,6 +98,8 @@ def test_plain_text_has_no_markup_and_no_control_characters() -> None:
     assert "https://energy-storage-news.example/1" in text
     assert "Key points" in text and "2 sources" in text
     assert "javascript:" not in text.replace("[more](javascript:alert(1))", "")
+    # Sectors are crossed as in the other renderers, not with a letter x.
+    assert " × ".join(hostile_briefing().synergies[0].sector_names) in text
 
 
 def test_empty_briefing_renders_its_note_and_no_empty_headings() -> None:

@@ -238,7 +238,7 @@ def render_text(briefing: Briefing) -> str:
     if briefing.synergies:
         out += [*_heading(labels.get("synergies", "Across sectors"), "-")]
         for synergy in briefing.synergies:
-            names = " x ".join(clean_text(n) for n in synergy.sector_names)
+            names = " × ".join(clean_text(n) for n in synergy.sector_names)
             out.append(f"* {names}: {clean_text(synergy.why)}")
             for entry in synergy.stories or (synergy.story,):
                 link = _text_link(entry.link)
