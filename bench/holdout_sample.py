@@ -26,7 +26,11 @@ publisher's class digit at the end), ``NEWSAPI_DRAW`` lines per class at random 
 (one generator per class), keyed by the 0-based line number as ``bench/classify.py`` keys them.
 Never drawn: a line that ``load_external_sets`` reads, a line that ``bench/sector_model.py``'s
 training may draw (``newsapi_read_elsewhere``), and a headline whose exact text is on such a line
-or was drawn already. The publisher's class is not the label: each line is labelled by hand.
+or was drawn already. Two strata, each opened by a ``STRATUM_HEADER`` comment: ``random`` (the
+plain draw, the figure of a news day) and ``hinted`` (a declared over-sample of headlines that
+name energy, vehicle or quantum words, ``NEWSAPI_HINTS``; report its figure apart). The
+publisher's class is not the label: each line is labelled by hand. ``newsapi_entries`` resolves
+a key to (headline, "", "en") for the benches.
 """
 
 from __future__ import annotations
