@@ -92,6 +92,10 @@ cross-language threshold). Without it, different events of one field or company 
 languages join: two announcements of one Nvidia keynote (cosine 0.26 to 0.30, only "Nvidia"
 in common) and a Japanese headline naming no company; both are tests."""
 
+CROSS_LANGUAGE_NAMES = 1
+"""Names or numbers written alike (``concrete_tokens``, minus ``NEWSMAKERS``) a pair in two
+languages needs below ``CROSS_LANGUAGE_SURE``."""
+
 SAME_LANGUAGE_SURE = 0.0
 """Off (0), kept only to measure it: below this cosine a pair in one language would join only
 when it also writes ``SHARED_WORDS`` of the same words. It was meant for follow-up events of
@@ -151,7 +155,9 @@ class StoryRule:
     steady: timedelta = STEADY
     rise_per_day: float = RISE_PER_DAY
     cross_language_sure: float = CROSS_LANGUAGE_SURE
-    """Cosine from which a pair in two languages joins without a name in common (0: always)."""
+    """Cosine from which a pair in two languages joins without names in common (0: always)."""
+    cross_language_names: int = CROSS_LANGUAGE_NAMES
+    """Names or numbers written alike such a pair needs below ``cross_language_sure``."""
     same_language_sure: float = SAME_LANGUAGE_SURE
     """Cosine from which a pair in one language joins without ``shared_words`` (0: always;
     above 0 only to measure it, see ``SAME_LANGUAGE_SURE``)."""
@@ -300,7 +306,9 @@ def margin(a: Article, b: Article, score: float, rule: StoryRule = DEFAULT_RULE)
             and len(headline_words(a) & headline_words(b)) < rule.headline_words
         ):
             needed = max(needed, rule.headline_sure)
-    elif score < rule.cross_language_sure and not _names(a) & _names(b):
+    elif (
+        score < rule.cross_language_sure and len(_names(a) & _names(b)) < rule.cross_language_names
+    ):
         needed = max(needed, rule.cross_language_sure)
     return score - needed
 
