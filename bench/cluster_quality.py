@@ -4,8 +4,8 @@ The set (see tests/data/README.md) holds 1,045 real reports of 709 events in Eng
 Japanese, with a dev part in five folds and a test split. For each dev fold the constants of
 the pair rule (``bot.briefing.story_rule``: the two cosine thresholds, how far apart they stay
 flat and how much they rise per day after that, the time window, the cosines below which a
-pair must write names, words or headline words alike) and the linkage are chosen
-on the other four folds, then measured on the fold; the spread over the
+pair must write names, words or headline words alike; how many, in an ablation) and the
+linkage are chosen on the other four folds, then measured on the fold; the spread over the
 folds shows whether a choice carries. The constants the bot ships are then chosen on all dev
 folds, and the test split, chosen on by nobody, is measured last.
 
@@ -61,7 +61,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.briefing import cluster as clustering  # noqa: E402
 from bot.briefing.embed import DEFAULT_MODEL, Embedder, article_text, to_blob  # noqa: E402
-from bot.briefing.story_rule import CROSS_LANGUAGE_SURE, StoryRule  # noqa: E402
+from bot.briefing.story_rule import (  # noqa: E402
+    CROSS_LANGUAGE_NAMES,
+    CROSS_LANGUAGE_SURE,
+    HEADLINE_WORDS,
+    StoryRule,
+)
 from bot.models import Article, Story  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "cluster_stories.jsonl"
@@ -277,6 +282,11 @@ WORD_RULES = ((0.0, 0.0), *((s, w) for s in (0.55, 0.60, 0.65) for w in (0.2, 0.
 shorter report's words alike (``(0, 0)``: no such rule)."""
 HEADLINE_VALUES = (0.0, 0.55, 0.60, 0.65)
 """Cosines below which a pair in one spaced language must share headline words (0: never)."""
+HEADLINE_WORD_COUNTS = (2, 3)
+"""Headline words such a pair may be asked to share below that cosine (an ablation)."""
+NAME_COUNTS = (1, 2)
+"""Names or numbers a pair in two languages may be asked to write alike below
+``cross_language_sure`` (an ablation)."""
 
 
 def grid(
@@ -286,6 +296,8 @@ def grid(
     rises: Sequence[float] = (0.0, 0.1, 0.2),
     words: Sequence[tuple[float, float]] = ((0.0, 0.0),),
     headlines: Sequence[float] = HEADLINE_VALUES,
+    headline_counts: Sequence[int] = (HEADLINE_WORDS,),
+    names: Sequence[int] = (CROSS_LANGUAGE_NAMES,),
     linkages: Sequence[clustering.Linkage] = ("average",),
     one_threshold: bool = False,
     sure: Sequence[float] = (CROSS_LANGUAGE_SURE,),
@@ -295,9 +307,11 @@ def grid(
     flat and how much they rise per day after that, the window, the cosine from which a pair in
     two languages needs no shared name (0: never needs one), the words rule of one language
     (off unless measured: ``WORD_RULES``), the cosine below which a pair in one spaced language
-    needs headline words in common (``HEADLINE_VALUES``, 0 among them), linkages. The window is
-    fixed at 72 hours by default: every fold chose it over 120 in the earlier runs and again
-    with the quiet-day objective (``windows=(72, 120)``)."""
+    needs headline words in common (``HEADLINE_VALUES``, 0 among them) and how many
+    (the shipped count unless measured: ``HEADLINE_WORD_COUNTS``), how many names a pair in two
+    languages needs below its cosine (likewise: ``NAME_COUNTS``), linkages. The window is fixed
+    at 72 hours by default: every fold chose it over 120 in the earlier runs and again with the
+    quiet-day objective (``windows=(72, 120)``)."""
     pairs = (
         [(t, t) for t in sorted(set(SAME_VALUES + CROSS_VALUES))]
         if one_threshold
@@ -313,6 +327,8 @@ def grid(
                 same_language_sure=word_sure,
                 shared_words=share,
                 headline_sure=head,
+                headline_words=count,
+                cross_language_names=needed,
                 window=timedelta(hours=w),
                 steady=timedelta(hours=h),
                 rise_per_day=r,
@@ -323,10 +339,12 @@ def grid(
         for s, c in pairs
         for u in sure
         if u == 0.0 or u > c
+        for needed in (names if u else (1,))
         for word_sure, share in words
         if word_sure == 0.0 or word_sure > s
         for head in headlines
         if head == 0.0 or head > s
+        for count in (headline_counts if head else (2,))
         for w in windows
         for h, r in shapes
         for link in linkages
@@ -404,6 +422,8 @@ def cross_validate(
             ("words needed below", [r.same_language_sure for r, _ in chosen]),
             ("share of words", [r.shared_words for r, _ in chosen]),
             ("headline words needed below", [r.headline_sure for r, _ in chosen]),
+            ("headline words needed", [r.headline_words for r, _ in chosen]),
+            ("names needed across languages", [r.cross_language_names for r, _ in chosen]),
         ):
             print(f"  {name} chosen per fold: {values}")
         print(f"  linkage chosen per fold: {[link for _, link in chosen]}")
@@ -427,10 +447,15 @@ def spread(held: list[Counts]) -> str:
 def describe(rule: StoryRule, link: str) -> str:
     hours = rule.window.total_seconds() / 3600
     sure = (
-        f", names needed below {rule.cross_language_sure:.2f}" if rule.cross_language_sure else ""
+        f", {rule.cross_language_names} name(s) alike needed below {rule.cross_language_sure:.2f}"
+        if rule.cross_language_sure
+        else ""
     )
     if rule.headline_sure:
-        sure += f", headline words alike below {rule.headline_sure:.2f} in one spaced language"
+        sure += (
+            f", {rule.headline_words} headline words alike below {rule.headline_sure:.2f}"
+            " in one spaced language"
+        )
     if rule.same_language_sure:
         sure += (
             f", {rule.shared_words:.0%} of words alike below {rule.same_language_sure:.2f}"
@@ -484,6 +509,22 @@ def ablations() -> list[tuple[str, list[tuple[StoryRule, clustering.Linkage]], b
         ("thresholds that do not rise with time", grid(rises=(0.0,)), False),
         ("no shared name needed across languages", grid(sure=(0.0,)), False),
         ("no headline words needed in one language", grid(headlines=(0.0,)), True),
+        (
+            "two names across languages or three headline words may be chosen"
+            " (thresholds flat for 24h)",
+            grid(
+                steadies=(24,),
+                rises=(0.1, 0.2),
+                names=NAME_COUNTS,
+                headline_counts=HEADLINE_WORD_COUNTS,
+            ),
+            True,
+        ),
+        (
+            "the shipped counts (thresholds flat for 24h)",
+            grid(steadies=(24,), rises=(0.1, 0.2)),
+            True,
+        ),
         ("shared words needed in one language", grid(words=WORD_RULES), True),
         ("one threshold for all languages", grid(one_threshold=True), False),
         ("items of one feed may join", grid(same_feed=True), False),
