@@ -60,15 +60,17 @@ best built-in sector. Chosen with ``OTHER_RESCUE_P`` on the dev folds among 0.5 
 never (``bench/sector_model.py``): the best on-topic accuracy whose off-topic rejection stays
 at least 0.95 after one standard error is taken off it (a choice at the very edge of the floor
 fell to 0.897 on unseen items once). Chosen again once the rules read publishers' categories
-(which place more items before any rescue): 0.85 gives on-topic 0.950 (folds 0.878-0.983),
-off-topic rejection 0.960 (0.917-0.987); at 0.8 and 0.7 rejection falls to 0.955 and 0.944,
-at 0.9 on-topic to 0.946, and without this rescue to 0.944."""
+and give stock tips nothing (both place or reject items before any rescue): 0.85 gives on-topic
+0.950 (folds 0.878-0.983), off-topic rejection 0.963 (0.917-0.987); at 0.8 and 0.7 rejection
+falls to 0.957 and 0.947, at 0.9 on-topic to 0.946, and without this rescue to 0.942."""
 OTHER_RESCUE_P = 0.5
 """The same for an item in a language the English and Japanese rules cannot read (German,
 Spanish, Chinese ...; their own short term lists read them first). Chosen among 0.3 to 0.7 and
 never, in the same search as ``READ_RESCUE_P``: 0.5 gives on-topic 0.950 with off-topic
-rejection 0.960; 0.4 places one more item for one more off-topic one (0.952 / 0.957), 0.3
-rejects 0.949, under the floor."""
+rejection 0.963. The search's rule picks 0.4 (one more on-topic and one more off-topic item:
+0.952 / 0.960), whose rejection minus one standard error is 0.9500, the floor itself: a tie in
+items, at the edge that did not hold before, so the side with the margin is kept. 0.3
+rejects 0.952, under the floor after one standard error."""
 RESCUE_SCORE = 0.39
 """A rescued item's score is this times the model's probability: at most one title term's
 (0.39), so items of the same story the rules placed rank above it, and at least
