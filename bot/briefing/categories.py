@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from types import MappingProxyType
+from typing import NamedTuple
 
 _PARTS = re.compile(r"\s*[,/;|]\s*")
 
@@ -28,8 +29,16 @@ class CategoryDataError(ValueError):
     """The category mapping file is malformed."""
 
 
-def parse_mapping(text: str, where: str) -> Mapping[str, tuple[str, ...]]:
-    """Folded category term -> the sector keys it names, from the text of a mapping file.
+class CategoryMap(NamedTuple):
+    """A mapping file, read: folded category term -> the sector keys it names, and -> the term
+    as the file spells it (what a reader is shown as the word that matched)."""
+
+    sectors: Mapping[str, tuple[str, ...]]
+    spelled: Mapping[str, str]
+
+
+def parse_mapping(text: str, where: str) -> CategoryMap:
+    """The category terms of a mapping file's text, one table of ``terms`` per sector key.
 
     Raises:
         CategoryDataError: the text is not TOML, or a table lacks a list of strings ``terms``.
@@ -39,19 +48,25 @@ def parse_mapping(text: str, where: str) -> Mapping[str, tuple[str, ...]]:
     except tomllib.TOMLDecodeError as exc:
         raise CategoryDataError(f"{where}: not valid TOML ({exc})") from exc
     found: dict[str, list[str]] = {}
+    spelled: dict[str, str] = {}
     for key, table in data.items():
         terms = table.get("terms") if isinstance(table, dict) else None
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
             raise CategoryDataError(f"{where}: [{key}] needs 'terms', a list of non-empty strings")
         for term in terms:
-            keys = found.setdefault(term.strip().casefold(), [])
+            folded = " ".join(term.split()).casefold()
+            spelled.setdefault(folded, term.strip())
+            keys = found.setdefault(folded, [])
             if key not in keys:
                 keys.append(key)
-    return MappingProxyType({term: tuple(keys) for term, keys in found.items()})
+    return CategoryMap(
+        MappingProxyType({term: tuple(keys) for term, keys in found.items()}),
+        MappingProxyType(spelled),
+    )
 
 
 @functools.cache
-def builtin_mapping() -> Mapping[str, tuple[str, ...]]:
+def builtin_mapping() -> CategoryMap:
     """The shipped mapping (read once per process)."""
     entry = resources.files("bot").joinpath("data", "categories", "sectors.toml")
     return parse_mapping(entry.read_text(encoding="utf-8"), entry.name)
@@ -70,7 +85,7 @@ def _forms(category: str) -> list[str]:
 
 
 def category_sectors(
-    categories: Sequence[str], mapping: Mapping[str, tuple[str, ...]] | None = None
+    categories: Sequence[str], mapping: CategoryMap | None = None
 ) -> dict[str, str]:
     """Sector key -> the mapping's term (ours, not the feed's text: it may be shown as what
     matched) of the first category that names it."""
@@ -80,6 +95,6 @@ def category_sectors(
     found: dict[str, str] = {}
     for category in categories:
         for form in _forms(category):
-            for key in mapping.get(form, ()):
-                found.setdefault(key, form)
+            for key in mapping.sectors.get(form, ()):
+                found.setdefault(key, mapping.spelled[form])
     return found
