@@ -257,3 +257,23 @@ def test_real_feeds_categories_reach_the_decision(corpus: Path, classifier: Clas
         fungi.title, fungi.summary, language=fungi.language, categories=fungi.categories
     )
     assert [s.key for s in found] == ["life"]
+
+
+@pytest.mark.corpus
+def test_atom_category_terms_are_read_as_rss_categories_are(corpus: Path) -> None:
+    from bot.ingest.parse import parse_feed
+
+    body = (
+        corpus / "realfeeds" / "arxiv_api_csAI-LG-CL_2026-08__personal-news-feed.xml"
+    ).read_bytes()
+    items = parse_feed(body, url="https://example.com/feed").items
+    seiberg = next(i for i in items if i.title == "Learning to Trace Seiberg Dualities")
+    assert seiberg.categories == ("hep-th", "cs.AI", "cs.LG", "hep-ph")
+
+
+def test_categories_are_kept_as_a_database_holds_them() -> None:
+    from bot.ingest.entries import MAX_CATEGORIES, MAX_CATEGORY_CHARS, tidy_categories
+
+    kept = tidy_categories([" Cell\n Biology ", "cell biology", 3, None, "x" * 300, "\x00AI", ""])
+    assert kept == ("Cell Biology", "x" * MAX_CATEGORY_CHARS, "AI")
+    assert len(tidy_categories(f"tag {n}" for n in range(100))) == MAX_CATEGORIES
