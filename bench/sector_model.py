@@ -18,6 +18,9 @@ the spread over folds, with the vetoes the decision no longer has, and with a si
 admin-added sectors (each built-in sector in turn, its prototype made from its terms and the
 items its terms matched in the training folds) for ``ADMIN_RESCUE_MIN``.
 
+The keyword rules read the publishers' categories of dev items as ingest stores them;
+``CATEGORY_WEIGHT`` is compared over the same folds.
+
 ``--write`` trains on everything and writes ``bot/briefing/data/sector_model.json`` and the
 built-in sectors' prototypes (mean vectors of the dev split's items per sector)
 ``bot/briefing/data/sector_prototypes.json``. ``--means`` compares centring German, Spanish and
@@ -58,7 +61,7 @@ from bench.classify import (
     load_external_sets,
     load_test_set,
 )
-from bot.briefing import embed, sector_decision
+from bot.briefing import classify, embed, sector_decision
 from bot.briefing.classify import Classifier
 from bot.briefing.sector_decision import VectorEvidence, rescue
 from bot.briefing.sector_model import NONE, SectorModel
@@ -78,6 +81,7 @@ STEPS = 400
 READ_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 2.0)
 OTHER_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 2.0)
 """Thresholds tried; 2.0 switches that rescue off."""
+CATEGORY_GRID = (0.0, 0.5, 0.75, 1.0)
 ADMIN_GRID = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 OTHER_FEEDS = (
     "heise_online_atom_150items__nextcloud-news.xml",
@@ -228,11 +232,16 @@ class Split:
         self.items = list(items)
         self.vectors = vectors
         self.folds = folds
+        self.models: list[SectorModel] = []
+        self.rule()
+
+    def rule(self) -> None:
+        """The keyword rules' sectors of every item (again after a constant of theirs changed)."""
         classifier = Classifier(sectors=default_sectors())
         self.keyword = [
-            classifier.classify(i.title, i.summary, language=i.language) for i in self.items
+            classifier.classify(i.title, i.summary, language=i.language, categories=i.categories)
+            for i in self.items
         ]
-        self.models: list[SectorModel] = []
 
     def rates(self, decide: Decision, fold: int | None = None, language: str = "*") -> Rates:
         out = Rates()
@@ -325,6 +334,19 @@ def choose(dev: Split, ext: Split) -> tuple[float, float]:
     for value in OTHER_GRID:
         print(f"  {value:4}  {dev.spread(with_thresholds(dev, read, value))}")
     return read, other
+
+
+def category_weights(dev: Split, read: float, other: float) -> None:
+    """What a publisher's category naming a sector is worth (``classify.CATEGORY_WEIGHT``);
+    0 reads no categories."""
+    print("CATEGORY_WEIGHT (dev folds, with the chosen rescue):")
+    chosen = classify.CATEGORY_WEIGHT
+    for weight in CATEGORY_GRID:
+        classify.CATEGORY_WEIGHT = weight
+        dev.rule()
+        print(f"  {weight:4}  {dev.spread(with_thresholds(dev, read, other))}")
+    classify.CATEGORY_WEIGHT = chosen
+    dev.rule()
 
 
 def vetoes(dev: Split, read: float, other: float) -> None:
@@ -483,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(dev.items)} dev items, {len(ext.items)} external items")
     cross_validate(dev, ext)
     read, other = choose(dev, ext)
+    category_weights(dev, read, other)
     vetoes(dev, read, other)
     admin_simulation(dev, embedder)
     if args.means:

@@ -144,6 +144,10 @@ class Item(Base):
     raw_hash: Mapped[str | None] = mapped_column(String(64))
     """The text as read and the rules that normalised it (``bot.ingest.normalise.raw_hash``):
     an entry with the same one needs no text work. None for items stored before 0020."""
+    categories: Mapped[list[str] | None] = mapped_column(JSON)
+    """The publisher's categories of the entry (RSS ``<category>``, Atom ``category term``),
+    evidence of its sector (``bot.briefing.categories``); None when it had none or was stored
+    before 0025."""
     search_text: Mapped[str] = mapped_column(Text, default="")
     """Title and summary in the indexable form of storage.search (kept by an ORM event)."""
 

@@ -187,6 +187,7 @@ class Entry:
     link: str | None = None
     guid: str | None = None
     pub_date: str | None = None
+    categories: tuple[str, ...] = ()
 
 
 def make_rss(
@@ -218,6 +219,7 @@ def make_rss(
             parts.append(f'<guid isPermaLink="false">{escape(e.guid)}</guid>')
         if e.pub_date:
             parts.append(f"<pubDate>{e.pub_date}</pubDate>")
+        parts.extend(f"<category>{escape(c)}</category>" for c in e.categories)
         parts.append(f"<description>{escape(e.summary)}</description>")
         parts.append("</item>")
     parts.append("</channel></rss>")

@@ -249,6 +249,12 @@ def test_stock_tips_and_earnings_get_no_sector(classifier: Classifier, title: st
     assert classifier.classify(title, "") == ()
 
 
+def test_strong_sector_words_do_not_make_a_stock_tip_sector_news(classifier: Classifier) -> None:
+    title = "Why Some Investors Are Betting Big on Quantum Computing as a Moonshot Play"
+    summary = "Quantum technology is forecast to become a $200 billion market as quantum computers"
+    assert classifier.classify(title, summary) == ()
+
+
 def test_pandemic_context_alone_is_not_life_science(classifier: Classifier) -> None:
     assert classifier.classify("Stadium reopens to fans despite COVID-19 limits", "") == ()
     assert classifier.classify("Singer's clip goes viral on tour", "") == ()

@@ -59,6 +59,7 @@ async def _store(db: Database, parsed: list[ParsedItem]) -> list[int]:
                 summary=p.summary,
                 link=f"https://news.example/{feeds}/{n}",
                 language=p.language,
+                categories=list(p.categories) or None,
                 published_at=NOW - timedelta(hours=1 + n),
                 first_seen_at=NOW - timedelta(hours=1 + n),
             )
@@ -215,7 +216,12 @@ async def test_shiftbrief_classify_decides_as_the_bot_does(
         *_parsed(corpus, "mittechreview_es_scraped_2026-02__prospect-rss-feeds.xml")[:5],
         *_parsed(corpus, "yahoo_news_jp_it_2022-07__PrcmNovel-extracted.xml")[:10],
         *_parsed(corpus, "newatlas_scraped_2026-02__prospect-rss-feeds.xml")[:10],
+        # Feeds whose entries carry the publisher's categories (arXiv's, Science's, TechCrunch's).
+        *_parsed(corpus, "arxiv_quant-ph_rss_2025-04__RSSFeeds.jl.xml")[:8],
+        *_parsed(corpus, "science_twis_rss1__rss-parser.xml")[:8],
+        *_parsed(corpus, "techcrunch_2021-03__uqcsbot-slack.xml")[:8],
     ]
+    assert sum(bool(p.categories) for p in chosen) >= 16
     # The bot: keyword rules on ingest, then the vector steps once the worker has embedded.
     ids = await _store(sqlite_db, chosen)
     await _embed_all(sqlite_db)
@@ -224,7 +230,16 @@ async def test_shiftbrief_classify_decides_as_the_bot_does(
     bot = [sorted(((s.sector_key, s.score) for s in stored[i]), key=lambda s: -s[1]) for i in ids]
 
     lines = "".join(
-        json.dumps({"id": n, "title": p.title, "summary": p.summary, "lang": p.language}) + "\n"
+        json.dumps(
+            {
+                "id": n,
+                "title": p.title,
+                "summary": p.summary,
+                "lang": p.language,
+                "categories": list(p.categories),
+            }
+        )
+        + "\n"
         for n, p in enumerate(chosen)
     )
     cli = Cli(tmp_path)

@@ -4,7 +4,8 @@ Each item goes through ``sector_decision.decide``, the function the bot calls fo
 item: the keyword rules, and, when a ``SectorVectors`` is given (the model is installed and
 ``--lexical`` was not asked for), the rescue with the item's vector, embedded here the way the
 embedding worker embeds a stored item. An item without a ``lang`` gets the language
-ingest would detect for it.
+ingest would detect for it; its ``categories`` (the publisher's, as ingest stores them) are
+evidence as they are for a stored item.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.briefing.classify import Classifier
 from bot.briefing.jsonl_input import LineError, read_item
 from bot.briefing.sector_decision import Vector, VectorEvidence, decide
+from bot.ingest.entries import tidy_categories
 from bot.ingest.language import UNDETERMINED, item_language
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ class ClassifyLine:
     summary: str = ""
     sector_hint: str | None = None
     language: str = UNDETERMINED
+    categories: tuple[str, ...] = ()
     error: str | None = None
 
 
@@ -45,10 +48,13 @@ def read_line(number: int, line: str) -> ClassifyLine:
     except LineError as exc:
         return ClassifyLine(number, exc.item_id, error=str(exc))
     title, summary, hint, lang = item["title"], item["summary"], item["sector_hint"], item["lang"]
+    categories = item.get("categories") or []
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        return ClassifyLine(number, item_id, error="'categories' must be a list of strings")
     if lang is None:
         # What ingest does for an item whose feed declares no language.
         lang = item_language(f"{title} {summary[:300]}", UNDETERMINED)
-    return ClassifyLine(number, item_id, title, summary, hint, lang)
+    return ClassifyLine(number, item_id, title, summary, hint, lang, tidy_categories(categories))
 
 
 def classify_jsonl(
@@ -57,10 +63,10 @@ def classify_jsonl(
     """Classify JSON Lines items; one output line per input line that is not blank.
 
     Each input line is ``{"id": ..., "title": "...", "summary": "..."}`` (``summary``, a
-    ``sector_hint`` and a ``lang`` are optional). Each output line is ``{"id": ..., "sectors":
-    [{"key": ..., "score": ...}, ...]}``, best first, ``[]`` when off-topic. A line that cannot
-    be read gives ``{"id": ..., "line": n, "error": "..."}`` (``id`` is null unless it could
-    be read) and the run goes on.
+    ``sector_hint``, a ``lang`` and ``categories``, a list of strings, are optional). Each
+    output line is ``{"id": ..., "sectors": [{"key": ..., "score": ...}, ...]}``, best first,
+    ``[]`` when off-topic. A line that cannot be read gives ``{"id": ..., "line": n, "error":
+    "..."}`` (``id`` is null unless it could be read) and the run goes on.
 
     Args:
         lines: The input lines.
@@ -91,6 +97,7 @@ def classify_jsonl(
                 language=p.language,
                 vector=found.get(p.number),
                 evidence=evidence,
+                categories=p.categories,
             )
             record = {
                 "id": p.item_id,

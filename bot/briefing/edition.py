@@ -97,7 +97,10 @@ class ItemClassifier:
         found = await self._vectors(session, items, defs) if self._vectors is not None else None
         evidence, vectors = found if found is not None else (None, {})
         classifier = self._classifier
-        texts = [(i.id, i.title, i.summary, hints.get(i.feed_id, ()), i.language) for i in items]
+        texts = [
+            (i.id, i.title, i.summary, hints.get(i.feed_id, ()), i.language, i.categories or ())
+            for i in items
+        ]
 
         def run() -> SectorRows:
             return {
@@ -111,9 +114,10 @@ class ItemClassifier:
                         language=language,
                         vector=vectors.get(item_id),
                         evidence=evidence,
+                        categories=categories,
                     )
                 ]
-                for item_id, title, summary, hints, language in texts
+                for item_id, title, summary, hints, language, categories in texts
             }
 
         # Large feeds (thousands of entries) would hold the event loop for a noticeable time.

@@ -7,9 +7,16 @@ types without loading the parsers, which only a changed body needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
+
+MAX_CATEGORIES = 20
+"""Categories kept per entry: a feed that tags an entry with dozens of keywords says no more."""
+MAX_CATEGORY_CHARS = 100
+"""A longer category is a sentence, not a section's name; it is cut to this length."""
+_REFUSED = "\x00"
 
 
 class ParseError(Exception):
@@ -30,6 +37,8 @@ class RawEntry(NamedTuple):
     raw_hash: str
     """Identity of ``title`` and ``summary`` and of the rules that normalise them: an entry
     whose stored item has the same one needs no text work (``bot.ingest.normalise``)."""
+    categories: tuple[str, ...] = ()
+    """The publisher's categories of the entry (``tidy_categories``)."""
 
 
 class ParsedItem(NamedTuple):
@@ -46,6 +55,9 @@ class ParsedItem(NamedTuple):
     raw_hash: str | None = None
     search_text: str | None = None
     """Title and summary in the indexable form of ``storage.search``, made where the text was."""
+    categories: tuple[str, ...] = ()
+    """The publisher's categories (RSS ``<category>``, Atom ``category term``), evidence of the
+    item's sector (``bot.briefing.categories``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +94,19 @@ class RawFeed:
     language: str | None
     ttl: str | None
     entries: tuple[RawEntry, ...]
+
+
+def tidy_categories(terms: Iterable[object]) -> tuple[str, ...]:
+    """The categories of an entry as they are stored: strings only, spaces collapsed, NUL
+    dropped, cut to ``MAX_CATEGORY_CHARS``, without repeats (ignoring case), at most
+    ``MAX_CATEGORIES``. ``shiftbrief classify`` reads a line's ``categories`` the same way."""
+    kept: dict[str, str] = {}
+    for term in terms:
+        if not isinstance(term, str):
+            continue
+        text = " ".join(term.replace(_REFUSED, " ").split())[:MAX_CATEGORY_CHARS]
+        if text and text.casefold() not in kept:
+            kept[text.casefold()] = text
+            if len(kept) >= MAX_CATEGORIES:
+                break
+    return tuple(kept.values())

@@ -108,6 +108,7 @@ def merge_entries(
                     "language": parsed.language[:8],
                     "raw_hash": parsed.raw_hash,
                     "search_text": parsed.search_text,
+                    "categories": list(parsed.categories) or None,
                 }
             )
         elif (
@@ -174,6 +175,7 @@ def _new_item(
         is_backlog=is_archive(published, seen_at=now, first_fetch=first_fetch),
         raw_hash=parsed.raw_hash,
         search_text=parsed.search_text,
+        categories=list(parsed.categories) or None,
     )
 
 

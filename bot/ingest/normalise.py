@@ -146,6 +146,7 @@ def _item(
         content_hash=content_hash(title, summary),
         raw_hash=entry.raw_hash,
         search_text=search_text(shown_title, summary),
+        categories=entry.categories,
     )
 
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import feedparser
 
-from bot.ingest.entries import ParsedFeed, ParsedItem, ParseError, RawEntry, RawFeed
+from bot.ingest.entries import (
+    ParsedFeed,
+    ParsedItem,
+    ParseError,
+    RawEntry,
+    RawFeed,
+    tidy_categories,
+)
 from bot.ingest.limits import storable_optional
 from bot.ingest.normalise import clean_url, content_hash, html_to_text, normalise_feed, raw_hash
 
@@ -190,7 +197,15 @@ def _entry(e: Any) -> RawEntry:
         author=_str(e.get("author")),
         published_at=_entry_date(e),
         raw_hash=raw_hash(title, summary),
+        categories=_categories(e),
     )
+
+
+def _categories(entry: Any) -> tuple[str, ...]:
+    """The entry's categories (RSS ``<category>``, Atom ``category term``: feedparser's
+    ``tags``)."""
+    tags = entry.get("tags") or ()
+    return tidy_categories(t.get("term") for t in tags if isinstance(t, dict))
 
 
 def _str(value: Any) -> str | None:

@@ -139,7 +139,15 @@ def index_known(rows: Iterable[KnownItem]) -> KnownItems:
     return known
 
 
-_TEXT_COLUMNS = ("title", "summary", "content_hash", "language", "raw_hash", "search_text")
+_TEXT_COLUMNS = (
+    "title",
+    "summary",
+    "content_hash",
+    "language",
+    "raw_hash",
+    "search_text",
+    "categories",
+)
 _UPDATE_TEXT = (
     update(_ITEMS)
     .where(_ITEMS.c.id == bindparam("item_id"))
@@ -162,6 +170,7 @@ _INSERT_COLUMNS = (
     "first_seen_at",
     "is_backlog",
     "search_text",
+    "categories",
 )
 
 
@@ -169,9 +178,9 @@ async def update_items_text(session: AsyncSession, rows: Sequence[Mapping[str, A
     """Replace the text of edited items, with one executemany.
 
     Args:
-        rows: ``id``, ``title``, ``summary``, ``content_hash``, ``language`` and ``raw_hash``
-            of each item, and ``search_text`` where the caller made it (else it is made here,
-            as the model's update event would).
+        rows: ``id``, ``title``, ``summary``, ``content_hash``, ``language``, ``raw_hash``
+            and ``categories`` of each item, and ``search_text`` where the caller made it
+            (else it is made here, as the model's update event would).
     """
     if not rows:
         return
