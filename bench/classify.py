@@ -125,6 +125,11 @@ REPO = Path(__file__).resolve().parents[1]
 DEV_SET = REPO / "tests" / "data" / "classify_dev.tsv"
 DEFAULT_CORPUS = Path(os.environ.get("SHIFTBRIEF_CORPUS", REPO.parent / "shared" / "corpus"))
 TEST_SET = REPO / "tests" / "data" / "classify_test.tsv"
+HOLDOUT_SETS = (
+    REPO / "tests" / "data" / "classify_holdout.tsv",
+    REPO / "tests" / "data" / "classify_holdout_news.tsv",
+)
+"""Blind splits (``--holdout``): measured once a change is final, never chosen on."""
 HOLDOUT_EVERY = 3
 """The external sets are split into tune and held-out parts: every third item is held out."""
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -154,6 +159,9 @@ class DevItem:
     @property
     def on_topic(self) -> bool:
         return bool(self.acceptable)
+
+
+_STRATUM = "# stratum: "
 
 
 def _read_labels(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -189,6 +197,10 @@ def _entries(corpus: Path, file: str) -> dict[str, Entry]:
         for article in json.loads(path.read_text(encoding="utf-8"))["articles"]:
             text = (article["title"], article.get("excerpt") or "")
             found[article["link"]] = (*text, item_language(" ".join(text)[:600], "en"), ())
+    elif file == NEWSAPI:
+        # One headline per line with its class digit last; the key is the 0-based line number.
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            found[str(number)] = (line.rstrip().rpartition(" ")[0].strip(), "", "en", ())
     elif "quantum_news_brave_weekly" in file:
         response = json.loads(path.read_text(encoding="utf-8")).get("api_response", {})
         results = response.get("results") or response.get("web", {}).get("results", [])
@@ -228,6 +240,25 @@ def load_dev_set(corpus: Path, labels: Path = DEV_SET, split: str = "dev") -> li
 def load_test_set(corpus: Path) -> list[DevItem]:
     """The held-out TEST split: measure on it, never choose on it."""
     return load_dev_set(corpus, TEST_SET, "test")
+
+
+def load_holdout_sets(corpus: Path) -> list[tuple[str, list[DevItem]]]:
+    """The blind splits, one per stratum (``# stratum: NAME`` lines divide a file)."""
+    out: list[tuple[str, list[DevItem]]] = []
+    for path in HOLDOUT_SETS:
+        name = path.stem.removeprefix("classify_")
+        items = load_dev_set(corpus, path, name)
+        strata: list[str] = []
+        stratum = ""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(_STRATUM):
+                stratum = line.removeprefix(_STRATUM).strip()
+            elif line.strip() and not line.startswith("#"):
+                strata.append(stratum)
+        for part in dict.fromkeys(strata):
+            chosen = [i for i, s in zip(items, strata, strict=True) if s == part]
+            out.append((f"{name}:{part}" if part else name, chosen))
+    return out
 
 
 def run_cli(
@@ -565,6 +596,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--external", action="store_true", help="also the external sets")
     parser.add_argument("--feeds", action="store_true", help="only: other languages' feeds")
     parser.add_argument("--dev-only", action="store_true", help="leave the test split alone")
+    parser.add_argument(
+        "--holdout", action="store_true", help="only: the blind holdout splits (a final measure)"
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus}", file=sys.stderr)
@@ -573,9 +607,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"whole feeds through shiftbrief classify{' --lexical' if args.lexical else ''}:")
         print_feeds(args.corpus, lexical=args.lexical, repo=args.repo)
         return 0
+    mode = "--lexical" if args.lexical else "with the model when installed"
+    if args.holdout:
+        for name, items in load_holdout_sets(args.corpus):
+            print(f"shiftbrief classify {mode} ({args.repo}): {len(items)} {name} items")
+            print_figures(name, items, run_cli(items, lexical=args.lexical, repo=args.repo))
+        return 0
     dev = load_dev_set(args.corpus)
     test = [] if args.dev_only else load_test_set(args.corpus)
-    mode = "--lexical" if args.lexical else "with the model when installed"
     print(f"shiftbrief classify {mode} ({args.repo}): {len(dev)} dev, {len(test)} test items")
     for name, items in (("dev", dev), ("test", test)):
         if not items:

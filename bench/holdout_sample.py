@@ -196,8 +196,8 @@ def newsapi_lines(corpus: Path) -> list[tuple[str, str]]:
 
 
 def newsapi_entries(corpus: Path) -> dict[str, tuple[str, str, str]]:
-    """Key (the 0-based line number) -> (headline, "", "en"), as ``_entries`` gives a feed entry."""
-    return {str(n): (title, "", "en") for n, (title, _) in enumerate(newsapi_lines(corpus))}
+    """Key (the 0-based line number) -> (headline, "", "en"), as ``_entries`` reads them."""
+    return {key: entry[:3] for key, entry in _entries(corpus, NEWSAPI).items()}
 
 
 def newsapi_read_elsewhere(corpus: Path) -> set[int]:
