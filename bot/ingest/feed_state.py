@@ -11,6 +11,7 @@ write what these return, so a feed's schedule is the same whichever path checked
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from bot.ingest.fetch import FetchResult
 
 log = logging.getLogger(__name__)
+
+FETCH_LEASE = timedelta(minutes=10)
+"""A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
 
 MAX_RETRY_AFTER = timedelta(days=7)
 """A server cannot switch a feed off for longer than this by sending a huge Retry-After."""
@@ -102,6 +106,30 @@ def success_values(
     if fetched.last_modified is not None:
         values["last_modified"] = fetched.last_modified[:128]
     return values
+
+
+def body_digest(body: bytes) -> str:
+    """The hash a feed's state keeps of its last body (a body seen before is not read again)."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def checked_state(
+    job: FeedJob, fetched: FetchResult, *, now: datetime, intervals: CheckIntervals
+) -> tuple[dict[str, Any], FeedResult] | None:
+    """The state and result a fetch leaves when there is nothing to read (it failed, the server
+    answered 304, or the body is the one read last time); None when the body must be read."""
+    if fetched.error is not None:
+        return failure_state(
+            job,
+            fetched.error,
+            now=now,
+            intervals=intervals,
+            retry_after=fetched.retry_after,
+            status=fetched.status,
+        )
+    if fetched.not_modified or body_digest(fetched.body) == job.body_hash:
+        return unchanged_state(job, fetched, now=now, intervals=intervals)
+    return None
 
 
 def unchanged_state(

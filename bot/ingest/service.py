@@ -23,12 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -38,11 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.ingest import allocator
 from bot.ingest.entries import Document, ParsedItem, ParseError
 from bot.ingest.feed_state import (
+    FETCH_LEASE,
     CheckIntervals,
     FeedJob,
+    body_digest,
+    checked_state,
     failure_state,
     job_of,
-    unchanged_state,
 )
 from bot.ingest.fetch import FeedFetcher, FetchResult
 from bot.ingest.limits import failure_reason
@@ -60,9 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["FETCH_LEASE", "AfterStore", "FeedResult", "Fetched", "IngestReport", "IngestService"]
 
 log = logging.getLogger(__name__)
-
-FETCH_LEASE = timedelta(minutes=10)
-"""A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
 
 OnProgress = Callable[["FeedResult"], None]
 
@@ -275,22 +273,11 @@ class IngestService:
             self._record_failure(job, f"internal error: {failure_reason(exc)}", state=state)
 
     async def _ingest(self, job: FeedJob, fetched: FetchResult, state: _Pass) -> None:
-        if fetched.error is not None:
-            self._record_failure(
-                job,
-                fetched.error,
-                retry_after=fetched.retry_after,
-                status=fetched.status,
-                state=state,
-            )
+        checked = checked_state(job, fetched, now=self._clock(), intervals=self._intervals)
+        if checked is not None:  # failed, 304, or the body read last time
+            self._record_state(state, *checked)
             return
-        if fetched.not_modified:
-            self._record_unchanged(job, fetched, state)
-            return
-        body_hash = hashlib.sha256(fetched.body).hexdigest()
-        if body_hash == job.body_hash:
-            self._record_unchanged(job, fetched, state)
-            return
+        body_hash = body_digest(fetched.body)
         try:
             document = await self._read(job, fetched, state)
             # The body is read: a feed waiting for the writer holds its items, not its body.
@@ -392,10 +379,6 @@ class IngestService:
             retry_after=retry_after,
             status=status,
         )
-        self._record_state(state, values, result)
-
-    def _record_unchanged(self, job: FeedJob, fetched: FetchResult, state: _Pass) -> None:
-        values, result = unchanged_state(job, fetched, now=self._clock(), intervals=self._intervals)
         self._record_state(state, values, result)
 
     def _record_state(self, state: _Pass, values: dict[str, Any], result: FeedResult) -> None:

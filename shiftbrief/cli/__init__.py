@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 
-from bot.config import ConfigError
+from bot.config_plain import ConfigError
 from shiftbrief.cli.base import UserError, app, err
 
 # Importing a group's module registers its commands; this order is the order of `--help`.
