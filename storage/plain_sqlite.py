@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from storage.revisions import script_heads
@@ -110,20 +110,6 @@ def feed_rows(conn: sqlite3.Connection) -> list[FeedRow]:
     return rows
 
 
-class ClaimedFeed(NamedTuple):
-    """A feed claimed for a check, with its state as stored."""
-
-    feed_id: int
-    url: str
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    backlog_done: bool
-    error_count: int
-    last_checked_at: datetime | None
-    next_check_at: datetime
-
-
 _NEVER_FETCHED = (
     "SELECT 1 FROM feed_states AS s JOIN feeds AS f ON f.id = s.feed_id "
     "WHERE f.disabled = 0 AND s.backlog_done = 0"
@@ -142,10 +128,11 @@ _CLAIM_DUE = (
     "AND next_check_at <= :now RETURNING feed_id"
 )
 _CLAIMED = (
-    "SELECT f.id, f.url, s.etag, s.last_modified, s.body_hash, s.backlog_done, s.error_count, "
-    "s.last_checked_at, s.next_check_at FROM feeds AS f JOIN feed_states AS s "
+    "SELECT s.*, f.url FROM feeds AS f JOIN feed_states AS s "
     "ON s.feed_id = f.id WHERE f.id IN (SELECT value FROM json_each(?)) ORDER BY f.id"
 )
+_BOOLEANS = ("backlog_done",)
+_MOMENTS = ("next_check_at", "last_checked_at", "last_success_at")
 STATE_COLUMNS = frozenset(
     {
         "etag",
@@ -174,32 +161,31 @@ def first_fetch_due(conn: sqlite3.Connection, *, now: datetime, all_feeds: bool)
 
 def claim_due_feeds(
     conn: sqlite3.Connection, *, now: datetime, lease: timedelta, all_feeds: bool = False
-) -> list[ClaimedFeed]:
+) -> list[dict[str, Any]]:
     """Due (or, with ``all_feeds``, all) enabled feeds claimed for this process, as
     ``storage.repositories.feeds.claim_due_feeds`` claims them: each one's next check moves
     ``lease`` ahead, in a transaction that takes SQLite's write lock first, and a feed is
-    claimed only while it is still due, so two processes never claim one due feed both."""
+    claimed only while it is still due, so two processes never claim one due feed both.
+
+    Returns:
+        Each claimed feed's ``url`` and its ``feed_states`` row as the ORM reads it
+        (booleans, aware datetimes), by column name, oldest feed first.
+    """
     with _transaction(conn):
         claimed = conn.execute(
             _CLAIM_ALL if all_feeds else _CLAIM_DUE,
             {"now": _stored(now), "until": _stored(now + lease)},
         ).fetchall()
         ids = sorted(row[0] for row in claimed)
-        rows = conn.execute(_CLAIMED, (json.dumps(ids),)).fetchall() if ids else []
-    return [
-        ClaimedFeed(
-            feed_id=row[0],
-            url=row[1],
-            etag=row[2],
-            last_modified=row[3],
-            body_hash=row[4],
-            backlog_done=bool(row[5]),
-            error_count=row[6],
-            last_checked_at=None if row[7] is None else _utc(row[7]),
-            next_check_at=_utc(row[8]),
-        )
-        for row in rows
-    ]
+        cursor = conn.execute(_CLAIMED, (json.dumps(ids),))
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()] if ids else []
+    for row in rows:
+        for name in _BOOLEANS:
+            row[name] = bool(row[name])
+        for name in _MOMENTS:
+            row[name] = None if row[name] is None else _utc(row[name])
+    return rows
 
 
 def update_feed_states(conn: sqlite3.Connection, states: Sequence[Mapping[str, Any]]) -> None:

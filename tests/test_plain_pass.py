@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from contextlib import closing
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.plain_sqlite import migrated_sqlite
 from storage.repositories import feeds as feed_repo
+from tests.cli_probe import PROBE
 from tests.feedserver import Entry, FeedServer, make_rss
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -36,20 +37,6 @@ ENTRIES = [Entry(f"Grid battery story {i}", "Storage news.", guid=f"g{i}") for i
 BODY = make_rss(ENTRIES)
 CHANGED = make_rss([Entry("Sodium-ion battery plant opens", "New.", guid="g9"), *ENTRIES])
 UNUSED_BY_A_PLAIN_PASS = ("sqlalchemy", "aiosqlite", "pydantic_settings", "feedparser", "alembic")
-
-_PROBE = """
-import json, sys
-from shiftbrief.cli import main
-sys.argv = ["shiftbrief", *json.loads(sys.argv[1])]
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code or 0
-else:
-    code = 0
-print("MODULES " + json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
-sys.exit(code)
-"""
 
 
 class Clock:
@@ -85,43 +72,38 @@ def serve_second_pass(server: FeedServer, *, changed: bool) -> None:
         server.set("/changed.xml", body=CHANGED, conditional=True)
 
 
-async def _full_pass(db: Path, clock: Clock, *, all_feeds: bool = True) -> IngestReport:
+@asynccontextmanager
+async def _service(db: Path, clock: Clock) -> AsyncIterator[IngestService]:
+    """The usual machinery on ``db``, parsing in this process."""
     engine = make_engine(_url(db))
     settings = _settings(db)
     try:
         async with FeedFetcher.from_settings(settings, clock=clock) as fetcher:
-            service = IngestService(
+            yield IngestService(
                 sessionmaker=make_sessionmaker(engine),
                 fetcher=fetcher,
                 clock=clock,
                 settings=settings,
                 parse_processes=0,
             )
-            return await service.run_pass(all_feeds=all_feeds)
     finally:
         await engine.dispose()
+
+
+async def _full_pass(db: Path, clock: Clock) -> IngestReport:
+    async with _service(db, clock) as service:
+        return await service.run_pass(all_feeds=True)
 
 
 async def _plain_pass(db: Path, clock: Clock) -> IngestReport | None:
     """The plain pass as the CLI runs it, with the test's clock; changed bodies go to the
     service of a second engine, as ``shiftbrief.cli.base`` hands them over."""
-    settings = _settings(db)
 
     async def changed(fetched: AsyncIterator[Fetched], feeds: int, progress: OnProgress) -> object:
-        engine = make_engine(_url(db))
-        try:
-            async with FeedFetcher.from_settings(settings, clock=clock) as unused:
-                service = IngestService(
-                    sessionmaker=make_sessionmaker(engine),
-                    fetcher=unused,
-                    clock=clock,
-                    settings=settings,
-                    parse_processes=0,
-                )
-                return await service.store_fetched(fetched, feeds=feeds, on_progress=progress)
-        finally:
-            await engine.dispose()
+        async with _service(db, clock) as service:
+            return await service.store_fetched(fetched, feeds=feeds, on_progress=progress)
 
+    settings = _settings(db)
     with migrated_sqlite(_url(db)) as conn:
         assert conn is not None
         async with FeedFetcher.from_settings(settings, clock=clock) as fetcher:
@@ -221,7 +203,7 @@ def _env(db: Path, **extra: str) -> dict[str, str]:
 
 def _start(db: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", _PROBE, json.dumps(list(args))],
+        [sys.executable, "-c", PROBE, json.dumps(list(args))],
         cwd=db.parent,
         env=_env(db, **extra),
         stdout=subprocess.PIPE,

@@ -70,8 +70,9 @@ def job_of(
     error_count: int,
     last_checked_at: datetime | None,
     next_check_at: datetime,
+    **_other_columns: object,
 ) -> FeedJob:
-    """The job of a claimed feed, from its stored state."""
+    """The job of a claimed feed, from its stored state (a whole row of it may be given)."""
     last_interval = None
     if last_checked_at is not None and error_count == 0:
         last_interval = (next_check_at - last_checked_at).total_seconds()

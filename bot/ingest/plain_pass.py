@@ -83,7 +83,7 @@ async def plain_pass(
     if first_fetch_due(conn, now=clock(), all_feeds=all_feeds):
         return None
     claimed = claim_due_feeds(conn, now=clock(), lease=FETCH_LEASE, all_feeds=all_feeds)
-    jobs = [job_of(**row._asdict()) for row in claimed]
+    jobs = [job_of(**row) for row in claimed]
     report = IngestReport()
     intervals = CheckIntervals(
         float(settings.min_check_interval), float(settings.max_check_interval)
