@@ -18,11 +18,9 @@ database URL's (:func:`async_database_url`), which ``bot.config`` calls as valid
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -158,6 +156,8 @@ def valid_networks(value: tuple[str, ...]) -> tuple[str, ...]:
     Raises:
         ValueError: one is not.
     """
+    import ipaddress  # here: most configurations name no network
+
     for net in value:
         ipaddress.ip_network(net, strict=False)
     return value
@@ -240,6 +240,8 @@ def _toml(path: str) -> dict[str, Any]:
     try:
         if not file.exists():
             return {}
+        import tomllib  # here: most starts have no file
+
         with file.open("rb") as handle:
             return tomllib.load(handle)
     except (OSError, ValueError):
