@@ -348,3 +348,16 @@ async def test_a_bad_setting_gets_the_message_it_always_got(
     assert code == 1 and not out
     assert err == f"error: {expected.value}"
     assert name in err
+
+
+async def test_a_database_a_migration_is_due_for_takes_the_usual_path(tmp_path: Path) -> None:
+    db = tmp_path / "shiftbrief.db"
+    engine = make_engine(_url(db))
+    try:
+        await upgrade(engine, "0010_tenants")  # as an older ShiftBrief left it
+    finally:
+        await engine.dispose()
+    code, out, err, modules = await _shiftbrief(db, "ingest", "--json")
+    assert code == 0, err
+    assert json.loads(out)["feeds"] == 0
+    assert "alembic" in modules  # migrated first, as every command does
