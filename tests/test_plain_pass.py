@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.ingest.feed_state import Fetched
 from bot.ingest.fetch import FeedFetcher
-from bot.ingest.plain_pass import Fetched, OnProgress, plain_pass
+from bot.ingest.plain_pass import OnProgress, plain_pass
 from bot.ingest.report import IngestReport
 from bot.ingest.service import IngestService
 from storage.db import make_engine, make_sessionmaker, upgrade

@@ -47,6 +47,10 @@ class FeedJob:
     """Seconds between the last check and the next one it scheduled, if that check succeeded."""
 
 
+Fetched = tuple[FeedJob, "FetchResult"]
+"""A claimed feed and what fetching it gave (handed from one pass to the service's reading)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckIntervals:
     """The configured bounds of a feed's next check, in seconds."""

@@ -27,6 +27,7 @@ from bot.ingest.feed_state import (
     FETCH_LEASE,
     CheckIntervals,
     FeedJob,
+    Fetched,
     checked_state,
     failure_state,
     job_of,
@@ -36,11 +37,10 @@ from bot.ingest.report import FeedResult, IngestReport
 from storage.plain_sqlite import claim_due_feeds, first_fetch_due, update_feed_states
 
 if TYPE_CHECKING:
-    from bot.ingest.fetch import FeedFetcher, FetchResult
+    from bot.ingest.fetch import FeedFetcher
 
 log = logging.getLogger(__name__)
 
-Fetched = tuple[FeedJob, "FetchResult"]
 OnProgress = Callable[[FeedResult], None]
 Changed = Callable[[AsyncIterator[Fetched], int, OnProgress], Coroutine[Any, Any, object]]
 """Reads and stores the changed bodies it is handed (a pass over so many feeds), reporting each

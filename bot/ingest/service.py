@@ -40,6 +40,7 @@ from bot.ingest.feed_state import (
     FETCH_LEASE,
     CheckIntervals,
     FeedJob,
+    Fetched,
     body_digest,
     checked_state,
     failure_state,
@@ -64,8 +65,6 @@ log = logging.getLogger(__name__)
 
 OnProgress = Callable[["FeedResult"], None]
 
-Fetched = tuple[FeedJob, FetchResult]
-"""A claimed feed and what fetching it gave, handed over by another pass (``store_fetched``)."""
 _Start = Callable[[FeedJob, "FetchResult | None"], object]
 """Starts the work on one feed of a pass (its fetch result, or None: fetch it)."""
 

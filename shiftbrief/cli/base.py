@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from bot.app import AppContext
     from bot.config import Settings
-    from bot.ingest.plain_pass import Fetched
+    from bot.ingest.feed_state import Fetched
     from bot.ingest.report import FeedResult, IngestReport
     from bot.models import SectorDef
     from storage.models import Item
