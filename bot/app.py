@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings
+from bot.config_plain import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from bot.briefing import embed
+    from bot.config import Settings
     from bot.ingest.service import IngestService
     from bot.ingest.store import AfterStore
 

@@ -7,12 +7,9 @@ supplies the same keys in lower case. Environment variables win over the file.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 from pydantic import (
     AliasChoices,
     Field,
@@ -28,73 +25,29 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-ENV_PREFIX = "SHIFTBRIEF_"
+# The rules are plain functions, shared with the start that reads plainly valid settings
+# without pydantic (bot.config_plain, whose index of the fields below a test keeps true).
+from bot.config_plain import (
+    ASYNC_DRIVERS,
+    DATABASE_URL_FORMS,
+    ENV_PREFIX,
+    ConfigError,
+    async_database_url,
+    default_database_url,
+    settings_problem,
+    valid_networks,
+)
 
-
-def default_database_url() -> str:
-    """A SQLite file under the user's data directory."""
-    data_dir = Path(platformdirs.user_data_dir("shiftbrief", appauthor=False))
-    return f"sqlite+aiosqlite:///{data_dir / 'shiftbrief.db'}"
-
-
-ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-}
-"""Database URL schemes accepted (with any driver), and the async driver each one runs on."""
-DATABASE_URL_FORMS = "sqlite:///path or postgresql://user:password@host/db"
-
-
-def async_database_url(value: str) -> str:
-    """``value`` as the async SQLAlchemy URL ShiftBrief connects with.
-
-    Operators paste URLs from their hosting: ``postgres://`` (Heroku, Render), ``postgresql://``
-    or ``sqlite:///path``, which SQLAlchemy's asyncio engine refuses ("requires an async
-    driver"). Any driver given is replaced by asyncpg or aiosqlite; libpq's parameters
-    (``sslmode``, ``connect_timeout``, ``application_name`` ...) keep their meaning
-    (``storage.postgres_url``), and the ones asyncpg cannot honour are refused by name.
-
-    Raises:
-        ValueError: not the URL of a supported database, or a part of it is malformed; the
-            message says which.
-    """
-    text = value.strip()
-    scheme, separator, rest = text.partition("://")
-    backend = scheme.partition("+")[0].lower()
-    if not separator or backend not in ASYNC_DRIVERS:
-        shown = f"{backend!r}" if separator else "no scheme"
-        raise ValueError(f"not a supported database URL ({shown}); use {DATABASE_URL_FORMS}")
-    text = f"{ASYNC_DRIVERS[backend]}://{rest}"
-    if backend == "sqlite" and rest.startswith("/") and "@" not in rest:
-        # sqlite:///path, the usual form: no host, user or port for SQLAlchemy to read, so a
-        # command that never touches SQLAlchemy (`feeds list`) starts without importing it.
-        if not rest[1:].partition("?")[0]:
-            raise ValueError("a SQLite URL needs a file: sqlite:///path/to/shiftbrief.db")
-        return text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from storage.postgres_url import asyncpg_connect
-
-    try:
-        url = make_url(text)
-    except ArgumentError:
-        raise ValueError(f"not a database URL; use {DATABASE_URL_FORMS}") from None
-    except ValueError:  # the only part make_url converts is the port
-        raise ValueError("the port after the host name is not a number") from None
-    if url.port is not None and not 0 < url.port < 65536:
-        raise ValueError(f"the port {url.port} is out of range (1 to 65535)")
-    if backend == "sqlite" and not url.database:
-        # sqlite:/// would be an in-memory database each command forgets at once.
-        raise ValueError("a SQLite URL needs a file: sqlite:///path/to/shiftbrief.db")
-    if backend != "sqlite":
-        asyncpg_connect(url)  # refuses libpq parameters no driver of ours can honour
-    return text
-
-
-class ConfigError(Exception):
-    """A configuration value is invalid; the message names the variable."""
+__all__ = [
+    "ASYNC_DRIVERS",
+    "DATABASE_URL_FORMS",
+    "ENV_PREFIX",
+    "ConfigError",
+    "Settings",
+    "async_database_url",
+    "default_database_url",
+    "load_settings",
+]
 
 
 class Settings(BaseSettings):
@@ -271,37 +224,10 @@ class Settings(BaseSettings):
         return async_database_url(value)
 
     @model_validator(mode="after")
-    def _slack_needs_its_secrets(self) -> Settings:
-        if not (self.slack_bot_token or self.slack_client_id):
-            return self
-        if self.slack_mode == "socket" and self.slack_app_token is None:
-            raise ValueError(
-                "Slack in Socket Mode needs SLACK_APP_TOKEN (an xapp- token); or set "
-                "SHIFTBRIEF_SLACK_MODE=http with SLACK_SIGNING_SECRET"
-            )
-        if self.slack_mode == "http" and self.slack_signing_secret is None:
-            raise ValueError("Slack in HTTP mode needs SLACK_SIGNING_SECRET")
-        if self.slack_client_id and self.slack_client_secret is None:
-            raise ValueError("SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET (OAuth installs)")
-        return self
-
-    @model_validator(mode="after")
-    def _llm_needs_an_endpoint(self) -> Settings:
-        if self.editor == "llm" and not (self.llm_base_url and self.llm_model):
-            raise ValueError(
-                "SHIFTBRIEF_EDITOR=llm needs SHIFTBRIEF_LLM_BASE_URL and SHIFTBRIEF_LLM_MODEL"
-            )
-        if self.llm_base_url and not self.llm_model and self.editor != "extractive":
-            raise ValueError("SHIFTBRIEF_LLM_BASE_URL needs SHIFTBRIEF_LLM_MODEL")
-        return self
-
-    @model_validator(mode="after")
-    def _embed_server_needs_a_model(self) -> Settings:
-        if bool(self.embed_base_url) != bool(self.embed_model):
-            raise ValueError(
-                "SHIFTBRIEF_EMBED_BASE_URL and SHIFTBRIEF_EMBED_MODEL go together: the server "
-                "and the model it serves"
-            )
+    def _rules_across_fields(self) -> Settings:
+        problem = settings_problem({name: getattr(self, name) for name in type(self).model_fields})
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -309,23 +235,10 @@ class Settings(BaseSettings):
         """Whether briefings are written by the configured model."""
         return self.editor != "extractive" and bool(self.llm_base_url and self.llm_model)
 
-    @model_validator(mode="after")
-    def _shards_need_a_count(self) -> Settings:
-        if self.discord_shard_ids is not None:
-            if self.discord_shard_count is None:
-                raise ValueError(
-                    "SHIFTBRIEF_DISCORD_SHARD_IDS needs SHIFTBRIEF_DISCORD_SHARD_COUNT"
-                )
-            if any(not 0 <= i < self.discord_shard_count for i in self.discord_shard_ids):
-                raise ValueError("every shard id must be below SHIFTBRIEF_DISCORD_SHARD_COUNT")
-        return self
-
     @field_validator("allowed_private_networks")
     @classmethod
     def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for net in value:
-            ipaddress.ip_network(net, strict=False)
-        return value
+        return valid_networks(value)
 
     @classmethod
     def settings_customise_sources(

@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 import aiohttp
 from yarl import URL
 
-from bot.ingest.netguard import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, UnsafeURLError
-
-if TYPE_CHECKING:
-    from bot.config import Settings
+from bot.ingest.netguard import (
+    ALLOWED_SCHEMES,
+    AddressPolicy,
+    AddressSettings,
+    GuardedResolver,
+    UnsafeURLError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,21 @@ def parse_max_age(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+class FetchSettings(AddressSettings, Protocol):
+    """The settings a fetcher reads (``bot.config.Settings`` has them)."""
+
+    @property
+    def fetch_timeout(self) -> float: ...
+    @property
+    def max_feed_bytes(self) -> int: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def ingest_concurrency(self) -> int: ...
+    @property
+    def per_host_concurrency(self) -> int: ...
+
+
 class _Failed(Exception):
     """Internal: ends a fetch with a message for people."""
 
@@ -147,7 +165,7 @@ class FeedFetcher:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, clock: Callable[[], datetime] | None = None
+        cls, settings: FetchSettings, *, clock: Callable[[], datetime] | None = None
     ) -> FeedFetcher:
         """A fetcher configured from the validated settings."""
         return cls(

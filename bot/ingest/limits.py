@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from datetime import UTC, datetime
 
 from bot.ingest.entries import ParsedFeed, ParsedItem
@@ -115,13 +116,16 @@ def failure_reason(exc: BaseException) -> str:
     A SQLAlchemy error's text is the driver's message followed by the SQL and its parameters;
     only the driver's message (its first line) is kept.
     """
-    from sqlalchemy.exc import StatementError  # here: parser workers never load SQLAlchemy
+    cause: BaseException = exc
+    name = exc.__class__.__name__
+    # Only a process that loaded SQLAlchemy can hold its error; parser workers and the pass
+    # over a migrated SQLite file (bot.ingest.plain_pass) never load it.
+    if "sqlalchemy.exc" in sys.modules:
+        from sqlalchemy.exc import StatementError
 
-    if isinstance(exc, StatementError) and exc.orig is not None:
-        cause: BaseException = exc.orig
-        name = f"{exc.__class__.__name__} ({cause.__class__.__name__})"
-    else:
-        cause, name = exc, exc.__class__.__name__
+        if isinstance(exc, StatementError) and exc.orig is not None:
+            cause = exc.orig
+            name = f"{exc.__class__.__name__} ({cause.__class__.__name__})"
     text = str(cause).strip().splitlines()
     first = storable_text(text[0]) if text else ""
     if len(first) > MAX_REASON_CHARS:

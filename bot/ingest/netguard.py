@@ -16,14 +16,14 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from collections.abc import Sequence
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -48,6 +48,15 @@ class UnsafeURLError(Exception):
     """A URL is not allowed as a feed address; the message says why in plain words."""
 
 
+class AddressSettings(Protocol):
+    """The settings an address policy reads (``bot.config.Settings`` has them)."""
+
+    @property
+    def allow_private_addresses(self) -> bool: ...
+    @property
+    def allowed_private_networks(self) -> Sequence[str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AddressPolicy:
     """Which addresses feed fetching may connect to.
@@ -61,7 +70,7 @@ class AddressPolicy:
     allowed_networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AddressPolicy:
+    def from_settings(cls, settings: AddressSettings) -> AddressPolicy:
         """The policy configured by ``allow_private_addresses``/``allowed_private_networks``."""
         return cls.build(
             allow_private=settings.allow_private_addresses,

@@ -23,12 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -37,11 +36,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ingest import allocator
 from bot.ingest.entries import Document, ParsedItem, ParseError
+from bot.ingest.feed_state import (
+    FETCH_LEASE,
+    CheckIntervals,
+    FeedJob,
+    Fetched,
+    body_digest,
+    checked_state,
+    failure_state,
+    job_of,
+)
 from bot.ingest.fetch import FeedFetcher, FetchResult
-from bot.ingest.limits import failure_reason, storable_text
+from bot.ingest.limits import failure_reason
 from bot.ingest.matching import posting_interval, unchanged
 from bot.ingest.report import FeedResult, IngestReport
-from bot.ingest.store import AfterStore, FeedJob, ParsedBody, store_batch, success_values
+from bot.ingest.store import AfterStore, ParsedBody, store_batch
 from bot.ingest.workers import WorkerDied, WorkerPool, available_cores
 from storage.models import Feed, FeedState
 from storage.repositories.feeds import claim_due_feeds
@@ -50,17 +59,14 @@ from storage.repositories.items import find_known_items_of_feeds
 if TYPE_CHECKING:
     from bot.config import Settings
 
-__all__ = ["FETCH_LEASE", "AfterStore", "FeedResult", "IngestReport", "IngestService"]
+__all__ = ["FETCH_LEASE", "AfterStore", "FeedResult", "Fetched", "IngestReport", "IngestService"]
 
 log = logging.getLogger(__name__)
 
-FETCH_LEASE = timedelta(minutes=10)
-"""A feed claimed for fetching is left alone by other processes this long (see claim_due_feeds)."""
-
 OnProgress = Callable[["FeedResult"], None]
 
-MAX_RETRY_AFTER = timedelta(days=7)
-"""A server cannot switch a feed off for longer than this by sending a huge Retry-After."""
+_Start = Callable[[FeedJob, "FetchResult | None"], object]
+"""Starts the work on one feed of a pass (its fetch result, or None: fetch it)."""
 
 HANDFUL = 8
 """A pass over more feeds than this reads changed bodies in parser workers (when it has them)."""
@@ -139,6 +145,9 @@ class IngestService:
         self._clock = clock
         self._settings = settings
         self._after_store = after_store
+        self._intervals = CheckIntervals(
+            float(settings.min_check_interval), float(settings.max_check_interval)
+        )
         self._workers = default_workers() if parse_processes is None else parse_processes
         allocator.fix_mmap_threshold()
         self._pool: WorkerPool | None = None
@@ -168,20 +177,56 @@ class IngestService:
             What happened to each feed. Never raises for a feed's own problems.
         """
         jobs = await self._load_jobs(all_feeds=all_feeds)
+
+        async def fetch_each(start: _Start) -> None:
+            for job in jobs:
+                start(job, None)
+
+        return await self._run(len(jobs), fetch_each, on_progress)
+
+    async def store_fetched(
+        self,
+        fetched: AsyncIterator[Fetched],
+        *,
+        feeds: int,
+        on_progress: OnProgress | None = None,
+    ) -> IngestReport:
+        """Read and store what another pass fetched (``bot.ingest.plain_pass``, which claimed
+        the feeds and fetched them, and hands over the changed bodies as they arrive): the
+        same work as :meth:`run_pass` after the fetch, never a second request.
+
+        Args:
+            fetched: the claimed feeds with their fetch results, until it ends.
+            feeds: how many feeds that pass is over (whether to read in parser workers).
+            on_progress: called with each feed's result as soon as that feed is done.
+        """
+
+        async def take_each(start: _Start) -> None:
+            async for job, result in fetched:
+                start(job, result)
+
+        return await self._run(feeds, take_each, on_progress)
+
+    async def _run(
+        self,
+        feeds: int,
+        source: Callable[[_Start], Awaitable[None]],
+        on_progress: OnProgress | None,
+    ) -> IngestReport:
+        """One pass over the feeds ``source`` starts (fetched here when it gives no result)."""
         report = IngestReport()
         # Bounded, so parsed feeds cannot pile up in memory while the writer is busy.
-        state = _Pass(report, on_progress, asyncio.Queue(maxsize=_QUEUE_FEEDS), feeds=len(jobs))
+        state = _Pass(report, on_progress, asyncio.Queue(maxsize=_QUEUE_FEEDS), feeds=feeds)
         semaphore = asyncio.Semaphore(self._settings.ingest_concurrency)
 
-        async def run_one(job: FeedJob) -> None:
+        async def run_one(job: FeedJob, fetched: FetchResult | None) -> None:
             async with semaphore:
-                await self._ingest_guarded(job, state)
+                await self._ingest_guarded(job, fetched, state)
 
         writer = asyncio.create_task(self._writer(state))
         try:
             async with asyncio.TaskGroup() as group:
-                for job in jobs:
-                    group.create_task(run_one(job))
+                await source(lambda job, fetched: group.create_task(run_one(job, fetched)))
         finally:
             if not writer.done():
                 await state.queue.put(None)
@@ -207,9 +252,15 @@ class IngestService:
             )
             return [_job(feed) for feed in feeds]
 
-    async def _ingest_guarded(self, job: FeedJob, state: _Pass) -> None:
+    async def _ingest_guarded(
+        self, job: FeedJob, fetched: FetchResult | None, state: _Pass
+    ) -> None:
         try:
-            await self._ingest(job, state)
+            if fetched is None:
+                fetched = await self._fetcher.fetch(
+                    job.url, etag=job.etag, last_modified=job.last_modified
+                )
+            await self._ingest(job, fetched, state)
         except Exception as exc:
             # A bug with one feed must not end the pass for the others.
             log.exception(
@@ -220,24 +271,12 @@ class IngestService:
             )
             self._record_failure(job, f"internal error: {failure_reason(exc)}", state=state)
 
-    async def _ingest(self, job: FeedJob, state: _Pass) -> None:
-        fetched = await self._fetcher.fetch(job.url, etag=job.etag, last_modified=job.last_modified)
-        if fetched.error is not None:
-            self._record_failure(
-                job,
-                fetched.error,
-                retry_after=fetched.retry_after,
-                status=fetched.status,
-                state=state,
-            )
+    async def _ingest(self, job: FeedJob, fetched: FetchResult, state: _Pass) -> None:
+        checked = checked_state(job, fetched, now=self._clock(), intervals=self._intervals)
+        if checked is not None:  # failed, 304, or the body read last time
+            self._record_state(state, *checked)
             return
-        if fetched.not_modified:
-            self._record_unchanged(job, fetched, state)
-            return
-        body_hash = hashlib.sha256(fetched.body).hexdigest()
-        if body_hash == job.body_hash:
-            self._record_unchanged(job, fetched, state)
-            return
+        body_hash = body_digest(fetched.body)
         try:
             document = await self._read(job, fetched, state)
             # The body is read: a feed waiting for the writer holds its items, not its body.
@@ -331,57 +370,15 @@ class IngestService:
         retry_after: float | None = None,
         status: int | None = None,
     ) -> None:
-        now = self._clock()
-        message = storable_text(message)  # it may quote the document; PostgreSQL refuses NUL
-        errors = job.error_count + 1
-        # 15 min, 30 min, 1 h, ... doubling up to the longest interval.
-        backoff = min(
-            float(self._settings.max_check_interval),
-            self._settings.min_check_interval * 2.0 ** min(errors - 1, 30),
-        )
-        wait = timedelta(seconds=backoff)
-        deferred = retry_after is not None
-        if retry_after is not None:
-            wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-            message = f"{message} (server asked to retry after {retry_after:.0f} s)"
-        next_check = now + wait
-        log.warning(
-            "feed %d (%s): %s; next try %s",
-            job.feed_id,
-            job.url,
+        values, result = failure_state(
+            job,
             message,
-            next_check,
-            extra={"feed_id": job.feed_id},
+            now=self._clock(),
+            intervals=self._intervals,
+            retry_after=retry_after,
+            status=status,
         )
-        self._record_state(
-            state,
-            {
-                "feed_id": job.feed_id,
-                "error_count": errors,
-                "last_error": message[:2000],
-                "last_checked_at": now,
-                "last_status": status,
-                "next_check_at": next_check,
-            },
-            FeedResult(
-                job.feed_id,
-                job.url,
-                "deferred" if deferred else "failed",
-                error=message,
-                next_check_at=next_check,
-            ),
-        )
-
-    def _record_unchanged(self, job: FeedJob, fetched: FetchResult, state: _Pass) -> None:
-        now = self._clock()
-        interval = self._clamp(max(job.last_interval or 0.0, float(fetched.max_age or 0)))
-        next_check = now + timedelta(seconds=interval)
-        values = success_values(job.feed_id, fetched, now=now, next_check=next_check)
-        self._record_state(
-            state,
-            values,
-            FeedResult(job.feed_id, job.url, "not_modified", next_check_at=next_check),
-        )
+        self._record_state(state, values, result)
 
     def _record_state(self, state: _Pass, values: dict[str, Any], result: FeedResult) -> None:
         # Written by the writer with its next batch: most feeds are unchanged most of the
@@ -486,13 +483,12 @@ class IngestService:
 
     async def _store(self, session: AsyncSession, batch: list[ParsedBody]) -> list[FeedResult]:
         return await store_batch(
-            session, batch, now=self._clock(), clamp=self._clamp, after_store=self._after_store
+            session,
+            batch,
+            now=self._clock(),
+            clamp=self._intervals.clamp,
+            after_store=self._after_store,
         )
-
-    def _clamp(self, seconds: float) -> float:
-        low = float(self._settings.min_check_interval)
-        high = float(self._settings.max_check_interval)
-        return min(max(seconds, low), high)
 
 
 # What is in flight is bounded, since it is most of a pass's memory (bench/ingest.py): parsed
@@ -535,10 +531,7 @@ def _drain(
 
 def _job(feed: Feed) -> FeedJob:
     state = feed.state
-    last_interval = None
-    if state.last_checked_at is not None and state.error_count == 0:
-        last_interval = (state.next_check_at - state.last_checked_at).total_seconds()
-    return FeedJob(
+    return job_of(
         feed_id=feed.id,
         url=feed.url,
         etag=state.etag,
@@ -546,5 +539,6 @@ def _job(feed: Feed) -> FeedJob:
         body_hash=state.body_hash,
         backlog_done=state.backlog_done,
         error_count=state.error_count,
-        last_interval=last_interval,
+        last_checked_at=state.last_checked_at,
+        next_check_at=state.next_check_at,
     )

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ingest.entries import ParsedFeed
+from bot.ingest.feed_state import FeedJob, success_values
 from bot.ingest.fetch import FetchResult
 from bot.ingest.matching import merge_entries, plan_keys
 from bot.ingest.report import FeedResult
@@ -31,27 +32,14 @@ from storage.repositories.items import (
     update_items_text,
 )
 
+__all__ = ["INSERT_CHUNK", "AfterStore", "FeedJob", "ParsedBody", "store_batch"]
+
 log = logging.getLogger(__name__)
 
 AfterStore = Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]
 
 INSERT_CHUNK = 500
 """New items inserted, and handed to ``after_store``, at most this many at a time."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedJob:
-    """What a pass needs to know about a feed, read before any fetch (no ORM object shared)."""
-
-    feed_id: int
-    url: str
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    backlog_done: bool
-    error_count: int
-    last_interval: float | None
-    """Seconds between the last check and the next one it scheduled, if that check succeeded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,27 +55,6 @@ class ParsedBody:
     """For feed health: what of the document was left out (see bot.ingest.limits)."""
     pace: float | None
     """Median seconds between the document's recent entries (``matching.posting_interval``)."""
-
-
-def success_values(
-    feed_id: int, fetched: FetchResult, *, now: datetime, next_check: datetime
-) -> dict[str, Any]:
-    """The feed state after a successful check."""
-    values: dict[str, Any] = {
-        "feed_id": feed_id,
-        "error_count": 0,
-        "last_error": None,
-        "last_checked_at": now,
-        "last_success_at": now,
-        "last_status": fetched.status,
-        "next_check_at": next_check,
-    }
-    # A 304 may omit the validators; keep the ones that earned it.
-    if fetched.etag is not None:
-        values["etag"] = fetched.etag[:1024]
-    if fetched.last_modified is not None:
-        values["last_modified"] = fetched.last_modified[:128]
-    return values
 
 
 async def store_batch(

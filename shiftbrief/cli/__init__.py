@@ -12,8 +12,9 @@ export, import, run).
 Every command module is imported to register its commands, so a module imports at its top only
 what declaring the commands needs (typer, the option types); a command imports its machinery
 in its body. `shiftbrief feeds list` then starts without the editor's model client, numpy,
-aiohttp or Alembic, and on a migrated SQLite file without SQLAlchemy (``storage.plain_sqlite``;
-``tests/test_startup.py``, timed by ``bench/startup.py``).
+aiohttp or Alembic, and on a migrated SQLite file without SQLAlchemy or pydantic-settings
+(``storage.plain_sqlite``, ``bot.config_plain``; ``tests/test_startup.py``, timed by
+``bench/startup.py``); so does an ingest pass where nothing changed (``bot.ingest.plain_pass``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 
-from bot.config import ConfigError
+from bot.config_plain import ConfigError
 from shiftbrief.cli.base import UserError, app, err
 
 # Importing a group's module registers its commands; this order is the order of `--help`.

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from bot.app import open_app
 from shiftbrief.cli.base import (
@@ -102,6 +101,8 @@ async def export(
     ] = None,
 ) -> None:
     """Write subscribers, schedules, feeds, sectors and related reading as JSON."""
+    from pydantic import ValidationError
+
     from bot.datacare import export_config
 
     async with open_app(settings()) as ctx, ctx.sessionmaker() as session:

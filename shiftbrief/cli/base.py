@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
-
-from bot.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,6 +17,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.app import AppContext
+    from bot.config import Settings
+    from bot.ingest.feed_state import Fetched
     from bot.ingest.report import FeedResult, IngestReport
     from bot.models import SectorDef
     from storage.models import Item
@@ -113,6 +113,9 @@ def run_async(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 
 
 def settings() -> Settings:
+    """The validated settings (``bot.config``: pydantic-settings loads here)."""
+    from bot.config import load_settings
+
     return load_settings()
 
 
@@ -155,6 +158,51 @@ async def run_pass(
 
     async with open_ingest(ctx, after_store=_classify_new_items()) as service:
         return await service.run_pass(all_feeds=all_feeds, on_progress=on_progress)
+
+
+async def run_plain_pass(
+    *, all_feeds: bool, on_progress: Callable[[FeedResult], None] | None = None
+) -> IngestReport | None:
+    """An ingest pass on a migrated SQLite file that loads SQLAlchemy, pydantic and the parsers
+    only when a feed changed (``bot.ingest.plain_pass``); None when it is not for this
+    configuration or this pass (PostgreSQL, a migration due, settings that are not plainly
+    valid, a feed never fetched): nothing was done, :func:`run_pass` does it all."""
+    from bot.config_plain import plain_settings
+    from storage.plain_sqlite import migrated_sqlite
+
+    plain = plain_settings()
+    if plain is None:
+        return None
+    with migrated_sqlite(plain.database_url) as conn:
+        if conn is None:
+            return None
+        from bot.app import utc_now
+        from bot.ingest.fetch import FeedFetcher
+        from bot.ingest.plain_pass import plain_pass
+
+        async with FeedFetcher.from_settings(plain) as fetcher:
+            return await plain_pass(
+                conn,
+                fetcher=fetcher,
+                settings=plain,
+                clock=utc_now,
+                changed=_store_changed,
+                all_feeds=all_feeds,
+                on_progress=on_progress,
+            )
+
+
+async def _store_changed(
+    fetched: AsyncIterator[Fetched], feeds: int, on_progress: Callable[[FeedResult], None]
+) -> IngestReport:
+    """The changed bodies of a plain pass, read and stored by the whole machinery."""
+    from bot.app import open_app, open_ingest
+
+    async with (
+        open_app(settings()) as ctx,
+        open_ingest(ctx, after_store=_classify_new_items()) as service,
+    ):
+        return await service.store_fetched(fetched, feeds=feeds, on_progress=on_progress)
 
 
 def _classify_new_items() -> Callable[[AsyncSession, Sequence[Item]], Awaitable[None]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +21,7 @@ from shiftbrief.cli.base import (
     print_ingest_report,
     run_async,
     run_pass,
+    run_plain_pass,
     settings,
     shown,
 )
@@ -76,19 +78,20 @@ async def feeds_list(
     tenant: TenantOption = None,
 ) -> None:
     """List feeds with their owners and health (with --tenant: what that tenant sees)."""
+    from bot.config_plain import plain_settings
     from storage.plain_sqlite import migrated_sqlite
 
-    base = settings()
     rows: list[FeedRow] | None = None
-    if tenant is None:
-        # Most often a migrated SQLite file: read it without loading SQLAlchemy.
-        with migrated_sqlite(base.database_url) as conn:
+    plain = plain_settings() if tenant is None else None
+    if plain is not None:
+        # Most often a migrated SQLite file: read it without loading SQLAlchemy or pydantic.
+        with migrated_sqlite(plain.database_url) as conn:
             if conn is not None:
                 from storage.plain_sqlite import feed_rows
 
                 rows = feed_rows(conn)
     if rows is None:
-        rows = await listed_feeds(base, tenant)
+        rows = await listed_feeds(settings(), tenant)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -250,25 +253,38 @@ async def ingest(
     ] = False,
 ) -> None:
     """Fetch the feeds that are due, once, and store what is new."""
-    from bot.ingest.report import FeedResult
-    from shiftbrief.cli.archive import embed_archive
+    from bot.ingest.report import FeedResult, IngestReport
 
     embedded: int | None = None
-    async with open_app(settings()) as ctx:
-        if as_json or not out.is_terminal:
-            report = await run_pass(ctx, all_feeds=all_feeds)
-        else:
-            from rich.progress import Progress
 
-            with Progress(console=out.console, transient=True) as progress:
-                task = progress.add_task("Fetching feeds", total=None)
+    async def passes(on_progress: Callable[[FeedResult], None] | None) -> IngestReport:
+        nonlocal embedded
+        # Most passes find nothing changed: on a migrated SQLite file such a pass loads
+        # neither SQLAlchemy nor pydantic (bot/ingest/plain_pass.py).
+        if not embed:
+            plain = await run_plain_pass(all_feeds=all_feeds, on_progress=on_progress)
+            if plain is not None:
+                return plain
+        async with open_app(settings()) as ctx:
+            report = await run_pass(ctx, all_feeds=all_feeds, on_progress=on_progress)
+            if embed:
+                from shiftbrief.cli.archive import embed_archive
 
-                def advance(_result: FeedResult) -> None:
-                    progress.advance(task)
+                embedded = await embed_archive(ctx, quiet=as_json)
+        return report
 
-                report = await run_pass(ctx, all_feeds=all_feeds, on_progress=advance)
-        if embed:
-            embedded = await embed_archive(ctx, quiet=as_json)
+    if as_json or not out.is_terminal:
+        report = await passes(None)
+    else:
+        from rich.progress import Progress
+
+        with Progress(console=out.console, transient=True) as progress:
+            task = progress.add_task("Fetching feeds", total=None)
+
+            def advance(_result: FeedResult) -> None:
+                progress.advance(task)
+
+            report = await passes(advance)
     if as_json:
         payload = report.to_json()
         if embedded is not None:
