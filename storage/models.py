@@ -112,6 +112,9 @@ class FeedState(Base):
     note: Mapped[str | None] = mapped_column(Text)
     """What the last successful check left out, for feed health (e.g. an oversized feed)."""
     ttl_seconds: Mapped[int | None] = mapped_column(Integer)
+    check_interval: Mapped[int | None] = mapped_column(Integer)
+    """Seconds the last successful check waited until the next one. A claim moves
+    ``next_check_at`` a lease ahead, so the interval cannot be read back from it."""
     backlog_done: Mapped[bool] = mapped_column(Boolean, default=False)
     """False until the first successful fetch: that fetch's items are backlog, not news."""
 

@@ -147,6 +147,7 @@ STATE_COLUMNS = frozenset(
         "note",
         "ttl_seconds",
         "backlog_done",
+        "check_interval",
     }
 )
 """The columns of ``feed_states`` a check may set."""

@@ -491,3 +491,28 @@ async def test_two_workers_on_one_database_fetch_each_feed_once(db: Any) -> None
         async with db.sessionmaker() as session:
             stored = await session.scalar(select(func.count()).select_from(Item))
         assert stored == 3 * len(paths)
+
+
+async def test_unchanged_checks_keep_the_interval_instead_of_creeping_to_the_longest(
+    sqlite_db: Any,
+) -> None:
+    # A claim moves a feed's next check a lease ahead while it is fetched. Read back as "the
+    # last interval", that lease and the scheduler's delay were added at every 304, until a
+    # feed that posts hourly was checked once a day and its news came hours late.
+    settings = _settings(database_url=sqlite_db.url, max_check_interval=86400)
+    async with FeedServer() as server:
+        harness = Harness(server, sqlite_db, Clock(START), settings)
+        feed_id = await harness.add("/hourly.xml", body=make_rss(_entries(6)), conditional=True)
+        await harness.run()
+        first = await harness.state(feed_id)
+        assert first.last_checked_at is not None
+        interval = first.next_check_at - first.last_checked_at
+        assert timedelta(minutes=30) <= interval <= timedelta(hours=2)
+        for _ in range(4):
+            harness.clock.now = (await harness.state(feed_id)).next_check_at
+            harness.clock.advance(minutes=3)  # the scheduler comes a little late
+            report = await harness.run(all_feeds=False)
+            assert report.not_modified == 1
+            state = await harness.state(feed_id)
+            assert state.last_checked_at == harness.clock.now
+            assert state.next_check_at - state.last_checked_at == interval

@@ -74,12 +74,23 @@ def job_of(
     error_count: int,
     last_checked_at: datetime | None,
     next_check_at: datetime,
+    check_interval: int | None = None,
     **_other_columns: object,
 ) -> FeedJob:
-    """The job of a claimed feed, from its stored state (a whole row of it may be given)."""
+    """The job of a claimed feed, from its stored state (a whole row of it may be given).
+
+    The last interval is the one the last successful check stored: ``next_check_at`` of a
+    claimed feed is the claim's lease, and reading the interval from it would lengthen it by
+    the lease and the delay at every unchanged check. A state stored before the interval was
+    kept falls back to it.
+    """
     last_interval = None
     if last_checked_at is not None and error_count == 0:
-        last_interval = (next_check_at - last_checked_at).total_seconds()
+        last_interval = (
+            float(check_interval)
+            if check_interval is not None
+            else (next_check_at - last_checked_at).total_seconds()
+        )
     return FeedJob(
         feed_id=feed_id,
         url=url,
@@ -104,6 +115,7 @@ def success_values(
         "last_success_at": now,
         "last_status": fetched.status,
         "next_check_at": next_check,
+        "check_interval": round((next_check - now).total_seconds()),
     }
     # A 304 may omit the validators; keep the ones that earned it.
     if fetched.etag is not None:

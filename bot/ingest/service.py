@@ -541,4 +541,5 @@ def _job(feed: Feed) -> FeedJob:
         error_count=state.error_count,
         last_checked_at=state.last_checked_at,
         next_check_at=state.next_check_at,
+        check_interval=state.check_interval,
     )
