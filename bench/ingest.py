@@ -32,6 +32,7 @@ counts and the load average, then one JSON line.
 
 ``--ours-python`` runs another checkout's ShiftBrief (a venv of ``main``) for before/after.
 ``--steps`` prints what each step of reading a feed costs per item, in this process.
+``--memory`` prints where the first pass's memory goes (``bench/ingest_memory.py``).
 """
 
 from __future__ import annotations
@@ -268,6 +269,9 @@ def main() -> None:
     parser.add_argument("--ours-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--peer-child", nargs=2, metavar=("URLS", "STATE"), help=argparse.SUPPRESS)
     parser.add_argument("--steps", action="store_true", help="per-item cost of each step")
+    parser.add_argument(
+        "--memory", action="store_true", help="where the first pass's memory goes, step by step"
+    )
     args = parser.parse_args()
     if args.peer_child:
         urls = json.loads(Path(args.peer_child[0]).read_text())
@@ -277,6 +281,11 @@ def main() -> None:
         from bench.ingest_steps import main as steps_main
 
         steps_main()
+        return
+    if args.memory:
+        from bench.ingest_memory import main as memory_main
+
+        memory_main([f"--feeds={args.feeds}", *(f"--ours-env={e}" for e in args.ours_env)])
         return
 
     from tests.feedserver import serve_in_process
