@@ -6,6 +6,7 @@ real parser, classifier, clusterer and composer.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -371,6 +372,9 @@ def test_a_dated_plan_is_called_a_plan_and_a_deadline_stays_a_deadline() -> None
     assert signal_of("2030年までに生産能力を10倍に拡大する計画だ。", "ja") == "plan"
     assert signal_of("成果は来年度中に公開する予定。", "ja") == "plan"
     assert signal_of("意見募集の締め切りは1月15日までだ。", "ja") == "deadline"
+    # A launch someone only intends is a plan; a scheduled one is a launch.
+    assert signal_of("The group plans to release the dataset next month.", "en") == "plan"
+    assert signal_of("The line is scheduled to open in March.", "en") == "launch"
 
 
 def test_a_synergy_names_each_story_by_the_section_the_reader_sees_it_in(
@@ -388,3 +392,20 @@ def test_a_synergy_names_each_story_by_the_section_the_reader_sees_it_in(
                 assert set(synergy.sectors) & set(sectors)
                 for label, entry in zip(synergy.sectors, synergy.stories, strict=True):
                     assert section_of.get(entry.story_key, label) == label, synergy
+
+
+def test_a_synergy_links_stories_the_reader_is_shown(demo: BriefingContext) -> None:
+    # A short Japanese briefing of Green Tech, AI and Life Science showed neither the AI
+    # electrolyte screening nor the quantum battery-material search, yet linked them: a link
+    # between two stories the reader never sees is not supported by what they receive.
+    readers = itertools.product(
+        itertools.chain(*(itertools.combinations(ALL_SECTORS, n) for n in (1, 2, 3))),
+        ("en", "ja"),
+        ("short", "full"),
+    )
+    for sectors, language, length in readers:
+        b = demo.compose(Profile(sectors=sectors, language=language, length=length))
+        shown = {e.story_key for s in b.sections for e in (s.lead, *s.more)}
+        shown |= {p.story_key for p in b.key_points}
+        for synergy in b.synergies:
+            assert shown & {e.story_key for e in synergy.stories}, (sectors, language, synergy)

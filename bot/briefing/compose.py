@@ -475,7 +475,12 @@ class BriefingContext:
             )
             if len(set(labels)) < len(labels):
                 labels = item.sectors
-            if reader.isdisjoint(labels) or any(muted(s) for s in stories):
+            # It links stories this briefing shows: one outside it is context for one inside.
+            if (
+                reader.isdisjoint(labels)
+                or section_of.keys().isdisjoint(item.story_keys)
+                or any(muted(s) for s in stories)
+            ):
                 continue
             entries = tuple(self._entry(s, language, "more", limits) for s in stories)
             synergies.append(

@@ -41,7 +41,7 @@ _EN_SIGNALS: tuple[tuple[str, str], ...] = (
     ("announcement", r"\bwill (?:announce|unveil|reveal|present|publish)\b"),
     (
         "launch",
-        r"\b(?:will|to|set to|plans to|expected to|scheduled to|slated to) (?:launch"
+        r"\b(?:will|to|set to|expected to|scheduled to|slated to) (?:launch"
         r"|release|ship|open|start|begin|debut|roll out|go live|enter service|come online)\b"
         r"|\b(?:launch(?:es|ing)?|starts?|opens?) (?:in|on|next|later)\b|\bcoming soon\b",
     ),
@@ -95,6 +95,8 @@ _FIRM_DEADLINE = {
 }
 """Words that make a date a deadline someone must meet, not the target of a plan."""
 _PLAN = dict(_EN_SIGNALS)["plan"], dict(_JA_SIGNALS)["plan"]
+_INTENT = re.compile(r"\b(?:plans?|planned|intends?|aims?|hopes?) to\b")
+"""An English launch that is only intended ("plans to release"): a plan, not a launch."""
 _TARGET = {"en": re.compile(_PLAN[0] + r"|\btargets?\b"), "ja": re.compile(_PLAN[1] + r"|目指し")}
 
 
@@ -103,7 +105,8 @@ def signal_of(sentence: str, language: str) -> str | None:
 
     "By 2030" in a sentence that states a plan or a target ("aims to … by 2030",
     "2030年までに…拡大する計画だ") dates the plan: it is a plan, not a deadline, unless the
-    sentence names a deadline or an obligation.
+    sentence names a deadline or an obligation. So is a launch someone only plans ("plans to
+    release the dataset next month").
     """
     for kind, pattern in _JA if language == "ja" else _EN:
         if pattern.search(sentence):
@@ -113,6 +116,8 @@ def signal_of(sentence: str, language: str) -> str | None:
                 and not _FIRM_DEADLINE[lang].search(sentence)
                 and _TARGET[lang].search(sentence)
             ):
+                return "plan"
+            if kind == "launch" and lang == "en" and _INTENT.search(sentence):
                 return "plan"
             return kind
     return None
