@@ -63,8 +63,11 @@ def migrated_sqlite(database_url: str) -> Iterator[sqlite3.Connection | None]:
         yield None
         return
     try:
-        # mode=rw: never create the file (a missing one is migrated by the usual path).
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, timeout=30)
+        # mode=rw: never create the file (a missing one is migrated by the usual path). An
+        # async caller runs each call in a worker thread, one at a time (check_same_thread).
+        conn = sqlite3.connect(
+            f"file:{quote(str(path))}?mode=rw", uri=True, timeout=30, check_same_thread=False
+        )
     except sqlite3.Error:
         yield None
         return

@@ -80,9 +80,14 @@ async def plain_pass(
         all_feeds: check every enabled feed now, whatever its schedule.
         on_progress: called with each feed's result as soon as that feed is done.
     """
-    if first_fetch_due(conn, now=clock(), all_feeds=all_feeds):
+    # Each sqlite3 call runs off the loop: waiting for SQLite's write lock (up to the
+    # connection's timeout) must not stop the fetches, nor the storing of changed bodies
+    # whose transaction holds that lock and needs the loop to finish.
+    if await asyncio.to_thread(first_fetch_due, conn, now=clock(), all_feeds=all_feeds):
         return None
-    claimed = claim_due_feeds(conn, now=clock(), lease=FETCH_LEASE, all_feeds=all_feeds)
+    claimed = await asyncio.to_thread(
+        claim_due_feeds, conn, now=clock(), lease=FETCH_LEASE, all_feeds=all_feeds
+    )
     jobs = [job_of(**row) for row in claimed]
     report = IngestReport()
     intervals = CheckIntervals(
@@ -120,7 +125,7 @@ async def plain_pass(
                 group.create_task(check(job))
     finally:
         # What was learned is kept even when the changed feeds' storing failed.
-        update_feed_states(conn, [values for values, _result in states])
+        await asyncio.to_thread(update_feed_states, conn, [values for values, _result in states])
         for _values, result in states:
             done(result)
     await handoff.finish()
