@@ -134,7 +134,20 @@ def format_date(day: date, language: Language) -> str:
 
 
 def format_due(day: date, precision: str, language: Language) -> str:
-    """A due date at its precision ("day", "month", "year"): "March 2027", "2027年3月", "2027"."""
+    """A due date at its precision ("day", "month", "year", "fiscal_year"), by the locale's rules.
+
+    "March 2027", "2027年3月", "2027"; a Japanese fiscal year beginning in ``day``'s April is
+    "2027年度", and "fiscal 2027 (April 2027 to March 2028)" for a reader who may not know it.
+    """
+    if precision == "fiscal_year":
+        return phrase(
+            catalog("briefing"),
+            "fiscal_year",
+            language,
+            year=day.year,
+            start=babel_dates.format_skeleton("yMMMM", day, locale=language),
+            end=babel_dates.format_skeleton("yMMMM", date(day.year + 1, 3, 1), locale=language),
+        )
     if precision == "year":
         return babel_dates.format_skeleton("y", day, locale=language)
     if precision == "month":

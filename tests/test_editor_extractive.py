@@ -169,6 +169,25 @@ def test_full_width_and_relative_japanese_dates() -> None:
     assert watch_item(_story(done), today) is None
 
 
+def test_a_japanese_fiscal_year_runs_from_april_to_march() -> None:
+    # "来年度" written in December 2026 is April 2027 to March 2028, not "2027".
+    today = date(2026, 12, 8)
+    (next_year,) = find_dates("成果は来年度中に公開する予定。", "ja", today)
+    assert (next_year.day, next_year.precision) == (date(2027, 4, 1), "fiscal_year")
+    assert next_year.last_day == date(2028, 3, 31)
+    # Written in February, "来年度" is the fiscal year that begins in April of the same year.
+    (soon,) = find_dates("来年度に量産を始める。", "ja", date(2026, 2, 10))
+    assert soon.day == date(2026, 4, 1)
+    (named,) = find_dates("2027年度に稼働する計画だ。", "ja", today)
+    assert (named.day, named.precision) == (date(2027, 4, 1), "fiscal_year")
+    # A calendar year stays a calendar year.
+    (calendar_year,) = find_dates("2027年に稼働する計画だ。", "ja", today)
+    assert (calendar_year.day, calendar_year.precision) == (date(2027, 1, 1), "year")
+    ja = _article("新工場", "成果は来年度中に公開する予定だ。", language="ja")
+    item = watch_item(_story(ja), today)
+    assert item is not None and (item.due, item.precision) == (date(2027, 4, 1), "fiscal_year")
+
+
 def test_an_undated_item_never_outranks_dated_news_as_a_key_point() -> None:
     # The undated page was first seen just now, so its recency alone would put it on top.
     dated = [

@@ -2,8 +2,9 @@
 
 Each language has its own patterns and only runs on text in that language: an English "March"
 means nothing in a Japanese sentence, and a German "will" is not the English future. A date
-found keeps its precision (a day, a month, a year) so "by 2027" is shown as "2027", not as an
-invented January 1st; ``last_day`` is what "after the edition" is measured against.
+found keeps its precision (a day, a month, a year, a Japanese fiscal year) so "by 2027" is shown
+as "2027", not as an invented January 1st, and "来年度" as the fiscal year it is (April to March),
+not as the calendar year; ``last_day`` is what "after the edition" is measured against.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-Precision = Literal["day", "month", "year"]
+Precision = Literal["day", "month", "year", "fiscal_year"]
 
 MONTH_NAMES: dict[str, int] = {
     name: number
@@ -86,14 +87,15 @@ _JA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("ymd", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
         ("ym", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月"),
         ("md", r"(?<![\d年])(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
-        ("y", r"(?P<year>20\d\d)年(?:度)?(?![\d])"),
+        ("fiscal", r"(?P<year>20\d\d)年度"),
+        ("y", r"(?P<year>20\d\d)年(?![\d])"),
         ("rel", r"来(?P<unit>週|月|年度|年)"),
         ("this_year", r"年内|今年中|本年中|年末まで"),
         ("this_fiscal", r"(?:今|本)?年度(?:内|中|末)"),
         ("this_month", r"今月(?:中|末)|月内"),
     )
 )
-_JA_UNITS = {"週": "week", "月": "month", "年": "year", "年度": "year"}
+_JA_UNITS = {"週": "week", "月": "month", "年": "year", "年度": "fiscal_year"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ class FoundDate:
         """The last day the date covers (the year's or month's end for coarse dates)."""
         if self.precision == "year":
             return date(self.day.year, 12, 31)
+        if self.precision == "fiscal_year":
+            return date(self.day.year + 1, 3, 31)
         if self.precision == "month":
             return date(
                 self.day.year,
@@ -131,7 +135,18 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
+FISCAL_START_MONTH = 4
+"""Japan's fiscal year ("年度") begins in April: 2027年度 runs from April 2027 to March 2028."""
+
+
+def _fiscal_year(year: int, text: str) -> FoundDate:
+    return FoundDate(date(year, FISCAL_START_MONTH, 1), "fiscal_year", text)
+
+
 def _relative(unit: str, today: date, text: str) -> FoundDate:
+    if unit == "fiscal_year":
+        current = today.year - (today.month < FISCAL_START_MONTH)
+        return _fiscal_year(current + 1, text)
     if unit == "week":
         return FoundDate(today + timedelta(days=7 - today.weekday()), "day", text)
     if unit == "month":
@@ -220,6 +235,8 @@ def _ja_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
     if kind == "md" and month:
         found = _without_year(month, int(groups["day"]), today)
         return FoundDate(found, "day", text) if found else None
+    if kind == "fiscal" and year:
+        return _fiscal_year(year, text)
     if kind == "y" and year:
         return FoundDate(date(year, 1, 1), "year", text)
     return None
