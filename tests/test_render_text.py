@@ -15,6 +15,7 @@ from bot.briefing.render_text import (
     render_markdown,
     render_text,
     safe_url,
+    sources_count,
 )
 from bot.models import Profile, ReadingLink
 from tests.test_compose import ALL, ARTICLES, NOW, SECTORS, art
@@ -78,11 +79,12 @@ def test_markdown_has_every_part_with_labels_in_the_readers_language() -> None:
     md = render_markdown(hostile_briefing())
     for heading in ("## Key points", "## By sector", "## Across sectors", "## What to watch"):
         assert heading in md
-    assert "2 sources" in md
+    assert "Sources: [Energy Storage News]" in md
     ja = render_markdown(hostile_briefing("ja"))
     for heading in ("## 本日の重要ポイント", "## 分野別動向", "## 今後の注目点"):
         assert heading in ja
-    assert "2件の情報源" in ja
+    assert "\n情報源: [" in ja
+    assert sources_count(hostile_briefing("ja").labels, 5, listed=3) == "5件の情報源"
 
 
 def test_escape_markdown_keeps_the_text_readable() -> None:
@@ -96,7 +98,7 @@ def test_plain_text_has_no_markup_and_no_control_characters() -> None:
     assert "\x1b" not in text
     assert "**" not in text.replace(HOSTILE, "")
     assert "https://energy-storage-news.example/1" in text
-    assert "Key points" in text and "2 sources" in text
+    assert "Key points" in text and "Sources: Energy Storage News" in text
     assert "javascript:" not in text.replace("[more](javascript:alert(1))", "")
     # Sectors are crossed as in the other renderers, not with a letter x.
     assert " × ".join(hostile_briefing().synergies[0].sector_names) in text
@@ -157,7 +159,13 @@ def test_a_source_count_is_shown_only_where_several_outlets_report_a_story() -> 
         assert one not in text and one not in md
     en = hostile_briefing()
     several = next(s.lead for s in en.sections if s.lead.source_count > 1)
-    assert "Energy Storage News, PV Magazine (2 sources)" in render_text(en)
+    # Where the outlets are named, their number is not stated again: "A, B (2 sources)".
+    line = next(x for x in render_text(en).splitlines() if "Energy Storage News, PV" in x)
+    assert line == "Sources: Energy Storage News, PV Magazine"
     assert several.source_count == 2 and "](https://pv-magazine.example" in render_markdown(en)
+    assert "(2 sources)" not in render_markdown(en).split("PV Magazine](", 1)[1].split("\n")[0]
+    # Where they are not all named, the count says how many there are.
+    assert sources_count(en.labels, 5, listed=3) == "5 sources"
+    assert sources_count(en.labels, 2, listed=2) == ""
     # Japanese lists names with 「、」, not an ASCII comma.
     assert joined(hostile_briefing("ja").labels, ("日経", "ITmedia")) == "日経、ITmedia"

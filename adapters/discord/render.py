@@ -143,7 +143,7 @@ def _sources_line(entry: StoryEntry, labels: dict[str, str]) -> str:
     names = joined(labels, (_link(s.name, s.url, limit=60) for s in entry.sources[:5]))
     if len(entry.sources) > 5:
         names = joined(labels, (names, "…"))
-    count = sources_count(labels, entry.source_count)
+    count = sources_count(labels, entry.source_count, min(len(entry.sources), 5))
     line = f"-# {escape_discord(labels.get('sources', 'Sources'))}: {names}"
     return f"{line} ({count})" if count else line
 

@@ -143,7 +143,7 @@ def _button(text: str, action_id: str, value: Mapping[str, Any] | str) -> Button
 
 def sources_line(entry: StoryEntry, labels: Mapping[str, str]) -> str:
     """ "N sources · name, name" in the reader's language, names escaped."""
-    count = sources_count(labels, entry.source_count)
+    count = sources_count(labels, entry.source_count, len(entry.sources))
     names = joined(labels, (clean_text(s.name) for s in entry.sources))
     line = " · ".join(part for part in (count, names) if part)
     return escape_mrkdwn(line or labels.get("sources_one", "1 source"), SOURCES_CHARS)

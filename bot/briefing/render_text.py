@@ -70,9 +70,13 @@ def _md_link(text: str, url: str | None) -> str:
     return f"[{label}]({target})" if target else label
 
 
-def sources_count(labels: Mapping[str, str], n: int) -> str:
-    """ "3 sources" in the reader's language; empty for one source, which says nothing."""
-    if n <= 1:
+def sources_count(labels: Mapping[str, str], n: int, listed: int = 0) -> str:
+    """ "3 sources" in the reader's language; empty where it would say nothing.
+
+    One source says nothing, and neither does a count of the outlets already named on the line
+    (``listed``): "Sources: A, B (2 sources)" states the number twice.
+    """
+    if n <= max(1, listed):
         return ""
     return labels.get("sources_many", "{n} sources").replace("{n}", str(n))
 
@@ -82,14 +86,15 @@ def joined(labels: Mapping[str, str], names: Iterable[str]) -> str:
     return labels.get("list_separator", ", ").join(names)
 
 
-def _counted(line: str, labels: Mapping[str, str], n: int) -> str:
-    count = sources_count(labels, n)
+def _counted(line: str, labels: Mapping[str, str], n: int, listed: int = 0) -> str:
+    count = sources_count(labels, n, listed)
     return f"{line} ({count})" if count else line
 
 
 def _md_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
     links = joined(labels, (_md_link(s.name, s.url) for s in entry.sources))
-    return _counted(f"{labels.get('sources', 'Sources')}: {links}", labels, entry.source_count)
+    line = f"{labels.get('sources', 'Sources')}: {links}"
+    return _counted(line, labels, entry.source_count, len(entry.sources))
 
 
 def _md_key_point(point: KeyPoint) -> str:
@@ -258,7 +263,10 @@ def render_text(briefing: Briefing) -> str:
 def _text_sources(entry: StoryEntry, labels: dict[str, str]) -> str:
     names = joined(labels, (clean_text(s.name) for s in entry.sources))
     line = _counted(
-        f"{clean_text(labels.get('sources', 'Sources'))}: {names}", labels, entry.source_count
+        f"{clean_text(labels.get('sources', 'Sources'))}: {names}",
+        labels,
+        entry.source_count,
+        len(entry.sources),
     )
     link = _text_link(entry.link)
     return f"{line}\n{link}" if link else line
