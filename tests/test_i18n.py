@@ -78,11 +78,11 @@ def test_dates_follow_the_locale() -> None:
     assert format_due(date(2027, 3, 1), "year", "en") == "2027"
     assert format_due(date(2027, 3, 1), "year", "ja") == "2027年"
     assert format_due(date(2027, 3, 9), "day", "ja") == "2027年3月9日"
-    # A Japanese fiscal year runs April to March: 2027年度 is not the calendar year 2027.
-    assert format_due(date(2027, 4, 1), "fiscal_year", "ja") == "2027年度（2027年4月～2028年3月）"
+    # A Japanese fiscal year runs April to March: 2027年度 is not the calendar year 2027,
+    # and the phrase nests in a watch line's parentheses without brackets of its own.
+    assert format_due(date(2027, 4, 1), "fiscal_year", "ja") == "2027年度：2027年4月～2028年3月"
     assert (
-        format_due(date(2027, 4, 1), "fiscal_year", "en")
-        == "fiscal 2027 (April 2027 to March 2028)"
+        format_due(date(2027, 4, 1), "fiscal_year", "en") == "fiscal 2027: April 2027 to March 2028"
     )
 
 
