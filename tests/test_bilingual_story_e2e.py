@@ -133,6 +133,6 @@ async def test_english_and_japanese_reports_make_one_story_with_both_sources(
     assert any("Nano Banana" in t for t in [e.title for e in entries] + points)
     assert "Nano Banana" not in points[0]
     text = render_text(briefing)
-    assert "Sources: Google DeepMind, GIGAZINE (2 sources)" in text
+    assert "Sources: Google DeepMind, GIGAZINE\n" in text
     section = text.split("[AI]", 1)[1]
     assert section.count("SIMA 2") == 2  # its headline and its summary, once each

@@ -428,3 +428,25 @@ def test_a_synergy_links_stories_the_reader_is_shown(demo: BriefingContext) -> N
         shown |= {p.story_key for p in b.key_points}
         for synergy in b.synergies:
             assert shown & {e.story_key for e in synergy.stories}, (sectors, language, synergy)
+
+
+def test_a_section_shows_the_stories_its_reader_can_read_first(demo: BriefingContext) -> None:
+    # A short Japanese briefing of Green Tech, Quantum and Mobility led Quantum and Mobility with
+    # English stories ("[EN] Madrid network ...") and left out the Japanese quantum
+    # battery-material search and the level-4 bus: a story in another language ranks after the
+    # ones the reader can read (README).
+    short_ja = demo.compose(
+        Profile(sectors=("green", "quantum", "mobility"), language="ja", length="short")
+    )
+    leads = {s.key: s.lead.title for s in short_ja.sections}
+    assert leads["quantum"].startswith("量子コンピュータで電池材料を探索")
+    assert leads["mobility"].startswith("自動運転バス")
+    readers = itertools.product(
+        itertools.combinations(ALL_SECTORS, 3), ("en", "ja"), ("short", "full")
+    )
+    for sectors, language, length in readers:
+        b = demo.compose(Profile(sectors=sectors, language=language, length=length))
+        other = "[JA]" if language == "en" else "[EN]"
+        for section in b.sections:
+            marked = [e.title.startswith(other) for e in (section.lead, *section.more)]
+            assert marked == sorted(marked), (sectors, language, length, section.key)

@@ -415,11 +415,9 @@ class BriefingContext:
             top = spread_over_feeds(select, places + KEY_POINTS - 1, per_feed)
             if not top:
                 continue
-            # The section leads with the best story the reader can read in their language.
-            first = next(
-                (i for i, (_, s) in enumerate(top[:places]) if self._readable(s, language)), 0
-            )
-            top.insert(0, top.pop(first))
+            # Stories the reader can read in their language come first, best first (the
+            # reserve's too): a story in another language ranks after them (README).
+            top.sort(key=lambda pair: not self._readable(pair[1], language))
             per_feed.update(s.lead.feed_id for _, s in top[:places])
             placed.append((key, top))
             shown.extend(
@@ -461,9 +459,15 @@ class BriefingContext:
             )
 
         reader = set(subscribed)
-        # A story this briefing shows is labelled with the section it is shown in, unless two
-        # stories of one synergy are shown in one section (then each keeps the edition's sector).
-        section_of = {story.key: key for key, story, _, _ in shown}
+        # A story this briefing shows (as a key point, or in a section, reserve included) is
+        # labelled with where it is shown, unless two stories of one synergy share a section
+        # (then each keeps the edition's sector).
+        section_of = {p.story_key: p.sector for p in key_points}
+        section_of.update(
+            (e.story_key, section.key)
+            for section in sections
+            for e in (section.lead, *section.more)
+        )
         synergy_items, watch_items = self._parts(language)
         synergies: list[Synergy] = []
         for item in synergy_items:
