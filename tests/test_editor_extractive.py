@@ -394,6 +394,29 @@ def test_a_dated_plan_is_called_a_plan_and_a_deadline_stays_a_deadline() -> None
     # A launch someone only intends is a plan; a scheduled one is a launch.
     assert signal_of("The group plans to release the dataset next month.", "en") == "plan"
     assert signal_of("The line is scheduled to open in March.", "en") == "launch"
+    # A decision that has a date is a decision; a target date with no obligation is not a
+    # deadline: a plan, or an expectation where the sentence says so.
+    assert signal_of("The regulator will decide by March 2027 whether to hold auctions.", "en") == (
+        "decision"
+    )
+    assert signal_of("The programme will expand to twelve countries by 2028.", "en") == "plan"
+    assert signal_of("Utilities are required to report by 2027.", "en") == "deadline"
+    bus = "レベル4の自動運転バスが、来年春までに全国10路線に拡大される見通しとなった。"
+    assert signal_of(bus, "ja") == "outlook"
+    item = watch_item(_story(_article("自動運転バス", bus, language="ja")), NOW.date())
+    assert item is not None and item.kind == "outlook" and item.due == date(2027, 1, 1)
+
+
+def test_a_day_written_before_its_month_is_read() -> None:
+    # "Responses are due on 15 January": the consultation's deadline, in British order.
+    today = date(2026, 11, 30)
+    (found,) = find_dates("Responses are due on 15 January.", "en", today)
+    assert (found.day, found.precision) == (date(2027, 1, 15), "day")
+    item = watch_item(_story(_article("Consultation", "Responses are due on 15 January.")), today)
+    assert item is not None and item.kind == "deadline" and item.due == date(2027, 1, 15)
+    # A year after the month is read whole, once.
+    (whole,) = find_dates("It closes on 15 January 2027.", "en", today)
+    assert (whole.day, whole.precision) == (date(2027, 1, 15), "day")
 
 
 def test_a_synergy_names_each_story_by_the_section_the_reader_sees_it_in(

@@ -52,6 +52,11 @@ _EN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("dmy", rf"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)? {_MONTH},? {_YEAR}\b"),
         ("my", rf"\b{_MONTH},? {_YEAR}\b"),
         (
+            "dm",
+            rf"\b(?:on|from|by|until|till|through|to|before|after) (?P<day>[0-3]?\d)"
+            rf"(?:st|nd|rd|th)? {_MONTH}(?![\w-])",
+        ),
+        (
             "quarter",
             r"\b(?:Q(?P<q>[1-4])|(?P<qw>first|second|third|fourth) quarter(?: of)?) "
             r"(?P<year>20\d\d)\b",
@@ -207,7 +212,7 @@ def _en_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
         return FoundDate(found, "day", text) if found else None
     if kind == "my" and year and month:
         return FoundDate(date(year, month, 1), "month", text)
-    if kind == "md" and month:
+    if kind in ("md", "dm") and month:
         found = _without_year(month, int(groups["day"]), today)
         return FoundDate(found, "day", text) if found else None
     if kind == "m" and month:

@@ -26,17 +26,18 @@ from bot.briefing.editor.text import split_sentences, trim_summary
 from bot.briefing.outlets import outlet_keys
 from bot.models import Article, Language, Story
 
-# Forward-looking signals per language, most specific first: the first kind found names it.
+# Forward-looking signals per language, most specific first: the first kind found names it
+# ("will decide by March 2027" is a decision that has a date, not a deadline).
 _EN_SIGNALS: tuple[tuple[str, str], ...] = (
-    (
-        "deadline",
-        r"\bby (?:the )?(?:end of |early |mid-?|late )?(?:[A-Z]\w+ )?(?:19|20)\d\d\b|\bdeadlines?\b"
-        r"|\bdue (?:by|on|in)\b",
-    ),
     (
         "decision",
         r"\b(?:will|to|set to|expected to) (?:decide|rule|vote|approve)\b"
         r"|\b(?:vote|ruling|verdict|decision) (?:is )?(?:expected|due|scheduled)\b",
+    ),
+    (
+        "deadline",
+        r"\bby (?:the )?(?:end of |early |mid-?|late )?(?:[A-Z]\w+ )?(?:19|20)\d\d\b|\bdeadlines?\b"
+        r"|\bdue (?:by|on|in)\b",
     ),
     ("announcement", r"\bwill (?:announce|unveil|reveal|present|publish)\b"),
     (
@@ -58,8 +59,8 @@ _EN_SIGNALS: tuple[tuple[str, str], ...] = (
     ),
 )
 _JA_SIGNALS: tuple[tuple[str, str], ...] = (
-    ("deadline", r"までに|期限|締め?切り?|(?:年|年度|月)(?:内|中)に"),
     ("decision", r"決定へ|判断へ|採決|承認へ|判決|審議"),
+    ("deadline", r"までに|期限|締め?切り?|(?:年|年度|月)(?:内|中)に"),
     ("announcement", r"発表へ|公開へ|公表へ|発表する予定|発表予定"),
     (
         "launch",
@@ -90,33 +91,35 @@ def _language_of(article: Article, sentence: str) -> str | None:
 
 
 _FIRM_DEADLINE = {
-    "en": re.compile(r"\bdeadlines?\b|\bdue (?:by|on|in)\b|\bmust\b|\bno later than\b"),
+    "en": re.compile(
+        r"\bdeadlines?\b|\bdue (?:by|on|in)\b|\bmust\b|\bno later than\b|\brequire[sd]?\b"
+        r"|\bmandatory\b|\bobliged\b"
+    ),
     "ja": re.compile(r"期限|締め?切り?|義務"),
 }
 """Words that make a date a deadline someone must meet, not the target of a plan."""
-_PLAN = dict(_EN_SIGNALS)["plan"], dict(_JA_SIGNALS)["plan"]
 _INTENT = re.compile(r"\b(?:plans?|planned|intends?|aims?|hopes?) to\b")
 """An English launch that is only intended ("plans to release"): a plan, not a launch."""
-_TARGET = {"en": re.compile(_PLAN[0] + r"|\btargets?\b"), "ja": re.compile(_PLAN[1] + r"|目指し")}
+_OUTLOOK = {
+    "en": re.compile(dict(_EN_SIGNALS)["outlook"]),
+    "ja": re.compile(dict(_JA_SIGNALS)["outlook"]),
+}
 
 
 def signal_of(sentence: str, language: str) -> str | None:
     """The kind of forward-looking signal in ``sentence`` of ``language``, or None.
 
-    "By 2030" in a sentence that states a plan or a target ("aims to … by 2030",
-    "2030年までに…拡大する計画だ") dates the plan: it is a plan, not a deadline, unless the
-    sentence names a deadline or an obligation. So is a launch someone only plans ("plans to
-    release the dataset next month").
+    "By 2030" is a deadline only where the sentence names a deadline or an obligation
+    ("must", "due on", "期限"). Otherwise it dates a target: an expectation where the sentence
+    says so ("来年春までに…拡大される見通し"), else a plan ("will expand to twelve by 2028",
+    "2030年までに…拡大する計画だ"). So is a launch someone only plans ("plans to release the
+    dataset next month").
     """
     for kind, pattern in _JA if language == "ja" else _EN:
         if pattern.search(sentence):
             lang = "ja" if language == "ja" else "en"
-            if (
-                kind == "deadline"
-                and not _FIRM_DEADLINE[lang].search(sentence)
-                and _TARGET[lang].search(sentence)
-            ):
-                return "plan"
+            if kind == "deadline" and not _FIRM_DEADLINE[lang].search(sentence):
+                return "outlook" if _OUTLOOK[lang].search(sentence) else "plan"
             if kind == "launch" and lang == "en" and _INTENT.search(sentence):
                 return "plan"
             return kind
@@ -146,9 +149,16 @@ def _ahead(
     "2026年度の方針") counts only as a deadline ("by", "年内", "までに"), and a day that has come
     is past. A range that has begun is under way, not coming up, unless it is the window of
     something expected ("2026年から2027年の間に発売される見込み": its end counts). A Japanese
-    sentence in the past tense reports what happened, unless it names a deadline.
+    sentence in the past tense reports what happened, unless it names a deadline or a date
+    something is due by ("までに…見通しとなった").
     """
-    if language == "ja" and kind != "deadline" and _JA_PAST.search(sentence):
+    # "来年春までに…拡大される見通しとなった" looks ahead though its verb is past.
+    if (
+        language == "ja"
+        and kind != "deadline"
+        and "までに" not in sentence
+        and _JA_PAST.search(sentence)
+    ):
         return None
     if when.day > today:
         return when
