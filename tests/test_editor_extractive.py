@@ -48,14 +48,14 @@ def test_demo_watch_items_quote_the_forward_sentence_with_a_date_after_the_editi
     by_sentence = {w.sentence: w for w in en.watch}
     trial = by_sentence["A larger phase 2 study is scheduled to begin in 2027."]
     assert trial.due_text == "2027" and "CRISPR" in trial.story.title
-    perovskite = by_sentence["[JA] 2030年までに生産能力を10倍に拡大する計画だ。"]
-    # "…までに…計画だ" dates a plan: calling it a deadline would tell the reader something false.
-    assert perovskite.signal == "Plan" and perovskite.due_text == "2030"
+    # The English reader's five come from English sentences, of which there are enough.
+    assert not any(w.sentence.startswith("[JA]") for w in en.watch)
     # "goes live two months ahead of schedule" already happened: the entry is its next stage.
     victoria = next(w for w in en.watch if "Victoria" in w.story.title)
     assert victoria.sentence == "A second stage is planned for 2028."
     ja = demo.compose(Profile(sectors=ALL_SECTORS, language="ja"))
     assert {w.due_text for w in ja.watch} >= {"2030年", "2027年"}
+    # "…までに…計画だ" dates a plan: calling it a deadline would tell the reader something false.
     assert next(w for w in ja.watch if w.due_text == "2030年").signal == "計画"
 
 
@@ -473,3 +473,16 @@ def test_a_section_shows_the_stories_its_reader_can_read_first(demo: BriefingCon
         for section in b.sections:
             marked = [e.title.startswith(other) for e in (section.lead, *section.more)]
             assert marked == sorted(marked), (sectors, language, length, section.key)
+
+
+def test_watch_puts_what_a_reader_can_read_and_date_first(demo: BriefingContext) -> None:
+    # Five plans for "2027" and "2030" of better-ranked stories pushed out the consultation's
+    # closing day; a Japanese reader was given [EN] sentences while Japanese ones were there.
+    full_en = demo.compose(Profile(sectors=ALL_SECTORS, language="en", length="full"))
+    deadline = next(w for w in full_en.watch if "15 January" in w.sentence)
+    assert deadline.signal == "Deadline" and deadline.due == date(2027, 1, 15)
+    short_ja = demo.compose(
+        Profile(sectors=("green", "quantum", "mobility"), language="ja", length="short")
+    )
+    assert short_ja.watch and not any(w.sentence.startswith("[EN]") for w in short_ja.watch)
+    assert any(w.due_text.startswith("2027年度") for w in short_ja.watch)

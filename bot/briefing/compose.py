@@ -415,8 +415,7 @@ class BriefingContext:
             top = spread_over_feeds(select, places + KEY_POINTS - 1, per_feed)
             if not top:
                 continue
-            # Stories the reader can read in their language come first, best first (the
-            # reserve's too): a story in another language ranks after them (README).
+            # Stories in the reader's language come first, the reserve's too (README).
             top.sort(key=lambda pair: not self._readable(pair[1], language))
             per_feed.update(s.lead.feed_id for _, s in top[:places])
             placed.append((key, top))
@@ -459,9 +458,8 @@ class BriefingContext:
             )
 
         reader = set(subscribed)
-        # A story this briefing shows (as a key point, or in a section, reserve included) is
-        # labelled with where it is shown, unless two stories of one synergy share a section
-        # (then each keeps the edition's sector).
+        # A story shown (a key point, or in a section) is labelled where it is shown, unless two
+        # stories of one synergy share a section (then each keeps the edition's sector).
         section_of = {p.story_key: p.sector for p in key_points}
         section_of.update(
             (e.story_key, section.key)
@@ -498,10 +496,12 @@ class BriefingContext:
                 )
             )
         watch: list[WatchEntry] = []
-        for w in sorted(
+        for w in sorted(  # what the reader can read, then can put in a calendar, best first
             watch_items,
             key=lambda w: (
-                -self.edition.base.get(w.story_key, 0.0) * boost(self.stories[w.story_key])
+                not (w.machine_written or self._readable(self.stories[w.story_key], language)),
+                not w.firm,
+                -self.edition.base.get(w.story_key, 0.0) * boost(self.stories[w.story_key]),
             ),
         ):
             if len(watch) >= limits.watch:

@@ -61,8 +61,17 @@ class WatchItem:
     sentence: str
     due: date
     precision: str
-    """"day", "month" or "year": how precisely the sentence names the date."""
+    """"day", "month", "year" or "fiscal_year": how precisely the sentence names the date."""
     machine_written: bool = False
+
+    @property
+    def firm(self) -> bool:
+        """Whether a reader can put it in a calendar: a deadline, a decision or an announcement
+        due, or a day or month named ("a plan for 2030" is not)."""
+        return self.kind in ("deadline", "decision", "announcement") or self.precision in (
+            "day",
+            "month",
+        )
 
 
 @dataclass(frozen=True, slots=True)
