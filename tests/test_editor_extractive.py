@@ -277,11 +277,14 @@ def test_a_japanese_headline_is_quoted_as_a_japanese_sentence() -> None:
     assert item is not None and item.sentence == "新工場、2027年に稼働を開始する予定。"
 
 
-def test_watch_items_are_listed_soonest_first(demo: BriefingContext) -> None:
-    for language in ("en", "ja"):
-        watch = demo.compose(Profile(sectors=ALL_SECTORS, language=language)).watch
-        dues = [w.due for w in watch]
-        assert len(dues) >= 2 and dues == sorted(dues), (language, dues)
+def test_watch_items_are_listed_as_a_calendar_reads(demo: BriefingContext) -> None:
+    # "2027" is all of 2027: listed before "January 15, 2027" it read as out of order.
+    en = demo.compose(Profile(sectors=ALL_SECTORS, language="en")).watch
+    assert [w.due_text for w in en] == ["December 2026", "January 15, 2027", "2027", "2027", "2028"]
+    ja = [w.due_text for w in demo.compose(Profile(sectors=ALL_SECTORS, language="ja")).watch]
+    assert len(ja) >= 3 and ja[-1] == "2030年", ja
+    # The calendar year 2027 ends before the fiscal year 2027 (April 2027 to March 2028).
+    assert ja.index("2027年") < ja.index("2027年度：2027年4月～2028年3月"), ja
 
 
 def test_japanese_ranges_and_dates_without_a_year_resolve_against_the_items_day() -> None:

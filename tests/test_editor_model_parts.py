@@ -139,15 +139,21 @@ def refuse_links_and_dates(request: Request, _n: int) -> Reply | None:
     return Reply(content=json.dumps(answer))
 
 
-async def test_refused_synergies_and_watch_items_are_not_replaced_by_mechanical_ones(
+async def test_refused_synergies_are_not_replaced_and_watch_falls_back_to_quotes(
     sqlite_db: Any,
 ) -> None:
+    # A refused link is not replaced by a mechanical one ("both involve Toyota"); a refused or
+    # empty watch list takes the sources' own dated sentences, quoted and not machine-written:
+    # the model sees only the top stories, and a reader loses the dates otherwise.
     context = await written(sqlite_db, refuse_links_and_dates)
     for language in ("en", "ja"):
         b = compose(context, language)  # type: ignore[arg-type]
         assert b.opening  # the model framed the edition
-        assert b.synergies == () and b.watch == ()
+        assert b.synergies == ()
         assert extractive(language).synergies  # what would have been made up around it
+        quoted = [(w.sentence, w.due) for w in extractive(language).watch]  # type: ignore[arg-type]
+        assert quoted and [(w.sentence, w.due) for w in b.watch] == quoted
+        assert not any(w.machine_written or "2031" in w.sentence for w in b.watch)
 
 
 async def test_an_edition_the_model_did_not_frame_keeps_the_extractive_parts(

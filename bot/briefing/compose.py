@@ -338,14 +338,13 @@ class BriefingContext:
 
     def _parts(self, language: Language) -> tuple[list[SynergyItem], list[WatchItem]]:
         """Synergies and watch items for ``language``: the editor's when it framed the edition
-        (even none), else the extractive ones. The two are never mixed."""
+        (synergies even none), else the extractive ones. The two are never mixed; a watch list
+        the editor left empty takes the quoted, dated sentences (it saw only the top stories)."""
         written = self._written.get(language)
-        if written is not None and written.synergies is not None and written.watch is not None:
-            return list(written.synergies), list(written.watch)
         synergies, watch = self._extractive()
         if written is not None and written.synergies is not None:
             synergies = written.synergies
-        if written is not None and written.watch is not None:
+        if written is not None and written.watch:
             watch = written.watch
         return list(synergies), list(watch)
 
@@ -495,7 +494,7 @@ class BriefingContext:
                     machine_written=item.machine_written,
                 )
             )
-        watch: list[WatchEntry] = []
+        watch: list[tuple[WatchItem, WatchEntry]] = []
         for w in sorted(  # what the reader can read, then can put in a calendar, best first
             watch_items,
             key=lambda w: (
@@ -511,16 +510,15 @@ class BriefingContext:
                 story.sector_score(k) >= self.min_sector_score for k in subscribed
             ):
                 continue
-            watch.append(
-                WatchEntry(
-                    signal=phrase(CATALOG, f"signal_{w.kind}", language),
-                    story=self._entry(story, language, "more", limits),
-                    sentence=marked_sentence(w.sentence, language, w.machine_written),
-                    due=w.due,
-                    due_text=format_due(w.due, w.precision, language),
-                    machine_written=w.machine_written,
-                )
+            told = WatchEntry(
+                signal=phrase(CATALOG, f"signal_{w.kind}", language),
+                story=self._entry(story, language, "more", limits),
+                sentence=marked_sentence(w.sentence, language, w.machine_written),
+                due=w.due,
+                due_text=format_due(w.due, w.precision, language),
+                machine_written=w.machine_written,
             )
+            watch.append((w, told))
 
         date_text = format_date(day, language)
         opening = ""
@@ -554,7 +552,7 @@ class BriefingContext:
             bool(opening)
             or any(e.machine_written or s.overview for s in sections for e in (s.lead, *s.more))
             or any(s.machine_written for s in synergies)
-            or any(w.machine_written for w in watch)
+            or any(w.machine_written for w, _ in watch)
         )
         return Briefing(
             title=title,
@@ -565,8 +563,8 @@ class BriefingContext:
             key_points=tuple(key_points),
             sections=tuple(sections),
             synergies=tuple(synergies),
-            # Chosen by importance, listed soonest first, as a calendar reads.
-            watch=tuple(sorted(watch, key=lambda w: w.due or date_type.max)),
+            # Chosen by importance, listed by when each will have come, as a calendar reads.
+            watch=tuple(e for w, e in sorted(watch, key=lambda p: (p[0].by, p[0].due))),
             empty_note=empty_note,
             opening=opening,
             machine_written=machine,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from bot.briefing.editor.dates import last_day
 from bot.briefing.editor.entities import Entity
 from bot.models import Language, SectorDef, Story
 
@@ -63,6 +64,12 @@ class WatchItem:
     precision: str
     """"day", "month", "year" or "fiscal_year": how precisely the sentence names the date."""
     machine_written: bool = False
+
+    @property
+    def by(self) -> date:
+        """The last day the date covers: "2027" is all of 2027, so it comes after "15 January
+        2027" in a list a reader reads as a calendar."""
+        return last_day(self.due, self.precision)
 
     @property
     def firm(self) -> bool:

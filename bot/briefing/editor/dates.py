@@ -116,17 +116,18 @@ class FoundDate:
     @property
     def last_day(self) -> date:
         """The last day the date covers (the year's or month's end for coarse dates)."""
-        if self.precision == "year":
-            return date(self.day.year, 12, 31)
-        if self.precision == "fiscal_year":
-            return date(self.day.year + 1, 3, 31)
-        if self.precision == "month":
-            return date(
-                self.day.year,
-                self.day.month,
-                calendar.monthrange(self.day.year, self.day.month)[1],
-            )
-        return self.day
+        return last_day(self.day, self.precision)
+
+
+def last_day(day: date, precision: str) -> date:
+    """The last day a date of ``precision`` beginning on ``day`` covers."""
+    if precision == "year":
+        return date(day.year, 12, 31)
+    if precision == "fiscal_year":
+        return date(day.year + 1, 3, 31)
+    if precision == "month":
+        return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    return day
 
 
 def _safe(year: int, month: int, day: int) -> date | None:
