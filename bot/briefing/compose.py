@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import date as date_type
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing.cluster import cluster_articles
@@ -411,11 +412,11 @@ class BriefingContext:
                 return self._top(self._ranked[key], k, accept, boost, max_boost)
 
             # A few stories in reserve take the places of the ones that become key points.
-            top = spread_over_feeds(select, places + KEY_POINTS - 1, per_feed)
+            # Stories in the reader's language come first, the reserve's too (README).
+            readable = partial(self._readable, language=language)
+            top = spread_over_feeds(select, places + KEY_POINTS - 1, per_feed, readable)
             if not top:
                 continue
-            # Stories in the reader's language come first, the reserve's too (README).
-            top.sort(key=lambda pair: not self._readable(pair[1], language))
             per_feed.update(s.lead.feed_id for _, s in top[:places])
             placed.append((key, top))
             shown.extend(

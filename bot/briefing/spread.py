@@ -26,13 +26,20 @@ Select = Callable[[int, Callable[[Story], bool]], Ranked]
 first, with their scores."""
 
 
-def spread_over_feeds(select: Select, n: int, used: Counter[int]) -> Ranked:
+def spread_over_feeds(
+    select: Select,
+    n: int,
+    used: Counter[int],
+    first: Callable[[Story], bool] = lambda story: True,
+) -> Ranked:
     """The best ``n`` stories of a section, at most a few led by any one feed.
 
     Args:
         select: picks a section's best stories among those allowed.
         n: the section's places.
         used: stories per feed id in the briefing's earlier sections (not changed here).
+        first: the stories that go first among those chosen within the feeds' shares (the ones
+            the reader can read); a feed's stories beyond its share still come after them all.
     """
 
     def room(feed: int) -> int:
@@ -57,7 +64,7 @@ def spread_over_feeds(select: Select, n: int, used: Counter[int]) -> Ranked:
             None,
         )
         if over is None:
-            chosen = sorted([*kept, *top], key=lambda p: -p[0])
+            chosen = sorted([*kept, *top], key=lambda p: (not first(p[1]), -p[0]))
             break
         kept.extend([p for p in top if p[1].lead.feed_id == over][: room(over)])
         capped.add(over)
