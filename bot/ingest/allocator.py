@@ -11,7 +11,6 @@ process's peak by about 10 MB, and trimming after each write by about as much.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 from typing import Any
@@ -29,7 +28,10 @@ def _libc() -> Any:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # By its soname: ctypes.util.find_library would fork and run ``ldconfig -p`` (a child
+        # as large as this process until it execs) in every process that imports this. Only
+        # glibc has these calls, and glibc's soname is this one.
+        libc = ctypes.CDLL("libc.so.6")
         libc.malloc_trim  # noqa: B018 - glibc only (musl has none)
         libc.mallopt  # noqa: B018
     except (OSError, AttributeError):

