@@ -67,6 +67,21 @@ def test_categories_that_name_no_subject_count_for_nothing(classifier: Classifie
         )
 
 
+def test_a_journals_name_says_its_subject_when_it_names_one(classifier: Classifier) -> None:
+    # A paper feed's only category is often the journal's name, which no mapping lists whole.
+    paper = "EAR-Net: Pursuing End-to-End Absolute Rotations from Multi-View Images"
+    assert classifier.classify(paper, "") == ()
+    journal = "IEEE Transactions on Pattern Analysis and Machine Intelligence Early Access"
+    found = classifier.classify(paper, "", categories=(journal,))
+    assert [s.key for s in found] == ["ai"]
+    assert found[0].matched == ("machine intelligence",)
+    # Only a full-weight subject term counts ("sustainable" is a half-weight word), and a short
+    # tag is read through the mapping alone, whatever words it has.
+    city = "Nonlinear impact of urban morphology on street life in dryland cities"
+    for categories in (("Sustainable Cities and Society Current Issue",), ("Machine Minds",)):
+        assert classifier.classify(city, "", categories=categories) == ()
+
+
 def test_a_category_is_read_in_a_language_the_rules_cannot(classifier: Classifier) -> None:
     title = "Un operador temporal autoadjunto en un espacio de energía ponderado"
     assert classifier.classify(title, "", language="fr") == ()
