@@ -73,7 +73,7 @@ from bot.briefing.sector_model import NONE, SectorModel
 from bot.briefing.sector_vectors import PROTOTYPES_FILE, sector_texts
 from bot.briefing.sectors import default_sectors
 from bot.ingest.parse import parse_feed
-from bot.models import SectorScore
+from bot.models import SectorDef, SectorScore
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shiftbrief-bench"
 MODEL_FILE = Path(__file__).resolve().parents[1] / "bot" / "briefing" / "data" / "sector_model.json"
@@ -393,6 +393,41 @@ def category_weights(dev: Split, read: float, other: float) -> None:
     dev.rule()
 
 
+def admin_categories(dev: Split) -> None:
+    """Each built-in sector treated as if an admin had added it with its English and Japanese
+    terms as keywords (and no category mapping): the keyword rules on the dev split with and
+    without its keywords counting as publishers' categories."""
+    print("admin sectors' keywords as categories, simulated (keyword rules, dev split):")
+    for reads in (False, True):
+        on = on_right = off_wrong = 0
+        for sector in default_sectors():
+            admin = SectorDef(
+                f"admin-{sector.key}",
+                sector.name_en,
+                sector.name_ja,
+                keywords=tuple(t.text for t in classify.BUILTIN_TERMS[sector.key]),
+            )
+            others = [s for s in default_sectors() if s.key != sector.key]
+            terms = {k: v for k, v in classify.BUILTIN_TERMS.items() if k != sector.key}
+            classifier = Classifier(sectors=[*others, admin], builtin_terms=terms)
+            if not reads:
+                classifier._keyword_categories = {}
+            for item in dev.items:
+                if item.language not in ("en", "ja"):
+                    continue
+                found = classifier.classify(
+                    item.title, item.summary, language=item.language, categories=item.categories
+                )
+                best = found[0].key if found else ""
+                if sector.key in item.acceptable:
+                    on += 1
+                    on_right += best == admin.key
+                elif not item.acceptable:
+                    off_wrong += any(s.key == admin.key for s in found)
+        name = "read as categories" if reads else "not read as categories"
+        print(f"  keywords {name:24} on-topic {on_right}/{on}, off-topic given it {off_wrong}")
+
+
 def vetoes(dev: Split, read: float, other: float) -> None:
     """The vetoes the decision had or might have, on top of the chosen rescue."""
     print("veto of a weak keyword sector by the model's 'none' (dev folds):")
@@ -553,6 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cross_validate(dev, ext)
     read, other = choose(dev, ext)
     category_weights(dev, read, other)
+    admin_categories(dev)
     vetoes(dev, read, other)
     admin_simulation(dev, embedder)
     if args.means:

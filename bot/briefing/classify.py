@@ -47,7 +47,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.briefing.categories import category_sectors
+from bot.briefing.categories import category_forms, category_sectors
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
     DIGEST,
@@ -253,6 +253,15 @@ class Classifier:
                     _Contribution(index, term.weight, term.kind == "entity")
                 )
         texts = list(contributions)
+        # An admin's keyword that is also a publisher's category names the sector as a
+        # mapped category does: folded keyword -> indexes of the sectors that have it.
+        self._keyword_categories: dict[str, list[tuple[int, str]]] = {}
+        for index, sector in enumerate(self._sectors):
+            for keyword in sector.keywords:
+                plain = keyword.strip().rstrip("*").strip()
+                if plain and not keyword.strip().startswith("re:"):
+                    folded = " ".join(plain.split()).casefold()
+                    self._keyword_categories.setdefault(folded, []).append((index, plain))
         self._labels = tuple(t[3:] if t.startswith("re:") else t.rstrip("*") for t in texts)
         self._contributions = tuple(tuple(contributions[t]) for t in texts)
 
@@ -341,6 +350,8 @@ class Classifier:
                 misleading=(),
                 foreign_terms={},
             )
+            # Categories are read in every language: admins' keywords too, as categories.
+            self._foreign[base]._keyword_categories = self._keyword_categories
         return self._foreign[base]
 
     def _reader_of_categories(self) -> Classifier:
@@ -353,6 +364,7 @@ class Classifier:
                 misleading=(),
                 foreign_terms={},
             )
+            self._foreign[""]._keyword_categories = self._keyword_categories
         return self._foreign[""]
 
     def _matches(self, text: str) -> set[int]:
@@ -432,13 +444,19 @@ class Classifier:
 
     def _category_evidence(self, categories: Sequence[str]) -> dict[int, str]:
         """Sector index -> the word that names it, for the categories of one item: the
-        mapping's (``bot.briefing.categories``), then the full-weight topic terms of a name
-        of ``NAME_WORDS`` or more words the mapping does not know."""
+        mapping's (``bot.briefing.categories``), a category equal to one of a sector's
+        admin-added keywords, then the full-weight topic terms of a name of ``NAME_WORDS`` or
+        more words the mapping does not know."""
         found: dict[int, str] = {}
         for key, category in category_sectors(categories).items():
             i = self._index_of.get(key, -1)
             if i >= 0:
                 found[i] = category
+        if self._keyword_categories:
+            for category in categories:
+                for form in category_forms(category):
+                    for i, keyword in self._keyword_categories.get(form, ()):
+                        found.setdefault(i, keyword)
         for category in categories:
             if len(category.split()) < NAME_WORDS or category_sectors((category,)):
                 continue
