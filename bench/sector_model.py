@@ -8,10 +8,10 @@ newsapi health headlines as life science, and business, entertainment, sports an
 headlines the keyword rules give no sector as none; ``external_items``). The TEST split and the
 held-out parts of those sets are never read.
 
-Every training item with a summary is learnt a second time as its headline alone
-(``HEADLINE_COPIES``), and the decision is also measured on a headline-only view of the dev
-split (the same items, folds and models, summaries removed), as feeds that give no summary
-(news aggregators, paper feeds) reach the bot.
+The decision is also measured on a headline-only view of the dev split (the same items, folds
+and models, summaries removed), as feeds that give no summary (news aggregators, paper feeds)
+reach the bot; the off-topic floor must hold on both views. ``HEADLINE_COPIES`` (learning each
+item a second time as its headline alone) was tried and is off; why is said next to it.
 
 Cross-validation: the dev split is cut into five folds by feed (a feed of more than 30 rows in
 chunks of its rows), the external items into five by position. For each fold the classifier
@@ -83,12 +83,14 @@ L2 = 1e-4
 """The penalty: among 1e-5, 1e-4 and 1e-3, 1e-4 classified the dev folds best together with the
 rescue (1e-3 left most German items below any threshold)."""
 STEPS = 400
-HEADLINE_COPIES = True
-"""Train on each item with a summary twice: whole, and as its headline alone, so the model
-knows what a feed that gives headlines only gives it. On the dev folds, with the same keyword
-rules and thresholds (0.85 / 0.4): items with their summaries, on-topic 0.961 -> 0.968 and
-off-topic rejected 0.968 -> 0.968; the same items as headlines alone, 0.944 -> 0.950 and
-0.965 -> 0.968. Without the copies the search below chooses 0.8 / 0.4 (0.963 / 0.963)."""
+HEADLINE_COPIES = False
+"""Whether to train on each item with a summary twice, whole and as its headline alone. Tried
+and left off: on the dev folds at the thresholds chosen either way (0.85 / 0.4) it moves
+on-topic 0.961 -> 0.968 (rejection 0.968 both), and on the headline-only view 0.944 -> 0.950
+and 0.965 -> 0.968, three items or fewer each; but the external sets' newsapi health headlines
+(headlines alone, the kind of feed it was meant for) lose 7 of 250 (210 -> 203), and the
+external on-topic rate falls 0.856 -> 0.842. Copying only the dev split's items loses 5 of
+them; copying only on-topic items drops the headline view's rejection to 0.92."""
 READ_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 2.0)
 OTHER_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 2.0)
 """Thresholds tried; 2.0 switches that rescue off."""
@@ -346,24 +348,30 @@ def choose(dev: Split, ext: Split) -> tuple[float, float]:
     print("keyword rules alone:")
     for name, split in (("dev", dev), ("external", ext)):
         print(f"  {name:8} {split.rates(lambda n, i, s=split: s.keyword[n])}")  # type: ignore[misc]
+    # Feeds that give headlines only (news aggregators): the same items without summaries.
+    headlines = headline_view(dev)
     results = []
     for read, other in itertools.product(READ_GRID, OTHER_GRID):
         rates = dev.rates(with_thresholds(dev, read, other))
-        results.append((rates.on_rate, rates.off_rate, read, other))
+        alone = headlines.rates(with_thresholds(headlines, read, other))
+        results.append((rates.on_rate, rates.off_rate, read, other, alone.off_rate))
     # The floor must hold with a margin of one standard error of the pooled off-topic rate:
     # a choice at the very edge of the floor on dev (0.952 at 0.8/0.3) fell to 0.897 on unseen
-    # items, so the edge is not evidence enough.
+    # items, so the edge is not evidence enough. It must hold on the headline-only view too:
+    # the same thresholds serve items that come without a summary.
     off_n = sum(1 for i in dev.items if not i.on_topic)
-    feasible = [r for r in results if r[1] - math.sqrt(r[1] * (1 - r[1]) / off_n) >= OFF_TOPIC_GOAL]
+
+    def holds(rate: float) -> bool:
+        return rate - math.sqrt(rate * (1 - rate) / off_n) >= OFF_TOPIC_GOAL
+
+    feasible = [r for r in results if holds(r[1]) and holds(r[4])]
     best = max(feasible, key=lambda r: (r[0], r[1], -r[2], -r[3]))
-    _, _, read, other = best
+    _, _, read, other, _ = best
     print(f"chosen READ_RESCUE_P={read} OTHER_RESCUE_P={other} (dev folds, pooled and spread):")
     print(f"  dev      {dev.spread(with_thresholds(dev, read, other))}")
     print(f"  external {ext.spread(with_thresholds(ext, read, other))}")
     for language in ("en", "ja", "de", "es", "zh"):
         print(f"  dev {language}   {dev.rates(with_thresholds(dev, read, other), None, language)}")
-    # Feeds that give headlines only (news aggregators): the same items without summaries.
-    headlines = headline_view(dev)
     print(f"  dev headline only  {headlines.spread(with_thresholds(headlines, read, other))}")
     for language in ("en", "ja", "de"):
         rates = headlines.rates(with_thresholds(headlines, read, other), None, language)
@@ -374,9 +382,10 @@ def choose(dev: Split, ext: Split) -> tuple[float, float]:
     print("READ_RESCUE_P around the choice (dev folds):")
     for value in READ_GRID:
         print(f"  {value:4}  {dev.spread(with_thresholds(dev, value, other))}")
-    print("OTHER_RESCUE_P around the choice (dev folds):")
+    print("OTHER_RESCUE_P around the choice (dev folds; headline-only view):")
     for value in OTHER_GRID:
-        print(f"  {value:4}  {dev.spread(with_thresholds(dev, read, value))}")
+        alone = headlines.spread(with_thresholds(headlines, read, value))
+        print(f"  {value:4}  {dev.spread(with_thresholds(dev, read, value))}; {alone}")
     return read, other
 
 
