@@ -97,10 +97,31 @@ def test_known_companies_count(classifier: Classifier, title: str, expected: str
         "Robot vacuum deal: Roborock S8 is 40% off today",
         "Prime Day deals on e-bikes and EV chargers",
         "ロボット掃除機がタイムセールで30%オフ",
+        "Ryzen AI搭載ノートPC「OmniBook 14」が発売",
+        "AMD Ryzen AI 9 HX 370 laptops arrive in stores",
+        "「Zen 6世代のDNAを秘めている」と評価される新型APU",
     ],
 )
 def test_misleading_words_do_not_count(classifier: Classifier, title: str) -> None:
     assert classifier.classify(title, "") == ()
+
+
+def test_a_reviews_summary_does_not_make_a_gadget_an_ai_item(classifier: Classifier) -> None:
+    features = "AI機能「Apple Intelligence」に対応し、生成AIで写真を編集できる。"
+    # The same summary under a news headline is enough; under a review's, only the headline's
+    # own terms count.
+    assert top(classifier, "新型iPhoneの発売日が決定", features) == "ai"
+    for title in (
+        "新型iPhoneのベンチマーク結果を比較検証してみた",
+        "新型ノートPC「Swift 14」フォトレビュー",
+        "Hands-on with the new Pixel phone",
+    ):
+        assert classifier.classify(title, features) == (), title
+    # A review of the sector's own product names it in the headline and keeps its sector.
+    assert top(classifier, "ChatGPTの新機能を使ってみた", features) == "ai"
+    assert top(classifier, "Review: the Kia EV9 is a family electric car done right", "") == (
+        "mobility"
+    )
 
 
 def test_title_weighs_more_than_summary(classifier: Classifier) -> None:

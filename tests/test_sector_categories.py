@@ -67,6 +67,21 @@ def test_categories_that_name_no_subject_count_for_nothing(classifier: Classifie
         )
 
 
+def test_a_journals_name_says_its_subject_when_it_names_one(classifier: Classifier) -> None:
+    # A paper feed's only category is often the journal's name, which no mapping lists whole.
+    paper = "EAR-Net: Pursuing End-to-End Absolute Rotations from Multi-View Images"
+    assert classifier.classify(paper, "") == ()
+    journal = "IEEE Transactions on Pattern Analysis and Machine Intelligence Early Access"
+    found = classifier.classify(paper, "", categories=(journal,))
+    assert [s.key for s in found] == ["ai"]
+    assert found[0].matched == ("machine intelligence",)
+    # Only a full-weight subject term counts ("sustainable" is a half-weight word), and a short
+    # tag is read through the mapping alone, whatever words it has.
+    city = "Nonlinear impact of urban morphology on street life in dryland cities"
+    for categories in (("Sustainable Cities and Society Current Issue",), ("Machine Minds",)):
+        assert classifier.classify(city, "", categories=categories) == ()
+
+
 def test_a_category_is_read_in_a_language_the_rules_cannot(classifier: Classifier) -> None:
     title = "Un operador temporal autoadjunto en un espacio de energía ponderado"
     assert classifier.classify(title, "", language="fr") == ()
@@ -183,6 +198,54 @@ async def test_ingest_stores_categories_and_decides_with_them(
     assert by_guid["a2"].categories is None
     assert [s.sector_key for s in stored[by_guid["a1"].id]] == ["quantum"]
     assert stored[by_guid["a2"].id] == []
+
+
+async def test_an_admin_sectors_keyword_counts_as_a_publishers_category(
+    sqlite_db: Any, feed_server: FeedServer
+) -> None:
+    # No word of the headline is a keyword; the publisher filed it under one.
+    title = "NASA names the crew of its next lunar flyby"
+    entries = [
+        Entry(title, link="https://news.example/1", guid="s1", categories=("Science", "Space")),
+        Entry(title + " again", link="https://news.example/2", guid="s2", categories=("Science",)),
+        Entry(
+            "NASA nennt die Crew des nächsten Mondflugs",
+            link="https://news.example/3",
+            guid="s3",
+            categories=("Wissenschaft, Space",),
+        ),
+    ]
+    feed_server.set("/space.xml", body=make_rss(entries))
+    settings = Settings(
+        allowed_private_networks=("127.0.0.1/32",), database_url=sqlite_db.url, fetch_timeout=5.0
+    )
+    async with sqlite_db.sessionmaker.begin() as session:
+        feed = await feed_repo.add_feed(session, url=feed_server.url("/space.xml"), now=NOW)
+        await sector_repo.add_sector(
+            session,
+            key="space",
+            name_en="Space",
+            name_ja="宇宙",
+            keywords=("space", "rocket launch"),
+            now=NOW,
+        )
+    async with FeedFetcher.from_settings(settings, clock=lambda: NOW) as fetcher:
+        service = IngestService(
+            sessionmaker=sqlite_db.sessionmaker,
+            fetcher=fetcher,
+            clock=lambda: NOW,
+            settings=settings,
+            after_store=ItemClassifier(),
+        )
+        await service.run_pass(all_feeds=True)
+    async with sqlite_db.sessionmaker() as session:
+        items = list(await session.scalars(select(Item).where(Item.feed_id == feed.id)))
+        stored = await sector_repo.item_sectors(session, [i.id for i in items])
+    by_guid = {i.guid: i for i in items}
+    assert [s.sector_key for s in stored[by_guid["s1"].id]] == ["space"]
+    assert stored[by_guid["s2"].id] == []
+    # Categories are read in any language, and part by part.
+    assert [s.sector_key for s in stored[by_guid["s3"].id]] == ["space"]
 
 
 async def test_migration_0025_keeps_items_and_stores_categories(

@@ -72,7 +72,9 @@ def builtin_mapping() -> CategoryMap:
     return parse_mapping(entry.read_text(encoding="utf-8"), entry.name)
 
 
-def _forms(category: str) -> list[str]:
+def category_forms(category: str) -> list[str]:
+    """The forms a category is compared by: whole (folded), each listed part, an arXiv
+    category's archive."""
     folded = " ".join(category.split()).casefold()
     forms = [folded]
     parts = [p for p in _PARTS.split(folded) if p]
@@ -94,7 +96,7 @@ def category_sectors(
     mapping = builtin_mapping() if mapping is None else mapping
     found: dict[str, str] = {}
     for category in categories:
-        for form in _forms(category):
+        for form in category_forms(category):
             for key in mapping.sectors.get(form, ()):
                 found.setdefault(key, mapping.spelled[form])
     return found

@@ -24,7 +24,11 @@ counts for nothing; a security-incident headline counts for little (a hospital's
 not life science).
 A feed's sector hint adds a little to a sector that already has evidence, never on its own.
 A publisher's category that names a sector (``bot.briefing.categories``) counts as one title
-term of that sector (``CATEGORY_WEIGHT``), in any language, and is discounted like terms are.
+term of that sector (``CATEGORY_WEIGHT``), in any language, and is discounted like terms are;
+so does a long category that is a name (a journal's) holding a sector's full-weight term
+(``NAME_WORDS``). A product review's headline ("... フォトレビュー", "hands-on") counts its own
+terms only: its summary lists the product's features, not what the review is about
+(``bot/data/classify/rules.toml``, which also blanks brand names such as "Ryzen AI").
 
 Languages: the term lists and admin keywords are English and Japanese. An item in another
 language is read only with that language's own built-in terms (``language = "de"`` groups of the
@@ -43,7 +47,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.briefing.categories import category_sectors
+from bot.briefing.categories import category_forms, category_sectors
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
     DIGEST,
@@ -53,6 +57,8 @@ from bot.briefing.sectors import (
     INCIDENT_WORDS,
     MISLEADING,
     PRODUCT_INCIDENT,
+    REVIEW,
+    REVIEW_TRIGGERS,
     SHARE_PRICE,
     SHARE_PRICE_TRIGGERS,
     SHOPPING,
@@ -78,6 +84,12 @@ CATEGORY_WEIGHT = 1.0
 """What a category naming a sector adds to it: as much as one title term, so the publisher's
 own word for the subject is enough alone, and the share-price and incident rules still
 apply to it. Chosen on the dev split's folds (``bench/sector_model.py``) among 0.5 and 1.0."""
+NAME_WORDS = 4
+"""A category of at least this many words that the category mapping does not know is a name (a
+journal's, "IEEE Transactions on Pattern Analysis and Machine Intelligence Early Access", often
+a paper feed's only category): it is read with the sector terms, and a sector one of its terms
+of full weight names gets ``CATEGORY_WEIGHT``, as a mapped category would. Shorter categories
+are tags ("Apple", "Startups") and count only through the mapping."""
 SUMMARY_CHARS = 600
 """Only the start of a summary is read: it says what the item is about, the rest wanders."""
 SCORE_SCALE = 2.0
@@ -241,6 +253,15 @@ class Classifier:
                     _Contribution(index, term.weight, term.kind == "entity")
                 )
         texts = list(contributions)
+        # An admin's keyword that is also a publisher's category names the sector as a
+        # mapped category does: folded keyword -> indexes of the sectors that have it.
+        self._keyword_categories: dict[str, list[tuple[int, str]]] = {}
+        for index, sector in enumerate(self._sectors):
+            for keyword in sector.keywords:
+                plain = keyword.strip().rstrip("*").strip()
+                if plain and not keyword.strip().startswith("re:"):
+                    folded = " ".join(plain.split()).casefold()
+                    self._keyword_categories.setdefault(folded, []).append((index, plain))
         self._labels = tuple(t[3:] if t.startswith("re:") else t.rstrip("*") for t in texts)
         self._contributions = tuple(tuple(contributions[t]) for t in texts)
 
@@ -296,6 +317,7 @@ class Classifier:
         self._shopping = re.compile(SHOPPING)
         self._digest = re.compile(DIGEST)
         self._incident = re.compile(INCIDENT)
+        self._review = re.compile(REVIEW)
 
     @property
     def sectors(self) -> tuple[SectorDef, ...]:
@@ -328,6 +350,8 @@ class Classifier:
                 misleading=(),
                 foreign_terms={},
             )
+            # Categories are read in every language: admins' keywords too, as categories.
+            self._foreign[base]._keyword_categories = self._keyword_categories
         return self._foreign[base]
 
     def _reader_of_categories(self) -> Classifier:
@@ -340,6 +364,7 @@ class Classifier:
                 misleading=(),
                 foreign_terms={},
             )
+            self._foreign[""]._keyword_categories = self._keyword_categories
         return self._foreign[""]
 
     def _matches(self, text: str) -> set[int]:
@@ -417,6 +442,30 @@ class Classifier:
                 return n
         return 0
 
+    def _category_evidence(self, categories: Sequence[str]) -> dict[int, str]:
+        """Sector index -> the word that names it, for the categories of one item: the
+        mapping's (``bot.briefing.categories``), a category equal to one of a sector's
+        admin-added keywords, then the full-weight topic terms of a name of ``NAME_WORDS`` or
+        more words the mapping does not know."""
+        found: dict[int, str] = {}
+        for key, category in category_sectors(categories).items():
+            i = self._index_of.get(key, -1)
+            if i >= 0:
+                found[i] = category
+        if self._keyword_categories:
+            for category in categories:
+                for form in category_forms(category):
+                    for i, keyword in self._keyword_categories.get(form, ()):
+                        found.setdefault(i, keyword)
+        for category in categories:
+            if len(category.split()) < NAME_WORDS or category_sectors((category,)):
+                continue
+            for index in self._matches(_plain(category)):
+                for c in self._contributions[index]:
+                    if c.weight >= TITLE_WEIGHT and not c.entity:
+                        found.setdefault(c.sector_index, self._labels[index])
+        return found
+
     def classify(
         self,
         title: str,
@@ -465,7 +514,9 @@ class Classifier:
         title_totals = [0.0] * len(self._sectors)
         matched: list[list[tuple[float, str]]] = [[] for _ in self._sectors]
         in_title = self._matches(title)
-        in_summary = self._matches(summary)
+        review = any(t in lowered for t in REVIEW_TRIGGERS) and self._review.search(title)
+        # A review's summary lists the product's features: only its headline's terms count.
+        in_summary = set() if review else self._matches(summary)
         if publisher:
             in_summary |= self._matches(publisher)
         for index in in_title | in_summary:
@@ -481,11 +532,9 @@ class Classifier:
                     title_totals[c.sector_index] += weight
                 matched[c.sector_index].append((weight, self._labels[index]))
         if categories:
-            for key, category in category_sectors(categories).items():
-                i = self._index_of.get(key, -1)
-                if i >= 0:
-                    totals[i] += CATEGORY_WEIGHT
-                    matched[i].append((CATEGORY_WEIGHT, category))
+            for i, category in self._category_evidence(categories).items():
+                totals[i] += CATEGORY_WEIGHT
+                matched[i].append((CATEGORY_WEIGHT, category))
 
         results: list[tuple[float, float, int]] = []
         for i, sector in enumerate(self._sectors):

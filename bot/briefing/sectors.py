@@ -203,6 +203,33 @@ FOREIGN_TERMS: MappingProxyType[str, MappingProxyType[str, tuple[Term, ...]]] = 
 are read with these alone (no admin keywords, no English words: German "will" is no English
 future)."""
 
+
+def _classify_rules() -> dict[str, Any]:
+    """The classifier's rules kept as data (``bot/data/classify/rules.toml``).
+
+    Raises:
+        SectorDataError: the file is not TOML or misses a field.
+    """
+    entry = resources.files("bot").joinpath("data", "classify", "rules.toml")
+    try:
+        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SectorDataError(f"{entry.name}: not valid TOML ({exc})") from exc
+    for n, item in enumerate(data.get("misleading", ()), 1):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(f), str) and item.get(f) for f in ("trigger", "pattern")
+        ):
+            raise SectorDataError(f"{entry.name} [[misleading]] #{n}: needs 'trigger', 'pattern'")
+    review = data.get("review")
+    if not isinstance(review, dict) or not isinstance(review.get("pattern"), str):
+        raise SectorDataError(f"{entry.name}: [review] needs 'pattern' and 'triggers'")
+    if not isinstance(review.get("triggers"), list):
+        raise SectorDataError(f"{entry.name}: [review] needs 'pattern' and 'triggers'")
+    return data
+
+
+_RULES = _classify_rules()
+
 MISLEADING: tuple[Misleading, ...] = (
     # Consumer gadgets: a phone's or laptop's battery, not energy storage.
     Misleading("batter", r"(?i:battery[- ]life|battery lasts?|battery drain|battery percentage)"),
@@ -241,8 +268,16 @@ MISLEADING: tuple[Misleading, ...] = (
     # Given names and graphics terms that collide with sector words.
     Misleading("gene ", r"(?i:gene (?:wilder|hackman|simmons|kelly|roddenberry))"),
     Misleading("vertex", r"(?i:vertex (?:shader|buffer))"),
+    *(Misleading(m["trigger"], m["pattern"]) for m in _RULES.get("misleading", ())),
 )
-"""Phrases blanked out before matching, so the sector words inside them do not count."""
+"""Phrases blanked out before matching, so the sector words inside them do not count (with the
+product names of ``bot/data/classify/rules.toml``)."""
+
+REVIEW: str = str(_RULES["review"]["pattern"])
+"""A product review's headline ("... photo review", "使ってみた"): only its own terms count, not
+its summary's list of the product's features (``bot/data/classify/rules.toml``)."""
+REVIEW_TRIGGERS: tuple[str, ...] = tuple(_RULES["review"]["triggers"])
+"""Lower-case substrings one of which every ``REVIEW`` match contains."""
 
 SHARE_PRICE: str = (
     r"(?i:\b(?:stocks?|shares?|share price|stock price|market cap)\b[^.]{0,40}\b"
