@@ -134,10 +134,10 @@ def format_date(day: date, language: Language) -> str:
 
 
 def format_due(day: date, precision: str, language: Language) -> str:
-    """A due date at its precision ("day", "month", "year", "fiscal_year"), by the locale's rules.
+    """A due date at its precision ("day", "month", "quarter", "year", "fiscal_year").
 
-    "March 2027", "2027年3月", "2027"; a Japanese fiscal year beginning in ``day``'s April is
-    "2027年度", and "fiscal 2027 (April 2027 to March 2028)" for a reader who may not know it.
+    By the locale's rules: "March 2027", "2027年3月", "2027", "Q3 2027"; a Japanese fiscal year
+    beginning in ``day``'s April is "2027年度" with its months for a reader who may not know it.
     """
     if precision == "fiscal_year":
         return phrase(
@@ -147,6 +147,10 @@ def format_due(day: date, precision: str, language: Language) -> str:
             year=day.year,
             start=babel_dates.format_skeleton("yMMMM", day, locale=language),
             end=babel_dates.format_skeleton("yMMMM", date(day.year + 1, 3, 1), locale=language),
+        )
+    if precision == "quarter":
+        return phrase(
+            catalog("briefing"), "quarter", language, q=(day.month + 2) // 3, year=day.year
         )
     if precision == "year":
         return babel_dates.format_skeleton("y", day, locale=language)

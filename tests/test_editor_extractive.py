@@ -285,7 +285,7 @@ def test_watch_items_are_listed_as_a_calendar_reads(demo: BriefingContext) -> No
         "December 2026",
         "December 2026",
         "January 15, 2027",
-        "2027",
+        "Q3 2027",
         "2027",
     ]
     ja = [w.due_text for w in demo.compose(Profile(sectors=ALL_SECTORS, language="ja")).watch]
@@ -415,6 +415,25 @@ def test_a_dated_plan_is_called_a_plan_and_a_deadline_stays_a_deadline() -> None
     assert signal_of(bus, "ja") == "outlook"
     item = watch_item(_story(_article("自動運転バス", bus, language="ja")), NOW.date())
     assert item is not None and item.kind == "outlook" and item.due == date(2027, 1, 1)
+
+
+def test_a_quarter_is_shown_as_a_quarter_and_an_expectation_is_watched() -> None:
+    # The demo's lead: "Operators expect the first steam deliveries in the third quarter of
+    # 2027." was never watched ("expect" was not read), and would have been "July 2027".
+    today = date(2026, 12, 8)
+    steam = "Operators expect the first steam deliveries in the third quarter of 2027."
+    (found,) = find_dates(steam, "en", today)
+    assert (found.day, found.precision, found.last_day) == (
+        date(2027, 7, 1),
+        "quarter",
+        date(2027, 9, 30),
+    )
+    item = watch_item(_story(_article("Thermal battery", steam)), today)
+    assert item is not None and (item.kind, item.precision) == ("outlook", "quarter")
+    (ja,) = find_dates("2027年第3四半期に量産を始める。", "ja", today)
+    assert (ja.day, ja.precision) == (date(2027, 7, 1), "quarter")
+    (soon,) = find_dates("It ships next quarter.", "en", today)
+    assert (soon.day, soon.precision) == (date(2027, 1, 1), "quarter")
 
 
 def test_a_day_written_before_its_month_is_read() -> None:

@@ -78,6 +78,9 @@ def test_dates_follow_the_locale() -> None:
     assert format_due(date(2027, 3, 1), "year", "en") == "2027"
     assert format_due(date(2027, 3, 1), "year", "ja") == "2027年"
     assert format_due(date(2027, 3, 9), "day", "ja") == "2027年3月9日"
+    # A quarter is a quarter, not its first month ("third quarter of 2027" is not "July 2027").
+    assert format_due(date(2027, 7, 1), "quarter", "en") == "Q3 2027"
+    assert format_due(date(2027, 7, 1), "quarter", "ja") == "2027年第3四半期"
     # A Japanese fiscal year runs April to March: 2027年度 is not the calendar year 2027,
     # and the phrase nests in a watch line's parentheses without brackets of its own.
     assert format_due(date(2027, 4, 1), "fiscal_year", "ja") == "2027年度：2027年4月～2028年3月"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-Precision = Literal["day", "month", "year", "fiscal_year"]
+Precision = Literal["day", "month", "quarter", "year", "fiscal_year"]
 
 MONTH_NAMES: dict[str, int] = {
     name: number
@@ -92,6 +92,7 @@ _JA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("ymd", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
         ("ym", r"(?P<year>20\d\d)年(?P<mnum>1[0-2]|0?[1-9])月"),
         ("md", r"(?<![\d年])(?P<mnum>1[0-2]|0?[1-9])月(?P<day>[0-3]?\d)日"),
+        ("quarter", r"(?P<year>20\d\d)年(?:の)?第?(?P<q>[1-4])四半期"),
         ("fiscal", r"(?P<year>20\d\d)年度"),
         ("y", r"(?P<year>20\d\d)年(?![\d])"),
         ("rel", r"来(?P<unit>週|月|年度|年)"),
@@ -125,8 +126,9 @@ def last_day(day: date, precision: str) -> date:
         return date(day.year, 12, 31)
     if precision == "fiscal_year":
         return date(day.year + 1, 3, 31)
-    if precision == "month":
-        return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    if precision in ("month", "quarter"):
+        month = day.month + (2 if precision == "quarter" else 0)
+        return date(day.year, month, calendar.monthrange(day.year, month)[1])
     return day
 
 
@@ -160,7 +162,7 @@ def _relative(unit: str, today: date, text: str) -> FoundDate:
     if unit == "quarter":
         month = ((today.month - 1) // 3 + 1) * 3 + 1
         year = today.year + (month > 12)
-        return FoundDate(date(year, (month - 1) % 12 + 1, 1), "month", text)
+        return FoundDate(date(year, (month - 1) % 12 + 1, 1), "quarter", text)
     return FoundDate(date(today.year + 1, 1, 1), "year", text)
 
 
@@ -207,7 +209,7 @@ def _en_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
     year = int(groups["year"]) if groups.get("year") else None
     if kind == "quarter":
         quarter = int(groups["q"]) if groups.get("q") else _QUARTER_WORDS[groups["qw"].lower()]
-        return FoundDate(date(year or today.year, quarter * 3 - 2, 1), "month", text)
+        return FoundDate(date(year or today.year, quarter * 3 - 2, 1), "quarter", text)
     if kind in ("iso", "mdy", "dmy") and year and month:
         found = _safe(year, month, int(groups["day"]))
         return FoundDate(found, "day", text) if found else None
@@ -243,6 +245,8 @@ def _ja_date(kind: str, match: re.Match[str], today: date) -> FoundDate | None:
         return FoundDate(found, "day", text) if found else None
     if kind == "fiscal" and year:
         return _fiscal_year(year, text)
+    if kind == "quarter" and year:
+        return FoundDate(date(year, int(groups["q"]) * 3 - 2, 1), "quarter", text)
     if kind == "y" and year:
         return FoundDate(date(year, 1, 1), "year", text)
     return None

@@ -51,7 +51,10 @@ _EN_SIGNALS: tuple[tuple[str, str], ...] = (
         r"\bplans? to\b|\bplanned\b|\bintends? to\b|\baims? to\b|\broadmap\b"
         r"|\bscheduled\b|\bslated\b",
     ),
-    ("outlook", r"\bexpected\b|\bforecasts?\b|\bprojected\b|\boutlook\b|\blikely to\b"),
+    (
+        "outlook",
+        r"\bexpect(?:s|ed)?\b|\bforecasts?\b|\bprojected\b|\boutlook\b|\blikely to\b",
+    ),
     (
         "upcoming",
         r"\bwill\b|\bupcoming\b|\bstarting\b|\blater this\b|\bnext (?:week|month|year"
