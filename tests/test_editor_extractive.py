@@ -16,7 +16,7 @@ import pytest
 from bot.briefing.compose import BriefingContext
 from bot.briefing.editor.dates import find_dates
 from bot.briefing.editor.entities import Entity, entities_of, is_publisher
-from bot.briefing.editor.extractive import signal_of, watch_item
+from bot.briefing.editor.extractive import choose_key_points, signal_of, watch_item
 from bot.briefing.editor.reasons import why_sentence
 from bot.demo import render_sample_feed, sample_feed_names
 from bot.models import Article, Briefing, Profile, SectorScore, Story
@@ -521,3 +521,28 @@ def test_watch_puts_what_a_reader_can_read_and_date_first(demo: BriefingContext)
     )
     assert short_ja.watch and not any(w.sentence.startswith("[EN]") for w in short_ja.watch)
     assert any(w.due_text.startswith("2027年度") for w in short_ja.watch)
+
+
+def test_a_bare_title_is_a_key_point_only_when_nothing_with_text_is_left() -> None:
+    # 2026-03-24: a TPAMI survey with no abstract in its feed led AI and became a key point,
+    # telling the reader only its title, while Mobility had three stories with text.
+    def story(key: str, summary: str) -> Story:
+        return Story(key=key, articles=(_article(key, summary),), sectors=())
+
+    survey = story("survey", "")
+    gm = story("gm", "GM tests eyes-off driving.")
+    byd = story("byd", "BYD outsold Tesla in Europe.")
+    zoox = story("zoox", "Zoox adds two cities.")
+    candidates = [
+        ("ai", survey, 0.9, True),
+        ("mobility", gm, 0.8, True),
+        ("mobility", byd, 0.7, False),
+        ("mobility", zoox, 0.6, False),
+    ]
+    chosen = choose_key_points(candidates, 3, lambda s: True)
+    assert [s.key for _, s in chosen] == ["gm", "byd", "zoox"]
+    # With nothing else to show, the bare title is still a key point.
+    assert [s.key for _, s in choose_key_points(candidates[:2], 3, lambda s: True)] == [
+        "gm",
+        "survey",
+    ]

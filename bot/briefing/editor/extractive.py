@@ -310,7 +310,9 @@ def choose_key_points(
     stories follow.
 
     Incidents rank below every other story, so an incident is the first key point (and names
-    the briefing) only when the reader's sections show nothing else.
+    the briefing) only when the reader's sections show nothing else. A bare title (a journal's
+    entry with no abstract in its feed) tells a reader nothing a key point should: it is one only
+    when there are not enough stories with text.
 
     Args:
         candidates: (sector, story, score, is the section's lead) for every story shown.
@@ -318,10 +320,18 @@ def choose_key_points(
         readable: Whether the reader gets a story in their own language.
     """
     weight = {c[1].key: importance(c[1], c[2]) for c in candidates}
+    told = {c[1].key: any(a.summary.strip() for a in c[1].articles) for c in candidates}
     ranked = sorted(
         candidates,
-        # Readable first, news before incidents, dated before undated, leads before the rest.
-        key=lambda c: (readable(c[1]), *weight[c[1].key][:2], c[3], weight[c[1].key]),
+        # Readable first, news before incidents, dated before undated, text before a bare
+        # title, leads before the rest.
+        key=lambda c: (
+            readable(c[1]),
+            *weight[c[1].key][:2],
+            told[c[1].key],
+            c[3],
+            weight[c[1].key],
+        ),
         reverse=True,
     )
     chosen: list[tuple[str, Story]] = []
@@ -330,7 +340,7 @@ def choose_key_points(
         for sector, story, _score, lead in ranked:
             # An undated page (an explainer first seen today) is no key point over dated news.
             news, dated, _ = weight[story.key]
-            first = lead and dated == 1 and news == 1
+            first = lead and dated == 1 and news == 1 and told[story.key]
             if len(chosen) < n and first == lead_pass and story.key not in seen:
                 chosen.append((sector, story))
                 seen.add(story.key)
