@@ -339,8 +339,7 @@ class BriefingContext:
 
     def _parts(self, language: Language) -> tuple[list[SynergyItem], list[WatchItem]]:
         """Synergies and watch items for ``language``: the editor's when it framed the edition
-        (synergies even none), else the extractive ones. The two are never mixed; a watch list
-        the editor left empty takes the quoted, dated sentences (it saw only the top stories)."""
+        (synergies even none; an empty watch list takes the quoted ones), else extractive."""
         written = self._written.get(language)
         synergies, watch = self._extractive()
         if written is not None and written.synergies is not None:
@@ -412,11 +411,13 @@ class BriefingContext:
                 return self._top(self._ranked[key], k, accept, boost, max_boost)
 
             # A few stories in reserve take the places of the ones that become key points.
-            # Stories in the reader's language come first, the reserve's too (README).
+            # Stories in the reader's language first within the feeds' shares, and as lead.
             readable = partial(self._readable, language=language)
             top = spread_over_feeds(select, places + KEY_POINTS - 1, per_feed, readable)
             if not top:
                 continue
+            lead = next((i for i, (_, story) in enumerate(top) if readable(story)), 0)
+            top.insert(0, top.pop(lead))
             per_feed.update(s.lead.feed_id for _, s in top[:places])
             placed.append((key, top))
             shown.extend(
