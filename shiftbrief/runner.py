@@ -31,7 +31,7 @@ from bot.app import AppContext, open_app, open_ingest, utc_now
 from bot.ask.answer import make_answer_writer
 from bot.ask.service import Asker
 from bot.briefing.edition import ItemClassifier
-from bot.briefing.editor.factory import make_editor, make_text_reader
+from bot.briefing.editor.factory import close_editor, make_editor, make_text_reader
 from bot.briefing.embed_worker import EmbeddingWorker
 from bot.briefing.sector_vectors import SectorVectors, vector_classifier
 from bot.commands.dispatcher import Dispatcher
@@ -177,9 +177,12 @@ async def run_bot(
         # veto of weak matches) once the worker has made an item's vector.
         sector_vectors = SectorVectors()
         classifier = vector_classifier(sector_vectors)
+        # The model clients (editor, reader, answers) are closed at the end, on this loop.
         editor = make_editor(
             settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock, metrics=metrics
         )
+        reader = make_text_reader(settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock)
+        answer_writer = make_answer_writer(settings)
         # Vectors for story clustering, made after ingest; only the scheduler's leader embeds.
         embedder = EmbeddingWorker(
             sessionmaker=ctx.sessionmaker,
@@ -196,7 +199,7 @@ async def run_bot(
             metrics=metrics,
             editor=editor,
             # Digests go out with what the model has written; the rest comes with the next.
-            reader=make_text_reader(settings, sessionmaker=ctx.sessionmaker, clock=ctx.clock),
+            reader=reader,
             write_ahead=timedelta(seconds=settings.llm_budget_seconds + 60),
         )
         leadership = SchedulerLeadership(
@@ -211,7 +214,7 @@ async def run_bot(
             interval=settings.scheduler_takeover_seconds,
             metrics=metrics,
         )
-        asker = Asker(writer=make_answer_writer(settings))
+        asker = Asker(writer=answer_writer)
         dispatcher = Dispatcher(
             sessionmaker=ctx.sessionmaker,
             clock=ctx.clock,
@@ -291,4 +294,8 @@ async def run_bot(
                 with contextlib.suppress(Exception):
                     await adapter.close()
             await http.close()
+            await close_editor(editor)
+            await close_editor(reader)
+            if answer_writer is not None:
+                await answer_writer.aclose()
         log.info("stopped")

@@ -149,6 +149,11 @@ class OpenAIAPI:
         assert self._runner is not None
         await self._runner.cleanup()
 
+    def open_connections(self) -> int:
+        """How many connections clients hold open to this server now."""
+        assert self._runner is not None and self._runner.server is not None
+        return len(self._runner.server.connections)
+
     def count(self, kind: str | None = None) -> int:
         return sum(1 for r in self.requests if kind is None or r.kind == kind)
 

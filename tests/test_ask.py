@@ -116,8 +116,10 @@ async def test_a_model_writes_from_the_retrieved_stories_and_cites_them(
         seen.append(request)
         return _written("OpenAI said on the 24th that it will end the Sora app.")
 
-    async with OpenAIAPI(behaviour=answer) as api:
-        client = openai.AsyncOpenAI(base_url=api.base_url, api_key="k", max_retries=0)
+    async with (
+        OpenAIAPI(behaviour=answer) as api,
+        openai.AsyncOpenAI(base_url=api.base_url, api_key="k", max_retries=0) as client,
+    ):
         asker = Asker(writer=LLMAnswerWriter(client=client, model="m", timeout=10))
         reply = await _ask(archive, "Is OpenAI shutting down the Sora video app?", asker)
     assert seen[0].kind == "answer" and seen[0].language == "English"
@@ -130,10 +132,12 @@ async def test_a_model_writes_from_the_retrieved_stories_and_cites_them(
 async def test_an_ungrounded_sentence_is_dropped_and_the_key_sentences_shown(
     archive: Database,
 ) -> None:
-    async with OpenAIAPI(
-        behaviour=lambda request, n: _written("OpenAI will close Sora on 31 December 2099.")
-    ) as api:
-        client = openai.AsyncOpenAI(base_url=api.base_url, api_key="k", max_retries=0)
+    async with (
+        OpenAIAPI(
+            behaviour=lambda request, n: _written("OpenAI will close Sora on 31 December 2099.")
+        ) as api,
+        openai.AsyncOpenAI(base_url=api.base_url, api_key="k", max_retries=0) as client,
+    ):
         asker = Asker(writer=LLMAnswerWriter(client=client, model="m", timeout=10))
         reply = await _ask(archive, "Is OpenAI shutting down the Sora video app?", asker)
     assert "2099" not in reply.text

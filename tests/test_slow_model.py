@@ -9,12 +9,15 @@ what the model finishes later is used by the next edition.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.briefing.compose import BriefingContext
-from bot.briefing.editor.factory import make_editor, make_text_reader
+from bot.briefing.editor.base import Editor
+from bot.briefing.editor.factory import close_editor, make_editor, make_text_reader
 from bot.config import Settings
 from bot.delivery.deliver import DeliveryService
 from bot.delivery.schedule import DigestScheduler
@@ -35,6 +38,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@contextlib.asynccontextmanager
+async def _editors(settings: Settings, db: Database) -> AsyncIterator[tuple[Editor, Editor | None]]:
+    """The editor and the reader the bot makes (``shiftbrief.runner``), closed at the end as
+    the bot closes them: their model clients go with this test's loop."""
+    editor = make_editor(settings, sessionmaker=db.sessionmaker, clock=_now)
+    reader = make_text_reader(settings, sessionmaker=db.sessionmaker, clock=_now)
+    try:
+        yield editor, reader
+    finally:
+        await close_editor(editor)
+        await close_editor(reader)
+
+
 async def test_a_dripping_model_cannot_hold_a_call_past_its_deadline(sqlite_db: Database) -> None:
     """A byte every 0.2 s keeps a per-read timeout of 1 s happy forever; the call still ends
     at 1 s, counted as a timeout, and after two the endpoint is left alone (not the whole
@@ -49,6 +65,7 @@ async def test_a_dripping_model_cannot_hold_a_call_past_its_deadline(sqlite_db: 
         )
         context = BriefingContext.prepare(ARTICLES, SECTORS, (), _now())
         await context.edit(editor, ["en", "ja"])
+        await close_editor(editor)
     assert model.calls == 2
     assert metric(metrics, "calls", result="timeout") == 2
     assert metric(metrics, "fallbacks", reason="call_failed") == PIECES
@@ -74,11 +91,12 @@ async def test_every_digest_goes_out_on_time_while_the_model_drips(sqlite_db: Da
             sqlite_db, 1, now=now, tenant=f"T{n}", prefix=f"C{n}-", delivery_time=due
         )
     stop = asyncio.Event()
-    async with DripModel(interval=0.5) as model:
-        # A per-call deadline far beyond the digests: they must not wait for any call to end.
-        settings = _settings(model.base_url, llm_timeout=60, llm_budget_seconds=300)
-        editor = make_editor(settings, sessionmaker=sqlite_db.sessionmaker, clock=_now)
-        reader = make_text_reader(settings, sessionmaker=sqlite_db.sessionmaker, clock=_now)
+    # A per-call deadline far beyond the digests: they must not wait for any call to end.
+    slow = {"llm_timeout": 60, "llm_budget_seconds": 300}
+    async with (
+        DripModel(interval=0.5) as model,
+        _editors(_settings(model.base_url, **slow), sqlite_db) as (editor, reader),
+    ):
         with serve_chat_api(ChatApiConfig()) as api:
             adapter = HttpChatAdapter(base_url=api.base_url)
             service = DeliveryService(
@@ -125,8 +143,13 @@ async def test_text_the_model_finishes_late_is_used_by_the_next_edition(
     # Two readers: the second digest goes to another reader, since one who received the
     # first would be told only what is new since (bot.stories).
     ids = await add_subscribers(sqlite_db, 2, now=now)
-    async with DripModel(interval=0.2, finish_after=2) as model:
-        settings = _settings(model.base_url, llm_timeout=30, llm_budget_seconds=60)
+    async with (
+        DripModel(interval=0.2, finish_after=2) as model,
+        _editors(_settings(model.base_url, llm_timeout=30, llm_budget_seconds=60), sqlite_db) as (
+            editor,
+            reader,
+        ),
+    ):
         with serve_chat_api(ChatApiConfig()) as api:
             adapter = HttpChatAdapter(base_url=api.base_url)
             service = DeliveryService(
@@ -134,8 +157,8 @@ async def test_text_the_model_finishes_late_is_used_by_the_next_edition(
                 adapters={"chat": adapter},  # type: ignore[dict-item]
                 clock=_now,
                 worker_id="w",
-                editor=make_editor(settings, sessionmaker=sqlite_db.sessionmaker, clock=_now),
-                reader=make_text_reader(settings, sessionmaker=sqlite_db.sessionmaker, clock=_now),
+                editor=editor,
+                reader=reader,
                 editor_wait=0.1,
                 edition_ttl=timedelta(0),
             )
@@ -165,8 +188,10 @@ async def test_an_edition_is_written_ahead_of_its_digest(sqlite_db: Database) ->
     later = (now + timedelta(hours=5)).strftime("%H:%M")
     ids = await add_subscribers(sqlite_db, 1, now=now, tenant="T1", delivery_time=soon)
     await add_subscribers(sqlite_db, 1, now=now, tenant="T2", delivery_time=later)
-    async with OpenAIAPI() as model:
-        settings = _settings(model.base_url)
+    async with (
+        OpenAIAPI() as model,
+        _editors(_settings(model.base_url), sqlite_db) as (editor, reader),
+    ):
         with serve_chat_api(ChatApiConfig()) as api:
             adapter = HttpChatAdapter(base_url=api.base_url)
             service = DeliveryService(
@@ -174,8 +199,8 @@ async def test_an_edition_is_written_ahead_of_its_digest(sqlite_db: Database) ->
                 adapters={"chat": adapter},  # type: ignore[dict-item]
                 clock=_now,
                 worker_id="w",
-                editor=make_editor(settings, sessionmaker=sqlite_db.sessionmaker, clock=_now),
-                reader=make_text_reader(settings, sessionmaker=sqlite_db.sessionmaker, clock=_now),
+                editor=editor,
+                reader=reader,
                 editor_wait=0,
                 write_ahead=timedelta(minutes=3),
             )

@@ -117,9 +117,8 @@ async def test_brief_today_and_send_now_together_store_what_the_model_wrote(
     not store written texts: database is locked" after 30 s, and the model was asked again
     the next time."""
     await seed_news(sqlite_db, WIRING_NOW)
-    async with OpenAIAPI(delay=0.2) as api:
+    async with OpenAIAPI(delay=0.2) as api, llm_editor(api, sqlite_db) as editor:
         with serve_chat_api(ChatApiConfig(per_channel=(100, 1.0))) as chat:
-            editor = llm_editor(api, sqlite_db)
             adapter = HttpChatAdapter(base_url=chat.base_url)
             deliveries = DeliveryService(
                 sessionmaker=sqlite_db.sessionmaker,

@@ -197,6 +197,10 @@ class LLMAnswerWriter:
         self._model = model
         self._timeout = timeout
 
+    async def aclose(self) -> None:
+        """Close the model client (owned by this writer) on this event loop."""
+        await self._client.close()
+
     async def write(
         self, question: str, language: Language, stories: Sequence[FoundStory]
     ) -> list[tuple[str, list[int]]] | None:
@@ -240,8 +244,9 @@ class LLMAnswerWriter:
         return [(s.text, s.stories) for s in parsed.sentences]
 
 
-def make_answer_writer(settings: Settings) -> AnswerWriter | None:
-    """The model the settings configure for writing (as the editor's), or None."""
+def make_answer_writer(settings: Settings) -> LLMAnswerWriter | None:
+    """The model the settings configure for writing (as the editor's), or None; close it with
+    ``aclose`` when done."""
     if not settings.uses_llm or not (settings.llm_base_url and settings.llm_model):
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"

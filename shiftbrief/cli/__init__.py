@@ -14,7 +14,9 @@ what declaring the commands needs (typer, the option types); a command imports i
 in its body. `shiftbrief feeds list` then starts without the editor's model client, numpy,
 aiohttp or Alembic, and on a migrated SQLite file without SQLAlchemy or pydantic-settings
 (``storage.plain_sqlite``, ``bot.config_plain``; ``tests/test_startup.py``, timed by
-``bench/startup.py``); so does an ingest pass where nothing changed (``bot.ingest.plain_pass``).
+``bench/startup.py``); so does an ingest pass where nothing changed (``bot.ingest.plain_pass``),
+which loads not even pydantic (typer needs it for an option's value, but not for a bool option
+whose value is a bool: ``base`` makes ``--help`` such an option).
 """
 
 from __future__ import annotations

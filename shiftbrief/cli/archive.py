@@ -92,8 +92,12 @@ async def ask(
         raise UserError('ask needs a question, e.g. shiftbrief ask "Who makes sodium-ion cells?"')
     language: Language = "ja" if question_language(question) == "ja" else "en"
     async with open_app(config) as ctx, ctx.sessionmaker() as session:
-        asker = Asker(writer=make_answer_writer(config))
-        answer = await asker.ask(session, question, language=language)
+        writer = make_answer_writer(config)
+        try:
+            answer = await Asker(writer=writer).ask(session, question, language=language)
+        finally:
+            if writer is not None:
+                await writer.aclose()
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return

@@ -10,11 +10,13 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
     from sqlalchemy.ext.asyncio import AsyncSession
+    from typer.models import CommandFunctionType
 
     from bot.app import AppContext
     from bot.config import Settings
@@ -48,16 +50,58 @@ class OutputFormat(enum.StrEnum):
 P = ParamSpec("P")
 T = TypeVar("T")
 
-app = typer.Typer(
+
+def _help_is_a_flag(option: Any) -> Any:
+    """``--help`` with False, the value it means when not given, as its default instead of None.
+
+    typer (0.29) turns each option's value into its type through a pydantic ``TypeAdapter``,
+    made on first use (importing pydantic: 0.1 s of CPU), except for a ``bool`` option whose
+    value already is a bool. Its ``--help`` is a bool whose default is None, so every command
+    imported pydantic just to learn that ``--help`` was not given. Help and errors are the same.
+    """
+    if option is not None and option.default is None:
+        option.default = False
+    return option
+
+
+class _Command(TyperCommand):
+    """A command whose ``--help`` costs no pydantic (:func:`_help_is_a_flag`)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_is_a_flag(super().get_help_option(ctx))
+
+
+class _Group(TyperGroup):
+    """A group whose ``--help`` costs no pydantic (:func:`_help_is_a_flag`)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_is_a_flag(super().get_help_option(ctx))
+
+
+class _Typer(typer.Typer):
+    """``typer.Typer`` whose commands and groups are :class:`_Command` and :class:`_Group`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", _Group)
+        super().__init__(**kwargs)
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _Typer(
     name="shiftbrief",
     help="ShiftBrief: personalised daily tech briefings for Slack and Discord.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-feeds_app = typer.Typer(help="Add, list, remove, import and export feeds.", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-discord_app = typer.Typer(help="Discord application commands.", no_args_is_help=True)
+feeds_app = _Typer(help="Add, list, remove, import and export feeds.", no_args_is_help=True)
+db_app = _Typer(help="Database maintenance.", no_args_is_help=True)
+discord_app = _Typer(help="Discord application commands.", no_args_is_help=True)
 app.add_typer(discord_app, name="discord")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")

@@ -211,7 +211,7 @@ async def brief(
 ) -> None:
     """Print a briefing from what is stored."""
     from bot.briefing.edition import load_edition, load_sector_defs
-    from bot.briefing.editor.factory import make_editor
+    from bot.briefing.editor.factory import close_editor, make_editor
     from bot.briefing.render_text import briefing_to_json, render_markdown, render_text
     from bot.models import Profile
 
@@ -226,35 +226,38 @@ async def brief(
             )
         except ValueError as exc:
             raise UserError(f"--editor llm: {exc}") from None
-        defs = await load_sector_defs(session)
-        known = [s.key for s in defs]
-        chosen = sector_keys(sectors, defs) if sectors else ()
-        now = ctx.clock()
-        since = until = None
-        day = None
-        if date is not None:
-            try:
-                day = dt.date.fromisoformat(date)
-            except ValueError:
-                raise UserError(f"--date {date!r} is not a date like 2026-11-28") from None
-            since = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
-            try:
-                until = since + dt.timedelta(days=1)
-            except OverflowError:  # 9999-12-31 ends past the last datetime Python has
-                raise UserError(
-                    f"--date {date} is out of range: there can be no news on that day"
-                ) from None
-            now = min(now, until)
-        # A past day as the archive has it: new feeds' back issues of that day count too.
-        edition = await load_edition(
-            session,
-            now=now,
-            since=since,
-            until=until,
-            include_archive=day is not None,
-            editor=writer,
-            languages=[lang.value],
-        )
+        try:
+            defs = await load_sector_defs(session)
+            known = [s.key for s in defs]
+            chosen = sector_keys(sectors, defs) if sectors else ()
+            now = ctx.clock()
+            since = until = None
+            day = None
+            if date is not None:
+                try:
+                    day = dt.date.fromisoformat(date)
+                except ValueError:
+                    raise UserError(f"--date {date!r} is not a date like 2026-11-28") from None
+                since = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+                try:
+                    until = since + dt.timedelta(days=1)
+                except OverflowError:  # 9999-12-31 ends past the last datetime Python has
+                    raise UserError(
+                        f"--date {date} is out of range: there can be no news on that day"
+                    ) from None
+                now = min(now, until)
+            # A past day as the archive has it: new feeds' back issues of that day count too.
+            edition = await load_edition(
+                session,
+                now=now,
+                since=since,
+                until=until,
+                include_archive=day is not None,
+                editor=writer,
+                languages=[lang.value],
+            )
+        finally:
+            await close_editor(writer)
     if writer.name != "extractive":
         from bot.briefing.editor.llm import LLMEditor  # loaded already: it wrote the text
 

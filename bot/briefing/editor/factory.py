@@ -25,8 +25,12 @@ def make_editor(
     clock: Callable[[], datetime],
     metrics: Metrics | None = None,
     choice: str | None = None,
+    max_calls: int | None = None,
 ) -> Editor:
     """The editor ``choice`` names ("extractive" or "llm"), else the one the settings name.
+
+    The llm editor owns a model client: close it with :func:`close_editor` when done.
+    ``max_calls`` caps its calls per edition (default: the settings' cap).
 
     Raises:
         ValueError: "llm" was asked for without an endpoint and model configured.
@@ -47,7 +51,7 @@ def make_editor(
             sessionmaker, model=settings.llm_model, prompt_version=PROMPT_VERSION, clock=clock
         ),
         metrics=metrics,
-        max_calls=settings.llm_max_calls_per_edition,
+        max_calls=settings.llm_max_calls_per_edition if max_calls is None else max_calls,
         concurrency=settings.llm_concurrency,
         timeout=settings.llm_timeout,
         budget=settings.llm_budget_seconds,
@@ -63,23 +67,19 @@ def make_text_reader(
     choice: str | None = None,
 ) -> Editor | None:
     """An editor that only reads what the configured model has written already (no calls),
-    for digests that cannot wait on the model; None when no model writes."""
-    editor = make_editor(settings, sessionmaker=sessionmaker, clock=clock, choice=choice)
-    if isinstance(editor, ExtractiveEditor):
-        return None
-    from bot.briefing.editor.cache import DatabaseCache
-    from bot.briefing.editor.llm import PROMPT_VERSION, LLMEditor
-
-    if not isinstance(editor, LLMEditor):
-        return None
-    return LLMEditor(
-        client=_client(settings),  # never used: a cap of no calls
-        model=editor.model,
-        cache=DatabaseCache(
-            sessionmaker, model=editor.model, prompt_version=PROMPT_VERSION, clock=clock
-        ),
-        max_calls=0,
+    for digests that cannot wait on the model; None when no model writes. Close it with
+    :func:`close_editor` (its client is never used, but it is open)."""
+    editor = make_editor(
+        settings, sessionmaker=sessionmaker, clock=clock, choice=choice, max_calls=0
     )
+    return None if isinstance(editor, ExtractiveEditor) else editor
+
+
+async def close_editor(editor: Editor | None) -> None:
+    """Close the model client of an editor made here (the extractive one holds none)."""
+    aclose = getattr(editor, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _client(settings: Settings) -> openai.AsyncOpenAI:

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -79,7 +79,8 @@ class LLMEditor:
     """Writes an edition with a language model, falling back to extractive text piece by piece.
 
     Args:
-        client: An ``openai.AsyncOpenAI`` pointed at any OpenAI-compatible endpoint.
+        client: An ``openai.AsyncOpenAI`` pointed at any OpenAI-compatible endpoint; the
+            editor owns it and closes it in :meth:`aclose` (or at the end of ``async with``).
         model: The model name.
         cache: Where written texts are kept (``DatabaseCache`` in production).
         metrics: Counters for calls, tokens, cache hits, rejections and fallbacks.
@@ -122,6 +123,17 @@ class LLMEditor:
         self.rejections: Counter[str] = Counter()
         """Pieces the grounding check refused, by language, since this editor was made."""
         self._unattributed = 0
+
+    async def aclose(self) -> None:
+        """Close the model client, on this event loop: a client left to the garbage collector
+        closes itself on whatever loop runs then, and fails if that one is gone."""
+        await self._client.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     # ---- counting ------------------------------------------------------------------------
 
