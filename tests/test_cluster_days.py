@@ -131,3 +131,24 @@ def test_two_outlets_on_the_gemini_watermark_are_one_story(august_14: list[Story
     techcrunch = story_of(august_14, "Google will now allow users to remove visible watermark")
     verge = story_of(august_14, "You can now turn off Google Gemini")
     assert techcrunch is verge and techcrunch.source_count == 2
+
+
+CLOSE_PAPERS = (
+    "Geospatial Prior Guided Confused-Class Data Augmentation for Semantic Segmentation",
+    "Center-Guided Classifier for Semantic Segmentation of Remote Sensing Images",
+    "Prototypical Spectral Basis Learning for Effective Cross-Scene Few-Shot",
+    "Cross-Domain Self-Training Network With Prototype Rectification for Few-Shot",
+    "Graph Relation Aggregated Spectral Perception Network for Hyperspectral",
+    "Hyperspectral Image Classification via Dynamic Adaptive Graph Convolutional",
+)
+"""Papers of one issue of IEEE TGRS whose vectors are the closest of the issue's pairs (cosine
+0.68 to 0.73, ``bench/cluster_same_feed.py``): closer than most reports of one event."""
+
+
+def test_close_papers_of_one_journal_issue_stay_apart(model: None) -> None:
+    # A journal publishes close neighbours on one day; items of one feed join only as copies.
+    issue = day_articles(require_corpus(), ("ieee_tgrs_",), datetime(2026, 1, 1, tzinfo=UTC))
+    papers = [a for a in issue if a.title.startswith(CLOSE_PAPERS)]
+    assert len(papers) == len(CLOSE_PAPERS)
+    stories = clustered(papers)
+    assert len(stories) == len(CLOSE_PAPERS), [[a.title for a in s.articles] for s in stories]
