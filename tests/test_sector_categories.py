@@ -181,19 +181,7 @@ async def test_ingest_stores_categories_and_decides_with_them(
     )
     async with sqlite_db.sessionmaker.begin() as session:
         feed = await feed_repo.add_feed(session, url=feed_server.url("/arxiv.xml"), now=NOW)
-    async with FeedFetcher.from_settings(settings, clock=lambda: NOW) as fetcher:
-        service = IngestService(
-            sessionmaker=sqlite_db.sessionmaker,
-            fetcher=fetcher,
-            clock=lambda: NOW,
-            settings=settings,
-            after_store=ItemClassifier(),
-        )
-        await service.run_pass(all_feeds=True)
-    async with sqlite_db.sessionmaker() as session:
-        items = list(await session.scalars(select(Item).where(Item.feed_id == feed.id)))
-        stored = await sector_repo.item_sectors(session, [i.id for i in items])
-    by_guid = {i.guid: i for i in items}
+    by_guid, stored = await _ingest_and_read(sqlite_db, settings, feed.id)
     assert by_guid["a1"].categories == ["quant-ph", "hep-th"]
     assert by_guid["a2"].categories is None
     assert [s.sector_key for s in stored[by_guid["a1"].id]] == ["quantum"]
@@ -229,19 +217,7 @@ async def test_an_admin_sectors_keyword_counts_as_a_publishers_category(
             keywords=("space", "rocket launch"),
             now=NOW,
         )
-    async with FeedFetcher.from_settings(settings, clock=lambda: NOW) as fetcher:
-        service = IngestService(
-            sessionmaker=sqlite_db.sessionmaker,
-            fetcher=fetcher,
-            clock=lambda: NOW,
-            settings=settings,
-            after_store=ItemClassifier(),
-        )
-        await service.run_pass(all_feeds=True)
-    async with sqlite_db.sessionmaker() as session:
-        items = list(await session.scalars(select(Item).where(Item.feed_id == feed.id)))
-        stored = await sector_repo.item_sectors(session, [i.id for i in items])
-    by_guid = {i.guid: i for i in items}
+    by_guid, stored = await _ingest_and_read(sqlite_db, settings, feed.id)
     assert [s.sector_key for s in stored[by_guid["s1"].id]] == ["space"]
     assert stored[by_guid["s2"].id] == []
     # Categories are read in any language, and part by part.
@@ -340,3 +316,22 @@ def test_categories_are_kept_as_a_database_holds_them() -> None:
     kept = tidy_categories([" Cell\n Biology ", "cell biology", 3, None, "x" * 300, "\x00AI", ""])
     assert kept == ("Cell Biology", "x" * MAX_CATEGORY_CHARS, "AI")
     assert len(tidy_categories(f"tag {n}" for n in range(100))) == MAX_CATEGORIES
+
+
+async def _ingest_and_read(
+    sqlite_db: Any, settings: Settings, feed_id: int
+) -> tuple[dict[str, Item], dict[int, Any]]:
+    """One classified ingest pass; the feed's items by guid and their stored sectors."""
+    async with FeedFetcher.from_settings(settings, clock=lambda: NOW) as fetcher:
+        service = IngestService(
+            sessionmaker=sqlite_db.sessionmaker,
+            fetcher=fetcher,
+            clock=lambda: NOW,
+            settings=settings,
+            after_store=ItemClassifier(),
+        )
+        await service.run_pass(all_feeds=True)
+    async with sqlite_db.sessionmaker() as session:
+        items = list(await session.scalars(select(Item).where(Item.feed_id == feed_id)))
+        stored = await sector_repo.item_sectors(session, [i.id for i in items])
+    return {i.guid: i for i in items}, stored
