@@ -110,6 +110,22 @@ async def test_search_finds_english_and_japanese_items(
     assert reply.results == () and "Nothing" in reply.text
 
 
+async def test_a_search_hit_is_dated_by_the_readers_day(
+    sqlite_db: Database, dispatcher: Dispatcher
+) -> None:
+    # Published at 22:30 UTC on November 27, it is November 28 in Tokyo.
+    await _seed_news(sqlite_db, datetime(2026, 11, 28, 0, 30, tzinfo=UTC))
+    console, out = _console(user_id="u6t")
+    await console.ask(dispatcher, "/brief settings tz Asia/Tokyo")
+    reply = await console.ask(dispatcher, "/brief search qubits")
+    (hit,) = reply.results
+    assert hit.published_at is not None and hit.published_at.date().isoformat() == "2026-11-28"
+    assert "Qubits Today, 2026-11-28)" in out.getvalue()
+    london, _ = _console(user_id="u6l")
+    (hit,) = (await london.ask(dispatcher, "/brief search qubits")).results
+    assert hit.published_at is not None and hit.published_at.date().isoformat() == "2026-11-27"
+
+
 async def test_admin_commands_need_rights_and_are_audited(
     sqlite_db: Database, dispatcher: Dispatcher
 ) -> None:

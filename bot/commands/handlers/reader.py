@@ -195,6 +195,7 @@ async def search(ctx: Context, command: Search) -> Reply:
     rows = await archive.search_items(ctx.session, query, limit=10, scope=ctx.tenant.id)
     if not rows:
         return Reply(text=ctx.say(MESSAGES, "search_none", query=quote(query)))
+    zone = ZoneInfo(ctx.user.timezone)  # a hit's day is the reader's day, not UTC's
     results = tuple(
         StoryEntry(
             story_key=f"item:{item.id}",
@@ -207,7 +208,7 @@ async def search(ctx: Context, command: Search) -> Reply:
                 for s in item.sectors
                 if (key := sector_repo.key_in_scope(s.sector_key, ctx.tenant.id)) is not None
             ),
-            published_at=item.published_at or item.first_seen_at,
+            published_at=(item.published_at or item.first_seen_at).astimezone(zone),
         )
         for item, feed in rows
     )
