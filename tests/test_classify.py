@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.briefing.classify import Classifier, is_incident
+from bot.briefing.classify import Classifier
 from bot.briefing.classify_io import classify_jsonl
 from bot.briefing.compose import compose_briefing
+from bot.briefing.headlines import is_incident
 from bot.briefing.sectors import default_sectors
 from bot.models import Article, Profile, SectorDef
 

@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.briefing.categories import CategoryDataError, builtin_mapping, parse_mapping
-from bot.briefing.classify import Classifier, is_incident
+from bot.briefing.classify import Classifier
 from bot.briefing.classify_io import classify_jsonl
 from bot.briefing.compose import compose_briefing
 from bot.briefing.edition import ItemClassifier
+from bot.briefing.headlines import is_incident
 from bot.briefing.sectors import default_sectors
 from bot.config import Settings
 from bot.ingest.fetch import FeedFetcher

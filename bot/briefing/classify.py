@@ -48,15 +48,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.briefing.categories import category_forms, category_sectors
+from bot.briefing.headlines import is_digest, is_security_incident
 from bot.briefing.sectors import (
     BUILTIN_TERMS,
-    DIGEST,
     FOREIGN_TERMS,
-    INCIDENT,
-    INCIDENT_TRIGGERS,
-    INCIDENT_WORDS,
     MISLEADING,
-    PRODUCT_INCIDENT,
     REVIEW,
     REVIEW_TRIGGERS,
     SHARE_PRICE,
@@ -315,8 +311,6 @@ class Classifier:
         )
         self._share_price = re.compile(SHARE_PRICE)
         self._shopping = re.compile(SHOPPING)
-        self._digest = re.compile(DIGEST)
-        self._incident = re.compile(INCIDENT)
         self._review = re.compile(REVIEW)
 
     @property
@@ -499,16 +493,13 @@ class Classifier:
         lowered = title.lower()
         if any(t in lowered for t in SHOPPING_TRIGGERS) and self._shopping.search(title):
             return ()
-        if self._digest.search(title):
+        if is_digest(title):
             return ()
         share_price = (
             any(t in lowered for t in SHARE_PRICE_TRIGGERS)
             and self._share_price.search(title) is not None
         )
-        incident = (
-            any(t in lowered for t in INCIDENT_TRIGGERS)
-            and self._incident.search(title) is not None
-        )
+        incident = is_security_incident(title)
 
         totals = [0.0] * len(self._sectors)
         title_totals = [0.0] * len(self._sectors)
@@ -575,32 +566,3 @@ def has_keyword_rules(language: str | None) -> bool:
     if not language or language == "und":
         return True
     return language.lower().split("-")[0] in KEYWORD_LANGUAGES
-
-
-_DIGEST = re.compile(DIGEST)
-
-
-def is_digest(title: str) -> bool:
-    """Whether ``title`` heads a digest of several unrelated news (no sector's, by any means)."""
-    return _DIGEST.search(title) is not None
-
-
-_INCIDENT = re.compile(INCIDENT)
-_PRODUCT_INCIDENT = re.compile(PRODUCT_INCIDENT)
-
-
-def is_security_incident(title: str) -> bool:
-    """Whether ``title`` reports a security incident at an organisation (a hospital's breach):
-    news of the attack, not of the victim's field."""
-    lowered = title.lower()
-    return any(t in lowered for t in INCIDENT_TRIGGERS) and _INCIDENT.search(title) is not None
-
-
-def is_incident(title: str) -> bool:
-    """Whether a headline reports an incident rather than progress: a security incident at an
-    organisation, a recall, a security advisory or a warning about scams (any language the
-    patterns know: English, Japanese, German, Spanish, Chinese)."""
-    if is_security_incident(title):
-        return True
-    lowered = title.lower()
-    return any(t in lowered for t in INCIDENT_WORDS) and _PRODUCT_INCIDENT.search(title) is not None

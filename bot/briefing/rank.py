@@ -1,6 +1,6 @@
 """Rank stories for a reader: recency, sources, sector fit, source weight, follow and mute.
 
-An incident (a recall, a security advisory, a warning about scams: ``classify.is_incident``) is
+An incident (a recall, a security advisory, a warning about scams: ``headlines.is_incident``) is
 not a sector's lead: its score is cut so the sector's news ranks above it.
 
 A story's score is ``base_score`` (everything that does not depend on the reader's keywords)
@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from bot.briefing.classify import is_incident
+from bot.briefing.headlines import is_incident
 from bot.models import Profile, Story
 
 HALF_LIFE_HOURS = 18.0

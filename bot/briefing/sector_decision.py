@@ -35,12 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.briefing.classify import (
-    Classifier,
-    has_keyword_rules,
-    is_digest,
-    is_security_incident,
-)
+from bot.briefing.classify import Classifier, has_keyword_rules
+from bot.briefing.headlines import is_digest, is_security_incident
 from bot.models import SectorScore
 
 if TYPE_CHECKING:

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.briefing.classify import is_incident
 from bot.briefing.editor.base import Edition, EditionText, SynergyItem, WatchItem
 from bot.briefing.editor.dates import FoundDate, find_dates, is_japanese
 from bot.briefing.editor.entities import Entity, is_publisher, story_entities, subjects
 from bot.briefing.editor.reasons import without
 from bot.briefing.editor.text import split_sentences, trim_summary
+from bot.briefing.headlines import is_incident
 from bot.briefing.outlets import outlet_keys
 from bot.models import Article, Language, Story
 
