@@ -332,34 +332,23 @@ class Classifier:
             foreign_terms=self._foreign_terms,
         )
 
-    def _reader(self, language: str) -> Classifier | None:
-        """The classifier of the built-in terms of ``language`` (no admin keywords), if any."""
+    def _reader(self, language: str) -> Classifier:
+        """The classifier of the built-in terms of ``language`` (no admin keywords): none at
+        all for a language without a word list, which is read by its categories alone.
+        Categories are read in every language, admins' keywords as categories too."""
         base = language.lower().split("-")[0]
-        if base not in self._foreign_terms:
-            return None
-        if base not in self._foreign:
-            self._foreign[base] = Classifier(
+        terms = self._foreign_terms.get(base, {})
+        key = base if terms else ""
+        if key not in self._foreign:
+            reader = Classifier(
                 sectors=[replace(s, keywords=()) for s in self._sectors],
-                builtin_terms=self._foreign_terms[base],
+                builtin_terms=terms,
                 misleading=(),
                 foreign_terms={},
             )
-            # Categories are read in every language: admins' keywords too, as categories.
-            self._foreign[base]._keyword_categories = self._keyword_categories
-        return self._foreign[base]
-
-    def _reader_of_categories(self) -> Classifier:
-        """The classifier of no terms at all: a language without a word list is read by its
-        categories alone."""
-        if "" not in self._foreign:
-            self._foreign[""] = Classifier(
-                sectors=[replace(s, keywords=()) for s in self._sectors],
-                builtin_terms={},
-                misleading=(),
-                foreign_terms={},
-            )
-            self._foreign[""]._keyword_categories = self._keyword_categories
-        return self._foreign[""]
+            reader._keyword_categories = self._keyword_categories
+            self._foreign[key] = reader
+        return self._foreign[key]
 
     def _matches(self, text: str) -> set[int]:
         """Indexes of the terms found in ``text``."""
@@ -484,10 +473,9 @@ class Classifier:
                 read in every language, also one whose words the rules do not know.
         """
         if language and not has_keyword_rules(language):
-            reader = self._reader(language)
-            if reader is None:
-                reader = self._reader_of_categories()
-            return reader.classify(title, summary, sector_hint=sector_hint, categories=categories)
+            return self._reader(language).classify(
+                title, summary, sector_hint=sector_hint, categories=categories
+            )
         title, publisher = split_publisher(_plain(title or ""))
         summary = _plain((summary or "")[: SUMMARY_CHARS * 3])[:SUMMARY_CHARS]
         lowered = title.lower()
