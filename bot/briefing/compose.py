@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import date as date_type
-from functools import partial
+from functools import cached_property, partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing.cluster import cluster_articles
@@ -189,7 +189,6 @@ class BriefingContext:
             home=home,
             base=base_of,
         )
-        self._found: tuple[tuple[SynergyItem, ...], tuple[WatchItem, ...]] | None = None
         self._written: dict[Language, EditionText] = {}
         self.editor_name = "extractive"
 
@@ -246,10 +245,13 @@ class BriefingContext:
         self.editor_name = editor.name
         self._entries.clear()  # entries composed before were extractive
 
-    def _extractive(self) -> tuple[tuple[SynergyItem, ...], tuple[WatchItem, ...]]:
-        if self._found is None:
-            self._found = (find_synergies(self.edition), find_watch(self.edition))
-        return self._found
+    @cached_property
+    def _extractive_synergies(self) -> tuple[SynergyItem, ...]:
+        return find_synergies(self.edition)
+
+    @cached_property
+    def _extractive_watch(self) -> tuple[WatchItem, ...]:
+        return find_watch(self.edition)
 
     def keyword_hits(self, keyword: str) -> frozenset[str]:
         """Keys of the stories whose titles or summaries contain ``keyword`` (cached)."""
@@ -340,13 +342,9 @@ class BriefingContext:
     def _parts(self, language: Language) -> tuple[list[SynergyItem], list[WatchItem]]:
         """Synergies and watch items for ``language``: the editor's when it framed the edition
         (synergies even none; an empty watch list takes the quoted ones), else extractive."""
-        written = self._written.get(language)
-        synergies, watch = self._extractive()
-        if written is not None and written.synergies is not None:
-            synergies = written.synergies
-        if written is not None and written.watch:
-            watch = written.watch
-        return list(synergies), list(watch)
+        written = self._written.get(language) or EditionText(language)
+        synergies = self._extractive_synergies if written.synergies is None else written.synergies
+        return list(synergies), list(written.watch or self._extractive_watch)
 
     def compose(self, profile: Profile, *, date: date_type | None = None) -> Briefing:
         """The briefing for ``profile`` from the prepared stories and the edition's text."""
