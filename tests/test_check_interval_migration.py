@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ingest.feed_state import job_of
 from storage.db import current_revision, script_heads, upgrade
+from tests.migration_rows import add_old_feed
 from tests.test_raw_hash_migration import _downgrade
 from tests.test_tenants_migration import fresh_engine
 
@@ -35,13 +36,7 @@ async def test_a_checked_feed_keeps_its_state_and_its_interval_reads_as_before(
 ) -> None:
     await upgrade(fresh_engine, "0025_item_categories")
     async with fresh_engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO feeds (id, url, weight, disabled, created_at) "
-                "VALUES (1, 'https://a.example/feed', 1.0, false, :now)"
-            ),
-            {"now": CHECKED},
-        )
+        await add_old_feed(conn, created_at=CHECKED)
         await conn.execute(
             text(
                 "INSERT INTO feed_states (feed_id, etag, next_check_at, last_checked_at, "

@@ -24,6 +24,7 @@ from storage.db import (
 )
 from storage.repositories.archive import search_items
 from storage.repositories.items import insert_items
+from tests.migration_rows import add_old_feed, add_old_item
 from tests.test_tenants_migration import fresh_engine
 
 __all__ = ["fresh_engine"]  # the fixture: an empty database of either kind
@@ -36,19 +37,8 @@ async def test_items_keep_rows_and_search_and_new_ones_are_indexed(
 ) -> None:
     await upgrade(fresh_engine, "0010_tenants")
     async with fresh_engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO feeds (id, url, weight, disabled, created_at) "
-                f"VALUES (1, 'https://a.example/feed', 1.0, false, '{NOW}')"
-            )
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO items (feed_id, content_hash, title, summary, language, "
-                "first_seen_at, is_backlog, search_text) VALUES (1, 'h1', 'Grid battery opens', "
-                f"'', 'en', '{NOW}', false, 'grid battery opens')"
-            )
-        )
+        await add_old_feed(conn, created_at=NOW)
+        await add_old_item(conn, content_hash="h1", title="Grid battery opens", first_seen_at=NOW)
     await upgrade(fresh_engine)
     assert await current_revision(fresh_engine) in (script_heads() or ())
 
@@ -81,13 +71,7 @@ async def test_items_keep_rows_and_search_and_new_ones_are_indexed(
     async with fresh_engine.begin() as conn:
         await conn.run_sync(_downgrade, "0010_tenants")
     async with fresh_engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO items (feed_id, content_hash, title, summary, language, "
-                "first_seen_at, is_backlog, search_text) VALUES (1, 'h3', 'Third grid battery', "
-                f"'', 'en', '{NOW}', false, 'third grid battery')"
-            )
-        )
+        await add_old_item(conn, content_hash="h3", title="Third grid battery", first_seen_at=NOW)
     await upgrade(fresh_engine)  # and back up: the item stored in between is found too
     async with sessionmaker() as session:
         found = await search_items(session, "grid battery")

@@ -31,6 +31,7 @@ from storage.repositories import feeds as feed_repo
 from storage.repositories import sectors as sector_repo
 from storage.repositories.items import insert_items
 from tests.feedserver import Entry, FeedServer, make_rss
+from tests.migration_rows import add_old_feed, add_old_item
 from tests.test_tenants_migration import fresh_engine
 
 __all__ = ["fresh_engine"]  # the fixture: an empty database of either kind
@@ -230,18 +231,9 @@ async def test_migration_0025_keeps_items_and_stores_categories(
 ) -> None:
     await upgrade(fresh_engine, "0020_item_raw_hash")
     async with fresh_engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO feeds (id, url, weight, disabled, created_at) "
-                "VALUES (1, 'https://a.example/feed', 1.0, false, '2026-12-07 08:00:00+00:00')"
-            )
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO items (feed_id, content_hash, title, summary, language, "
-                "first_seen_at, is_backlog, search_text) VALUES (1, 'h1', 'Old paper', '', "
-                "'en', '2026-12-07 08:00:00+00:00', false, 'old paper')"
-            )
+        await add_old_feed(conn, created_at="2026-12-07 08:00:00+00:00")
+        await add_old_item(
+            conn, content_hash="h1", title="Old paper", first_seen_at="2026-12-07 08:00:00+00:00"
         )
     await upgrade(fresh_engine)
     sessionmaker = make_sessionmaker(fresh_engine)
